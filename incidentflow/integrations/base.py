@@ -1,0 +1,58 @@
+"""What an integration is: a named connection to an outside service.
+
+An integration type (e.g. ``incident``) declares its configuration fields (secret
+ones are encrypted at rest), how to validate a configuration against the service,
+which resources it can list for pickers, and the components it brings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
+
+from incidentflow.components.base import Component, Field
+
+if TYPE_CHECKING:
+    import httpx
+
+
+@dataclass(frozen=True)
+class IntegrationStatus:
+    status: Literal["ready", "error"]
+    reason: str = ""  # a sentence a person can act on, when status is "error"
+
+
+@dataclass(frozen=True)
+class Resource:
+    type: str
+    id: str
+    name: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"type": self.type, "id": self.id, "name": self.name}
+
+
+class Integration:
+    type: ClassVar[str]
+    label: ClassVar[str]
+    description: ClassVar[str] = ""
+    # Setup instructions shown next to the form (markdown-ish plain text).
+    instructions: ClassVar[str] = ""
+    fields: ClassVar[tuple[Field, ...]] = ()
+    resource_types: ClassVar[tuple[str, ...]] = ()
+    components: ClassVar[tuple[type[Component], ...]] = ()
+
+    async def validate(
+        self, config: Mapping[str, Any], http: httpx.AsyncClient
+    ) -> IntegrationStatus:
+        raise NotImplementedError
+
+    async def list_resources(
+        self, config: Mapping[str, Any], resource_type: str, http: httpx.AsyncClient
+    ) -> list[Resource]:
+        raise NotImplementedError
+
+    @classmethod
+    def secret_fields(cls) -> tuple[str, ...]:
+        return tuple(f.name for f in cls.fields if f.kind == "secret")

@@ -1,0 +1,285 @@
+"""The storage port: every operation the host needs, as one Protocol.
+
+The SQLAlchemy implementation (``store.sql.SqlStore``, SQLite or PostgreSQL) is the
+only production store; the same behaviour tests run against it on both databases.
+All methods are synchronous: callers in async code run them in a worker thread
+(``anyio.to_thread.run_sync``), which keeps the database driver simple and fast.
+
+Transaction rules (DESIGN.md, Lesson 4):
+- ``accept_delivery`` / ``start_run``: delivery row + trigger event + run + first
+  executions commit together, or not at all.
+- ``claim``: leases executions and commits before the component runs.
+- ``finish``: outcome + emitted events + downstream executions commit together, and
+  only if the caller still holds the lease.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal, Protocol
+
+from incidentflow.canvas import Canvas
+from incidentflow.events import Event
+
+ExecutionState = Literal["queued", "running", "succeeded", "failed"]
+RunState = Literal["running", "succeeded", "failed"]
+DeliveryOutcome = Literal["accepted", "duplicate", "ignored", "rejected"]
+
+
+@dataclass(frozen=True)
+class SavedCanvas:
+    name: str
+    version: int
+    created: bool  # False when the content was unchanged (no new version)
+
+
+@dataclass(frozen=True)
+class CanvasRecord:
+    name: str
+    version: int
+    canvas: Canvas
+    source: str  # the YAML/JSON text as the user sent it for this version
+    created_at: datetime
+    updated_at: datetime
+    warnings: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class CanvasSummary:
+    name: str
+    version: int
+    updated_at: datetime
+    triggers: list[str]  # node names of trigger nodes
+    last_run_id: str | None
+    last_run_state: RunState | None
+    last_run_at: datetime | None
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """One webhook endpoint, owned by one trigger node (Lesson 1)."""
+
+    id: str  # the opaque path segment in /webhooks/{id}
+    canvas: str
+    node: str
+    secret_configured: bool
+    # Encrypted secrets still accepted: current first, then the previous one while
+    # its 24-hour grace period lasts. Decrypt with SecretBox.
+    secrets_encrypted: tuple[str, ...]
+    last_delivery_at: datetime | None
+    counts: dict[str, int]  # by DeliveryOutcome
+
+
+@dataclass(frozen=True)
+class DeliveryRecord:
+    id: str
+    endpoint_id: str
+    webhook_id: str | None
+    outcome: DeliveryOutcome
+    reason: str
+    received_at: datetime
+    run_id: str | None
+
+
+@dataclass(frozen=True)
+class DeliveryResult:
+    outcome: DeliveryOutcome
+    run_ids: list[str]
+
+
+@dataclass(frozen=True)
+class NewExecution:
+    """An execution to enqueue: ``node`` of the run's canvas handles ``input``."""
+
+    node: str
+    input: Event
+    concurrency_key: str | None = None
+
+
+@dataclass(frozen=True)
+class ClaimedExecution:
+    id: str
+    run_id: str
+    canvas: str
+    canvas_version: int
+    node: str
+    input: Event
+    attempt: int  # 1 on the first try
+    idempotency_key: str
+    root: Event  # the run's trigger event
+    lease_expires_at: datetime
+
+
+@dataclass(frozen=True)
+class Emitted:
+    """An event a finished execution emitted, and the executions it enqueues."""
+
+    event: Event
+    channel: str
+    downstream: list[NewExecution]
+
+
+@dataclass(frozen=True)
+class ExecutionRecord:
+    id: str
+    run_id: str
+    node: str
+    state: ExecutionState
+    attempts: int
+    idempotency_key: str
+    input: Event
+    resolved_config: dict[str, Any] | None  # secrets already masked
+    emitted: list[dict[str, Any]]  # [{"channel", "event"}]
+    error: str | None
+    error_details: dict[str, Any] | None
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    next_attempt_at: datetime | None
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    id: str
+    canvas: str
+    canvas_version: int
+    trigger_node: str
+    state: RunState
+    root: Event
+    created_at: datetime
+    finished_at: datetime | None
+    executions: list[ExecutionRecord] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class IntegrationRecord:
+    name: str
+    type: str
+    config: dict[str, Any]  # non-secret fields only
+    secrets_encrypted: dict[str, str]  # field name -> ciphertext
+    status: Literal["ready", "error", "unknown"]
+    reason: str
+    created_at: datetime
+    updated_at: datetime
+
+
+class Store(Protocol):
+    # -- schema ----------------------------------------------------------------
+    def migrate(self) -> None: ...
+    def ping(self) -> None: ...
+    def close(self) -> None: ...
+
+    # -- canvases --------------------------------------------------------------
+    def save_canvas(
+        self, canvas: Canvas, source: str, warnings: list[dict[str, Any]], now: datetime
+    ) -> SavedCanvas:
+        """New version unless the content hash equals the current one. Creates an
+        endpoint for each webhook-trigger node that has none; keeps existing ones
+        (URL and secret survive edits); removes endpoints of deleted nodes."""
+        ...
+
+    def get_canvas(self, name: str, version: int | None = None) -> CanvasRecord: ...
+    def list_canvases(self) -> list[CanvasSummary]: ...
+    def delete_canvas(self, name: str) -> None: ...
+
+    # -- webhook endpoints -----------------------------------------------------
+    def get_endpoint(self, endpoint_id: str, now: datetime) -> Endpoint: ...
+    def endpoint_for_node(self, canvas: str, node: str, now: datetime) -> Endpoint: ...
+    def set_endpoint_secret(
+        self, canvas: str, node: str, secret_encrypted: str | None, now: datetime
+    ) -> Endpoint:
+        """Set (or clear with None) the signing secret. The previous secret stays
+        valid for 24 hours after a change (Lesson 8); clearing drops both."""
+        ...
+
+    # -- deliveries and runs ---------------------------------------------------
+    def accept_delivery(
+        self,
+        endpoint_id: str,
+        webhook_id: str | None,
+        events: list[tuple[Event, list[NewExecution]]],
+        now: datetime,
+    ) -> DeliveryResult:
+        """One transaction: delivery row (unique per endpoint + webhook_id), one run per
+        event with its first executions. A repeated webhook_id: outcome "duplicate",
+        nothing new. No events: outcome "ignored" (still recorded, still deduped)."""
+        ...
+
+    def record_rejection(self, endpoint_id: str, reason: str, now: datetime) -> None: ...
+    def recent_deliveries(self, endpoint_id: str, limit: int = 20) -> list[DeliveryRecord]: ...
+
+    def start_run(
+        self, canvas: str, node: str, event: Event, first: list[NewExecution], now: datetime
+    ) -> str:
+        """A manual (or replayed) run; returns the run id."""
+        ...
+
+    def list_runs(self, canvas: str, limit: int = 50) -> list[RunRecord]: ...
+    def get_run(self, run_id: str) -> RunRecord: ...
+
+    # -- executions (the engine) -------------------------------------------------
+    def claim(
+        self, worker_id: str, now: datetime, lease_seconds: float, limit: int
+    ) -> list[ClaimedExecution]:
+        """Lease due executions: queued ones whose next attempt is due, and running
+        ones whose lease expired (their worker died). Commits before returning."""
+        ...
+
+    def finish(
+        self,
+        execution_id: str,
+        worker_id: str,
+        resolved_config: dict[str, Any] | None,
+        emitted: list[Emitted],
+        now: datetime,
+    ) -> bool:
+        """Success. False (and nothing written) if the lease was lost meanwhile."""
+        ...
+
+    def retry_later(
+        self,
+        execution_id: str,
+        worker_id: str,
+        error: str,
+        details: dict[str, Any] | None,
+        resolved_config: dict[str, Any] | None,
+        next_attempt_at: datetime,
+        now: datetime,
+    ) -> bool: ...
+
+    def fail(
+        self,
+        execution_id: str,
+        worker_id: str,
+        error: str,
+        details: dict[str, Any] | None,
+        resolved_config: dict[str, Any] | None,
+        now: datetime,
+    ) -> bool: ...
+
+    def release(self, worker_id: str, now: datetime) -> int:
+        """Hand back every lease this worker holds (graceful shutdown)."""
+        ...
+
+    def node_events(self, run_id: str) -> dict[str, Event]:
+        """Latest event each node emitted in the run (for ``nodes["Name"]``)."""
+        ...
+
+    def queue_depth(self, now: datetime) -> int: ...
+
+    # -- integrations ------------------------------------------------------------
+    def put_integration(
+        self,
+        name: str,
+        type_: str,
+        config: dict[str, Any],
+        secrets_encrypted: dict[str, str],
+        status: str,
+        reason: str,
+        now: datetime,
+    ) -> IntegrationRecord: ...
+
+    def get_integration(self, name: str) -> IntegrationRecord: ...
+    def list_integrations(self) -> list[IntegrationRecord]: ...
+    def delete_integration(self, name: str) -> None: ...
