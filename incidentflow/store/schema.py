@@ -1,0 +1,174 @@
+"""The tables, as SQLAlchemy Core metadata (the Alembic migrations must match it).
+
+Events are stored once and referenced: a run points at its trigger event, an
+execution at its input event; ``events.execution_id`` says which execution emitted it.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Dialect
+
+metadata = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+
+class UTCDateTime(sa.TypeDecorator[datetime]):
+    """Timezone-aware UTC in and out, on SQLite (which keeps no zone) as on PostgreSQL."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store; pass an aware UTC time")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+ID = sa.String(40)
+NAME = sa.String(200)
+
+
+def _cascade(target: str) -> sa.ForeignKey:
+    return sa.ForeignKey(target, ondelete="CASCADE")
+
+
+canvases = sa.Table(
+    "canvases",
+    metadata,
+    sa.Column("name", NAME, primary_key=True),
+    sa.Column("current_version", sa.Integer, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+)
+
+canvas_versions = sa.Table(
+    "canvas_versions",
+    metadata,
+    sa.Column("canvas", NAME, _cascade("canvases.name"), primary_key=True),
+    sa.Column("version", sa.Integer, primary_key=True),
+    sa.Column("spec", sa.JSON, nullable=False),
+    sa.Column("source", sa.Text, nullable=False),
+    sa.Column("content_hash", sa.String(64), nullable=False),
+    sa.Column("warnings", sa.JSON, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+)
+
+endpoints = sa.Table(
+    "endpoints",
+    metadata,
+    sa.Column("id", ID, primary_key=True),
+    sa.Column("canvas", NAME, _cascade("canvases.name"), nullable=False),
+    sa.Column("node", NAME, nullable=False),
+    sa.Column("secret_enc", sa.Text),
+    sa.Column("previous_secret_enc", sa.Text),
+    sa.Column("previous_valid_until", UTCDateTime),
+    sa.Column("accepted_count", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("duplicate_count", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("ignored_count", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("rejected_count", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("last_delivery_at", UTCDateTime),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.UniqueConstraint("canvas", "node"),
+)
+
+# webhook_id is NULL for rejected deliveries (and senders without one): NULLs never
+# collide in a unique constraint, so only real ids are deduplicated.
+deliveries = sa.Table(
+    "deliveries",
+    metadata,
+    sa.Column("id", ID, primary_key=True),
+    sa.Column("endpoint_id", ID, _cascade("endpoints.id"), nullable=False),
+    sa.Column("webhook_id", sa.String(200)),
+    sa.Column("outcome", sa.String(20), nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("run_id", ID),
+    sa.Column("received_at", UTCDateTime, nullable=False),
+    sa.UniqueConstraint("endpoint_id", "webhook_id"),
+    sa.Index(None, "endpoint_id", "received_at"),
+)
+
+runs = sa.Table(
+    "runs",
+    metadata,
+    sa.Column("id", ID, primary_key=True),
+    sa.Column("canvas", NAME, _cascade("canvases.name"), nullable=False),
+    sa.Column("canvas_version", sa.Integer, nullable=False),
+    sa.Column("trigger_node", NAME, nullable=False),
+    sa.Column("root_event_id", ID, nullable=False),  # no FK: the event row points back
+    sa.Column("state", sa.String(20), nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("finished_at", UTCDateTime),
+    sa.Index(None, "canvas", "id"),
+)
+
+events = sa.Table(
+    "events",
+    metadata,
+    sa.Column("id", ID, primary_key=True),
+    sa.Column("run_id", ID, _cascade("runs.id"), nullable=False),
+    sa.Column("node", NAME, nullable=False),  # the node that emitted it
+    sa.Column("execution_id", ID),  # NULL for a run's trigger event
+    sa.Column("channel", sa.String(100), nullable=False),
+    sa.Column("type", sa.String(200), nullable=False),
+    sa.Column("timestamp", sa.String(40), nullable=False),
+    sa.Column("data", sa.JSON),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Index(None, "run_id", "node"),
+    sa.Index(None, "execution_id"),
+)
+
+executions = sa.Table(
+    "executions",
+    metadata,
+    sa.Column("id", ID, primary_key=True),
+    sa.Column("run_id", ID, _cascade("runs.id"), nullable=False),
+    sa.Column("node", NAME, nullable=False),
+    sa.Column("input_event_id", ID, _cascade("events.id"), nullable=False),
+    sa.Column("state", sa.String(20), nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("next_attempt_at", UTCDateTime),
+    sa.Column("lease_owner", sa.String(200)),
+    sa.Column("lease_expires_at", UTCDateTime),
+    sa.Column("idempotency_key", sa.String(100), nullable=False),
+    sa.Column("resolved_config", sa.JSON),
+    sa.Column("error", sa.Text),
+    sa.Column("error_details", sa.JSON),
+    sa.Column("concurrency_key", sa.String(500)),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("started_at", UTCDateTime),
+    sa.Column("finished_at", UTCDateTime),
+    # claim: due queued work, and running work whose lease expired
+    sa.Index(None, "state", "next_attempt_at"),
+    sa.Index(None, "state", "lease_expires_at"),
+    sa.Index(None, "run_id"),
+)
+
+integrations = sa.Table(
+    "integrations",
+    metadata,
+    sa.Column("name", NAME, primary_key=True),
+    sa.Column("type", sa.String(100), nullable=False),
+    sa.Column("config", sa.JSON, nullable=False),
+    sa.Column("secrets_enc", sa.JSON, nullable=False),
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+)

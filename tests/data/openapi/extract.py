@@ -1,0 +1,67 @@
+"""Regenerate incidentio-subset.json from incident.io's full OpenAPI document.
+
+Usage: python tests/data/openapi/extract.py /work/shared/reference/incidentio-openapi.json
+Keeps the four paths the emulator serves and every schema they reach; drops examples.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+PATHS = ["/v1/severities", "/v2/incidents", "/v2/incidents/{id}", "/v2/incidents/{id}/actions/edit"]
+# Webhook deliveries the emulator sends.
+WEBHOOKS = [
+    f"/x-webhooks/{visibility}_incident.incident_{change}_v2"
+    for visibility in ("public", "private")
+    for change in ("created", "updated")
+]
+
+
+def strip_examples(node):
+    if isinstance(node, dict):
+        return {k: strip_examples(v) for k, v in node.items() if k != "example"}
+    if isinstance(node, list):
+        return [strip_examples(v) for v in node]
+    return node
+
+
+def refs_in(node, found: set[str]) -> None:
+    if isinstance(node, dict):
+        ref = node.get("$ref")
+        if isinstance(ref, str) and ref.startswith("#/components/schemas/"):
+            found.add(ref.rsplit("/", 1)[1])
+        for value in node.values():
+            refs_in(value, found)
+    elif isinstance(node, list):
+        for value in node:
+            refs_in(value, found)
+
+
+def extract(document: dict) -> dict:
+    paths = {p: strip_examples(document["paths"][p]) for p in PATHS}
+    all_schemas = document["components"]["schemas"]
+    webhooks = {w: strip_examples(document["x-webhooks"][w]) for w in WEBHOOKS}
+    wanted: set[str] = set()
+    refs_in([paths, webhooks], wanted)
+    done: set[str] = set()
+    while wanted - done:
+        name = sorted(wanted - done)[0]
+        done.add(name)
+        refs_in(all_schemas[name], wanted)
+    schemas = {name: strip_examples(all_schemas[name]) for name in sorted(done)}
+    return {
+        "openapi": document["openapi"],
+        "info": {**document["info"], "x-extracted-from": "incident-io/sdk-go openapi3.json"},
+        "paths": paths,
+        "x-webhooks": webhooks,
+        "components": {"schemas": schemas},
+    }
+
+
+if __name__ == "__main__":
+    source = json.loads(Path(sys.argv[1]).read_text())
+    target = Path(__file__).with_name("incidentio-subset.json")
+    target.write_text(json.dumps(extract(source), indent=1, sort_keys=True) + "\n")
+    print(f"wrote {target}")
