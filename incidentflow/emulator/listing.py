@@ -1,0 +1,93 @@
+"""``GET /v2/incidents``: filters, order and cursor paging as the OpenAPI document describes.
+
+Filters use incident.io's bracket syntax (``severity[one_of]=ID``). Without a ``mode``
+filter, test and tutorial incidents are left out, as incident.io documents.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from starlette.datastructures import QueryParams
+
+from incidentflow.emulator.problems import validation_error
+
+DEFAULT_PAGE_SIZE = 25
+MAX_PAGE_SIZE = 250
+SORT_ORDERS = ("created_at_newest_first", "created_at_oldest_first")
+DEFAULT_MODES = ("standard", "retrospective")
+
+# filter name -> the incident value it compares
+FILTERABLE: dict[str, Callable[[dict[str, Any]], str | None]] = {
+    "mode": lambda incident: incident.get("mode"),
+    "severity": lambda incident: (incident.get("severity") or {}).get("id"),
+    "status": lambda incident: incident["incident_status"]["id"],
+    "status_category": lambda incident: incident["incident_status"]["category"],
+}
+
+
+def page_size_of(query: QueryParams) -> int:
+    raw = query.get("page_size", str(DEFAULT_PAGE_SIZE))
+    try:
+        size = int(raw)
+    except ValueError:
+        message = "page_size must be an integer"
+        raise validation_error("invalid_type", message, "page_size") from None
+    if not 1 <= size <= MAX_PAGE_SIZE:
+        message = f"page_size must be between 1 and {MAX_PAGE_SIZE}"
+        raise validation_error("invalid_value", message, "page_size")
+    return size
+
+
+def filters_of(query: QueryParams) -> list[tuple[str, str, list[str]]]:
+    """``[(filter, operator, values)]`` from ``name[operator]=value`` parameters."""
+    found: dict[tuple[str, str], list[str]] = {}
+    for key, value in query.multi_items():
+        name, bracket, rest = key.partition("[")
+        if not bracket or name not in FILTERABLE:
+            continue
+        operator = rest.rstrip("]")
+        if operator not in ("one_of", "not_in"):
+            raise validation_error("invalid_value", f"{name} supports one_of and not_in", key)
+        found.setdefault((name, operator), []).append(value)
+    if not any(name == "mode" for name, _ in found):
+        found[("mode", "one_of")] = list(DEFAULT_MODES)
+    return [(name, operator, values) for (name, operator), values in found.items()]
+
+
+def _matches(incident: dict[str, Any], filters: list[tuple[str, str, list[str]]]) -> bool:
+    for name, operator, values in filters:
+        inside = FILTERABLE[name](incident) in values
+        if inside != (operator == "one_of"):
+            return False
+    return True
+
+
+def _ordered(incidents: list[dict[str, Any]], query: QueryParams) -> list[dict[str, Any]]:
+    order = query.get("sort_by", SORT_ORDERS[0])
+    if order not in SORT_ORDERS:
+        raise validation_error("invalid_value", f"sort_by must be one of {SORT_ORDERS}", "sort_by")
+    # The store keeps creation order, which is also created_at order.
+    return list(reversed(incidents)) if order == SORT_ORDERS[0] else list(incidents)
+
+
+def _start_after(incidents: list[dict[str, Any]], after: str | None) -> int:
+    if not after:
+        return 0
+    for position, incident in enumerate(incidents):
+        if incident["id"] == after:
+            return position + 1
+    raise validation_error("invalid_value", f"No incident with id {after!r} to page after", "after")
+
+
+def list_page(incidents: list[dict[str, Any]], query: QueryParams) -> dict[str, Any]:
+    size = page_size_of(query)
+    filters = filters_of(query)
+    matching = [i for i in _ordered(incidents, query) if _matches(i, filters)]
+    start = _start_after(matching, query.get("after"))
+    page = matching[start : start + size]
+    meta: dict[str, Any] = {"page_size": size, "total_record_count": len(matching)}
+    if start + size < len(matching):
+        meta["after"] = page[-1]["id"]
+    return {"incidents": page, "pagination_meta": meta}
