@@ -78,18 +78,15 @@ class HttpStep(Component):
             _timeout(config)
         except PermanentError as exc:
             problems.append(Problem(str(exc), node, "timeout"))
-        for name in ("headers",):
-            value = config.get(name)
-            if value is not None and not isinstance(value, dict):
-                problems.append(Problem("must be an object of name → value", node, name))
+        headers = config.get("headers")
+        if headers is not None and not isinstance(headers, dict):
+            problems.append(Problem("must be an object of name → value", node, "headers"))
         return problems
 
     async def execute(self, ctx: ExecutionContext) -> list[Emission]:
         request = _build_request(ctx)
         try:
             response = await ctx.http.send(request)
-        except httpx.UnsupportedProtocol as exc:
-            raise PermanentError(f"unsupported URL scheme: {request.url}") from exc
         except httpx.TimeoutException as exc:
             raise RetryableError(f"{request.method} {request.url} timed out") from exc
         except httpx.TransportError as exc:
@@ -108,15 +105,16 @@ def _build_request(ctx: ExecutionContext) -> httpx.Request:
     url = config.get("url")
     if not isinstance(url, str) or not url.strip():
         raise PermanentError("url resolved to an empty value")
+    if not url.strip().lower().startswith(("http://", "https://")):
+        raise PermanentError(f"unsupported URL scheme: {url!r} (use http:// or https://)")
     headers = _headers(config.get("headers"), ctx.idempotency_key)
-    body = config.get("body")
     timeout = _timeout(config)
     try:
         return ctx.http.build_request(
             method,
             url.strip(),
             headers=headers,
-            json=body if body is not None else None,
+            json=config.get("body"),
             timeout=timeout,
         )
     except httpx.InvalidURL as exc:

@@ -7,6 +7,7 @@ which resources it can list for pickers, and the components it brings.
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
@@ -41,7 +42,7 @@ class Integration:
     instructions: ClassVar[str] = ""
     fields: ClassVar[tuple[Field, ...]] = ()
     resource_types: ClassVar[tuple[str, ...]] = ()
-    components: ClassVar[tuple[type[Component], ...]] = ()
+    components: ClassVar[tuple[builtins.type[Component], ...]] = ()
 
     async def validate(
         self, config: Mapping[str, Any], http: httpx.AsyncClient

@@ -1,0 +1,89 @@
+"""The incident.io integration ("Incident"): API key + base URL, severities as a
+resource, the On Incident trigger and the Create Incident action."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import httpx
+
+from incidentflow.components.base import Field
+from incidentflow.errors import NotFound, PermanentError
+from incidentflow.integrations.base import Integration, IntegrationStatus, Resource
+from incidentflow.integrations.incidentio.action import CreateIncident
+from incidentflow.integrations.incidentio.client import (
+    CREATE_PERMISSION,
+    DEFAULT_BASE_URL,
+    PRIVATE_PERMISSION,
+    VIEW_PERMISSION,
+    APIKeyRejected,
+    IncidentIOClient,
+    IncidentIOError,
+    IncidentIOUnavailable,
+    PermissionMissing,
+)
+from incidentflow.integrations.incidentio.trigger import OnIncident
+
+INSTRUCTIONS = f"""\
+1. In incident.io Settings > API keys, click Create API key and give it a name.
+2. Under Add permissions, select exactly these (use "Find a permission" if needed):
+   - {VIEW_PERMISSION} (needed to read severities)
+   - {CREATE_PERMISSION} (needed for the Create Incident action)
+   - {PRIVATE_PERMISSION} (only if you use private incidents)
+3. Create the key and paste the API key in the Configuration section below.
+
+The On Incident trigger needs no API key: incident.io has no API to register webhook
+endpoints. Save the canvas to get the node's webhook URL, create an endpoint with it in
+incident.io Settings > Webhooks, subscribe to Public incident created (v2) and Public
+incident updated (v2), then store the endpoint's signing secret with the node's
+Set signing secret action.
+"""
+
+
+class IncidentIntegration(Integration):
+    type = "incident"
+    label = "incident.io"
+    description = "Manage and react to incidents in incident.io"
+    instructions = INSTRUCTIONS
+    fields = (
+        Field("apiKey", "secret", "API key", required=True),
+        Field("baseUrl", "text", "Base URL", default=DEFAULT_BASE_URL,
+              description="Change only for a proxy or the local emulator"),
+    )
+    resource_types = ("severity",)
+    components = (OnIncident, CreateIncident)
+
+    async def validate(
+        self, config: Mapping[str, Any], http: httpx.AsyncClient
+    ) -> IntegrationStatus:
+        """Ready when the key can list severities; otherwise a reason a person can act on."""
+        try:
+            # One attempt: a person is waiting, and "unreachable" is an answer they can use.
+            client = IncidentIOClient.from_config(config, http, max_attempts=1)
+            await client.list_severities()
+        except APIKeyRejected:
+            return IntegrationStatus(
+                "error", "API key rejected by incident.io (401): check the key was copied "
+                "whole and has not been revoked")
+        except PermissionMissing:
+            return IntegrationStatus(
+                "error", f'The API key lacks the permission "{VIEW_PERMISSION}" (403): '
+                "create a key with the permissions listed in the instructions")
+        except IncidentIOUnavailable as exc:
+            return IntegrationStatus("error", f"incident.io is unreachable: {exc}")
+        except (IncidentIOError, PermanentError) as exc:
+            return IntegrationStatus("error", str(exc))
+        return IntegrationStatus("ready")
+
+    async def list_resources(
+        self, config: Mapping[str, Any], resource_type: str, http: httpx.AsyncClient
+    ) -> list[Resource]:
+        if resource_type != "severity":
+            raise NotFound(f"incident.io has no resource type {resource_type!r}")
+        severities = await IncidentIOClient.from_config(config, http).list_severities()
+        return [Resource("severity", str(s["id"]), str(s.get("name", s["id"])))
+                for s in severities if isinstance(s, dict) and "id" in s]
+
+
+__all__ = ["CreateIncident", "IncidentIntegration", "OnIncident"]

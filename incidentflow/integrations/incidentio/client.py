@@ -1,0 +1,245 @@
+"""A thin async client for the two incident.io endpoints we use.
+
+Thin on purpose (see docs/incidentio-sdk.md): responses are kept as the raw JSON
+incident.io sent, so new fields and new enum values flow through untouched.
+
+Exceptions (one tree, rooted in the engine's ``ExecutionError`` so a component can let
+them propagate and the engine knows whether to retry)::
+
+    ExecutionError
+    └── IncidentIOError                    anything this client raises
+        ├── IncidentIOUnavailable          + RetryableError: network, timeout, 5xx, 429
+        └── IncidentIORejected             + PermanentError: a 4xx with incident.io's reasons
+            ├── APIKeyRejected             401
+            └── PermissionMissing          403, names the API key permission to add
+
+Retries here are few and quick (``max_attempts``, short exponential backoff, a 429's
+``Retry-After`` if it is short). Longer waits are the engine's job: the client then
+raises ``IncidentIOUnavailable(retry_after=...)`` and the engine reschedules the
+execution, reusing its idempotency key.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+
+from incidentflow.components.retry_after import parse_retry_after
+from incidentflow.errors import ExecutionError, PermanentError, RetryableError
+
+DEFAULT_BASE_URL = "https://api.incident.io"
+DEFAULT_TIMEOUT = 10.0
+USER_AGENT = "incidentflow"
+
+# The permission names as incident.io's API key screen shows them.
+VIEW_PERMISSION = "View data, like public incidents and organisation settings"
+CREATE_PERMISSION = "Create incidents"
+PRIVATE_PERMISSION = "View all incident data, including private incidents"
+
+Sleep = Callable[[float], Awaitable[None]]
+
+
+class IncidentIOError(ExecutionError):
+    """Base of everything the incident.io client raises."""
+
+
+class IncidentIOUnavailable(RetryableError, IncidentIOError):
+    """incident.io could not answer now (network, timeout, 5xx, 429). Try again later."""
+
+
+class IncidentIORejected(PermanentError, IncidentIOError):
+    """incident.io refused the request; retrying the same request cannot help."""
+
+    def __init__(self, message: str, status: int, request_id: str | None, body: Any):
+        super().__init__(message, {"status": status, "request_id": request_id, "body": body})
+        self.status = status
+        self.request_id = request_id
+
+
+class APIKeyRejected(IncidentIORejected):
+    pass
+
+
+class PermissionMissing(IncidentIORejected):
+    pass
+
+
+@dataclass
+class IncidentIOClient:
+    http: httpx.AsyncClient
+    api_key: str
+    base_url: str = DEFAULT_BASE_URL
+    timeout: float = DEFAULT_TIMEOUT
+    max_attempts: int = 3
+    backoff: float = 0.5  # first pause; doubles per attempt
+    max_inline_wait: float = 5.0  # a longer Retry-After goes back to the engine
+    sleep: Sleep = asyncio.sleep
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+
+    def __post_init__(self) -> None:
+        if not self.api_key or not self.api_key.strip():
+            raise PermanentError("the incident.io integration has no API key")
+        self.base_url = (self.base_url or DEFAULT_BASE_URL).rstrip("/")
+
+    @classmethod
+    def from_config(
+        cls, config: Mapping[str, Any] | None, http: httpx.AsyncClient, **options: Any
+    ) -> IncidentIOClient:
+        """A client for an ``incident`` integration configuration (apiKey, baseUrl)."""
+        if not config:
+            raise PermanentError("this node needs an incident.io integration")
+        base_url = config.get("baseUrl") or DEFAULT_BASE_URL
+        api_key = str(config.get("apiKey") or "").strip()  # pasted keys often end in a newline
+        return cls(http, api_key, str(base_url).strip(), **options)
+
+    async def list_severities(self) -> list[dict[str, Any]]:
+        """``GET /v1/severities`` (no paging): the organisation's severities, raw."""
+        permission = f'"{VIEW_PERMISSION}"'
+        body = await self._request("GET", "/v1/severities", permission=permission)
+        severities = body.get("severities")
+        if not isinstance(severities, list):
+            raise IncidentIOError("incident.io answered /v1/severities without a list")
+        return severities
+
+    async def create_incident(
+        self,
+        *,
+        name: str,
+        summary: str | None,
+        severity_id: str,
+        visibility: str,
+        idempotency_key: str,
+    ) -> dict[str, Any]:
+        """``POST /v2/incidents``; returns the ``incident`` object exactly as sent back."""
+        payload: dict[str, Any] = {
+            "idempotency_key": idempotency_key,
+            "name": name,
+            "severity_id": severity_id,
+            "visibility": visibility,
+        }
+        if summary:
+            payload["summary"] = summary
+        permission = f'"{CREATE_PERMISSION}"'
+        if visibility == "private":
+            permission += f' (and "{PRIVATE_PERMISSION}" for private incidents)'
+        body = await self._request("POST", "/v2/incidents", payload, permission=permission)
+        incident = body.get("incident")
+        if not isinstance(incident, dict):
+            raise IncidentIOError("incident.io answered /v2/incidents without an incident")
+        return incident
+
+    async def _request(
+        self, method: str, path: str, json: Any = None, *, permission: str
+    ) -> dict[str, Any]:
+        attempt = 1
+        while True:
+            try:
+                response = await self._send(method, path, json)
+            except IncidentIOUnavailable as exc:
+                wait = self._inline_wait(attempt, exc.retry_after)
+                if wait is None:
+                    raise
+                await self.sleep(wait)
+                attempt += 1
+                continue
+            return _ok_body(response, permission)
+
+    async def _send(self, method: str, path: str, json: Any) -> httpx.Response:
+        url = self.base_url + path
+        headers = {"Authorization": f"Bearer {self.api_key}", "User-Agent": USER_AGENT}
+        try:
+            response = await self.http.request(
+                method, url, json=json, headers=headers, timeout=self.timeout
+            )
+        except httpx.TimeoutException as exc:
+            raise IncidentIOUnavailable(f"incident.io did not answer {path} in time") from exc
+        except httpx.TransportError as exc:
+            raise IncidentIOUnavailable(f"incident.io unreachable at {url}: {exc!r}") from exc
+        if response.status_code == 429 or response.status_code >= 500:
+            raise _unavailable(response, self.clock())
+        return response
+
+    def _inline_wait(self, attempt: int, retry_after: float | None) -> float | None:
+        """How long to pause before retrying here, or None to hand over to the engine."""
+        if attempt >= self.max_attempts:
+            return None
+        wait = retry_after if retry_after is not None else self.backoff * 2 ** (attempt - 1)
+        return wait if wait <= self.max_inline_wait else None
+
+
+def _unavailable(response: httpx.Response, now: datetime) -> IncidentIOUnavailable:
+    body = _json_or_text(response)
+    retry_after = parse_retry_after(response.headers.get("retry-after"), now)
+    return IncidentIOUnavailable(
+        f"incident.io is unavailable ({response.status_code}{_code(body)}){_request_ref(body)}",
+        details={"status": response.status_code, "body": body},
+        retry_after=retry_after,
+    )
+
+
+def _ok_body(response: httpx.Response, permission: str) -> dict[str, Any]:
+    body = _json_or_text(response)
+    if response.status_code == 401:
+        raise APIKeyRejected(
+            f"API key rejected by incident.io (401){_request_ref(body)}: check the key "
+            "was pasted whole and has not been deleted",
+            401, _request_id(body), body,
+        )
+    if response.status_code == 403:
+        raise PermissionMissing(
+            f"incident.io refused the API key (403): it lacks the permission "
+            f"{permission}{_request_ref(body)}",
+            403, _request_id(body), body,
+        )
+    if not response.is_success:
+        raise IncidentIORejected(
+            f"incident.io rejected the request ({response.status_code}{_code(body)})"
+            f"{_reasons(body)}{_request_ref(body)}",
+            response.status_code, _request_id(body), body,
+        )
+    if not isinstance(body, dict):
+        raise IncidentIOError(f"incident.io answered {response.status_code} without JSON")
+    return body
+
+
+def _json_or_text(response: httpx.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        return response.text[:500]
+
+
+def _code(body: Any) -> str:
+    kind = body.get("type") if isinstance(body, dict) else None
+    return f" {kind}" if isinstance(kind, str) and kind else ""
+
+
+def _request_id(body: Any) -> str | None:
+    value = body.get("request_id") if isinstance(body, dict) else None
+    return str(value) if value else None
+
+
+def _request_ref(body: Any) -> str:
+    request_id = _request_id(body)
+    return f" [request_id {request_id}]" if request_id else ""
+
+
+def _reasons(body: Any) -> str:
+    """``: severity_id: not found; name: is required`` from incident.io's errors list."""
+    errors = body.get("errors") if isinstance(body, dict) else None
+    if not isinstance(errors, list):
+        return ""
+    parts = [_reason(e) for e in errors if isinstance(e, dict)]
+    return ": " + "; ".join(p for p in parts if p) if any(parts) else ""
+
+
+def _reason(error: dict[str, Any]) -> str:
+    source = error.get("source")
+    where = source.get("field") if isinstance(source, dict) else None
+    message = str(error.get("message") or error.get("code") or "")
+    return f"{where}: {message}" if where else message

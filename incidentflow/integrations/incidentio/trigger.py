@@ -1,0 +1,141 @@
+"""On Incident: receive incident.io's signed webhooks for incident created/updated.
+
+``integration`` is left unset on purpose: receiving needs only the node's signing
+secret (set with the ``setSecret`` hook), never an API key, so a canvas can listen to
+incident.io without storing a key. The Create Incident action is the one that needs
+the ``incident`` integration.
+
+Only the two public v2 events are selectable (the seed's choice). ``private_incident.*``
+deliveries carry nothing but an id, so they are acknowledged (2xx, so incident.io stops
+retrying) and start nothing.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any, ClassVar
+
+from incidentflow.components.base import (
+    Field,
+    Hook,
+    Option,
+    WebhookRequest,
+    WebhookTrigger,
+    WebhookVerdict,
+)
+from incidentflow.errors import Problem
+from incidentflow.events import Event, iso
+from incidentflow.integrations.incidentio import examples
+from incidentflow.integrations.incidentio.signature import SignatureError, verify
+
+CREATED = "public_incident.incident_created_v2"
+UPDATED = "public_incident.incident_updated_v2"
+# incident.io event type → the type of the event we emit (contract, DESIGN.md).
+EMITTED_TYPES = {CREATED: "incident.incident.created", UPDATED: "incident.incident.updated"}
+DEFAULT_EVENTS = [CREATED, UPDATED]
+SECRET_FIELD = "webhookSigningSecret"
+
+# Lesson 7: callers get a generic body; the precise reason goes to logs and the UI.
+FORBIDDEN = "forbidden"
+BAD_REQUEST = "bad request"
+OK = "ok"
+
+
+class OnIncident(WebhookTrigger):
+    type = "incident.onIncident"
+    label = "On Incident"
+    description = "Starts a run when incident.io sends an incident created or updated webhook."
+    icon = "🔥"
+    fields = (
+        Field(
+            "events", "multiselect", "Events", required=True, default=list(DEFAULT_EVENTS),
+            options=(Option(CREATED, "Incident created"), Option(UPDATED, "Incident updated")),
+        ),
+    )
+    hooks = (
+        Hook(
+            "setSecret", "Set signing secret",
+            fields=(Field(SECRET_FIELD, "secret", "Webhook signing secret",
+                          description="From incident.io Settings > Webhooks (whsec_…). "
+                          "Leave empty to clear it."),),
+        ),
+    )
+    example_output: ClassVar[dict[str, Any] | None] = examples.load("on-incident")
+
+    def check(self, node: str, config: Mapping[str, Any]) -> list[Problem]:
+        events = config.get("events", DEFAULT_EVENTS)
+        if not isinstance(events, list) or not events:
+            return [Problem("select at least one event", node, "events")]
+        unknown = [e for e in events if e not in EMITTED_TYPES]
+        if unknown:
+            return [Problem(f"unknown event type(s): {', '.join(map(str, unknown))}",
+                            node, "events")]
+        return []
+
+    def receive(
+        self,
+        request: WebhookRequest,
+        secrets: list[str],
+        config: Mapping[str, Any],
+        now: datetime,
+    ) -> WebhookVerdict:
+        if not secrets:
+            # Lesson 2: say so plainly; the operator sees it in incident.io's delivery log.
+            return WebhookVerdict(403, "signing secret not set", "signing secret not set")
+        try:
+            signed = verify(secrets, request.headers, request.body, now)
+        except SignatureError as exc:
+            return WebhookVerdict(403, FORBIDDEN, str(exc))
+        try:
+            payload = read_payload(request.body)
+            event_type = payload["event_type"]
+            if event_type not in _selected(config):
+                return WebhookVerdict(200, OK, "event type not selected",
+                                      dedupe_key=signed.msg_id)
+            incident = incident_of(payload)
+        except ValueError as exc:
+            return WebhookVerdict(400, BAD_REQUEST, str(exc), dedupe_key=signed.msg_id)
+        event = Event(
+            type=EMITTED_TYPES[event_type],
+            data={"event_type": event_type, "incident": incident},
+            timestamp=iso(now),
+        )
+        return WebhookVerdict(200, OK, "accepted", events=(event,), dedupe_key=signed.msg_id)
+
+
+def read_payload(body: bytes) -> dict[str, Any]:
+    """The delivery as ``{"event_type": T, ...}``, whichever of our three shapes it uses:
+
+    - real deliveries   ``{"event_type": T, T: {...}}``
+    - data-wrapped      ``{"data": {"event_type": T, "incident": {...}}}`` (our own envelope)
+    - incident-keyed    ``{"event_type": T, "incident": {...}}``
+
+    Raises ValueError with a precise reason. Call only after the signature is verified.
+    """
+    try:
+        payload = json.loads(body)
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise ValueError(f"body is not JSON: {exc}") from None
+    if not isinstance(payload, dict):
+        raise ValueError("body is not a JSON object")
+    if "event_type" not in payload and isinstance(payload.get("data"), dict):
+        payload = payload["data"]
+    event_type = payload.get("event_type")
+    if not isinstance(event_type, str) or not event_type:
+        raise ValueError("body has no event_type")
+    return payload
+
+
+def incident_of(payload: dict[str, Any]) -> dict[str, Any]:
+    event_type = payload["event_type"]
+    incident = payload.get(event_type, payload.get("incident"))
+    if not isinstance(incident, dict):
+        raise ValueError(f"body has no incident object for {event_type}")
+    return incident
+
+
+def _selected(config: Mapping[str, Any]) -> list[str]:
+    events = config.get("events")
+    return list(DEFAULT_EVENTS) if events is None else list(events)
