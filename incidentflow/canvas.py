@@ -2,23 +2,52 @@
 
 ```yaml
 name: mirror-incidents
+description: optional
 nodes:
   - {name: Start, type: start}
   - {name: Only majors, type: filter, configuration: {expression: "root.data.severity == 'major'"}}
+  - name: Create
+    type: incident.createIncident
+    integration: my-incident                       # integration nodes only
+    concurrencyKey: "{{ root.data.incident.id }}"  # optional template
+    configuration: {name: "{{ root.data.incident.name }}", severityId: "01..."}
 edges:
   - {from: Start, to: Only majors}          # channel defaults to "default"
 ```
+
+Validation collects every problem before refusing (``CanvasError``); each problem names
+the node (``nodes[i]`` while the node has no usable name) and the field. Edge problems
+are located by field ``edges[i].from`` / ``.to`` / ``.channel``.
 """
 
 from __future__ import annotations
 
+import copy
+import difflib
 import hashlib
 import json
+import math
+import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+import yaml
+
+from incidentflow.components.base import Component, Field
+from incidentflow.errors import CanvasError, NotFound, Problem
+from incidentflow.expressions import EXPRESSIONS
+
 if TYPE_CHECKING:
     from incidentflow.registry import Registry
+
+MAX_SOURCE_CHARS = 1_000_000
+MAX_VALUES = 50_000  # strings, numbers, lists... in one canvas (also stops YAML alias bombs)
+MAX_DEPTH = 64
+_NAME = re.compile(r"[\w .\-]{1,100}")
+_CANVAS_KEYS = ("name", "description", "nodes", "edges")
+_NODE_KEYS = ("name", "type", "integration", "concurrencyKey", "configuration")
+_EDGE_KEYS = ("from", "to", "channel")
 
 
 @dataclass(frozen=True)
@@ -30,12 +59,28 @@ class Node:
     # Optional template; executions of this node with the same rendered key run in order.
     concurrency_key: str | None = None
 
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"name": self.name, "type": self.type}
+        if self.integration is not None:
+            out["integration"] = self.integration
+        if self.concurrency_key is not None:
+            out["concurrencyKey"] = self.concurrency_key
+        if self.configuration:
+            out["configuration"] = copy.deepcopy(self.configuration)
+        return out
+
 
 @dataclass(frozen=True)
 class Edge:
     source: str  # "from" in the file
     target: str  # "to" in the file
     channel: str = "default"
+
+    def to_dict(self) -> dict[str, str]:
+        out = {"from": self.source, "to": self.target}
+        if self.channel != "default":
+            out["channel"] = self.channel
+        return out
 
 
 @dataclass(frozen=True)
@@ -56,11 +101,20 @@ class Canvas:
 
     def downstream(self, source: str, channel: str) -> list[Node]:
         """Nodes subscribed to ``channel`` of ``source``, in file order."""
-        return [self.node(e.target) for e in self.edges if e.source == source and e.channel == channel]
+        return [
+            self.node(e.target)
+            for e in self.edges
+            if e.source == source and e.channel == channel
+        ]
 
     def to_dict(self) -> dict[str, Any]:
         """The canonical file form (YAML/JSON), with defaults left out."""
-        raise NotImplementedError  # filled in by the canvas parser work
+        out: dict[str, Any] = {"name": self.name}
+        if self.description:
+            out["description"] = self.description
+        out["nodes"] = [node.to_dict() for node in self.nodes]
+        out["edges"] = [edge.to_dict() for edge in self.edges]
+        return out
 
     def content_hash(self) -> str:
         """Same content, same hash: saving unchanged content makes no new version."""
@@ -73,8 +127,476 @@ def parse_canvas(source: str | bytes | dict[str, Any], registry: Registry) -> Ca
 
     Raises CanvasError listing *every* problem, each naming node and field.
     """
-    raise NotImplementedError  # filled in by the canvas parser work
+    document = _plain_document(_load(source))
+    reader = _CanvasReader(registry)
+    canvas = reader.read(document)
+    if reader.problems or canvas is None:
+        raise CanvasError(reader.problems)
+    return canvas
 
 
 def dump_canvas_yaml(canvas: Canvas) -> str:
-    raise NotImplementedError  # filled in by the canvas parser work
+    return yaml.dump(
+        canvas.to_dict(), Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=120
+    )
+
+
+class _Dumper(yaml.SafeDumper):
+    """PyYAML may write a trailing Unicode line break (NEL, LS, PS) in a single-quoted
+    scalar, where reading folds it into a space; double quotes escape it instead."""
+
+    def represent_str(self, data: str) -> yaml.ScalarNode:
+        if any(ch in data for ch in "\x85\u2028\u2029"):
+            return self.represent_scalar("tag:yaml.org,2002:str", data, style='"')
+        return super().represent_str(data)
+
+
+_Dumper.add_representer(str, _Dumper.represent_str)
+
+
+# --- loading -------------------------------------------------------------------------
+
+_DROPPED_TAGS = ("tag:yaml.org,2002:timestamp", "tag:yaml.org,2002:bool")
+
+
+# libyaml's parser when PyYAML was built with it: ten times faster than the pure one.
+_SafeBase: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _Loader(_SafeBase):  # type: ignore[valid-type,misc]
+    """Safe YAML with YAML 1.2 habits: dates stay text, only true/false are booleans
+    (``on:`` and ``no`` are text), and a key given twice is refused (a likely typo)."""
+
+    yaml_implicit_resolvers = {
+        first: [(tag, rx) for tag, rx in resolvers if tag not in _DROPPED_TAGS]
+        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)  # type: ignore[no-untyped-call]
+            if isinstance(key, str) and key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"key {key!r} appears twice", key_node.start_mark
+                )
+            if isinstance(key, str):
+                seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
+
+
+def _load(source: str | bytes | dict[str, Any]) -> Any:
+    if isinstance(source, dict):
+        return source
+    if isinstance(source, bytes):
+        try:
+            source = source.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise CanvasError([Problem(f"the canvas is not UTF-8 text ({exc.reason})")]) from None
+    if not isinstance(source, str):
+        raise CanvasError([Problem("a canvas is YAML or JSON text, or a mapping")])
+    if len(source) > MAX_SOURCE_CHARS:
+        raise CanvasError([Problem(f"the canvas is larger than {MAX_SOURCE_CHARS} characters")])
+    try:
+        return _parse_text(source)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise CanvasError([Problem(f"not valid YAML{where}: {exc.problem}")]) from None
+    except yaml.YAMLError as exc:
+        raise CanvasError([Problem(f"not valid YAML: {exc}")]) from None
+    except RecursionError:
+        raise CanvasError([Problem("the canvas is nested too deeply")]) from None
+
+
+def _parse_text(text: str) -> Any:
+    if text.lstrip().startswith("{"):
+        try:
+            return json.loads(text)
+        except ValueError:
+            pass  # not JSON; YAML flow style ("{name: x}") or a YAML error with a line number
+    return yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader is a SafeLoader
+
+
+def _plain_document(value: Any) -> Any:
+    """A private JSON-safe copy of the document, or CanvasError naming what is not."""
+    problems: list[Problem] = []
+    budget = [MAX_VALUES]
+    copied = _plain(value, "", problems, budget, 0)
+    if problems:
+        raise CanvasError(problems[:20])
+    return copied
+
+
+def _plain(value: Any, path: str, problems: list[Problem], budget: list[int], depth: int) -> Any:
+    budget[0] -= 1
+    if budget[0] < 0 or depth > MAX_DEPTH:
+        if not problems:
+            problems.append(Problem("the canvas is too large or nested too deeply"))
+        return None
+    where = path or "the canvas"
+    if isinstance(value, dict):
+        out = {}
+        for key, item in value.items():
+            if not isinstance(key, str):
+                problems.append(Problem(f"key {key!r} is not text", field=where))
+            out[str(key)] = _plain(item, _join(path, str(key)), problems, budget, depth + 1)
+        return out
+    if isinstance(value, list | tuple):
+        return [_plain(v, f"{path}[{i}]", problems, budget, depth + 1) for i, v in enumerate(value)]
+    if isinstance(value, str):
+        if "\x00" in value or not _encodable(value):
+            problems.append(Problem("text contains a NUL or an invalid character", field=where))
+        return value
+    if isinstance(value, float) and not math.isfinite(value):
+        problems.append(Problem(f"{value} is not a finite number", field=where))
+    elif not (value is None or isinstance(value, bool | int | float)):
+        problems.append(Problem(f"a {type(value).__name__} is not a JSON value", field=where))
+    return value
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _join(path: str, key: str) -> str:
+    return f"{path}.{key}" if path else key
+
+
+# --- validation ----------------------------------------------------------------------
+
+
+def _name_problem(value: Any) -> str | None:
+    """Why ``value`` cannot name a canvas or a node (names appear in URLs)."""
+    if value is None or value == "":
+        return "is required"
+    if not isinstance(value, str):
+        return "must be text"
+    if len(value) > 100:
+        return "must be at most 100 characters"
+    if not _NAME.fullmatch(value):
+        return "may contain only letters, digits, spaces, '-', '_' and '.'"
+    if value != value.strip():
+        return "must not start or end with a space"
+    if not any(ch.isalnum() for ch in value):
+        return "must contain a letter or a digit"
+    return None
+
+
+def _unknown_key(key: str, allowed: tuple[str, ...] | list[str]) -> str:
+    close = difflib.get_close_matches(key, allowed, n=1)
+    hint = f"did you mean {close[0]!r}? " if close else ""
+    return f"unknown field {key!r}; {hint}known: {', '.join(allowed) or 'none'}"
+
+
+class _CanvasReader:
+    """Reads a decoded document into a Canvas, collecting every problem on the way."""
+
+    def __init__(self, registry: Registry):
+        self.registry = registry
+        self.problems: list[Problem] = []
+        self.components: dict[str, Component] = {}  # valid nodes by name
+        self.declared: set[str] = set()  # every name a node claimed, valid or not
+        self.references: list[tuple[str, str, str, bool]] = []  # node, field, text, condition
+
+    def problem(self, message: str, node: str | None = None, field: str | None = None) -> None:
+        self.problems.append(Problem(message, node=node, field=field))
+
+    def read(self, document: Any) -> Canvas | None:
+        if not isinstance(document, dict):
+            self.problem("a canvas must be a mapping with name, nodes and edges")
+            return None
+        for key in document:
+            if key not in _CANVAS_KEYS:
+                self.problem(_unknown_key(key, _CANVAS_KEYS), field=key)
+        name = document.get("name")
+        if message := _name_problem(name):
+            self.problem(f"canvas name {message}", field="name")
+        description = document.get("description") or ""
+        if not isinstance(description, str):
+            self.problem("must be text", field="description")
+        nodes = self.read_nodes(document.get("nodes"))
+        edges = self.read_edges(document.get("edges"))
+        self.check_references()
+        self.check_cycles(edges)
+        if self.problems:
+            return None
+        return Canvas(str(name), tuple(nodes), tuple(edges), str(description))
+
+    # --- nodes
+
+    def read_nodes(self, raw: Any) -> list[Node]:
+        if not isinstance(raw, list) or not raw:
+            self.problem("a canvas needs a list of nodes", field="nodes")
+            return []
+        nodes = []
+        for index, item in enumerate(raw):
+            node = self.read_node(index, item)
+            if node is not None:
+                nodes.append(node)
+        return nodes
+
+    def read_node(self, index: int, raw: Any) -> Node | None:
+        label = f"nodes[{index}]"
+        if not isinstance(raw, dict):
+            self.problem("a node must be a mapping with name and type", node=label)
+            return None
+        before = len(self.problems)
+        name = self.node_name(label, raw.get("name"))
+        label = name or label
+        for key in raw:
+            if key not in _NODE_KEYS:
+                self.problem(_unknown_key(key, _NODE_KEYS), node=label, field=key)
+        component = self.node_component(label, raw.get("type"))
+        configuration = self.node_configuration(label, component, raw.get("configuration"))
+        self.node_integration(label, component, raw.get("integration"))
+        key = raw.get("concurrencyKey")
+        self.expression(label, "concurrencyKey", key, condition=False)
+        if component is not None and len(self.problems) == before:
+            for found in component.check(label, configuration):
+                self.problems.append(found)
+        if name is None or component is None or len(self.problems) > before:
+            return None
+        self.components[name] = component
+        return Node(name, component.type, configuration, raw.get("integration"), key)
+
+    def node_name(self, label: str, name: Any) -> str | None:
+        if message := _name_problem(name):
+            self.problem(f"node name {message}", node=label, field="name")
+            if isinstance(name, str):
+                self.declared.add(name)
+            return None
+        if name in self.declared:
+            self.problem(f"another node is already named {name!r}", node=name, field="name")
+            return None
+        self.declared.add(name)
+        return str(name)
+
+    def node_component(self, label: str, type_: Any) -> Component | None:
+        if type_ is None or type_ == "":
+            self.problem("is required", node=label, field="type")
+            return None
+        try:
+            return self.registry.component(str(type_))
+        except NotFound:
+            known = ", ".join(sorted(self.registry.components))
+            self.problem(f"unknown node type {type_!r}; known types: {known}", label, "type")
+            return None
+
+    def node_integration(self, label: str, component: Component | None, given: Any) -> None:
+        if component is None:
+            return
+        if component.integration is not None and given is None:
+            message = f"{component.type} needs a configured {component.integration!r} integration"
+            self.problem(f"{message}: name it with 'integration:'", label, "integration")
+        elif component.integration is None and given is not None:
+            self.problem(f"{component.type} does not use an integration", label,
+                         "integration")
+        elif given is not None and _name_problem(given):
+            self.problem("must be the name of a configured integration", label, "integration")
+
+    def node_configuration(self, label: str, component: Component | None, raw: Any) -> dict:
+        if raw is None:
+            raw = {}
+        if not isinstance(raw, dict):
+            self.problem("must be a mapping of field names to values", label, "configuration")
+            return {}
+        if component is None:
+            return {}
+        names = [f.name for f in component.fields]
+        for key in raw:
+            if key not in names:
+                self.problem(_unknown_key(key, names), label, key)
+        configuration: dict[str, Any] = {}
+        for spec in component.fields:
+            value = raw.get(spec.name)
+            # Omitted takes the default; given but blank ("" or []) does only when optional.
+            omitted_or_optional = value is None or not spec.required
+            if _is_blank(value) and omitted_or_optional and spec.default is not None:
+                value = _json_copy(spec.default)
+            if _is_blank(value):
+                if spec.required:
+                    self.problem("is required", label, spec.name)
+                continue
+            for field_path, message in _field_problems(spec, value):
+                self.problem(message, label, field_path)
+            self.field_expressions(label, spec, value)
+            configuration[spec.name] = value
+        return configuration
+
+    def field_expressions(self, label: str, spec: Field, value: Any) -> None:
+        if spec.kind == "condition" and isinstance(value, str):
+            self.expression(label, spec.name, value, condition=True)
+        elif spec.kind in ("template", "object"):
+            for field_path, text in _strings(value, spec.name):
+                self.expression(label, field_path, text, condition=False)
+
+    def expression(self, label: str, where: str, text: Any, *, condition: bool) -> None:
+        if text is None:
+            return
+        if not isinstance(text, str):
+            self.problem("must be text", label, where)
+            return
+        check = EXPRESSIONS.check_condition if condition else EXPRESSIONS.check_template
+        if message := check(text):
+            self.problem(message, label, where)
+        else:
+            self.references.append((label, where, text, condition))
+
+    def check_references(self) -> None:
+        for label, where, text, condition in self.references:
+            for name in sorted(EXPRESSIONS.referenced_nodes(text, condition=condition)):
+                if name not in self.declared:
+                    self.problem(f"refers to node {name!r}, which is not in the canvas",
+                                 label, where)
+
+    # --- edges
+
+    def read_edges(self, raw: Any) -> list[Edge]:
+        if raw is None:
+            return []
+        if not isinstance(raw, list):
+            self.problem("must be a list of {from, to, channel}", field="edges")
+            return []
+        edges: list[Edge] = []
+        for index, item in enumerate(raw):
+            edge = self.read_edge(f"edges[{index}]", item)
+            if edge is not None and edge in edges:
+                self.problem("the same edge is listed twice", field=f"edges[{index}]")
+            elif edge is not None:
+                edges.append(edge)
+        return edges
+
+    def read_edge(self, label: str, raw: Any) -> Edge | None:
+        if not isinstance(raw, dict):
+            self.problem("an edge must be a mapping with from and to", field=label)
+            return None
+        for key in raw:
+            if key not in _EDGE_KEYS:
+                self.problem(_unknown_key(key, _EDGE_KEYS), field=f"{label}.{key}")
+        source = self.edge_end(label, "from", raw.get("from"))
+        target = self.edge_end(label, "to", raw.get("to"))
+        channel = raw.get("channel", "default")
+        channel = "default" if channel is None else channel
+        if not isinstance(channel, str):
+            self.problem("must be text", field=f"{label}.channel")
+            return None
+        ok = source is not None and target is not None
+        if source is not None and channel not in self.components[source].channels:
+            channels = ", ".join(self.components[source].channels)
+            self.problem(f"node {source!r} ({self.components[source].type}) has no channel "
+                         f"{channel!r}; its channels: {channels}", field=f"{label}.channel")
+            ok = False
+        if target is not None and self.components[target].role == "trigger":
+            self.problem(f"{target!r} is a trigger; nothing can lead into a trigger",
+                         field=f"{label}.to")
+            ok = False
+        return Edge(str(source), str(target), channel) if ok else None
+
+    def edge_end(self, label: str, key: str, name: Any) -> str | None:
+        """The node an edge end names, if it is a valid node (a broken one is reported)."""
+        if name is None or name == "":
+            self.problem("is required", field=f"{label}.{key}")
+        elif not isinstance(name, str) or name not in self.declared:
+            self.problem(f"unknown node {name!r}; nodes: {', '.join(self.components)}",
+                         field=f"{label}.{key}")
+        elif name in self.components:
+            return name
+        return None  # declared but broken: its own problem is already reported
+
+    def check_cycles(self, edges: list[Edge]) -> None:
+        for cycle in _cycles(list(self.components), edges):
+            path = " → ".join([*cycle, cycle[0]])
+            self.problem(f"the edges form a cycle: {path}", node=cycle[0], field="edges")
+
+
+def _field_problems(spec: Field, value: Any) -> Iterator[tuple[str, str]]:
+    """(field path, message) for a value of the wrong kind. Expressions are checked apart."""
+    kind = spec.kind
+    if kind in ("text", "template", "secret", "condition", "select") and not isinstance(
+        value, str
+    ):
+        yield spec.name, "must be text" + (" (an expression)" if kind == "condition" else "")
+    elif kind == "select" and spec.resource is None and spec.options:
+        allowed = [o.value for o in spec.options]
+        if value not in allowed:
+            yield spec.name, f"{value!r} is not one of: {', '.join(allowed)}"
+    elif kind == "multiselect":
+        yield from _multiselect_problems(spec, value)
+    elif kind == "boolean" and not isinstance(value, bool):
+        yield spec.name, "must be true or false"
+    elif kind == "number" and (isinstance(value, bool) or not isinstance(value, int | float)):
+        yield spec.name, "must be a number"
+
+
+def _multiselect_problems(spec: Field, value: Any) -> Iterator[tuple[str, str]]:
+    if not isinstance(value, list):
+        yield spec.name, "must be a list"
+        return
+    allowed = [o.value for o in spec.options]
+    for index, item in enumerate(value):
+        if not isinstance(item, str):
+            yield f"{spec.name}[{index}]", "must be text"
+        elif allowed and spec.resource is None and item not in allowed:
+            yield f"{spec.name}[{index}]", f"{item!r} is not one of: {', '.join(allowed)}"
+        elif item in value[:index]:
+            yield f"{spec.name}[{index}]", f"{item!r} is listed twice"
+
+
+def _is_blank(value: Any) -> bool:
+    return value is None or value == [] or (isinstance(value, str) and not value.strip())
+
+
+def _strings(value: Any, path: str) -> Iterator[tuple[str, str]]:
+    if isinstance(value, str):
+        yield path, value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _strings(item, f"{path}.{key}")
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _strings(item, f"{path}[{index}]")
+
+
+def _json_copy(value: Any) -> Any:
+    """Defaults may be tuples (frozen field specs); the canvas holds JSON values."""
+    if isinstance(value, dict):
+        return {k: _json_copy(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_copy(v) for v in value]
+    return value
+
+
+def _cycles(names: list[str], edges: list[Edge]) -> list[list[str]]:
+    """Cycles found by an iterative depth-first walk (one per back edge), in file order."""
+    successors: dict[str, list[str]] = {name: [] for name in names}
+    for edge in edges:
+        successors[edge.source].append(edge.target)
+    state: dict[str, str] = {}  # "open" while on the current path, then "done"
+    cycles = []
+    for start in names:
+        if start in state:
+            continue
+        path, stack = [start], [iter(successors[start])]
+        state[start] = "open"
+        while stack:
+            following = next(stack[-1], None)
+            if following is None:
+                state[path.pop()] = "done"
+                stack.pop()
+            elif state.get(following) == "open":
+                cycles.append(path[path.index(following):])
+            elif following not in state:
+                state[following] = "open"
+                path.append(following)
+                stack.append(iter(successors[following]))
+    return cycles

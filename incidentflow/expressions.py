@@ -1,0 +1,394 @@
+"""Sandboxed expressions: ``{{ ... }}`` templates and bare conditions (Jinja2 sandbox).
+
+Names in scope: ``root`` (the run's trigger event), ``previous`` (this execution's input
+event), ``nodes["Name"]`` (latest event a node emitted in this run) and ``run``
+(``{"id", "canvas"}``). Events are plain dicts ``{type, timestamp, data}``.
+
+Rules:
+- a string that is one whole ``{{ expr }}`` keeps the native type of ``expr``;
+  mixed text becomes a string (dicts and lists inside it are written as JSON);
+- an unknown name or a missing field is an :class:`ExpressionError` naming node and
+  field, never a silent empty string;
+- on a dict, a data key wins over a dict method (``root.data.items`` is the key).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any, NoReturn
+
+from jinja2 import StrictUndefined, Template, TemplateError, TemplateSyntaxError, meta, nodes
+from jinja2.exceptions import SecurityError, UndefinedError
+from jinja2.parser import Parser
+from jinja2.runtime import Undefined
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+from jinja2.utils import missing
+
+from incidentflow.errors import ExpressionError
+from incidentflow.events import Event
+
+SCOPE_NAMES = ("nodes", "previous", "root", "run")
+_MAX_REPEAT = 100_000  # longest string/list `*` may build
+_MAX_EXPONENT = 1_000
+_CACHE_LIMIT = 4096
+_MARKUP = ("{{", "{%", "{#")
+_WHOLE = re.compile(r"\A\s*\{\{-?(?P<expr>.*?)-?\}\}\s*\Z", re.S)
+
+
+class _MissingValue(UndefinedError):
+    """Carries the undefined value so the message can say *where* it was missing."""
+
+    def __init__(self, undefined: Undefined):
+        super().__init__(undefined._undefined_message)
+        self.undefined = undefined
+
+
+class _Strict(StrictUndefined):
+    """StrictUndefined whose failures carry the undefined value itself."""
+
+    __slots__ = ()
+
+    def _fail_with_undefined_error(self, *args: Any, **kwargs: Any) -> NoReturn:
+        if self._undefined_exception is not UndefinedError:  # e.g. SecurityError
+            raise self._undefined_exception(self._undefined_message)
+        raise _MissingValue(self)
+
+    # The base class binds these to *its* function, so re-point them at ours.
+    __add__ = __radd__ = __sub__ = __rsub__ = _fail_with_undefined_error
+    __mul__ = __rmul__ = __div__ = __rdiv__ = _fail_with_undefined_error
+    __truediv__ = __rtruediv__ = _fail_with_undefined_error
+    __floordiv__ = __rfloordiv__ = _fail_with_undefined_error
+    __mod__ = __rmod__ = __pos__ = __neg__ = _fail_with_undefined_error
+    __call__ = __getitem__ = _fail_with_undefined_error
+    __lt__ = __le__ = __gt__ = __ge__ = _fail_with_undefined_error
+    __int__ = __float__ = __complex__ = _fail_with_undefined_error
+    __pow__ = __rpow__ = _fail_with_undefined_error
+    __iter__ = __str__ = __len__ = _fail_with_undefined_error  # type: ignore[assignment]
+    __eq__ = __ne__ = __bool__ = __hash__ = _fail_with_undefined_error  # type: ignore[assignment]
+    __contains__ = _fail_with_undefined_error
+
+
+def _finalize(value: Any) -> Any:
+    # Mixed text: a dict or list reads better (and parses) as JSON than as a Python repr.
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False, default=str)
+    return value
+
+
+class _Sandbox(ImmutableSandboxedEnvironment):
+    """The sandbox, plus guards against expressions that build huge values."""
+
+    intercepted_binops = frozenset({"*", "**"})
+
+    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        if operator == "*":
+            _check_repeat(left, right)
+            _check_repeat(right, left)
+        elif isinstance(right, int | float) and abs(right) > _MAX_EXPONENT:
+            raise SecurityError(f"exponent {right} is too large (limit {_MAX_EXPONENT})")
+        return super().call_binop(context, operator, left, right)
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        if isinstance(obj, dict) and attribute in obj:
+            return obj[attribute]  # event data first: a key named "items" beats dict.items
+        return super().getattr(obj, attribute)
+
+
+def _check_repeat(sequence: Any, times: Any) -> None:
+    repeatable = isinstance(sequence, str | list | tuple) and isinstance(times, int)
+    if repeatable and len(sequence) * times > _MAX_REPEAT:
+        raise SecurityError(f"result of * would be longer than {_MAX_REPEAT}")
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    """A compiled string: either one whole expression (native result) or a template."""
+
+    source: str  # template text, used to explain failures
+    expression: Callable[..., Any] | None = None
+    template: Template | None = None
+
+    def run(self, scope: Mapping[str, Any]) -> Any:
+        if self.expression is not None:
+            return _plain(self.expression(**scope))
+        assert self.template is not None
+        return self.template.render(scope)
+
+
+@dataclass(frozen=True)
+class _Analysis:
+    """What a save-time check learnt about one string: its problem and the nodes it names."""
+
+    problem: str | None = None
+    nodes: frozenset[str] = frozenset()
+
+
+_PLAIN_TEXT = _Analysis()
+
+
+def _plain(value: Any) -> Any:
+    """A JSON-safe copy of a native result; fails on any undefined value inside."""
+    if isinstance(value, Undefined):
+        value._fail_with_undefined_error()
+    if value is None or isinstance(value, str | bool | int):
+        return value
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError(f"result {value} is not a finite number")
+        return value
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | range):
+        return [_plain(v) for v in value]
+    raise ValueError(f"result of type {type(value).__name__} is not a JSON value")
+
+
+class Expressions:
+    """Compiles (once, cached) and evaluates templates and conditions in the sandbox."""
+
+    def __init__(self) -> None:
+        self.env = _Sandbox(undefined=_Strict, finalize=_finalize, autoescape=False)
+        self.env.filters["fromjson"] = json.loads
+        self._cache: dict[tuple[str, str], _Compiled] = {}
+        self._analyses: dict[tuple[str, str], _Analysis] = {}
+
+    # --- checks at save time -------------------------------------------------------
+
+    def check_template(self, text: str) -> str | None:
+        """Why ``text`` is not a valid template, or None."""
+        return self._analysis(text, condition=False).problem
+
+    def check_condition(self, text: str) -> str | None:
+        """Why ``text`` is not a valid bare expression, or None."""
+        return self._analysis(text, condition=True).problem
+
+    def referenced_nodes(self, text: str, *, condition: bool = False) -> frozenset[str]:
+        """Node names used as ``nodes["Name"]`` / ``nodes.Name`` (empty on syntax errors)."""
+        return self._analysis(text, condition=condition).nodes
+
+    def _analysis(self, text: str, *, condition: bool) -> _Analysis:
+        if not condition and not _has_markup(text):
+            return _PLAIN_TEXT
+        key = ("condition" if condition else "template", text)
+        found = self._analyses.get(key)
+        if found is None:
+            found = self._analyse(text, condition)
+            if len(self._analyses) >= _CACHE_LIMIT:
+                self._analyses.clear()
+            self._analyses[key] = found
+        return found
+
+    def _analyse(self, text: str, condition: bool) -> _Analysis:
+        if condition and not text.strip():
+            return _Analysis("the expression is empty")
+        try:
+            if condition:
+                self._compiled_expression(text)
+                ast = self._expression_ast(text)
+            else:
+                self._compiled_template(text)
+                ast = self.env.parse(text)
+        except TemplateSyntaxError as exc:
+            return _Analysis(_syntax_message(exc))
+        return _Analysis(self._unknown_names(ast), _node_references(ast))
+
+    # --- evaluation at run time ------------------------------------------------------
+
+    def render(self, value: Any, scope: Mapping[str, Any], node: str, field: str) -> Any:
+        """Render every string in ``value`` (dict values and list items recursively)."""
+        if isinstance(value, str):
+            if not _has_markup(value):
+                return value
+            return self._run(lambda: self._compiled_template(value), scope, node, field)
+        if isinstance(value, dict):
+            return {k: self.render(v, scope, node, f"{field}.{k}") for k, v in value.items()}
+        if isinstance(value, list):
+            return [self.render(v, scope, node, f"{field}[{i}]") for i, v in enumerate(value)]
+        return value
+
+    def evaluate(self, expression: str, scope: Mapping[str, Any], node: str, field: str) -> Any:
+        """Value of a bare expression such as ``root.data.severity == 'major'``."""
+        if not expression.strip():
+            raise ExpressionError("the expression is empty", node=node, field=field)
+        return self._run(lambda: self._compiled_expression(expression), scope, node, field)
+
+    def condition(
+        self, expression: str, scope: Mapping[str, Any], node: str, field: str
+    ) -> bool:
+        return bool(self.evaluate(expression, scope, node, field))
+
+    # --- internals -------------------------------------------------------------------
+
+    def _run(
+        self,
+        compile_: Callable[[], _Compiled],
+        scope: Mapping[str, Any],
+        node: str,
+        field: str,
+    ) -> Any:
+        try:
+            compiled = compile_()
+        except TemplateSyntaxError as exc:
+            raise ExpressionError(_syntax_message(exc), node=node, field=field) from None
+        try:
+            return compiled.run(scope)
+        except _MissingValue as exc:
+            message = self._explain(exc.undefined, compiled.source, scope)
+        except SecurityError as exc:
+            message = f"not allowed: {exc}"
+        except TemplateError as exc:
+            message = str(exc)
+        except Exception as exc:  # any runtime failure (1/0, 'a' + 1) is the user's
+            message = f"{type(exc).__name__}: {exc}"
+        raise ExpressionError(message, node=node, field=field)
+
+    def _compiled_template(self, text: str) -> _Compiled:
+        found = self._cache.get(("template", text))
+        if found is None:
+            match = _WHOLE.match(text)
+            if match and self._is_single_expression(text):
+                expression = self.env.compile_expression(match["expr"], undefined_to_none=False)
+                found = _Compiled(text, expression=expression)
+            else:
+                found = _Compiled(text, template=self.env.from_string(text))
+            self._remember(("template", text), found)
+        return found
+
+    def _compiled_expression(self, text: str) -> _Compiled:
+        found = self._cache.get(("expression", text))
+        if found is None:
+            expression = self.env.compile_expression(text, undefined_to_none=False)
+            found = _Compiled("{{ " + text + " }}", expression=expression)
+            self._remember(("expression", text), found)
+        return found
+
+    def _remember(self, key: tuple[str, str], compiled: _Compiled) -> None:
+        if len(self._cache) >= _CACHE_LIMIT:
+            self._cache.clear()  # crude but bounded; canvases hold few distinct strings
+        self._cache[key] = compiled
+
+    def _is_single_expression(self, text: str) -> bool:
+        kinds = [kind for _, kind, _ in self.env.lex(text)]
+        blocks = {"block_begin", "comment_begin", "raw_begin"}
+        return kinds.count("variable_begin") == 1 and not blocks.intersection(kinds)
+
+    def _expression_ast(self, text: str) -> nodes.Template:
+        parser = Parser(self.env, text, state="variable")
+        expression = parser.parse_expression()
+        if not parser.stream.eos:
+            parser.fail("unexpected text after the expression", parser.stream.current.lineno)
+        ast = nodes.Template([nodes.Output([expression])])
+        ast.set_environment(self.env)
+        return ast
+
+    def _unknown_names(self, ast: nodes.Template) -> str | None:
+        known = set(SCOPE_NAMES) | set(self.env.globals)
+        unknown = sorted(meta.find_undeclared_variables(ast) - known)
+        if not unknown:
+            return None
+        return f"unknown name {', '.join(map(repr, unknown))} (names: {', '.join(SCOPE_NAMES)})"
+
+    def _explain(self, undefined: Undefined, source: str, scope: Mapping[str, Any]) -> str:
+        """Turn Jinja's "'dict object' has no attribute 'x'" into "root.data has no field 'x'"."""
+        obj, name = undefined._undefined_obj, undefined._undefined_name
+        if undefined._undefined_hint:
+            return undefined._undefined_hint
+        if obj is missing:
+            return f"unknown name {name!r} (names: {', '.join(SCOPE_NAMES)})"
+        try:
+            path = self._path_of(obj, name, source, scope)
+        except TemplateSyntaxError:
+            path = None
+        if path is None:
+            return undefined._undefined_message
+        return _missing_message(path, obj, name)
+
+    def _path_of(
+        self, obj: Any, name: Any, source: str, scope: Mapping[str, Any]
+    ) -> str | None:
+        """How the expression spelled the value ``obj`` whose ``name`` was missing."""
+        for node in _lookups(self.env.parse(source)):
+            if _const_key(node) != name:
+                continue
+            resolved = self._resolve(node.node, scope)
+            if resolved is not None and resolved[1] is obj:
+                return resolved[0]
+        return None
+
+    def _resolve(self, node: nodes.Node, scope: Mapping[str, Any]) -> tuple[str, Any] | None:
+        """(spelling, value) of a constant chain like ``root.data["x"]``, or None."""
+        if isinstance(node, nodes.Name):
+            return (node.name, scope[node.name]) if node.name in scope else None
+        if not isinstance(node, nodes.Getattr | nodes.Getitem):
+            return None
+        key, parent = _const_key(node), self._resolve(node.node, scope)
+        if parent is None or key is None:
+            return None
+        spelling, value = parent
+        if isinstance(node, nodes.Getattr):
+            spelling, value = f"{spelling}.{key}", self.env.getattr(value, key)
+        else:
+            spelling, value = f"{spelling}[{key!r}]", self.env.getitem(value, key)
+        return None if isinstance(value, Undefined) else (spelling, value)
+
+
+def _lookups(ast: nodes.Node) -> Iterator[nodes.Getattr | nodes.Getitem]:
+    for node in ast.find_all((nodes.Getattr, nodes.Getitem)):
+        if isinstance(node, nodes.Getattr | nodes.Getitem):
+            yield node
+
+
+def _node_references(ast: nodes.Node) -> frozenset[str]:
+    names = set()
+    for node in _lookups(ast):
+        key = _const_key(node)
+        if isinstance(node.node, nodes.Name) and node.node.name == "nodes" and isinstance(key, str):
+            names.add(key)
+    return frozenset(names)
+
+
+def _const_key(node: nodes.Getattr | nodes.Getitem) -> Any:
+    if isinstance(node, nodes.Getattr):
+        return node.attr
+    return node.arg.value if isinstance(node.arg, nodes.Const) else None
+
+
+def _missing_message(path: str, obj: Any, name: Any) -> str:
+    if path == "nodes":
+        return f"node {name!r} has not emitted an event in this run"
+    if isinstance(obj, dict):
+        fields = ", ".join(sorted(map(str, obj))[:12]) or "none"
+        return f"{path} has no field {name!r} (fields: {fields})"
+    if isinstance(obj, list | tuple) and isinstance(name, int):
+        return f"{path} has no item {name} (it has {len(obj)})"
+    if obj is None:
+        return f"{path} is null, so it has no field {name!r}"
+    return f"{path} is a {type(obj).__name__} ({obj!r:.40}), so it has no field {name!r}"
+
+
+def _syntax_message(exc: TemplateSyntaxError) -> str:
+    where = f" (line {exc.lineno})" if exc.lineno and exc.lineno > 1 else ""
+    return f"syntax error: {exc.message}{where}"
+
+
+def _has_markup(text: str) -> bool:
+    return any(marker in text for marker in _MARKUP)
+
+
+def scope_for(
+    root: Event, previous: Event, nodes: Mapping[str, Event], run_id: str, canvas: str
+) -> dict[str, Any]:
+    """The names an expression sees while ``previous`` is handled in run ``run_id``."""
+    return {
+        "root": root.as_dict(),
+        "previous": previous.as_dict(),
+        "nodes": {name: event.as_dict() for name, event in nodes.items()},
+        "run": {"id": run_id, "canvas": canvas},
+    }
+
+
+EXPRESSIONS = Expressions()
