@@ -1,0 +1,1 @@
+"""Reference servers the product's ingest figures are measured against."""

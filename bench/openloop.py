@@ -1,0 +1,70 @@
+"""Open-loop load at a fixed rate: each delivery is sent at its scheduled time,
+whether or not earlier ones have been answered (no coordinated omission), and its
+latency counts from that scheduled time."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import httpx
+
+from bench.deliveries import Delivery
+
+
+@dataclass
+class OpenLoopResult:
+    latencies_ms: list[float] = field(default_factory=list)
+    # incident name -> time.monotonic() the delivery was due to be sent, for deliveries
+    # the receiver accepted (2xx). CLOCK_MONOTONIC is system-wide on Linux, so other
+    # processes' monotonic stamps compare with these.
+    sent_at: dict[str, float] = field(default_factory=dict)
+    failures: list[str] = field(default_factory=list)
+    behind_ms: float = 0.0  # worst lag of a send behind its schedule (generator health)
+
+
+async def run_open_loop(
+    base_url: str, deliveries: Sequence[Delivery], rate: float
+) -> OpenLoopResult:
+    result = OpenLoopResult()
+    limits = httpx.Limits(max_connections=256, max_keepalive_connections=256)
+    async with httpx.AsyncClient(base_url=base_url, limits=limits, timeout=10) as client:
+        start = time.monotonic() + 0.05
+        tasks = []
+        for index, delivery in enumerate(deliveries):
+            scheduled = start + index / rate
+            await asyncio.sleep(max(0.0, scheduled - time.monotonic()))
+            result.behind_ms = max(result.behind_ms, (time.monotonic() - scheduled) * 1000)
+            tasks.append(asyncio.create_task(_send(client, delivery, scheduled, result)))
+        await asyncio.gather(*tasks)
+    return result
+
+
+async def _send(
+    client: httpx.AsyncClient, delivery: Delivery, scheduled: float, result: OpenLoopResult
+) -> None:
+    try:
+        response = await client.post(
+            delivery.path, content=delivery.body, headers=delivery.headers()
+        )
+    except httpx.HTTPError as exc:
+        result.failures.append(f"{type(exc).__name__}: {exc}")
+        return
+    answered = time.monotonic()
+    if response.is_success:
+        result.latencies_ms.append((answered - scheduled) * 1000)
+        result.sent_at[delivery.incident_name] = scheduled
+    else:
+        result.failures.append(f"HTTP {response.status_code}")
+
+
+def percentile(values: Sequence[float], pct: float) -> float:
+    """Nearest-rank percentile (the same definition wrk's histogram approximates)."""
+    if not values:
+        raise ValueError("no values to take a percentile of")
+    ordered = sorted(values)
+    rank = max(1, math.ceil(pct / 100 * len(ordered)))
+    return ordered[min(rank, len(ordered)) - 1]

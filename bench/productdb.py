@@ -1,0 +1,146 @@
+"""Direct SQL on the product's database: pre-fill history for the growth figure and
+read execution timings for the engine figure (independent of the management API)."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+
+from bench.product import Unavailable
+
+BATCH = 5000
+
+
+def _tables() -> tuple[sa.Table, sa.Table, sa.Table, sa.Table]:
+    try:
+        from incidentflow.store import schema
+    except ImportError as exc:
+        raise Unavailable(f"incidentflow.store.schema not importable: {exc}") from exc
+    return schema.runs, schema.events, schema.deliveries, schema.executions
+
+
+def prefill_history(url: str, canvas: str, node: str, endpoint_id: str, count: int) -> None:
+    """``count`` past deliveries, each with its run and trigger event, as ingest leaves them.
+
+    Event data is kept small (~150 bytes) so a million rows fit on a laptop disk;
+    what grows with history is the indexes the receiver touches.
+    """
+    runs, events, deliveries, _ = _tables()
+    engine = sa.create_engine(url)
+    now = datetime.now(UTC)
+    try:
+        for start in range(0, count, BATCH):
+            rows = [
+                _history_rows(canvas, node, endpoint_id, n, now)
+                for n in range(start, min(count, start + BATCH))
+            ]
+            with engine.begin() as conn:
+                conn.execute(sa.insert(runs), [r[0] for r in rows])
+                conn.execute(sa.insert(events), [r[1] for r in rows])
+                conn.execute(sa.insert(deliveries), [r[2] for r in rows])
+    finally:
+        engine.dispose()
+
+
+def _history_rows(
+    canvas: str, node: str, endpoint_id: str, n: int, now: datetime
+) -> tuple[dict, dict, dict]:
+    run_id, event_id, delivery_id = (uuid.uuid4().hex for _ in range(3))
+    run = {
+        "id": run_id,
+        "canvas": canvas,
+        "canvas_version": 1,
+        "trigger_node": node,
+        "root_event_id": event_id,
+        "state": "succeeded",
+        "created_at": now,
+        "finished_at": now,
+    }
+    event = {
+        "id": event_id,
+        "run_id": run_id,
+        "node": node,
+        "execution_id": None,
+        "channel": "default",
+        "type": "incident.incident.created",
+        "timestamp": now.isoformat(),
+        "data": {
+            "event_type": "public_incident.incident_created_v2",
+            "incident": {"id": f"01HISTORY{n:016d}", "name": f"history #{n}"},
+        },
+        "created_at": now,
+    }
+    delivery = {
+        "id": delivery_id,
+        "endpoint_id": endpoint_id,
+        "webhook_id": f"msg_history_{n}",
+        "outcome": "accepted",
+        "reason": "",
+        "run_id": run_id,
+        "received_at": now,
+    }
+    return run, event, delivery
+
+
+@dataclass(frozen=True)
+class Progress:
+    finished: int
+    pending: int
+    first_started: datetime | None
+    last_finished: datetime | None
+
+    def rate(self) -> float:
+        """Finished executions per second between the first start and the last finish."""
+        if not (self.first_started and self.last_finished) or self.finished == 0:
+            return 0.0
+        seconds = (self.last_finished - self.first_started).total_seconds()
+        return self.finished / seconds if seconds > 0 else 0.0
+
+
+def execution_progress(url: str) -> Progress:
+    executions = _tables()[3]
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            query = sa.select(
+                sa.func.count(),
+                sa.func.min(executions.c.started_at),
+                sa.func.max(executions.c.finished_at),
+            ).where(executions.c.finished_at.is_not(None))
+            finished, first, last = conn.execute(query).one()
+            pending = conn.execute(
+                sa.select(sa.func.count()).where(executions.c.finished_at.is_(None))
+            ).scalar_one()
+    finally:
+        engine.dispose()
+    return Progress(int(finished), int(pending), _aware(first), _aware(last))
+
+
+def endpoint_ids(url: str, canvas: str) -> dict[str, str]:
+    from incidentflow.store import schema
+
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(schema.endpoints.c.node, schema.endpoints.c.id).where(
+                    schema.endpoints.c.canvas == canvas
+                )
+            ).all()
+    finally:
+        engine.dispose()
+    return {node: endpoint_id for node, endpoint_id in rows}
+
+
+def _aware(value: object) -> datetime | None:
+    if value is None:
+        return None
+    if isinstance(
+        value, str
+    ):  # SQLite through plain Core returns text for the TypeDecorator-less path
+        value = datetime.fromisoformat(value)
+    assert isinstance(value, datetime)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
