@@ -113,6 +113,9 @@ runs = sa.Table(
     sa.Column("trigger_node", NAME, nullable=False),
     sa.Column("root_event_id", ID, nullable=False),  # no FK: the event row points back
     sa.Column("state", sa.String(20), nullable=False),
+    # Executions not yet succeeded/failed. Updating it is what serializes the
+    # finishes of one run, so exactly one of them sees it reach 0 and settles the run.
+    sa.Column("pending", sa.Integer, nullable=False),
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("finished_at", UTCDateTime),
     sa.Index(None, "canvas", "id"),
@@ -157,7 +160,7 @@ executions = sa.Table(
     # claim: due queued work, and running work whose lease expired
     sa.Index(None, "state", "next_attempt_at"),
     sa.Index(None, "state", "lease_expires_at"),
-    sa.Index(None, "run_id"),
+    sa.Index(None, "run_id", "state"),  # the run page, and "is the run finished?"
 )
 
 integrations = sa.Table(

@@ -1,0 +1,62 @@
+"""Wakes idle workers as soon as work is committed, with a polling fallback.
+
+``notify()`` may be called from any thread (store calls run in worker threads); each
+worker ``subscribe()``s once and awaits ``Subscription.wait()``. A notification that
+arrives while the worker is busy is kept, so it is never lost. Work committed by
+another process is found by polling (``poll_seconds``); a PostgreSQL LISTEN/NOTIFY
+notifier can subclass ``Wakeup`` and call ``notify()`` when a notification arrives.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+
+
+class Subscription:
+    def __init__(self, wakeup: Wakeup):
+        self._wakeup = wakeup
+        self._loop = asyncio.get_running_loop()
+        self._event = asyncio.Event()
+
+    def poke(self) -> None:
+        """Wake this subscriber (thread-safe)."""
+        # RuntimeError: its loop is closed, so nobody is waiting any more.
+        with contextlib.suppress(RuntimeError):
+            self._loop.call_soon_threadsafe(self._event.set)
+
+    async def wait(self, timeout: float | None = None) -> bool:
+        """Until notified or ``timeout`` (default: the poll interval). True if notified."""
+        timeout = self._wakeup.poll_seconds if timeout is None else timeout
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._event.wait(), timeout)
+        notified = self._event.is_set()
+        self._event.clear()
+        return notified
+
+    def close(self) -> None:
+        self._wakeup._remove(self)
+
+
+class Wakeup:
+    def __init__(self, poll_seconds: float = 1.0):
+        self.poll_seconds = poll_seconds
+        self._subscriptions: list[Subscription] = []
+        self._lock = threading.Lock()
+
+    def subscribe(self) -> Subscription:
+        subscription = Subscription(self)
+        with self._lock:
+            self._subscriptions.append(subscription)
+        return subscription
+
+    def notify(self) -> None:
+        with self._lock:
+            subscriptions = list(self._subscriptions)
+        for subscription in subscriptions:
+            subscription.poke()
+
+    def _remove(self, subscription: Subscription) -> None:
+        with self._lock, contextlib.suppress(ValueError):
+            self._subscriptions.remove(subscription)

@@ -1,0 +1,73 @@
+"""How domain objects become rows: ids, canvas JSON and its content hash, events."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import threading
+import time
+from typing import Any
+
+from incidentflow.canvas import Canvas, Edge, Node
+
+_last_ms = 0
+_sequence = 0
+_id_lock = threading.Lock()
+
+
+def new_id() -> str:
+    """Sortable unique id: milliseconds (12 hex), a per-process sequence within the same
+    millisecond (4 hex, so ids made here sort in creation order), then 8 random bytes."""
+    global _last_ms, _sequence
+    with _id_lock:
+        ms = max(int(time.time() * 1000), _last_ms)
+        _sequence = _sequence + 1 if ms == _last_ms else 0
+        _last_ms = ms
+        sequence = _sequence & 0xFFFF
+    return f"{ms:012x}{sequence:04x}{os.urandom(8).hex()}"
+
+
+def canvas_to_spec(canvas: Canvas) -> dict[str, Any]:
+    """Every field of the canvas, so a stored version loads back exactly."""
+    return {
+        "name": canvas.name,
+        "description": canvas.description,
+        "nodes": [
+            {
+                "name": n.name,
+                "type": n.type,
+                "configuration": n.configuration,
+                "integration": n.integration,
+                "concurrency_key": n.concurrency_key,
+            }
+            for n in canvas.nodes
+        ],
+        "edges": [{"from": e.source, "to": e.target, "channel": e.channel} for e in canvas.edges],
+    }
+
+
+def canvas_from_spec(spec: dict[str, Any]) -> Canvas:
+    return Canvas(
+        name=spec["name"],
+        description=spec.get("description", ""),
+        nodes=tuple(
+            Node(
+                name=n["name"],
+                type=n["type"],
+                configuration=n.get("configuration") or {},
+                integration=n.get("integration"),
+                concurrency_key=n.get("concurrency_key"),
+            )
+            for n in spec["nodes"]
+        ),
+        edges=tuple(
+            Edge(source=e["from"], target=e["to"], channel=e.get("channel", "default"))
+            for e in spec.get("edges", ())
+        ),
+    )
+
+
+def spec_hash(spec: dict[str, Any]) -> str:
+    canonical = json.dumps(spec, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()

@@ -1,0 +1,97 @@
+"""One SQLAlchemy engine, tuned per database, with explicit read and write transactions.
+
+SQLite: WAL (readers never wait for the writer), ``synchronous=FULL`` by default (a
+committed delivery survives a power cut), foreign keys on, a busy timeout. Writes
+take an in-process lock and start with ``BEGIN IMMEDIATE`` so two writers queue up
+instead of failing with "database is locked" half-way through a transaction.
+PostgreSQL: default durability; row locks (``FOR UPDATE SKIP LOCKED``) do the rest.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import event
+from sqlalchemy.engine import Connection, Engine
+
+from incidentflow.errors import ConfigurationError
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+_WRITE = "incidentflow_write"
+
+
+class Database:
+    def __init__(self, url: str, sqlite_synchronous: str = "FULL"):
+        try:
+            parsed = sa.make_url(url)
+        except sa.exc.ArgumentError as exc:
+            raise ConfigurationError(f"invalid database URL: {exc}") from exc
+        self.is_sqlite = parsed.get_backend_name() == "sqlite"
+        if self.is_sqlite:
+            self.engine = _sqlite_engine(parsed, sqlite_synchronous)
+        elif parsed.get_backend_name() == "postgresql":
+            self.engine = sa.create_engine(
+                parsed, pool_size=10, max_overflow=10, pool_pre_ping=True
+            )
+        else:
+            raise ConfigurationError(
+                f"unsupported database {parsed.get_backend_name()!r}: use sqlite:/// "
+                "or postgresql+psycopg://"
+            )
+        self._write_lock = threading.Lock() if self.is_sqlite else None
+
+    @contextmanager
+    def write(self) -> Iterator[Connection]:
+        """A transaction that writes; commits on success, rolls back on error."""
+        with self._write_lock or nullcontext(), self.engine.connect() as conn:
+            conn.execution_options(**{_WRITE: True})
+            with conn.begin():
+                yield conn
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        with self.engine.connect() as conn, conn.begin():
+            yield conn
+
+    def migrate(self) -> None:
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS))
+        with self._write_lock or nullcontext(), self.engine.begin() as conn:
+            config.attributes["connection"] = conn
+            command.upgrade(config, "head")
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def _sqlite_engine(url: sa.URL, synchronous: str) -> Engine:
+    if synchronous.upper() not in ("OFF", "NORMAL", "FULL", "EXTRA"):
+        raise ConfigurationError(f"invalid SQLite synchronous mode {synchronous!r}")
+    engine = sa.create_engine(url, connect_args={"check_same_thread": False})
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None  # we issue BEGIN ourselves, below
+        cursor = dbapi_conn.cursor()
+        for pragma in (
+            "journal_mode=WAL",
+            f"synchronous={synchronous.upper()}",
+            "foreign_keys=ON",
+            "busy_timeout=30000",
+        ):
+            cursor.execute(f"PRAGMA {pragma}")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        write = conn.get_execution_options().get(_WRITE, False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+    return engine

@@ -1,0 +1,271 @@
+"""Runs, events and executions: the engine's queue, as functions on an open transaction.
+
+Each function runs inside the caller's transaction (``Database.write``/``read``), so
+the store composes them into the single transactions the port promises.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from incidentflow.events import Event
+from incidentflow.store.codec import new_id
+from incidentflow.store.port import ClaimedExecution, Emitted, NewExecution
+from incidentflow.store.schema import events, executions, runs
+
+
+def insert_run(
+    conn: Connection,
+    canvas: str,
+    version: int,
+    node: str,
+    event: Event,
+    first: list[NewExecution],
+    now: datetime,
+    run_id: str | None = None,
+) -> str:
+    """A run, its trigger event (emitted by ``node``) and its first executions."""
+    run_id = run_id or new_id()
+    event_id = new_id()
+    conn.execute(
+        runs.insert().values(
+            id=run_id, canvas=canvas, canvas_version=version, trigger_node=node,
+            root_event_id=event_id, state="running" if first else "succeeded",
+            pending=len(first),
+            created_at=now, finished_at=None if first else now,
+        )
+    )
+    _insert_event(conn, event_id, run_id, node, None, "default", event, now)
+    insert_executions(conn, run_id, event_id, first, now)
+    return run_id
+
+
+def _insert_event(
+    conn: Connection, event_id: str, run_id: str, node: str,
+    execution_id: str | None, channel: str, event: Event, now: datetime,
+) -> None:
+    conn.execute(
+        events.insert().values(
+            id=event_id, run_id=run_id, node=node, execution_id=execution_id,
+            channel=channel, type=event.type, timestamp=event.timestamp,
+            data=event.data, created_at=now,
+        )
+    )
+
+
+def insert_executions(
+    conn: Connection, run_id: str, input_event_id: str, new: list[NewExecution], now: datetime
+) -> None:
+    rows = []
+    for item in new:
+        execution_id = new_id()
+        rows.append(
+            {
+                "id": execution_id, "run_id": run_id, "node": item.node,
+                "input_event_id": input_event_id, "state": "queued", "attempts": 0,
+                "next_attempt_at": now, "idempotency_key": f"if-{execution_id}",
+                "concurrency_key": item.concurrency_key, "created_at": now,
+            }
+        )
+    if rows:
+        conn.execute(executions.insert(), rows)
+
+
+# -- claim -------------------------------------------------------------------------
+
+def claim(
+    conn: Connection, worker_id: str, now: datetime, lease_seconds: float, limit: int
+) -> list[ClaimedExecution]:
+    due = _due_queued(conn, now, limit)
+    if len(due) < limit:  # then work whose worker died (lease expired)
+        due += _expired(conn, now, limit - len(due))
+    if not due:
+        return []
+    expires = now + timedelta(seconds=lease_seconds)
+    conn.execute(
+        executions.update()
+        .where(executions.c.id.in_(due))
+        .values(
+            state="running", lease_owner=worker_id, lease_expires_at=expires,
+            attempts=executions.c.attempts + 1, next_attempt_at=None,
+            started_at=sa.func.coalesce(executions.c.started_at, now),
+        )
+    )
+    return _claimed(conn, due)
+
+
+def _due_queued(conn: Connection, now: datetime, limit: int) -> list[str]:
+    query = (
+        sa.select(executions.c.id)
+        .where(executions.c.state == "queued", executions.c.next_attempt_at <= now)
+        .order_by(executions.c.next_attempt_at, executions.c.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)  # ignored by SQLite, where writes are serial
+    )
+    return list(conn.scalars(query))
+
+
+def _expired(conn: Connection, now: datetime, limit: int) -> list[str]:
+    query = (
+        sa.select(executions.c.id)
+        .where(executions.c.state == "running", executions.c.lease_expires_at <= now)
+        .order_by(executions.c.lease_expires_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    return list(conn.scalars(query))
+
+
+def _claimed(conn: Connection, ids: list[str]) -> list[ClaimedExecution]:
+    root = events.alias("root")
+    given = events.alias("given")
+    query = (
+        sa.select(executions, runs.c.canvas, runs.c.canvas_version, root, given)
+        .join(runs, runs.c.id == executions.c.run_id)
+        .join(root, root.c.id == runs.c.root_event_id)
+        .join(given, given.c.id == executions.c.input_event_id)
+        .where(executions.c.id.in_(ids))
+        .order_by(executions.c.id)
+    )
+    claimed = []
+    for row in conn.execute(query):
+        m = row._mapping
+        claimed.append(
+            ClaimedExecution(
+                id=m[executions.c.id], run_id=m[executions.c.run_id],
+                canvas=m[runs.c.canvas], canvas_version=m[runs.c.canvas_version],
+                node=m[executions.c.node], input=event_of(m, given),
+                attempt=m[executions.c.attempts],
+                idempotency_key=m[executions.c.idempotency_key],
+                root=event_of(m, root), lease_expires_at=m[executions.c.lease_expires_at],
+            )
+        )
+    return claimed
+
+
+def event_of(mapping: Any, table: Any = events) -> Event:
+    return Event(
+        type=mapping[table.c.type], data=mapping[table.c.data], timestamp=mapping[table.c.timestamp]
+    )
+
+
+# -- outcomes ----------------------------------------------------------------------
+
+def _end_lease(
+    conn: Connection, execution_id: str, worker_id: str, values: dict[str, Any]
+) -> Any:
+    """Apply ``values`` if ``worker_id`` still holds the lease; return (run_id, node)."""
+    result = conn.execute(
+        executions.update()
+        .where(
+            executions.c.id == execution_id,
+            executions.c.lease_owner == worker_id,
+            executions.c.state == "running",
+        )
+        .values(lease_owner=None, lease_expires_at=None, **values)
+        .returning(executions.c.run_id, executions.c.node)
+    )
+    return result.first()
+
+
+def finish(
+    conn: Connection, execution_id: str, worker_id: str,
+    resolved_config: dict[str, Any] | None, emitted: list[Emitted], now: datetime,
+) -> bool:
+    ended = _end_lease(
+        conn, execution_id, worker_id,
+        {"state": "succeeded", "finished_at": now, "resolved_config": resolved_config,
+         "error": None, "error_details": None},
+    )
+    if ended is None:
+        return False
+    run_id, node = ended
+    for item in emitted:
+        event_id = new_id()
+        _insert_event(conn, event_id, run_id, node, execution_id, item.channel, item.event, now)
+        insert_executions(conn, run_id, event_id, item.downstream, now)
+    settle_run(conn, run_id, sum(len(item.downstream) for item in emitted), now)
+    return True
+
+
+def retry_later(
+    conn: Connection, execution_id: str, worker_id: str, error: str,
+    details: dict[str, Any] | None, resolved_config: dict[str, Any] | None,
+    next_attempt_at: datetime,
+) -> bool:
+    ended = _end_lease(
+        conn, execution_id, worker_id,
+        {"state": "queued", "next_attempt_at": next_attempt_at, "error": error,
+         "error_details": details, "resolved_config": resolved_config},
+    )
+    return ended is not None
+
+
+def fail(
+    conn: Connection, execution_id: str, worker_id: str, error: str,
+    details: dict[str, Any] | None, resolved_config: dict[str, Any] | None, now: datetime,
+) -> bool:
+    ended = _end_lease(
+        conn, execution_id, worker_id,
+        {"state": "failed", "finished_at": now, "error": error, "error_details": details,
+         "resolved_config": resolved_config},
+    )
+    if ended is None:
+        return False
+    settle_run(conn, ended.run_id, 0, now)
+    return True
+
+
+def settle_run(conn: Connection, run_id: str, enqueued: int, now: datetime) -> None:
+    """One execution of the run ended, having enqueued ``enqueued`` more; the run is
+    finished when none is pending. Kept last in the transaction: the row lock it takes
+    serializes the run's finishes, so hold it briefly."""
+    pending = conn.execute(
+        runs.update()
+        .where(runs.c.id == run_id)
+        .values(pending=runs.c.pending - 1 + enqueued)
+        .returning(runs.c.pending)
+    ).scalar_one()
+    if pending > 0:
+        return
+    failed = conn.execute(
+        sa.select(executions.c.id)
+        .where(executions.c.run_id == run_id, executions.c.state == "failed")
+        .limit(1)
+    ).first()
+    conn.execute(
+        runs.update()
+        .where(runs.c.id == run_id, runs.c.state == "running")
+        .values(state="failed" if failed else "succeeded", finished_at=now)
+    )
+
+
+def release(conn: Connection, worker_id: str, now: datetime) -> int:
+    # Released work never ran (the worker stops claiming, then waits for what it
+    # started), so the attempt it was claimed for is handed back too.
+    result = conn.execute(
+        executions.update()
+        .where(executions.c.lease_owner == worker_id, executions.c.state == "running")
+        .values(
+            state="queued", lease_owner=None, lease_expires_at=None, next_attempt_at=now,
+            attempts=executions.c.attempts - 1,
+        )
+    )
+    return result.rowcount
+
+
+def queue_depth(conn: Connection, now: datetime) -> int:
+    due = sa.or_(
+        sa.and_(executions.c.state == "queued", executions.c.next_attempt_at <= now),
+        sa.and_(executions.c.state == "running", executions.c.lease_expires_at <= now),
+    )
+    return int(conn.scalar(sa.select(sa.func.count()).select_from(executions).where(due)) or 0)
+
+
+def node_events(conn: Connection, run_id: str) -> dict[str, Event]:
+    query = sa.select(events).where(events.c.run_id == run_id).order_by(events.c.id)
+    return {row.node: event_of(row._mapping) for row in conn.execute(query)}

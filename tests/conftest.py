@@ -1,0 +1,80 @@
+"""Shared database fixtures.
+
+``database_url``: runs the test once on SQLite (a file in tmp_path) and once on
+PostgreSQL. PostgreSQL comes from ``INCIDENTFLOW_TEST_DATABASE_URL`` or, when that is
+unset and ``CI`` is set, ``postgresql+psycopg://postgres@127.0.0.1:5432/test``;
+otherwise the PostgreSQL half is skipped. Each PostgreSQL test gets a fresh schema
+(selected through ``search_path`` in the URL), dropped afterwards.
+
+``store``: a migrated ``SqlStore`` on ``database_url``, using ``test_registry`` (override
+that fixture in your own conftest to give the store your component catalogue).
+
+    def test_something(store): ...
+    def test_raw_url(database_url): ...
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Iterator
+from urllib.parse import quote
+
+import pytest
+import sqlalchemy as sa
+
+from incidentflow.registry import Registry
+from incidentflow.store.sql import SqlStore
+
+CI_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+
+def postgres_base_url() -> str | None:
+    url = os.environ.get("INCIDENTFLOW_TEST_DATABASE_URL")
+    if not url and os.environ.get("CI"):
+        url = CI_POSTGRES
+    return url or None
+
+
+@pytest.fixture(
+    params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+def database_url(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'test.db'}"
+        return
+    base = postgres_base_url()
+    if base is None:
+        pytest.skip(
+            "PostgreSQL tests skipped: set "
+            "INCIDENTFLOW_TEST_DATABASE_URL=postgresql+psycopg://..."
+        )
+    yield from _fresh_schema(base)
+
+
+def _fresh_schema(base: str) -> Iterator[str]:
+    schema = f"t_{secrets.token_hex(6)}"
+    admin = sa.create_engine(base, poolclass=sa.NullPool)
+    with admin.begin() as conn:
+        conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
+    separator = "&" if "?" in base else "?"
+    try:
+        yield f"{base}{separator}options={quote(f'-csearch_path={schema}')}"
+    finally:
+        with admin.begin() as conn:
+            conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
+        admin.dispose()
+
+
+@pytest.fixture
+def test_registry() -> Registry:
+    """An empty catalogue; override it to declare the node types your test uses."""
+    return Registry()
+
+
+@pytest.fixture
+def store(database_url: str, test_registry: Registry) -> Iterator[SqlStore]:
+    store = SqlStore(database_url, test_registry)
+    store.migrate()
+    yield store
+    store.close()

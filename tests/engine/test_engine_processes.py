@@ -1,0 +1,65 @@
+"""Two worker processes on one PostgreSQL queue: every execution runs exactly once."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from engine_fixtures import NOW
+
+from incidentflow.canvas import Canvas, Edge, Node
+from incidentflow.events import Event
+from incidentflow.store.port import NewExecution
+
+SCRIPT = Path(__file__).with_name("worker_process.py")
+RUNS, PER_RUN = 20, 50  # 1,000 executions
+COUNT = RUNS * PER_RUN
+
+
+@pytest.fixture
+def pg_store(store, database_url):
+    if not database_url.startswith("postgresql"):
+        pytest.skip("multi-process claiming is a PostgreSQL test")
+    return store
+
+
+@pytest.mark.postgres
+def test_two_worker_processes_run_each_execution_exactly_once(pg_store, database_url, tmp_path):
+    canvas = Canvas(
+        "bulk", (Node("Start", "t.start"), Node("Record", "t.record")), (Edge("Start", "Record"),)
+    )
+    pg_store.save_canvas(canvas, "", [], NOW)
+    run_ids = [
+        pg_store.start_run(
+            "bulk",
+            "Start",
+            Event("start.manual", {"run": r}),
+            [NewExecution("Record", Event("start.manual", {"i": i})) for i in range(PER_RUN)],
+            NOW,
+        )
+        for r in range(RUNS)
+    ]
+
+    logs = [tmp_path / f"worker{n}.log" for n in (1, 2)]
+    processes = [
+        subprocess.Popen(
+            [sys.executable, str(SCRIPT), database_url, str(log), f"p{n}"],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for n, log in enumerate(logs, 1)
+    ]
+    ran = [int(p.communicate(timeout=120)[0].strip()) for p in processes]
+    assert all(p.returncode == 0 for p in processes)
+
+    lines = [line for log in logs if log.exists() for line in log.read_text().split()]
+    counts = Counter(lines)
+    assert len(counts) == COUNT and set(counts.values()) == {1}
+    assert sum(ran) == COUNT
+    for run_id in run_ids:
+        run = pg_store.get_run(run_id)
+        assert run.state == "succeeded"
+        assert {(e.state, e.attempts) for e in run.executions} == {("succeeded", 1)}

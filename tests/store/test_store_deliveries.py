@@ -1,0 +1,105 @@
+"""accept_delivery: one transaction, deduplicated per endpoint and webhook-id."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from store_fixtures import NOW, make_canvas
+
+from incidentflow.errors import NotFound
+from incidentflow.events import Event
+from incidentflow.store.port import NewExecution
+
+EVENT = Event("test.created", {"n": 1}, "2026-03-01T12:00:00Z")
+
+
+@pytest.fixture
+def endpoint(store):
+    store.save_canvas(make_canvas(), "", [], NOW)
+    return store.endpoint_for_node("demo", "Hook", NOW)
+
+
+def deliver(store, endpoint, webhook_id="msg_1", events=None):
+    events = [(EVENT, [NewExecution("A", EVENT)])] if events is None else events
+    return store.accept_delivery(endpoint.id, webhook_id, events, NOW)
+
+
+def test_accepted_delivery_creates_run_event_and_execution(store, endpoint):
+    result = deliver(store, endpoint)
+    assert result.outcome == "accepted" and len(result.run_ids) == 1
+    run = store.get_run(result.run_ids[0])
+    assert (run.canvas, run.canvas_version, run.trigger_node) == ("demo", 1, "Hook")
+    assert run.root == EVENT and run.state == "running"
+    assert [(e.node, e.state, e.input) for e in run.executions] == [("A", "queued", EVENT)]
+    assert store.node_events(run.id) == {"Hook": EVENT}
+    delivery = store.recent_deliveries(endpoint.id)[0]
+    assert (delivery.webhook_id, delivery.outcome, delivery.run_id) == ("msg_1", "accepted", run.id)
+
+
+def test_duplicate_webhook_id_creates_nothing(store, endpoint):
+    deliver(store, endpoint)
+    again = deliver(store, endpoint)
+    assert again.outcome == "duplicate" and again.run_ids == []
+    assert len(store.list_runs("demo")) == 1
+    assert len(store.recent_deliveries(endpoint.id)) == 1
+    counts = store.get_endpoint(endpoint.id, NOW).counts
+    assert counts["accepted"] == 1 and counts["duplicate"] == 1
+
+
+def test_same_webhook_id_on_another_endpoint_is_not_a_duplicate(store, endpoint):
+    store.save_canvas(make_canvas("other"), "", [], NOW)
+    other = store.endpoint_for_node("other", "Hook", NOW)
+    deliver(store, endpoint)
+    assert deliver(store, other).outcome == "accepted"
+
+
+def test_no_events_is_ignored_but_still_deduplicated(store, endpoint):
+    assert deliver(store, endpoint, events=[]).outcome == "ignored"
+    assert deliver(store, endpoint, events=[]).outcome == "duplicate"
+    assert store.list_runs("demo") == []
+
+
+def test_without_webhook_id_every_delivery_runs(store, endpoint):
+    deliver(store, endpoint, webhook_id=None)
+    deliver(store, endpoint, webhook_id=None)
+    assert len(store.list_runs("demo")) == 2
+
+
+def test_failure_midway_leaves_nothing(store, endpoint):
+    unstorable = Event("x", {"not json": object()})
+    bad = [(EVENT, [NewExecution("A", EVENT)]), (unstorable, [NewExecution("A", unstorable)])]
+    with pytest.raises(Exception):  # noqa: B017 - the driver's error type varies
+        deliver(store, endpoint, events=bad)
+    assert store.list_runs("demo") == [] and store.recent_deliveries(endpoint.id) == []
+    assert deliver(store, endpoint).outcome == "accepted"  # the id was not burnt
+
+
+def test_concurrent_duplicates_make_exactly_one_run(store, endpoint):
+    barrier = threading.Barrier(6)
+    outcomes = []
+
+    def send():
+        barrier.wait()
+        outcomes.append(deliver(store, endpoint).outcome)
+
+    threads = [threading.Thread(target=send) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == ["accepted"] + ["duplicate"] * 5
+    assert len(store.list_runs("demo")) == 1
+
+
+def test_rejections_are_logged_and_counted(store, endpoint):
+    store.record_rejection(endpoint.id, "signing secret not set", NOW)
+    delivery = store.recent_deliveries(endpoint.id)[0]
+    assert (delivery.outcome, delivery.reason) == ("rejected", "signing secret not set")
+    assert store.get_endpoint(endpoint.id, NOW).counts["rejected"] == 1
+    assert store.get_endpoint(endpoint.id, NOW).last_delivery_at == NOW
+
+
+def test_unknown_endpoint_is_not_found(store):
+    with pytest.raises(NotFound):
+        store.accept_delivery("nope", "m", [], NOW)
