@@ -1,0 +1,80 @@
+// Small progressive enhancements; every page works without this file.
+(function () {
+  "use strict";
+
+  // Copy buttons: <button data-copy="#input-id">.
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest("[data-copy]");
+    if (!button) return;
+    var field = document.querySelector(button.getAttribute("data-copy"));
+    var status = document.getElementById("copy-status");
+    var done = function (ok) {
+      if (status) status.textContent = ok ? "Copied to the clipboard." : "Select the URL and copy it (Ctrl+C).";
+    };
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(field.value).then(function () { done(true); }, function () { legacyCopy(field, done); });
+    } else {
+      legacyCopy(field, done);
+    }
+  });
+
+  function legacyCopy(field, done) {
+    field.focus();
+    field.select();
+    var ok = false;
+    try { ok = document.execCommand("copy"); } catch (e) { ok = false; }
+    done(ok);
+  }
+
+  // Tab in the YAML editor indents; Esc releases the next Tab so keyboard users can leave.
+  document.querySelectorAll("textarea[data-tab-indent]").forEach(function (area) {
+    var escaped = false;
+    area.addEventListener("keydown", function (event) {
+      if (event.key === "Escape") { escaped = true; return; }
+      if (event.key !== "Tab" || escaped || event.ctrlKey || event.altKey || event.metaKey) { escaped = false; return; }
+      event.preventDefault();
+      var start = area.selectionStart, end = area.selectionEnd, text = area.value;
+      if (event.shiftKey) {
+        var lineStart = text.lastIndexOf("\n", start - 1) + 1;
+        if (text.substr(lineStart, 2) === "  ") {
+          area.setRangeText("", lineStart, lineStart + 2, "preserve");
+        }
+      } else {
+        area.setRangeText("  ", start, end, "end");
+      }
+    });
+  });
+
+  // "line N" links in the problem list select that line in the editor.
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest(".goto-line");
+    var area = document.getElementById("source");
+    if (!link || !area) return;
+    event.preventDefault();
+    var line = parseInt(link.getAttribute("data-line"), 10), lines = area.value.split("\n");
+    var start = 0;
+    for (var i = 0; i < line - 1 && i < lines.length; i++) start += lines[i].length + 1;
+    area.focus();
+    area.setSelectionRange(start, start + (lines[line - 1] || "").length);
+    var lineHeight = parseFloat(getComputedStyle(area).lineHeight) || 20;
+    area.scrollTop = Math.max(0, (line - 4) * lineHeight);
+  });
+
+  // Live pages (a run in progress): fetch the page again and swap <main> until it settles.
+  var every = parseFloat(document.body.getAttribute("data-live-refresh") || "0");
+  if (every > 0) {
+    var timer = setInterval(function () {
+      if (document.activeElement && document.activeElement.closest("main form")) return; // do not disturb typing
+      fetch(window.location.href, { credentials: "same-origin", headers: { "X-Live-Refresh": "1" } })
+        .then(function (response) { return response.ok ? response.text() : null; })
+        .then(function (html) {
+          if (!html) return;
+          var next = new DOMParser().parseFromString(html, "text/html");
+          var main = next.querySelector("main"), current = document.querySelector("main");
+          if (main && current) current.innerHTML = main.innerHTML;
+          if (!next.body.hasAttribute("data-live-refresh")) clearInterval(timer);
+        })
+        .catch(function () { /* transient: try again next tick */ });
+    }, every * 1000);
+  }
+})();

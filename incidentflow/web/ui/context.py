@@ -1,0 +1,117 @@
+"""What every page handler shares: the host, settings, session codec and templates."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from functools import partial
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote, urlencode
+
+import anyio.to_thread
+from starlette.datastructures import FormData
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.templating import Jinja2Templates
+
+from incidentflow.web.ui import view_helpers
+from incidentflow.web.ui.session import (
+    COOKIE_NAME,
+    CSRF_FIELD,
+    SESSION_SECONDS,
+    Session,
+    SessionCodec,
+    csrf_ok,
+)
+
+if TYPE_CHECKING:
+    from incidentflow.host import Host
+    from incidentflow.settings import Settings
+
+TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates"
+
+# Messages shown after a redirect, chosen by a short code in the URL (never free text,
+# so nobody can put words on our pages through a link).
+NOTICES = {
+    "saved": "Canvas saved.",
+    "unchanged": "No changes: the canvas is the same as the current version.",
+    "secret-set": "Signing secret stored. The trigger is operational.",
+    "secret-cleared": "Signing secret cleared. Deliveries will be rejected until a new one is set.",
+    "integration-saved": "Integration saved.",
+    "signed-out": "You are signed out.",
+    "node-saved": "Node saved as a new canvas version.",
+}
+
+
+class UiContext:
+    def __init__(self, host: Host, settings: Settings):
+        self.host, self.settings = host, settings
+        self.codec = SessionCodec(settings)
+        self.templates = Jinja2Templates(directory=str(TEMPLATE_DIR))
+        self.templates.env.globals.update(view_helpers.GLOBALS)
+        self.templates.env.filters.update(view_helpers.FILTERS)
+        self.secure_cookie = settings.public_url.startswith("https://")
+
+    async def call(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """Await host coroutines; run synchronous store calls in a worker thread."""
+        if inspect.iscoroutinefunction(fn):
+            return await fn(*args, **kwargs)
+        return await anyio.to_thread.run_sync(partial(fn, *args, **kwargs))
+
+    def page(
+        self, request: Request, template: str, context: dict[str, Any], status: int = 200
+    ) -> Response:
+        session: Session | None = (
+            request.state.session if hasattr(request.state, "session") else None
+        )
+        notice = NOTICES.get(request.query_params.get("notice", ""))
+        full = {"session": session, "csrf_field": CSRF_FIELD, "notice": notice, **context}
+        return self.templates.TemplateResponse(request, template, full, status_code=status)
+
+    def set_session(self, response: Response, session: Session) -> None:
+        response.set_cookie(
+            COOKIE_NAME,
+            self.codec.encode(session),
+            max_age=SESSION_SECONDS,
+            httponly=True,
+            samesite="lax",
+            secure=self.secure_cookie,
+            path="/",
+        )
+
+    async def form(self, request: Request) -> FormData:
+        """The posted form, after checking its CSRF token against the session's."""
+        form = await request.form()
+        session: Session | None = getattr(request.state, "session", None)
+        presented = form.get(CSRF_FIELD)
+        if session is None or not csrf_ok(
+            session, presented if isinstance(presented, str) else None
+        ):
+            raise HTTPException(
+                403,
+                "This form has expired or did not come from this site. "
+                "Go back, reload the page and try again.",
+            )
+        return form
+
+
+def ui(request: Request) -> UiContext:
+    context: UiContext = request.app.state.ui
+    return context
+
+
+def redirect(request: Request, path: str, **query: str) -> RedirectResponse:
+    """303 to a path inside the UI (prefixed with where the UI is mounted)."""
+    suffix = f"?{urlencode(query)}" if query else ""
+    return RedirectResponse(request.scope.get("root_path", "") + path + suffix, status_code=303)
+
+
+def redirect_to_signin(request: Request, path: str) -> RedirectResponse:
+    target = path if request.method == "GET" else "/"
+    return redirect(request, "/signin", next=target)
+
+
+def quoted(name: str) -> str:
+    return quote(name, safe="")

@@ -1,0 +1,238 @@
+"""Left-to-right layered layout of a canvas graph, computed in Python for SVG.
+
+Sugiyama in three small steps:
+1. layers by longest path from the sources (back edges of a cycle are ignored),
+2. long edges split into dummy points, one per layer they cross, so they route
+   through the gaps between boxes instead of over them,
+3. order within each layer by repeated barycentre sweeps, keeping the order with the
+   fewest crossings.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+BOX_W, BOX_H = 208, 58
+GAP_X, GAP_Y = 84, 26
+MARGIN = 24
+SWEEPS = 8
+
+
+@dataclass(frozen=True)
+class Box:
+    name: str
+    x: float
+    y: float
+    layer: int
+
+
+@dataclass(frozen=True)
+class Route:
+    source: str
+    target: str
+    channel: str
+    path: str  # SVG path data
+    label_x: float
+    label_y: float
+
+
+@dataclass
+class Layout:
+    width: float
+    height: float
+    boxes: dict[str, Box] = field(default_factory=dict)
+    routes: list[Route] = field(default_factory=list)
+    crossings: int = 0
+
+
+def layout(nodes: list[str], edges: list[tuple[str, str, str]]) -> Layout:
+    """Place ``nodes`` (in file order) and route ``edges`` (source, target, channel)."""
+    known = set(nodes)
+    edges = [e for e in edges if e[0] in known and e[1] in known and e[0] != e[1]]
+    forward = _acyclic(nodes, edges)
+    layer_of = _longest_path_layers(nodes, forward)
+    chains, layers = _split_long_edges(nodes, forward, layer_of)
+    layers = _order(layers, chains)
+    result = _place(layers, chains, forward, layer_of)
+    # Edges closing a cycle are still drawn, directly (canvas validation rejects cycles,
+    # but a draft in the editor may have one).
+    centre = {n: (b.x + BOX_W / 2, b.y + BOX_H / 2) for n, b in result.boxes.items()}
+    for edge in edges:
+        if edge not in forward:
+            result.routes.append(_route([edge[0], edge[1]], *edge, centre))
+    return result
+
+
+def _acyclic(nodes: list[str], edges: list[tuple[str, str, str]]) -> list[tuple[str, str, str]]:
+    """Drop edges that close a cycle (found by depth-first search in file order)."""
+    out: dict[str, list[tuple[str, str, str]]] = {n: [] for n in nodes}
+    for edge in edges:
+        out[edge[0]].append(edge)
+    state: dict[str, int] = {}  # 1 on the stack, 2 finished
+    kept: list[tuple[str, str, str]] = []
+    for root in nodes:
+        if root in state:
+            continue
+        stack = [(root, iter(out[root]))]
+        state[root] = 1
+        while stack:
+            node, pending = stack[-1]
+            step = next(pending, None)
+            if step is None:
+                state[node] = 2
+                stack.pop()
+            elif state.get(step[1]) == 1:
+                continue  # back edge: part of a cycle, not used for layering
+            else:
+                kept.append(step)
+                if step[1] not in state:
+                    state[step[1]] = 1
+                    stack.append((step[1], iter(out[step[1]])))
+    return kept
+
+
+def _longest_path_layers(nodes: list[str], edges: list[tuple[str, str, str]]) -> dict[str, int]:
+    incoming: dict[str, list[str]] = {n: [] for n in nodes}
+    for source, target, _ in edges:
+        incoming[target].append(source)
+    layer: dict[str, int] = {}
+
+    def depth(node: str) -> int:
+        if node not in layer:
+            layer[node] = 0  # guards recursion; the graph is acyclic here
+            layer[node] = max((depth(p) + 1 for p in incoming[node]), default=0)
+        return layer[node]
+
+    for node in nodes:
+        depth(node)
+    return layer
+
+
+Chain = list[str]  # source, dummy points..., target
+
+
+def _split_long_edges(
+    nodes: list[str], edges: list[tuple[str, str, str]], layer_of: dict[str, int]
+) -> tuple[list[Chain], list[list[str]]]:
+    layers: list[list[str]] = [[] for _ in range(max(layer_of.values(), default=0) + 1)]
+    for node in nodes:
+        layers[layer_of[node]].append(node)
+    chains: list[Chain] = []
+    for index, (source, target, _) in enumerate(edges):
+        chain = [source]
+        for step in range(layer_of[source] + 1, layer_of[target]):
+            dummy = f"\x00{index}:{step}"  # cannot collide with a node name
+            layers[step].append(dummy)
+            chain.append(dummy)
+        chain.append(target)
+        chains.append(chain)
+    return chains, layers
+
+
+def _order(layers: list[list[str]], chains: list[Chain]) -> list[list[str]]:
+    up: dict[str, list[str]] = {}
+    down: dict[str, list[str]] = {}
+    for chain in chains:
+        for a, b in zip(chain, chain[1:], strict=False):
+            down.setdefault(a, []).append(b)
+            up.setdefault(b, []).append(a)
+    best = [list(layer) for layer in layers]
+    best_count = _crossings(best, down)
+    current = [list(layer) for layer in layers]
+    for sweep in range(SWEEPS):
+        if sweep % 2 == 0:
+            for i in range(1, len(current)):
+                current[i] = _by_barycentre(current[i], current[i - 1], up)
+        else:
+            for i in range(len(current) - 2, -1, -1):
+                current[i] = _by_barycentre(current[i], current[i + 1], down)
+        count = _crossings(current, down)
+        if count < best_count:
+            best, best_count = [list(layer) for layer in current], count
+    return best
+
+
+def _by_barycentre(layer: list[str], fixed: list[str], links: dict[str, list[str]]) -> list[str]:
+    position = {name: i for i, name in enumerate(fixed)}
+
+    def key(item: tuple[int, str]) -> float:
+        index, name = item
+        linked = [position[n] for n in links.get(name, []) if n in position]
+        return sum(linked) / len(linked) if linked else float(index)
+
+    # Stable sort: nodes without neighbours keep their place.
+    return [name for _, name in sorted(enumerate(layer), key=key)]
+
+
+def _crossings(layers: list[list[str]], down: dict[str, list[str]]) -> int:
+    total = 0
+    for upper, lower in zip(layers, layers[1:], strict=False):
+        position = {name: i for i, name in enumerate(lower)}
+        segments = [
+            (i, position[t]) for i, s in enumerate(upper) for t in down.get(s, []) if t in position
+        ]
+        for a, (s1, t1) in enumerate(segments):
+            for s2, t2 in segments[a + 1 :]:
+                if (s1 - s2) * (t1 - t2) < 0:
+                    total += 1
+    return total
+
+
+def _place(
+    layers: list[list[str]],
+    chains: list[Chain],
+    edges: list[tuple[str, str, str]],
+    layer_of: dict[str, int],
+) -> Layout:
+    tallest = max((len(layer) for layer in layers), default=0)
+    height = tallest * BOX_H + max(tallest - 1, 0) * GAP_Y + 2 * MARGIN
+    width = len(layers) * BOX_W + max(len(layers) - 1, 0) * GAP_X + 2 * MARGIN
+    centre: dict[str, tuple[float, float]] = {}
+    result = Layout(width=width, height=height, crossings=_crossings(layers, _down(chains)))
+    for index, layer in enumerate(layers):
+        span = len(layer) * BOX_H + max(len(layer) - 1, 0) * GAP_Y
+        top = (height - span) / 2
+        x = MARGIN + index * (BOX_W + GAP_X)
+        for row, name in enumerate(layer):
+            y = top + row * (BOX_H + GAP_Y)
+            centre[name] = (x + BOX_W / 2, y + BOX_H / 2)
+            if not name.startswith("\x00"):
+                result.boxes[name] = Box(name=name, x=x, y=y, layer=index)
+    for chain, (source, target, channel) in zip(chains, edges, strict=True):
+        result.routes.append(_route(chain, source, target, channel, centre))
+    return result
+
+
+def _down(chains: list[Chain]) -> dict[str, list[str]]:
+    down: dict[str, list[str]] = {}
+    for chain in chains:
+        for a, b in zip(chain, chain[1:], strict=False):
+            down.setdefault(a, []).append(b)
+    return down
+
+
+def _route(
+    chain: Chain, source: str, target: str, channel: str, centre: dict[str, tuple[float, float]]
+) -> Route:
+    """A smooth path from the right side of the source box to the left side of the target,
+    passing through each dummy point."""
+    sx, sy = centre[source]
+    tx, ty = centre[target]
+    points = [(sx + BOX_W / 2, sy)]
+    for dummy in chain[1:-1]:  # run straight through the slot reserved in each layer
+        cx, cy = centre[dummy]
+        points += [(cx - BOX_W / 2, cy), (cx + BOX_W / 2, cy)]
+    points.append((tx - BOX_W / 2 - 6, ty))  # stop short: room for the arrow head
+    parts = [f"M {points[0][0]:.1f} {points[0][1]:.1f}"]
+    for (x1, y1), (x2, y2) in zip(points, points[1:], strict=False):
+        bend = (x2 - x1) / 2
+        parts.append(f"C {x1 + bend:.1f} {y1:.1f} {x2 - bend:.1f} {y2:.1f} {x2:.1f} {y2:.1f}")
+    (x1, y1), (x2, y2) = points[0], points[1]
+    return Route(
+        source=source,
+        target=target,
+        channel=channel,
+        path=" ".join(parts),
+        label_x=(x1 + x2) / 2,
+        label_y=(y1 + y2) / 2,
+    )

@@ -1,0 +1,61 @@
+"""Sign in with a token, sign out."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from incidentflow.web.ui.context import redirect, ui
+from incidentflow.web.ui.session import COOKIE_NAME, authenticate, new_anonymous
+
+
+async def signin_form(request: Request) -> Response:
+    context = ui(request)
+    session = request.state.session
+    if session is not None and session.signed_in:
+        return redirect(request, _safe_next(request.query_params.get("next")))
+    if session is None:  # the form needs a CSRF token, so even anonymous visitors get one
+        session = new_anonymous()
+        request.state.session = session
+    response = context.page(request, "signin.html", _form_context(request, error=None))
+    context.set_session(response, session)
+    return response
+
+
+async def signin(request: Request) -> Response:
+    context = ui(request)
+    form = await context.form(request)
+    token = str(form.get("token") or "")
+    who = authenticate(context.settings, token)
+    if not who:
+        response = context.page(
+            request,
+            "signin.html",
+            _form_context(request, error="That token was not accepted.", next_=form.get("next")),
+            status=401,
+        )
+        return response
+    response = redirect(request, _safe_next(str(form.get("next") or "")))
+    context.set_session(response, context.codec.sign_in(request.state.session, who))
+    return response
+
+
+async def signout(request: Request) -> Response:
+    context = ui(request)
+    await context.form(request)
+    context.codec.revoke(request.state.session)
+    response = redirect(request, "/signin", notice="signed-out")
+    response.delete_cookie(COOKIE_NAME, path="/")
+    return response
+
+
+def _form_context(request: Request, error: str | None, next_: object = None) -> dict[str, object]:
+    target = next_ if isinstance(next_, str) else request.query_params.get("next", "/")
+    return {"title": "Sign in", "error": error, "next": _safe_next(target)}
+
+
+def _safe_next(target: str | None) -> str:
+    """Only paths on this site: ``//evil.example`` or ``https://...`` become ``/``."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return "/"
+    return target

@@ -1,0 +1,119 @@
+"""Canvas list, canvas page (graph), the YAML editor and saving."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+from starlette.requests import Request
+from starlette.responses import Response
+
+from incidentflow.errors import IncidentflowError
+from incidentflow.web.ui import graph as graphs
+from incidentflow.web.ui.context import UiContext, quoted, redirect, ui
+from incidentflow.web.ui.problems import by_node, locate, names_with_problems, problems_of
+
+NEW_CANVAS = """\
+name: my-canvas
+description: What this canvas is for.
+nodes:
+  - name: Start
+    type: start
+  - name: Log it
+    type: noop
+edges:
+  - {from: Start, to: Log it}
+"""
+
+
+async def home(request: Request) -> Response:
+    return redirect(request, "/canvases")
+
+
+async def canvas_list(request: Request) -> Response:
+    context = ui(request)
+    canvases = await context.call(context.host.list_canvases)
+    return context.page(request, "canvases.html", {"title": "Canvases", "canvases": canvases})
+
+
+async def canvas_page(request: Request) -> Response:
+    context = ui(request)
+    name = request.path_params["name"]
+    view = await canvas_context(context, name, selected=None)
+    return context.page(request, "canvas.html", {**view, "title": name, "panel": None})
+
+
+async def canvas_context(context: UiContext, name: str, selected: str | None) -> dict[str, Any]:
+    """The canvas record, its live node metadata and its drawing."""
+    record = await context.call(context.host.store.get_canvas, name)
+    view = await context.call(context.host.canvas_view, name)
+    live = {node["name"]: node for node in view.get("nodes", [])}
+    not_operational = {
+        n: "not operational: " + str(meta.get("reason") or "signing secret not set")
+        for n, meta in live.items()
+        if meta.get("operational") is False
+    }
+    graph = graphs.build_graph(
+        graphs.draft_of_canvas(record.canvas),
+        context.host.registry,
+        selected=selected,
+        warnings=not_operational,
+    )
+    runs = await context.call(context.host.store.list_runs, name, 10)
+    return {"record": record, "live": live, "graph": graph, "runs": runs}
+
+
+async def new_canvas(request: Request) -> Response:
+    return _editor(request, source=NEW_CANVAS, canvas_name=None, problems=[])
+
+
+async def edit_canvas(request: Request) -> Response:
+    context = ui(request)
+    record = await context.call(context.host.store.get_canvas, request.path_params["name"])
+    return _editor(request, source=record.source, canvas_name=record.name, problems=[])
+
+
+async def save_canvas(request: Request) -> Response:
+    context = ui(request)
+    form = await context.form(request)
+    source = str(form.get("source") or "").replace("\r\n", "\n")
+    editing = str(form.get("editing") or "") or None
+    try:
+        saved, _warnings = await context.host.apply_canvas(source)
+    except IncidentflowError as exc:
+        return _editor(request, source, editing, problems_of(exc), status=422)
+    notice = "saved" if saved.created else "unchanged"
+    return redirect(request, f"/canvases/{quoted(saved.name)}", notice=notice)
+
+
+def _editor(
+    request: Request, source: str, canvas_name: str | None, problems: list[Any], status: int = 200
+) -> Response:
+    context = ui(request)
+    located = locate(problems, source)
+    graph = graphs.build_graph(
+        graphs.draft_of_document(_lenient_yaml(source)),
+        context.host.registry,
+        errors=names_with_problems(located),
+    )
+    return context.page(
+        request,
+        "editor.html",
+        {
+            "title": f"Edit {canvas_name}" if canvas_name else "New canvas",
+            "source": source,
+            "canvas_name": canvas_name,
+            "problems": located,
+            "problems_by_node": by_node(located),
+            "graph": graph,
+            "node_types": sorted(context.host.registry.components.values(), key=lambda c: c.type),
+        },
+        status,
+    )
+
+
+def _lenient_yaml(source: str) -> Any:
+    try:
+        return yaml.safe_load(source)
+    except yaml.YAMLError:
+        return None

@@ -1,0 +1,108 @@
+"""Integrations: add or update a connection (API key never shown back), its status,
+the resources it can see and the permissions it needs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from incidentflow.crypto import MASK
+from incidentflow.errors import IncidentflowError
+from incidentflow.web.ui.context import UiContext, redirect, ui
+from incidentflow.web.ui.problems import problems_of
+
+# The setup steps the user asked for (seed/incident-integration.txt), shown beside the form.
+API_KEY_STEPS = {
+    "incident": [
+        "In incident.io Settings → API keys, click Create API key and give it a name.",
+        "Under Add permissions, select exactly these (use “Find a permission” if needed):",
+        "Create the key and paste the API key in the form here.",
+    ]
+}
+PERMISSIONS = {
+    "incident": [
+        ("View data, like public incidents and organisation settings", "needed to read severities"),
+        ("Create incidents", "needed for the Create Incident action"),
+        (
+            "View all incident data, including private incidents",
+            "only if you use private incidents",
+        ),
+    ]
+}
+
+
+async def integration_list(request: Request) -> Response:
+    return await _render(request)
+
+
+async def _render(
+    request: Request,
+    *,
+    form_values: dict[str, str] | None = None,
+    errors: dict[str, str] | None = None,
+    status: int = 200,
+) -> Response:
+    context = ui(request)
+    integrations = await context.call(context.host.list_integrations)
+    for item in integrations:
+        item["resources"] = await _resources(context, item)
+    return context.page(
+        request,
+        "integrations.html",
+        {
+            "title": "Integrations",
+            "integrations": integrations,
+            "types": list(context.host.registry.integrations.values()),
+            "steps": API_KEY_STEPS,
+            "permissions": PERMISSIONS,
+            "values": form_values or {"name": "incident", "type": "incident"},
+            "errors": errors or {},
+        },
+        status,
+    )
+
+
+async def _resources(context: UiContext, item: dict[str, Any]) -> dict[str, Any]:
+    """What the integration can see, per resource type; an error message instead of a list
+    when the service refuses."""
+    if item.get("status") != "ready":
+        return {}
+    integration = context.host.registry.integrations.get(item["type"])
+    seen: dict[str, Any] = {}
+    for resource_type in getattr(integration, "resource_types", ()):
+        try:
+            seen[resource_type] = await context.host.list_resources(item["name"], resource_type)
+        except IncidentflowError as exc:
+            seen[resource_type] = str(exc)
+    return seen
+
+
+async def save_integration(request: Request) -> Response:
+    context = ui(request)
+    form = await context.form(request)
+    name = str(form.get("name") or "").strip()
+    type_ = str(form.get("type") or "").strip()
+    integration = context.host.registry.integrations.get(type_)
+    values = {"name": name, "type": type_}
+    if not name or integration is None:
+        errors = (
+            {"name": "Give the integration a name."}
+            if not name
+            else {"type": "Choose an integration type."}
+        )
+        return await _render(request, form_values=values, errors=errors, status=422)
+    configuration: dict[str, Any] = {}
+    for spec in integration.fields:
+        raw = str(form.get(f"field-{spec.name}") or "").strip()
+        if raw and raw != MASK:
+            configuration[spec.name] = raw
+        if spec.kind != "secret":
+            values[f"field-{spec.name}"] = raw
+    try:
+        await context.host.put_integration(name, type_, configuration)
+    except IncidentflowError as exc:
+        errors = {p.field or "": p.message for p in problems_of(exc)}
+        return await _render(request, form_values=values, errors=errors, status=422)
+    return redirect(request, "/integrations", notice="integration-saved")

@@ -1,0 +1,191 @@
+"""The node panel: configuration form, webhook setup, signing secret, manual runs."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import yaml
+from starlette.datastructures import FormData
+from starlette.requests import Request
+from starlette.responses import Response
+
+from incidentflow.canvas import Canvas, Node
+from incidentflow.components.base import Component, WebhookTrigger
+from incidentflow.errors import IncidentflowError, NotFound
+from incidentflow.events import utcnow
+from incidentflow.web.ui.context import UiContext, quoted, redirect, ui
+from incidentflow.web.ui.node_form import (
+    FieldView,
+    add_previews,
+    config_from_form,
+    example_scope,
+    field_views,
+)
+from incidentflow.web.ui.pages_canvases import canvas_context
+from incidentflow.web.ui.problems import problems_of
+
+SECRET_HOOK, SECRET_PARAM = "setSecret", "webhookSigningSecret"
+DELIVERIES_SHOWN = 20
+EXAMPLE_PAYLOAD = '{\n  "service": "checkout",\n  "severity": "major"\n}'
+
+
+async def node_page(request: Request) -> Response:
+    return await _render(request)
+
+
+async def _render(
+    request: Request,
+    *,
+    config: dict[str, Any] | None = None,
+    errors: dict[str, str] | None = None,
+    panel_extra: dict[str, Any] | None = None,
+    status: int = 200,
+) -> Response:
+    context = ui(request)
+    name, node_name = request.path_params["name"], request.path_params["node"]
+    view = await canvas_context(context, name, selected=node_name)
+    node = _node(view["record"].canvas, node_name)
+    component = context.host.registry.component(node.type)
+    panel = await _panel(context, view["record"].canvas, node, component, config, errors or {})
+    panel.update(panel_extra or {})
+    title = f"{node_name} · {name}"
+    return context.page(request, "canvas.html", {**view, "title": title, "panel": panel}, status)
+
+
+async def _panel(
+    context: UiContext,
+    canvas: Canvas,
+    node: Node,
+    component: Component,
+    config: dict[str, Any] | None,
+    errors: dict[str, str],
+) -> dict[str, Any]:
+    fields = field_views(component, node.configuration if config is None else config)
+    for view in fields:
+        view.error = errors.get(view.field.name, "")
+    await _fill_resource_options(context, node, fields)
+    scope, source = example_scope(canvas, node.name, context.host.registry)
+    add_previews(fields, scope, node.name)
+    panel: dict[str, Any] = {
+        "node": node,
+        "component": component,
+        "fields": fields,
+        "preview_source": source,
+        "payload": EXAMPLE_PAYLOAD,
+        "payload_error": "",
+        "secret_error": "",
+        "node_problems": [],
+    }
+    if isinstance(component, WebhookTrigger):
+        panel["webhook"] = await _webhook(context, canvas.name, node.name)
+    return panel
+
+
+async def _fill_resource_options(context: UiContext, node: Node, fields: list[FieldView]) -> None:
+    for view in fields:
+        if not view.field.resource:
+            continue
+        if not node.integration:
+            view.options_error = "Choose an integration for this node first."
+            continue
+        try:
+            resources = await context.host.list_resources(node.integration, view.field.resource)
+        except IncidentflowError as exc:
+            view.options_error = f"Could not load the list: {exc}"
+            continue
+        view.options = [(r["id"], r["name"]) for r in resources]
+
+
+async def _webhook(context: UiContext, canvas: str, node: str) -> dict[str, Any]:
+    store = context.host.store
+    endpoint = await context.call(store.endpoint_for_node, canvas, node, utcnow())
+    deliveries = await context.call(store.recent_deliveries, endpoint.id, DELIVERIES_SHOWN)
+    return {**context.host.endpoint_view(endpoint), "recent": deliveries, "counts": endpoint.counts}
+
+
+def _node(canvas: Canvas, name: str) -> Node:
+    try:
+        return canvas.node(name)
+    except KeyError:
+        raise NotFound(f"Canvas {canvas.name!r} has no node {name!r}.") from None
+
+
+async def save_node(request: Request) -> Response:
+    """Preview the typed values, or save them as a new canvas version."""
+    context = ui(request)
+    form = await context.form(request)
+    name, node_name = request.path_params["name"], request.path_params["node"]
+    record = await context.call(context.host.store.get_canvas, name)
+    node = _node(record.canvas, node_name)
+    component = context.host.registry.component(node.type)
+    config, errors = config_from_form(component, form, node.configuration)
+    if errors or form.get("action") == "preview":
+        return await _render(request, config=config, errors=errors, status=422 if errors else 200)
+    source = _source_with_config(record.source, node_name, config)
+    try:
+        await context.host.apply_canvas(source)
+    except IncidentflowError as exc:
+        problems = problems_of(exc)
+        mine = {p.field or "": p.message for p in problems if p.node == node_name and p.field}
+        others = [p for p in problems if p.node != node_name or not p.field]
+        return await _render(
+            request, config=config, errors=mine, panel_extra={"node_problems": others}, status=422
+        )
+    return redirect(
+        request, f"/canvases/{quoted(name)}/nodes/{quoted(node_name)}", notice="node-saved"
+    )
+
+
+def _source_with_config(source: str, node_name: str, config: dict[str, Any]) -> str:
+    """The canvas document with one node's configuration replaced (comments are lost:
+    the editor keeps them, this form cannot)."""
+    document = yaml.safe_load(source)
+    for raw in document.get("nodes") or []:
+        if isinstance(raw, dict) and raw.get("name") == node_name:
+            raw["configuration"] = config
+    return yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=100)
+
+
+async def set_secret(request: Request) -> Response:
+    context = ui(request)
+    form = await context.form(request)
+    name, node_name = request.path_params["name"], request.path_params["node"]
+    clearing = form.get("action") == "clear"
+    secret = "" if clearing else str(form.get("secret") or "").strip()
+    if not clearing and not secret:
+        return await _render(
+            request, panel_extra={"secret_error": "Paste the signing secret first."}, status=422
+        )
+    try:
+        await context.host.run_hook(name, node_name, SECRET_HOOK, {SECRET_PARAM: secret})
+    except NotFound:
+        raise
+    except IncidentflowError as exc:
+        message = "; ".join(p.message for p in problems_of(exc))
+        return await _render(request, panel_extra={"secret_error": message}, status=422)
+    notice = "secret-cleared" if clearing else "secret-set"
+    return redirect(request, f"/canvases/{quoted(name)}/nodes/{quoted(node_name)}", notice=notice)
+
+
+async def run_node(request: Request) -> Response:
+    context = ui(request)
+    form = await context.form(request)
+    name, node_name = request.path_params["name"], request.path_params["node"]
+    raw = str(form.get("payload") or "").strip() or "{}"
+    try:
+        payload = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        error = f"The payload is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})."
+        return await _render(request, panel_extra=_payload_error(form, error), status=422)
+    try:
+        run_id = await context.host.run_manual(name, node_name, payload)
+    except NotFound:
+        raise
+    except IncidentflowError as exc:
+        return await _render(request, panel_extra=_payload_error(form, str(exc)), status=422)
+    return redirect(request, f"/runs/{quoted(run_id)}")
+
+
+def _payload_error(form: FormData, error: str) -> dict[str, Any]:
+    return {"payload": str(form.get("payload") or ""), "payload_error": error}

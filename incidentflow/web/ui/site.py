@@ -1,0 +1,105 @@
+"""The UI's Starlette app: routes, static files and the session gate."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from incidentflow.errors import NotFound
+from incidentflow.web.ui import (
+    pages_auth,
+    pages_canvases,
+    pages_integrations,
+    pages_nodes,
+    pages_runs,
+)
+from incidentflow.web.ui.context import UiContext, redirect_to_signin, ui
+from incidentflow.web.ui.session import COOKIE_NAME
+
+if TYPE_CHECKING:
+    from incidentflow.host import Host
+    from incidentflow.settings import Settings
+
+STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
+PUBLIC_PREFIXES = ("/signin", "/static/")
+
+
+def ui_app(host: Host, settings: Settings) -> Starlette:
+    app = Starlette(
+        routes=_page_routes(),
+        exception_handlers={NotFound: _not_found, HTTPException: _http_error},
+    )
+    app.state.ui = UiContext(host, settings)
+    app.add_middleware(SessionGate)
+    return app
+
+
+def routes(host: Host, settings: Settings) -> list[BaseRoute]:
+    return [Mount("/", app=ui_app(host, settings), name="ui")]
+
+
+def _page_routes() -> list[BaseRoute]:
+    return [
+        Route("/", pages_canvases.home),
+        Route("/signin", pages_auth.signin_form, methods=["GET"]),
+        Route("/signin", pages_auth.signin, methods=["POST"]),
+        Route("/signout", pages_auth.signout, methods=["POST"]),
+        Route("/canvases", pages_canvases.canvas_list, methods=["GET"]),
+        Route("/canvases", pages_canvases.save_canvas, methods=["POST"]),
+        Route("/canvases/new", pages_canvases.new_canvas),
+        Route("/canvases/{name}", pages_canvases.canvas_page),
+        Route("/canvases/{name}/edit", pages_canvases.edit_canvas),
+        Route("/canvases/{name}/runs", pages_runs.run_list),
+        Route("/canvases/{name}/nodes/{node}", pages_nodes.node_page, methods=["GET"]),
+        Route("/canvases/{name}/nodes/{node}", pages_nodes.save_node, methods=["POST"]),
+        Route("/canvases/{name}/nodes/{node}/secret", pages_nodes.set_secret, methods=["POST"]),
+        Route("/canvases/{name}/nodes/{node}/run", pages_nodes.run_node, methods=["POST"]),
+        Route("/runs/{run_id}", pages_runs.run_page),
+        Route("/integrations", pages_integrations.integration_list, methods=["GET"]),
+        Route("/integrations", pages_integrations.save_integration, methods=["POST"]),
+        Mount("/static", app=StaticFiles(directory=STATIC_DIR), name="static"),
+    ]
+
+
+class SessionGate:
+    """Reads the session cookie; sends anyone not signed in to the sign-in page."""
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope)
+        context = ui(request)
+        session = context.codec.decode(request.cookies.get(COOKIE_NAME))
+        scope.setdefault("state", {})["session"] = session
+        path = scope["path"][len(scope.get("root_path", "")) :] or "/"
+        public = path.startswith(PUBLIC_PREFIXES)
+        if not public and (session is None or not session.signed_in):
+            response = redirect_to_signin(request, path)
+            await response(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
+async def _not_found(request: Request, exc: Exception) -> Response:
+    return ui(request).page(request, "error.html", {"title": "Not found", "message": str(exc)}, 404)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    title = {403: "Forbidden", 404: "Not found", 405: "Not allowed"}.get(exc.status_code, "Error")
+    message = exc.detail if exc.status_code != 404 else "There is nothing at this address."
+    return ui(request).page(
+        request, "error.html", {"title": title, "message": message}, exc.status_code
+    )

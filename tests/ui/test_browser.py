@@ -1,0 +1,204 @@
+"""The whole UI in Debian's chromium against real processes: incidentflow and the
+incident.io emulator. Screenshots of each page go to docs/screenshots/.
+
+Scenario: sign in; connect incident.io; apply a canvas with an error, see it at the
+node, fix it; open the On Incident panel, copy the URL, register it in the emulator and
+set the signing secret; open an incident in the emulator and watch the run finish with
+the follow-up incident linked; sign out and be refused.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from servers import cli, free_port, process
+from ui_support import MAJOR
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+TOKEN = "ifa_browser_" + "C" * 30
+EMULATOR_KEY = "emulator-browser-key"
+WAIT_MS = 20_000
+
+CANVAS = """\
+name: mirror-major-incidents
+description: Open a private follow-up for every new major incident.
+nodes:
+  - name: On Incident
+    type: incident.onIncident
+  - name: Only majors
+    type: filter
+    configuration:
+      # Skip our own follow-ups, or the canvas would answer itself forever.
+      expression: >-
+        root.data.incident.severity.name in ['Major', 'Critical']
+        and not root.data.incident.name.startswith('[follow-up]')
+  - name: Open follow-up
+    type: incident.createIncident
+    integration: incident
+    configuration:
+      name: "[follow-up] {{ root.data.incident.name }}"
+      summary: "Follow-up for {{ root.data.incident.reference }}"
+      severityId: SEVERITY
+      visibility: private
+edges:
+  - {from: On Incident, to: Only majors}
+  - {from: Only majors, to: Open follow-up}
+""".replace("SEVERITY", MAJOR)
+BROKEN = CANVAS.replace("severity.name in [", "severity.name in in [")
+
+pw_sync = pytest.importorskip("playwright.sync_api")
+
+
+@pytest.fixture(scope="module")
+def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Debian's chromium is not installed (apt-get install -y chromium)")
+    logs = tmp_path_factory.mktemp("logs")
+    emulator_port, port = free_port(), free_port()
+    emulator = f"http://127.0.0.1:{emulator_port}"
+    base = f"http://127.0.0.1:{port}"
+    env = {
+        "INCIDENTFLOW_ADMIN_TOKEN": TOKEN,
+        "INCIDENTFLOW_SECRET_KEY": "browser-test-secret-key",
+        "INCIDENTFLOW_DATA_DIR": str(tmp_path_factory.mktemp("data")),
+        "INCIDENTFLOW_PUBLIC_URL": base,
+    }
+    with (
+        process([*cli(), "emulator", "--port", str(emulator_port), "--api-key", EMULATOR_KEY],
+                f"{emulator}/_emulator/faults", {}, logs / "emulator.log"),
+        process([*cli(), "serve", "--port", str(port)], f"{base}/healthz", env,
+                logs / "server.log"),
+    ):
+        yield {"base": base, "emulator": emulator}
+
+
+@pytest.fixture(scope="module")
+def browser_context(servers: dict[str, str]) -> Iterator[Any]:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with pw_sync.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        context = browser.new_context(viewport={"width": 1280, "height": 860},
+                                      base_url=servers["base"])
+        context.grant_permissions(["clipboard-read", "clipboard-write"],
+                                  origin=servers["base"])
+        context.set_default_timeout(10_000)
+        yield context
+        context.close()
+        browser.close()
+
+
+def shot(page: Any, name: str, full: bool = True) -> None:
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=full)
+
+
+def test_the_whole_flow(browser_context: Any, servers: dict[str, str]) -> None:
+    expect = pw_sync.expect
+    page = browser_context.new_page()
+
+    # Sign in (anything else sends us here first).
+    page.goto("/canvases")
+    expect(page).to_have_url(f"{servers['base']}/signin?next=%2Fcanvases")
+    shot(page, "01-sign-in")
+    page.get_by_label("Token").fill(TOKEN)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", name="Canvases")).to_be_visible()
+
+    # Connect incident.io (the emulator).
+    page.get_by_role("link", name="Integrations").click()
+    page.get_by_label("API key").fill(EMULATOR_KEY)
+    page.get_by_label("Base URL").fill(servers["emulator"])
+    page.get_by_role("button", name="Save and check").click()
+    expect(page.locator('[data-integration-status="incident"]')).to_have_text("ready")
+    expect(page.get_by_text("Critical").first).to_be_visible()
+    assert EMULATOR_KEY not in page.content()
+    shot(page, "02-integrations")
+
+    # A canvas with an error: shown at the node and field, node highlighted; then fixed.
+    page.goto("/canvases")
+    page.get_by_role("link", name="New canvas").click()
+    page.get_by_label("Canvas YAML").fill(BROKEN)
+    page.get_by_role("button", name="Save canvas").click()
+    problem = page.locator('.problem[data-node="Only majors"][data-field="expression"]')
+    expect(problem).to_be_visible()
+    expect(page.locator('g.node.has-error[data-node="Only majors"]')).to_have_count(1)
+    expect(page.locator("g.node.has-error")).to_have_count(1)
+    shot(page, "03-editor-error")
+    page.get_by_label("Canvas YAML").fill(CANVAS)
+    page.get_by_role("button", name="Save canvas").click()
+    expect(page.get_by_text("Canvas saved.")).to_be_visible()
+    expect(page.locator("g.node")).to_have_count(3)
+    shot(page, "04-canvas")
+
+    # On Incident: copy the URL, register it in "incident.io", set the secret.
+    page.locator('a.node-link[aria-label^="On Incident"]').click()
+    expect(page.locator("#not-operational")).to_contain_text("Not operational")
+    page.get_by_role("button", name="Copy").click()
+    expect(page.locator("#copy-status")).to_have_text("Copied to the clipboard.")
+    url = page.evaluate("navigator.clipboard.readText()")
+    assert url.startswith(f"{servers['base']}/webhooks/")
+    shot(page, "05-on-incident-not-operational")
+    endpoint = httpx.post(f"{servers['emulator']}/_emulator/webhook-endpoints",
+                          json={"url": url}).json()
+    page.get_by_label("Signing secret from incident.io").fill(endpoint["secret"])
+    page.get_by_role("button", name="Set signing secret").click()
+    expect(page.locator("#secret-status")).to_have_text("set")
+    expect(page.locator("#not-operational")).to_have_count(0)
+
+    # Someone declares a major incident in incident.io.
+    opened = httpx.post(f"{servers['emulator']}/_emulator/incidents",
+                        json={"name": "Checkout is down", "severity_id": MAJOR})
+    assert opened.status_code == 201, opened.text
+    reference = opened.json()["incident"]["reference"]
+
+    page.goto("/canvases/mirror-major-incidents/runs")
+    first_run = page.locator("tbody tr").last  # newest first: the oldest is the declared one
+    for _ in range(100):  # the delivery is asynchronous: look again until it is recorded
+        if page.locator("tbody tr").count():
+            break
+        page.wait_for_timeout(200)
+        page.reload()
+    first_run.get_by_role("link").click()
+    expect(page.locator("#run-state")).to_have_text("succeeded", timeout=WAIT_MS)
+    link = page.locator(".incident-link a")
+    expect(link).to_contain_text("INC-")
+    assert link.get_attribute("href").startswith("http")
+    expect(page.get_by_text("[follow-up] Checkout is down").first).to_be_visible()
+    assert reference not in link.inner_text()  # the follow-up, not the original
+    shot(page, "07-run")
+    page.goto("/canvases/mirror-major-incidents/runs")
+    shot(page, "06-runs")
+
+    # The panel now counts the accepted delivery.
+    page.goto("/canvases/mirror-major-incidents/nodes/On%20Incident")
+    expect(page.locator(".counts")).to_contain_text("accepted")
+    expect(page.locator("#operational")).to_be_visible()
+    shot(page, "08-on-incident-operational")
+    page.goto("/canvases/mirror-major-incidents/nodes/Open%20follow-up")
+    expect(page.locator("#field-severityId")).to_have_value(MAJOR)
+    expect(page.locator("#field-name-preview")).to_contain_text("[follow-up] Our database is sad")
+    shot(page, "09-create-incident-panel")
+
+    # Phone-sized screen.
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto("/canvases/mirror-major-incidents/nodes/On%20Incident")
+    shot(page, "10-phone-node-panel")
+    page.goto("/canvases")
+    shot(page, "11-phone-canvases")
+    page.set_viewport_size({"width": 1280, "height": 860})
+
+    # Sign out: pages are refused again.
+    page.get_by_role("button", name="Sign out").click()
+    expect(page.get_by_text("You are signed out.")).to_be_visible()
+    page.goto("/canvases/mirror-major-incidents")
+    expect(page).to_have_url(f"{servers['base']}/signin?next=%2Fcanvases%2Fmirror-major-incidents")
+    assert httpx.get(f"{servers['base']}/canvases", follow_redirects=False).status_code == 303
+
