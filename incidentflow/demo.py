@@ -40,7 +40,7 @@ def run_demo(port: int, emulator_port: int, keep: bool, console: Console) -> int
                  "INCIDENTFLOW_ADMIN_TOKEN": token,
                  "INCIDENTFLOW_PUBLIC_URL": server_url,
              }):
-            _wait_ready(f"{emulator_url}/_emulator/health", console, "emulator")
+            _wait_ready(f"{emulator_url}/_emulator/webhook-endpoints", console, "emulator")
             _wait_ready(f"{server_url}/healthz", console, "server")
             api = httpx.Client(base_url=server_url, headers={"Authorization": f"Bearer {token}"})
             emulator = httpx.Client(base_url=emulator_url,

@@ -104,12 +104,13 @@ def setup_logging(*, json_lines: bool = False, level: int = logging.INFO) -> Non
         handler = logging.StreamHandler(sys.stderr)
         handler._incidentflow = True  # type: ignore[attr-defined]
         root.addHandler(handler)
-    for handler in root.handlers:
-        if getattr(handler, "_incidentflow", False):
-            handler.setFormatter(
+    for ours in root.handlers:
+        if getattr(ours, "_incidentflow", False):
+            ours.setFormatter(
                 JsonFormatter()
                 if json_lines
                 else logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
             )
     # On the handlers: a logger's own filters never see records its children propagate.
     install_filter(root)
+    logging.getLogger("alembic").setLevel(max(level, logging.WARNING))  # migration chatter

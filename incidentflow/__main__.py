@@ -1,0 +1,5 @@
+"""``python -m incidentflow``: the same as the ``incidentflow`` command."""
+
+from incidentflow.cli import main
+
+main()

@@ -1,0 +1,414 @@
+"""The ``incidentflow`` command line: server processes and a client of the API.
+
+Heavy modules (the app, the store, uvicorn, httpx) are imported inside the commands so
+``incidentflow --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NoReturn
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+if TYPE_CHECKING:
+    from incidentflow.client import ApiClient
+    from incidentflow.settings import Settings
+
+app = typer.Typer(help="incidentflow: event-driven workflows for incident response.",
+                  no_args_is_help=True, pretty_exceptions_enable=False)
+runs_app = typer.Typer(help="Runs of a canvas.", no_args_is_help=True)
+canvases_app = typer.Typer(help="Canvases on the server.", no_args_is_help=True)
+secret_app = typer.Typer(help="Webhook signing secrets of trigger nodes.", no_args_is_help=True)
+integrations_app = typer.Typer(help="Connections to outside services.", no_args_is_help=True)
+app.add_typer(runs_app, name="runs")
+app.add_typer(canvases_app, name="canvases")
+app.add_typer(secret_app, name="secret")
+app.add_typer(integrations_app, name="integrations")
+
+out = Console()
+err = Console(stderr=True)
+
+JSON_OPTION = typer.Option(False, "--json", help="Print the API's JSON (for scripts).")
+DataDir = typer.Option(None, "--data-dir", help="Data directory [INCIDENTFLOW_DATA_DIR].")
+DatabaseUrl = typer.Option(None, "--database-url", help="[INCIDENTFLOW_DATABASE_URL]")
+
+
+def main() -> None:
+    app()
+
+
+def fail(message: str, problems: list[dict[str, Any]] | None = None) -> NoReturn:
+    err.print(f"[red]error:[/] {message}", highlight=False)
+    for problem in problems or []:
+        where = ".".join(p for p in (problem.get("node"), problem.get("field")) if p)
+        err.print(f"  - {where + ': ' if where else ''}{problem.get('message')}", highlight=False)
+    raise typer.Exit(1)
+
+
+# -- server processes -----------------------------------------------------------------------
+
+
+def _settings(**overrides: Any) -> Settings:
+    from incidentflow.errors import ConfigurationError
+    from incidentflow.logging import setup_logging
+    from incidentflow.settings import Settings
+
+    try:
+        settings = Settings.from_env(**overrides)
+    except (ConfigurationError, ValueError, OSError) as exc:
+        fail(f"bad configuration: {exc}")
+    setup_logging(json_lines=settings.log_json)
+    return settings
+
+
+def _migrated_store(settings: Settings) -> Any:
+    from incidentflow.store.sql import SqlStore
+
+    try:
+        store = SqlStore(settings.database_url)
+        store.migrate()
+    except Exception as exc:  # driver errors: say which database, not a traceback
+        fail(f"cannot prepare the database: {type(exc).__name__}: {exc}")
+    return store
+
+
+@app.command()
+def serve(
+    host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
+    port: int = typer.Option(8000, help="Port to listen on."),
+    no_workers: bool = typer.Option(False, "--no-workers", help="Do not run workers here."),
+    data_dir: Path | None = DataDir,
+    database_url: str | None = DatabaseUrl,
+    public_url: str | None = typer.Option(
+        None, help="Base of webhook URLs [INCIDENTFLOW_PUBLIC_URL]."),
+) -> None:
+    """Run the server: API, UI, webhooks and (unless --no-workers) workers."""
+    import uvicorn
+
+    from incidentflow.web.app import create_app
+
+    settings = _settings(data_dir=data_dir, database_url=database_url, public_url=public_url)
+    store = _migrated_store(settings)
+    if settings.admin_token_generated:
+        out.print("[bold]Admin token[/] (shown once, kept in "
+                  f"{settings.data_dir / 'admin.token'}):\n{settings.admin_token}",
+                  highlight=False)
+    out.print(f"incidentflow on http://{host}:{port}  (webhooks: {settings.public_url}/webhooks/…)",
+              highlight=False)
+    web = create_app(settings, store=store, start_workers=not no_workers)
+    try:
+        uvicorn.run(web, host=host, port=port, log_config=None, access_log=False)
+    finally:
+        store.close()
+
+
+@app.command()
+def worker(data_dir: Path | None = DataDir, database_url: str | None = DatabaseUrl) -> None:
+    """Run workers only (no HTTP), e.g. next to `serve --no-workers`."""
+    import asyncio
+
+    settings = _settings(data_dir=data_dir, database_url=database_url)
+    store = _migrated_store(settings)
+    try:
+        asyncio.run(_run_workers(settings, store))
+    except KeyboardInterrupt:
+        pass
+    finally:
+        store.close()
+
+
+async def _run_workers(settings: Settings, store: Any) -> None:
+    import asyncio
+    import signal
+
+    from incidentflow.web.app import create_app
+
+    web = create_app(settings, store=store, start_workers=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    # The app's lifespan owns the worker pool; run it without an HTTP server.
+    async with web.router.lifespan_context(web):
+        out.print(f"worker running (up to {settings.worker_concurrency} executions at once); "
+                  "Ctrl-C to stop.")
+        await stop.wait()
+
+
+@app.command()
+def migrate(data_dir: Path | None = DataDir, database_url: str | None = DatabaseUrl) -> None:
+    """Create or upgrade the database schema."""
+    settings = _settings(data_dir=data_dir, database_url=database_url)
+    _migrated_store(settings).close()
+    out.print("database is up to date")
+
+
+@app.command()
+def emulator(
+    host: str = typer.Option("127.0.0.1"),
+    port: int = typer.Option(8025),
+    api_key: str = typer.Option("emulator-key", "--api-key", help="Bearer key it accepts."),
+    endpoint: list[str] = typer.Option(
+        [], "--endpoint", help="Webhook receiver, URL or URL,whsec_secret (repeatable)."),
+    fail_rate: float = typer.Option(0.0, help="Share of API calls answered with an error."),
+    fail_status: int = typer.Option(500, help="Status of injected errors."),
+    retry_schedule: str | None = typer.Option(None, help="Seconds before each webhook attempt, "
+                                              "comma-separated."),
+) -> None:
+    """Run the local incident.io stand-in (API + signed webhooks)."""
+    from incidentflow.emulator.server import parse_retry_schedule, run_emulator
+
+    options: dict[str, Any] = {"fail_rate": fail_rate, "fail_status": fail_status}
+    try:
+        if retry_schedule:
+            options["retry_schedule"] = parse_retry_schedule(retry_schedule)
+        run_emulator(host, port, api_key, [_endpoint_arg(e) for e in endpoint], **options)
+    except ValueError as exc:
+        fail(str(exc))
+
+
+def _endpoint_arg(value: str) -> tuple[str, str | None]:
+    url, sep, secret = value.rpartition(",")
+    if sep and secret.startswith("whsec_"):
+        return url, secret
+    return value, None
+
+
+@app.command()
+def demo(
+    port: int = typer.Option(8000), emulator_port: int = typer.Option(8025),
+    keep: bool = typer.Option(False, help="Keep both running after the demo."),
+) -> None:
+    """The whole flow against the bundled emulator, no account needed."""
+    from incidentflow.demo import run_demo
+
+    raise typer.Exit(run_demo(port, emulator_port, keep, out))
+
+
+# -- client commands ------------------------------------------------------------------------
+
+
+@contextmanager
+def _client() -> Iterator[ApiClient]:
+    from incidentflow.client import ApiClient, ApiError
+
+    try:
+        with ApiClient() as client:
+            yield client
+    except ApiError as exc:
+        fail(str(exc), exc.problems)
+
+
+def _emit(as_json: bool, data: Any, render: Callable[[], None]) -> None:
+    if as_json:
+        sys.stdout.write(json.dumps(data, indent=2) + "\n")
+    else:
+        render()
+
+
+@app.command()
+def apply(
+    file: Path = typer.Argument(..., help="Canvas file (.yaml, .yml or .json)."),
+    name: str | None = typer.Option(None, help="Canvas name when the file has none."),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Create or update a canvas from a file."""
+    try:
+        text = file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        fail(f"cannot read {file}: {exc}")
+    canvas_name = name or _name_in(text) or file.stem
+    content_type = "application/json" if file.suffix.lower() == ".json" else "application/yaml"
+    with _client() as client:
+        saved = client.apply(canvas_name, text, content_type)
+
+    def render() -> None:
+        verb = "saved as version" if saved["created"] else "unchanged, still version"
+        out.print(f"[green]{saved['name']}[/] {verb} {saved['version']}", highlight=False)
+        for warning in saved.get("warnings", []):
+            where = ".".join(p for p in (warning.get("node"), warning.get("field")) if p)
+            out.print(f"[yellow]warning:[/] {where}: {warning.get('message')}", highlight=False)
+
+    _emit(as_json, saved, render)
+
+
+def _name_in(text: str) -> str | None:
+    import yaml
+
+    try:
+        document = yaml.safe_load(text)
+    except yaml.YAMLError:
+        return None  # the server explains the syntax error
+    name = document.get("name") if isinstance(document, dict) else None
+    return name if isinstance(name, str) and name else None
+
+
+@app.command("run")
+def run_node(
+    canvas: str, node: str,
+    payload: str = typer.Option("{}", help="JSON object the start node emits."),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Start a run from a start node."""
+    try:
+        data = json.loads(payload)
+    except json.JSONDecodeError as exc:
+        fail(f"--payload is not valid JSON: {exc}")
+    with _client() as client:
+        run_id = client.run(canvas, node, data)
+    _emit(as_json, {"runId": run_id}, lambda: out.print(f"run {run_id} queued", highlight=False))
+
+
+@runs_app.command("list")
+def runs_list(canvas: str, limit: int = typer.Option(20, min=1, max=500),
+              as_json: bool = JSON_OPTION) -> None:
+    """Recent runs of a canvas, newest first."""
+    with _client() as client:
+        runs = client.runs(canvas, limit)
+
+    def render() -> None:
+        table = Table("run", "state", "trigger", "event", "started", "finished")
+        for r in runs:
+            table.add_row(r["id"], _state(r["state"]), r["triggerNode"], r.get("eventType", ""),
+                          r.get("createdAt") or "", r.get("finishedAt") or "")
+        out.print(table)
+
+    _emit(as_json, runs, render)
+
+
+@runs_app.command("show")
+def runs_show(run_id: str, as_json: bool = JSON_OPTION) -> None:
+    """A run with each execution."""
+    with _client() as client:
+        run = client.get_run(run_id)
+
+    def render() -> None:
+        out.print(f"run {run['id']}  canvas {run['canvas']} v{run['canvasVersion']}  "
+                  f"{_state(run['state'])}", highlight=False)
+        table = Table("node", "state", "attempts", "emitted", "error")
+        for e in run["executions"]:
+            channels = ", ".join(str(x.get("channel")) for x in e.get("emitted") or [])
+            table.add_row(e["node"], _state(e["state"]), str(e["attempts"]), channels,
+                          e.get("error") or "")
+        out.print(table)
+
+    _emit(as_json, run, render)
+
+
+def _state(state: str) -> str:
+    colour = {"succeeded": "green", "failed": "red"}.get(state, "yellow")
+    return f"[{colour}]{state}[/]"
+
+
+@canvases_app.command("list")
+def canvases_list(as_json: bool = JSON_OPTION) -> None:
+    """Every canvas with its version and last run."""
+    with _client() as client:
+        canvases = client.canvases()
+
+    def render() -> None:
+        table = Table("canvas", "version", "triggers", "last run", "updated")
+        for c in canvases:
+            last = f"{c['lastRunId']} {_state(c['lastRunState'])}" if c.get("lastRunId") else ""
+            table.add_row(c["name"], str(c["version"]), ", ".join(c.get("triggers", [])),
+                          last, c.get("updatedAt") or "")
+        out.print(table)
+
+    _emit(as_json, canvases, render)
+
+
+@canvases_app.command("show")
+def canvases_show(name: str, as_json: bool = JSON_OPTION) -> None:
+    """A canvas's nodes with live webhook metadata."""
+    with _client() as client:
+        view = client.canvas(name)
+
+    def render() -> None:
+        out.print(f"{view['name']} v{view['version']}", highlight=False)
+        table = Table("node", "type", "webhook URL", "operational")
+        for n in view["nodes"]:
+            live = n.get("live") or {}
+            ok = "" if not live else ("yes" if live["operational"] else f"no: {live['reason']}")
+            table.add_row(n["name"], n["type"], live.get("webhookUrl", ""), ok)
+        out.print(table)
+
+    _emit(as_json, view, render)
+
+
+@secret_app.command("set")
+def secret_set(
+    canvas: str, node: str,
+    clear: bool = typer.Option(False, "--clear", help="Remove the secret (deliveries refused)."),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Store a trigger's signing secret (prompted, or read from stdin)."""
+    secret = "" if clear else _read_secret("Signing secret (whsec_…)")
+    if not clear and not secret:
+        fail("no secret given (use --clear to remove it)")
+    with _client() as client:
+        result = client.hook(canvas, node, "setSecret", {"webhookSigningSecret": secret})
+    message = "signing secret cleared" if clear else "signing secret stored"
+    _emit(as_json, result, lambda: out.print(message))
+
+
+def _read_secret(prompt: str) -> str:
+    if sys.stdin.isatty():
+        return str(typer.prompt(prompt, hide_input=True)).strip()
+    return sys.stdin.read().strip()
+
+
+@integrations_app.command("set")
+def integrations_set(
+    name: str,
+    type_: str = typer.Option(..., "--type", help="Integration type, e.g. incident."),
+    api_key_stdin: bool = typer.Option(False, "--api-key-stdin", help="Read apiKey from stdin."),
+    base_url: str | None = typer.Option(None, "--base-url", help="Service URL (e.g. emulator)."),
+    option: list[str] = typer.Option([], "--set", help="Other field as key=value (repeatable)."),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Create or update an integration; the key is validated and stored encrypted."""
+    configuration: dict[str, Any] = {}
+    for item in option:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            fail(f"--set expects key=value, got {item!r}")
+        configuration[key] = value
+    if base_url:
+        configuration["baseUrl"] = base_url
+    if api_key_stdin:
+        configuration["apiKey"] = sys.stdin.read().strip()
+    with _client() as client:
+        view = client.put_integration(name, type_, configuration)
+
+    def render() -> None:
+        status = "[green]ready[/]" if view["status"] == "ready" else f"[red]{view['status']}[/]"
+        reason = f": {view['reason']}" if view.get("reason") else ""
+        out.print(f"{view['name']} ({view['type']}) {status}{reason}", highlight=False)
+
+    _emit(as_json, view, render)
+
+
+@integrations_app.command("list")
+def integrations_list(as_json: bool = JSON_OPTION) -> None:
+    """Integrations and their status (secrets are never shown)."""
+    with _client() as client:
+        views = client.integrations()
+
+    def render() -> None:
+        table = Table("name", "type", "status", "reason")
+        for v in views:
+            table.add_row(v["name"], v["type"], _state_of_integration(v["status"]), v["reason"])
+        out.print(table)
+
+    _emit(as_json, views, render)
+
+
+def _state_of_integration(status: str) -> str:
+    return "[green]ready[/]" if status == "ready" else f"[red]{status}[/]"

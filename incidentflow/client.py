@@ -1,0 +1,115 @@
+"""A small synchronous client of the management API (used by the CLI and tests).
+
+Every failure is an :class:`ApiError` carrying the API's message and problems, so
+callers print a sentence instead of a traceback.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+DEFAULT_URL = "http://127.0.0.1:8000"
+
+
+class ApiError(Exception):
+    def __init__(self, message: str, status: int | None = None,
+                 problems: list[dict[str, Any]] | None = None):
+        super().__init__(message)
+        self.status, self.problems = status, problems or []
+
+
+def default_token(env: dict[str, str] | None = None) -> str | None:
+    """INCIDENTFLOW_TOKEN, else the admin token file of the data directory."""
+    env = dict(os.environ) if env is None else env
+    if env.get("INCIDENTFLOW_TOKEN"):
+        return env["INCIDENTFLOW_TOKEN"]
+    path = Path(env.get("INCIDENTFLOW_DATA_DIR") or ".incidentflow") / "admin.token"
+    try:
+        return path.read_text().strip() or None
+    except OSError:
+        return None
+
+
+def _segment(value: str) -> str:
+    return quote(value, safe="")
+
+
+class ApiClient:
+    def __init__(self, url: str | None = None, token: str | None = None,
+                 timeout: float = 30.0, transport: httpx.BaseTransport | None = None):
+        self.url = (url or os.environ.get("INCIDENTFLOW_URL") or DEFAULT_URL).rstrip("/")
+        token = token or default_token()
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self._http = httpx.Client(base_url=self.url, headers=headers, timeout=timeout,
+                                  transport=transport)
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> ApiClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def request(self, method: str, path: str, **kwargs: Any) -> Any:
+        try:
+            response = self._http.request(method, f"/api/v1{path}", **kwargs)
+        except httpx.TransportError as exc:
+            raise ApiError(f"cannot reach {self.url}: {exc}") from exc
+        if response.is_error:
+            raise _error_of(response)
+        if response.status_code == 204 or not response.content:
+            return None
+        return response.json()
+
+    # -- canvases ------------------------------------------------------------------------
+    def apply(self, name: str, text: str, content_type: str = "application/yaml") -> Any:
+        return self.request("PUT", f"/canvases/{_segment(name)}", content=text.encode(),
+                            headers={"Content-Type": content_type})
+
+    def canvases(self) -> list[dict[str, Any]]:
+        return list(self.request("GET", "/canvases")["canvases"])
+
+    def canvas(self, name: str) -> dict[str, Any]:
+        return dict(self.request("GET", f"/canvases/{_segment(name)}"))
+
+    def run(self, canvas: str, node: str, payload: Any) -> str:
+        answer = self.request("POST", f"/canvases/{_segment(canvas)}/nodes/{_segment(node)}/run",
+                              json=payload)
+        return str(answer["runId"])
+
+    def runs(self, canvas: str, limit: int = 50) -> list[dict[str, Any]]:
+        answer = self.request("GET", f"/canvases/{_segment(canvas)}/runs",
+                              params={"limit": limit})
+        return list(answer["runs"])
+
+    def get_run(self, run_id: str) -> dict[str, Any]:
+        return dict(self.request("GET", f"/runs/{_segment(run_id)}"))
+
+    def hook(self, canvas: str, node: str, hook: str, params: dict[str, Any]) -> Any:
+        path = f"/canvases/{_segment(canvas)}/nodes/{_segment(node)}/hooks/{_segment(hook)}"
+        return self.request("POST", path, json=params)
+
+    # -- integrations --------------------------------------------------------------------
+    def put_integration(self, name: str, type_: str, configuration: dict[str, Any]) -> Any:
+        return self.request("PUT", f"/integrations/{_segment(name)}",
+                            json={"type": type_, "configuration": configuration})
+
+    def integrations(self) -> list[dict[str, Any]]:
+        return list(self.request("GET", "/integrations")["integrations"])
+
+
+def _error_of(response: httpx.Response) -> ApiError:
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if isinstance(body, dict) and "error" in body:
+        return ApiError(str(body["error"]), response.status_code, body.get("problems"))
+    return ApiError(f"HTTP {response.status_code}: {response.text[:200]}", response.status_code)

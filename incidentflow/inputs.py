@@ -1,0 +1,144 @@
+"""What callers send, decoded and checked: canvas documents, integration
+configuration and signing secrets. Errors here are the caller's to fix: ``Malformed``
+(400: cannot even be decoded) and ``InvalidInput`` (422: decoded, not acceptable).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+import yaml
+
+from incidentflow.crypto import MASK
+from incidentflow.errors import CanvasError, IncidentflowError, NotFound, Problem
+
+if TYPE_CHECKING:
+    from incidentflow.registry import Registry
+
+SECRET_PARAM = "webhookSigningSecret"
+
+
+class InvalidInput(IncidentflowError):
+    """The request is well-formed but not acceptable; ``problems`` locate why."""
+
+    def __init__(self, message: str, problems: list[Problem] | None = None):
+        super().__init__(message)
+        self.problems = problems or []
+
+
+class Malformed(InvalidInput):
+    """The request body cannot even be decoded (bad JSON/YAML, not UTF-8)."""
+
+
+def integration_type(registry: Registry, type_: str) -> Any:
+    try:
+        return registry.integration(type_)
+    except NotFound:
+        known = ", ".join(sorted(registry.integrations)) or "none"
+        raise InvalidInput(
+            f"unknown integration type {type_!r} (known: {known})",
+            [Problem(f"unknown integration type {type_!r}", field="type")],
+        ) from None
+
+
+def split_config(
+    integration: Any, configuration: Mapping[str, Any]
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """(plain fields, new secret values). Unknown fields are an error, not ignored."""
+    by_name = {f.name: f for f in integration.fields}
+    problems = [
+        Problem(f"unknown field {key!r}", field=key) for key in configuration if key not in by_name
+    ]
+    plain: dict[str, Any] = {}
+    secrets: dict[str, str] = {}
+    for key, value in configuration.items():
+        field = by_name.get(key)
+        if field is None or value is None or value == "" or value == MASK:
+            continue  # empty/masked secret means "keep what is stored"
+        if field.kind == "secret":
+            if not isinstance(value, str):
+                problems.append(Problem("must be a string", field=key))
+                continue
+            secrets[key] = value
+        else:
+            plain[key] = value
+    if problems:
+        raise InvalidInput("invalid integration configuration", problems)
+    return plain, secrets
+
+
+def require_fields(integration: Any, plain: Mapping[str, Any], secrets: Mapping[str, Any]) -> None:
+    missing = [
+        Problem("is required", field=f.name)
+        for f in integration.fields
+        if f.required and f.name not in plain and f.name not in secrets
+    ]
+    if missing:
+        raise InvalidInput("invalid integration configuration", missing)
+
+
+def check_signing_secret(node: str, secret: str) -> None:
+    """A Standard Webhooks secret: ``whsec_`` then base64 of the key bytes."""
+    prefix = "whsec_"
+    problem = field_problem(
+        node, SECRET_PARAM, "must look like whsec_ followed by base64 (copy it from incident.io)"
+    )
+    if not secret.startswith(prefix) or len(secret) <= len(prefix):
+        raise problem
+    try:
+        text = secret[len(prefix):]
+        key = base64.b64decode(text + "=" * (-len(text) % 4), validate=True)
+    except (binascii.Error, ValueError):
+        raise problem from None
+    if not key:
+        raise problem
+
+
+def field_problem(node: str | None, field: str, message: str) -> InvalidInput:
+    return InvalidInput(f"{node}.{field}: {message}" if node else message,
+                        [Problem(message, node=node, field=field)])
+
+
+def source_text(source: str | bytes | dict[str, Any]) -> str:
+    if isinstance(source, bytes):
+        try:
+            return source.decode("utf-8")
+        except UnicodeDecodeError:
+            raise Malformed("the canvas must be UTF-8 text") from None
+    if isinstance(source, dict):
+        return json.dumps(source, indent=2)
+    return source
+
+
+def with_name(source: str | bytes | dict[str, Any], name: str) -> dict[str, Any]:
+    """Decode the document and make its name agree with ``name``."""
+    document = source if isinstance(source, dict) else load_document(source_text(source))
+    given = document.get("name")
+    if given is None or given == "":
+        return {**document, "name": name}
+    if given != name:
+        raise CanvasError(
+            [Problem(f"the file names {given!r} but the URL names {name!r}", field="name")]
+        )
+    return document
+
+
+def load_document(text: str) -> dict[str, Any]:
+    """YAML (JSON is YAML) into a mapping; InvalidInput when it is not one."""
+    try:
+        document = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise Malformed(f"not valid YAML or JSON: {_yaml_reason(exc)}") from None
+    if not isinstance(document, dict):
+        raise Malformed("the canvas must be a mapping with name, nodes and edges")
+    return document
+
+
+def _yaml_reason(exc: yaml.YAMLError) -> str:
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None) or "syntax error"
+    return f"{problem} at line {mark.line + 1}" if mark is not None else str(problem)

@@ -1,0 +1,248 @@
+"""The management API under ``/api/v1`` (bearer token required, JSON in camelCase).
+
+A small Starlette app of its own, so its errors are always JSON
+(``{"error": "...", "problems": [{node, field, message}]}``) whatever the UI does.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from incidentflow.errors import (
+    CanvasError,
+    ConfigurationError,
+    ExpressionError,
+    NotFound,
+    Problem,
+)
+from incidentflow.host import Host, UpstreamError
+from incidentflow.inputs import InvalidInput, Malformed, load_document
+from incidentflow.web.openapi import openapi_document
+from incidentflow.web.views import catalogue, run_summary, run_view
+from incidentflow.web.webhooks import BodyTooLarge, read_limited
+
+MAX_API_BODY_BYTES = 1024 * 1024
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+def error(status: int, message: str, problems: list[Problem] | None = None) -> JSONResponse:
+    body: dict[str, Any] = {"error": message}
+    if problems is not None:
+        body["problems"] = [p.as_dict() for p in problems]
+    return JSONResponse(body, status_code=status)
+
+
+class Api:
+    """Route handlers bound to one :class:`Host`."""
+
+    def __init__(self, host: Host):
+        self.host = host
+
+    # -- canvases ----------------------------------------------------------------
+    async def list_canvases(self, request: Request) -> Response:
+        return JSONResponse({"canvases": await self.host.list_canvases()})
+
+    async def get_canvas(self, request: Request) -> Response:
+        return JSONResponse(await self.host.canvas_view(request.path_params["name"]))
+
+    async def put_canvas(self, request: Request) -> Response:
+        name = request.path_params["name"]
+        text = _utf8(await _body(request))
+        content_type = request.headers.get("content-type", "")
+        document = _json_object(text) if "json" in content_type else load_document(text)
+        saved, warnings = await self.host.apply_canvas(document, name=name, text=text)
+        return JSONResponse({
+            "name": saved.name,
+            "version": saved.version,
+            "created": saved.created,
+            "warnings": [w.as_dict() for w in warnings],
+        })
+
+    async def delete_canvas(self, request: Request) -> Response:
+        await self.host.delete_canvas(request.path_params["name"])
+        return Response(status_code=204)
+
+    # -- runs ----------------------------------------------------------------------
+    async def run_node(self, request: Request) -> Response:
+        payload = await _optional_json_object(request)
+        run_id = await self.host.run_manual(
+            request.path_params["name"], request.path_params["node"], payload
+        )
+        return JSONResponse({"runId": run_id}, status_code=202)
+
+    async def run_hook(self, request: Request) -> Response:
+        params = await _optional_json_object(request)
+        p = request.path_params
+        result = await self.host.run_hook(p["name"], p["node"], p["hook"], params)
+        return JSONResponse({"node": p["node"], "live": result})
+
+    async def list_runs(self, request: Request) -> Response:
+        limit = _limit(request)
+        runs = await self.host.list_runs(request.path_params["name"], limit)
+        return JSONResponse({"runs": [run_summary(r) for r in runs]})
+
+    async def get_run(self, request: Request) -> Response:
+        run = await self.host.get_run(request.path_params["run_id"])
+        return JSONResponse(run_view(run, self.host.registry))
+
+    # -- integrations ----------------------------------------------------------------
+    async def list_integrations(self, request: Request) -> Response:
+        return JSONResponse({"integrations": await self.host.list_integrations()})
+
+    async def get_integration(self, request: Request) -> Response:
+        return JSONResponse(await self.host.get_integration(request.path_params["name"]))
+
+    async def put_integration(self, request: Request) -> Response:
+        body = _json_object(_utf8(await _body(request)))
+        type_, configuration = _integration_request(body)
+        view = await self.host.put_integration(request.path_params["name"], type_, configuration)
+        return JSONResponse(view)
+
+    async def delete_integration(self, request: Request) -> Response:
+        await self.host.delete_integration(request.path_params["name"])
+        return Response(status_code=204)
+
+    async def list_resources(self, request: Request) -> Response:
+        resource_type = request.query_params.get("type")
+        if not resource_type:
+            raise Malformed("the query parameter 'type' is required (e.g. ?type=severity)")
+        resources = await self.host.list_resources(request.path_params["name"], resource_type)
+        return JSONResponse({"resources": resources})
+
+    # -- catalogue -------------------------------------------------------------------
+    async def components(self, request: Request) -> Response:
+        return JSONResponse(catalogue(self.host.registry))
+
+    async def openapi(self, request: Request) -> Response:
+        return JSONResponse(openapi_document())
+
+    def routes(self) -> list[Route]:
+        return [
+            Route("/canvases", self.list_canvases, methods=["GET"]),
+            Route("/canvases/{name}", self.get_canvas, methods=["GET"]),
+            Route("/canvases/{name}", self.put_canvas, methods=["PUT"]),
+            Route("/canvases/{name}", self.delete_canvas, methods=["DELETE"]),
+            Route("/canvases/{name}/runs", self.list_runs, methods=["GET"]),
+            Route("/canvases/{name}/nodes/{node}/run", self.run_node, methods=["POST"]),
+            Route("/canvases/{name}/nodes/{node}/hooks/{hook}", self.run_hook, methods=["POST"]),
+            Route("/runs/{run_id}", self.get_run, methods=["GET"]),
+            Route("/integrations", self.list_integrations, methods=["GET"]),
+            Route("/integrations/{name}", self.get_integration, methods=["GET"]),
+            Route("/integrations/{name}", self.put_integration, methods=["PUT"]),
+            Route("/integrations/{name}", self.delete_integration, methods=["DELETE"]),
+            Route("/integrations/{name}/resources", self.list_resources, methods=["GET"]),
+            Route("/components", self.components, methods=["GET"]),
+            Route("/openapi.json", self.openapi, methods=["GET"]),
+        ]
+
+
+def api_app(host: Host) -> Starlette:
+    """The API as an ASGI app (mount it at /api/v1 behind BearerAuth)."""
+    return Starlette(routes=Api(host).routes(), exception_handlers=EXCEPTION_HANDLERS)
+
+
+# -- request helpers ----------------------------------------------------------------------
+
+
+async def _body(request: Request) -> bytes:
+    try:
+        return await read_limited(request, MAX_API_BODY_BYTES)
+    except BodyTooLarge:
+        raise HTTPException(413, f"body larger than {MAX_API_BODY_BYTES} bytes") from None
+
+
+def _utf8(raw: bytes) -> str:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise Malformed("the body must be UTF-8 text") from None
+
+
+def _json_object(text: str) -> dict[str, Any]:
+    try:
+        value = json.loads(text)
+    except (json.JSONDecodeError, RecursionError) as exc:
+        raise Malformed(f"malformed JSON: {exc}") from None
+    if not isinstance(value, dict):
+        raise Malformed("the body must be a JSON object")
+    return value
+
+
+async def _optional_json_object(request: Request) -> dict[str, Any]:
+    text = _utf8(await _body(request)).strip()
+    return _json_object(text) if text else {}
+
+
+def _integration_request(body: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    type_ = body.get("type")
+    configuration = body.get("configuration", {})
+    problems = []
+    if not isinstance(type_, str) or not type_:
+        problems.append(Problem("is required (e.g. \"incident\")", field="type"))
+    if not isinstance(configuration, dict):
+        problems.append(Problem("must be an object", field="configuration"))
+    if problems:
+        raise InvalidInput("invalid integration", problems)
+    return str(type_), configuration
+
+
+def _limit(request: Request) -> int:
+    raw = request.query_params.get("limit", "50")
+    if not raw.isdigit() or not 1 <= int(raw) <= 500:
+        raise Malformed("limit must be a whole number from 1 to 500")
+    return int(raw)
+
+
+# -- errors -------------------------------------------------------------------------------
+
+
+async def _not_found(request: Request, exc: Exception) -> Response:
+    return error(404, str(exc))
+
+
+async def _canvas_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, CanvasError)
+    return error(422, "the canvas is not valid", exc.problems)
+
+
+async def _expression_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ExpressionError)
+    return error(422, str(exc), [Problem(exc.detail, node=exc.node, field=exc.field)])
+
+
+async def _invalid(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, InvalidInput)
+    status = 400 if isinstance(exc, Malformed) else 422
+    return error(status, str(exc), exc.problems)
+
+
+async def _upstream(request: Request, exc: Exception) -> Response:
+    return error(502, str(exc))
+
+
+async def _configuration(request: Request, exc: Exception) -> Response:
+    return error(500, str(exc))
+
+
+async def _http(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    return JSONResponse({"error": exc.detail}, status_code=exc.status_code, headers=exc.headers)
+
+
+EXCEPTION_HANDLERS: dict[Any, Callable[[Request, Exception], Awaitable[Response]]] = {
+    NotFound: _not_found,
+    CanvasError: _canvas_error,
+    ExpressionError: _expression_error,
+    InvalidInput: _invalid,
+    UpstreamError: _upstream,
+    ConfigurationError: _configuration,
+    HTTPException: _http,
+}

@@ -1,0 +1,163 @@
+"""The ASGI app factory: ``create_app(settings, ...)``.
+
+Route table, in order (first match wins):
+
+    GET  /healthz                      open
+    POST /webhooks/{endpoint_id}       open, signature-checked by the trigger
+    /api/v1/...                        management API, bearer token (web/api.py)
+    /...                               UI pages (web/ui: ``routes(host, settings)``)
+
+The lifespan starts the engine worker in this process (unless ``start_workers`` is
+False; it runs up to ``settings.worker_concurrency`` executions at once) and stops it
+gracefully: running executions finish, leases are handed back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING, Any
+
+import anyio.to_thread
+import httpx
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Mount, Route
+
+from incidentflow.crypto import SecretBox
+from incidentflow.host import Host
+from incidentflow.logging import register_secret
+from incidentflow.web.api import api_app
+from incidentflow.web.auth import AdminTokenVerifier, BearerAuth, TokenVerifier
+from incidentflow.web.webhooks import webhook_routes
+
+if TYPE_CHECKING:
+    from incidentflow.registry import Registry
+    from incidentflow.settings import Settings
+    from incidentflow.store.port import Store
+
+log = logging.getLogger(__name__)
+HTTP_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
+STOP_GRACE_SECONDS = 10.0
+
+
+def create_app(
+    settings: Settings,
+    *,
+    store: Store | None = None,
+    registry: Registry | None = None,
+    http: httpx.AsyncClient | None = None,
+    start_workers: bool = True,
+    verifiers: list[TokenVerifier] | None = None,
+) -> Starlette:
+    """Assemble the app. Objects passed in stay owned by the caller (not closed)."""
+    if registry is None:
+        from incidentflow.registry import default_registry
+
+        registry = default_registry()
+    owned_store = store is None
+    if store is None:
+        from incidentflow.store.sql import SqlStore
+
+        store = SqlStore(settings.database_url, registry)
+    owned_http = http is None
+    http = http or httpx.AsyncClient(timeout=HTTP_TIMEOUT, follow_redirects=False)
+    register_secret(settings.admin_token)
+    wakeup = _make_wakeup(settings, store)
+    host = Host(settings, store, registry, SecretBox(settings.secret_key), http, wakeup)
+    verifiers = verifiers or [AdminTokenVerifier(settings.admin_token)]
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        workers = _WorkerPool(host) if start_workers else None
+        if workers:
+            await workers.start()
+        try:
+            yield
+        finally:
+            if workers:
+                await workers.stop()
+            if owned_http:
+                await http.aclose()
+            if owned_store:
+                store.close()
+
+    routes: list[BaseRoute] = [
+        Route("/healthz", healthz, methods=["GET"]),
+        *webhook_routes(),
+        Mount("/api/v1", app=BearerAuth(api_app(host), verifiers)),
+        *ui_routes(host, settings),
+    ]
+    app = Starlette(routes=routes, lifespan=lifespan)
+    app.state.host = host
+    app.state.settings = settings
+    return app
+
+
+def ui_routes(host: Host, settings: Settings) -> list[BaseRoute]:
+    """The UI's pages, when the UI package is installed (it is optional at this layer)."""
+    try:
+        from incidentflow.web.ui import routes
+    except ModuleNotFoundError as exc:
+        if exc.name and exc.name.startswith("incidentflow.web.ui"):
+            return []
+        raise
+    return list(routes(host, settings))
+
+
+async def healthz(request: Request) -> Response:
+    host: Host = request.app.state.host
+    try:
+        await anyio.to_thread.run_sync(host.store.ping)
+    except Exception as exc:  # any driver error means "not healthy", never a 500
+        log.warning("health check failed: %s", type(exc).__name__)
+        return JSONResponse({"status": "database unavailable"}, status_code=503)
+    return JSONResponse({"status": "ok"})
+
+
+def _make_wakeup(settings: Settings, store: Store) -> Any:
+    """The engine's notifier, wired so store commits that create work wake workers."""
+    from incidentflow.engine.wakeup import Wakeup
+
+    wakeup = Wakeup()
+    if hasattr(store, "on_work"):
+        store.on_work = wakeup.notify
+    return wakeup
+
+
+class _WorkerPool:
+    """The engine worker on this event loop. One ``Worker`` runs up to
+    ``settings.worker_concurrency`` executions at once, so one is enough per process."""
+
+    def __init__(self, host: Host):
+        self.host = host
+        self.stop_event = asyncio.Event()
+        self.task: asyncio.Task[Any] | None = None
+
+    async def start(self) -> None:
+        from incidentflow.engine.worker import Worker
+
+        h = self.host
+        worker = Worker(h.store, h.registry, h.box, h.http, h.settings, h.wakeup)
+        self.task = asyncio.create_task(worker.run(self.stop_event))
+        self.task.add_done_callback(_log_crash)
+        log.info("worker %s started (up to %d at once)", worker.id, h.settings.worker_concurrency)
+
+    async def stop(self) -> None:
+        """Let running executions finish (the worker hands back its leases)."""
+        if self.task is None:
+            return
+        self.stop_event.set()
+        done, _ = await asyncio.wait([self.task], timeout=STOP_GRACE_SECONDS)
+        if not done:  # a stuck component: cancel; the worker still releases its leases
+            self.task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):  # logged by _log_crash
+            await self.task
+
+
+def _log_crash(task: asyncio.Task[Any]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("the worker stopped with an error", exc_info=task.exception())

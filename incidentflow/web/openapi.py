@@ -1,0 +1,240 @@
+"""The OpenAPI 3.1 document of the management API and the webhook receiver.
+
+Hand-written, because the routes are few and the document is a promise to scripts:
+every route, its parameters, request bodies and response shapes (tests check that the
+document and the route table agree).
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+API_PREFIX = "/api/v1"
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _errors(*statuses: int) -> dict[str, Any]:
+    text = {
+        400: "Malformed request (bad JSON/YAML, bad parameter)",
+        401: "Missing or invalid bearer token",
+        404: "Not found",
+        413: "Body too large",
+        422: "Validation failed; problems name node and field",
+        502: "The outside service failed",
+    }
+    return {str(s): _json(_ref("Error"), text[s]) for s in statuses}
+
+
+def _path_param(name: str, description: str) -> dict[str, Any]:
+    return {
+        "name": name, "in": "path", "required": True, "description": description,
+        "schema": {"type": "string", "minLength": 1},
+    }
+
+
+NAME = _path_param("name", "Canvas name")
+NODE = _path_param("node", "Node name")
+INTEGRATION = _path_param("name", "Integration name")
+
+
+def _op(summary: str, responses: dict[str, Any], *, params: list | None = None,
+        body: dict[str, Any] | None = None, errors: tuple[int, ...] = (401,)) -> dict[str, Any]:
+    op: dict[str, Any] = {"summary": summary, "responses": {**responses, **_errors(*errors)}}
+    if params:
+        op["parameters"] = params
+    if body:
+        op["requestBody"] = body
+    return op
+
+
+def _paths() -> dict[str, Any]:
+    canvas_body = {
+        "required": True,
+        "content": {
+            "application/yaml": {"schema": {"type": "string"}},
+            "application/json": {"schema": _ref("CanvasDocument")},
+        },
+    }
+    object_body = {"content": {"application/json": {"schema": {"type": "object"}}}}
+    limit = {"name": "limit", "in": "query", "required": False,
+             "schema": {"type": "integer", "minimum": 1, "maximum": 500, "default": 50}}
+    deleted = {"204": {"description": "Deleted"}}
+    p = API_PREFIX
+    return {
+        "/healthz": {"get": {"summary": "Liveness and database check", "security": [],
+                             "responses": {"200": _json(_ref("Health"), "Healthy"),
+                                           "503": _json(_ref("Health"), "Database down")}}},
+        "/webhooks/{endpoint_id}": {"post": {
+            "summary": "Receive a signed webhook delivery (Standard Webhooks)", "security": [],
+            "parameters": [_path_param("endpoint_id", "Opaque endpoint id")],
+            "requestBody": {"content": {"application/json": {"schema": {"type": "object"}}}},
+            "responses": {
+                "200": _json(_ref("DeliveryAnswer"), "Accepted, duplicate or ignored"),
+                "400": _json(_ref("Error"), "Malformed delivery"),
+                "403": _json(_ref("Error"), "Signature invalid, stale, or no secret set"),
+                "404": _json(_ref("Error"), "Unknown endpoint"),
+                "413": _json(_ref("Error"), "Body over 512 KiB"),
+            }}},
+        f"{p}/canvases": {"get": _op(
+            "List canvases", {"200": _json(_ref("CanvasList"), "Canvases")})},
+        f"{p}/canvases/{{name}}": {
+            "get": _op("A canvas with live node metadata",
+                       {"200": _json(_ref("CanvasView"), "The canvas")},
+                       params=[NAME], errors=(401, 404)),
+            "put": _op("Create or update a canvas (YAML or JSON)",
+                       {"200": _json(_ref("SavedCanvas"), "Saved")},
+                       params=[NAME], body=canvas_body, errors=(400, 401, 413, 422)),
+            "delete": _op("Delete a canvas", deleted, params=[NAME], errors=(401, 404)),
+        },
+        f"{p}/canvases/{{name}}/runs": {"get": _op(
+            "Recent runs of a canvas, newest first",
+            {"200": _json(_ref("RunList"), "Runs")}, params=[NAME, limit],
+            errors=(400, 401, 404))},
+        f"{p}/canvases/{{name}}/nodes/{{node}}/run": {"post": _op(
+            "Start a run from a start node with a JSON payload",
+            {"202": _json(_ref("RunStarted"), "Run queued")}, params=[NAME, NODE],
+            body=object_body, errors=(400, 401, 404, 413, 422))},
+        f"{p}/canvases/{{name}}/nodes/{{node}}/hooks/{{hook}}": {"post": _op(
+            "Run a node action (setSecret: {webhookSigningSecret}; empty clears)",
+            {"200": _json(_ref("HookResult"), "Done")},
+            params=[NAME, NODE, _path_param("hook", "Action name, e.g. setSecret")],
+            body=object_body, errors=(400, 401, 404, 413, 422))},
+        f"{p}/runs/{{run_id}}": {"get": _op(
+            "A run with every execution", {"200": _json(_ref("Run"), "The run")},
+            params=[_path_param("run_id", "Run id")], errors=(401, 404))},
+        f"{p}/integrations": {"get": _op(
+            "List integrations (secrets never returned)",
+            {"200": _json(_ref("IntegrationList"), "Integrations")})},
+        f"{p}/integrations/{{name}}": {
+            "get": _op("An integration", {"200": _json(_ref("Integration"), "It")},
+                       params=[INTEGRATION], errors=(401, 404)),
+            "put": _op("Create or update; omitted secret fields keep their stored value",
+                       {"200": _json(_ref("Integration"), "Stored, with its status")},
+                       params=[INTEGRATION],
+                       body={"required": True, "content": {"application/json": {
+                           "schema": _ref("IntegrationInput")}}},
+                       errors=(400, 401, 413, 422)),
+            "delete": _op("Delete an integration", deleted, params=[INTEGRATION],
+                          errors=(401, 404)),
+        },
+        f"{p}/integrations/{{name}}/resources": {"get": _op(
+            "Resources for pickers, e.g. severities",
+            {"200": _json(_ref("ResourceList"), "Resources")},
+            params=[INTEGRATION, {"name": "type", "in": "query", "required": True,
+                                  "schema": {"type": "string", "minLength": 1}}],
+            errors=(400, 401, 404, 422, 502))},
+        f"{p}/components": {"get": _op(
+            "The catalogue of node and integration types",
+            {"200": _json(_ref("Catalogue"), "Catalogue")})},
+        f"{p}/openapi.json": {"get": _op(
+            "This document", {"200": _json({"type": "object"}, "OpenAPI 3.1")})},
+    }
+
+
+_NULLABLE_STR = {"type": ["string", "null"]}
+_WHEN = {"type": ["string", "null"], "format": "date-time"}
+_OBJ = {"type": "object"}
+
+
+def _object(required: list[str], **properties: Any) -> dict[str, Any]:
+    return {"type": "object", "required": required, "properties": properties}
+
+
+def _schemas() -> dict[str, Any]:
+    problem = _object(["message"], node=_NULLABLE_STR, field=_NULLABLE_STR,
+                      message={"type": "string"})
+    event = _object(["type", "timestamp", "data"], type={"type": "string"},
+                    timestamp={"type": "string"}, data={})
+    live = _object(["webhookUrl", "signingSecretConfigured", "operational"],
+                   webhookUrl={"type": "string"}, signingSecretConfigured={"type": "boolean"},
+                   lastDeliveryAt=_WHEN, deliveries=_OBJ, operational={"type": "boolean"},
+                   reason={"type": "string"})
+    run_summary = _object(["id", "canvas", "state"], id={"type": "string"},
+                          canvas={"type": "string"}, canvasVersion={"type": "integer"},
+                          triggerNode={"type": "string"},
+                          state={"enum": ["running", "succeeded", "failed"]},
+                          eventType={"type": "string"}, createdAt=_WHEN, finishedAt=_WHEN)
+    execution = _object(
+        ["id", "node", "state", "attempts", "idempotencyKey", "input"],
+        id={"type": "string"}, node={"type": "string"},
+        state={"enum": ["queued", "running", "succeeded", "failed"]},
+        attempts={"type": "integer"}, idempotencyKey={"type": "string"}, input=event,
+        configuration={"type": ["object", "null"]}, emitted={"type": "array"},
+        error=_NULLABLE_STR, errorDetails={"type": ["object", "null"]}, createdAt=_WHEN,
+        startedAt=_WHEN, finishedAt=_WHEN, nextAttemptAt=_WHEN)
+    integration = _object(["name", "type", "configuration", "status"], name={"type": "string"},
+                          type={"type": "string"}, configuration=_OBJ,
+                          status={"enum": ["ready", "error", "unknown"]},
+                          reason={"type": "string"}, createdAt=_WHEN, updatedAt=_WHEN)
+    return {
+        "Error": _object(["error"], error={"type": "string"},
+                         problems={"type": "array", "items": problem}),
+        "Problem": problem,
+        "Health": _object(["status"], status={"type": "string"}),
+        "DeliveryAnswer": _object(["status"], status={"type": "string"}),
+        "Event": event,
+        "CanvasDocument": _object(
+            ["nodes"], name={"type": "string"}, description={"type": "string"},
+            nodes={"type": "array", "items": _object(
+                ["name", "type"], name={"type": "string"}, type={"type": "string"},
+                configuration=_OBJ, integration={"type": "string"})},
+            edges={"type": "array", "items": _object(
+                ["from", "to"], **{"from": {"type": "string"}}, to={"type": "string"},
+                channel={"type": "string"})}),
+        "SavedCanvas": _object(["name", "version", "created", "warnings"],
+                               name={"type": "string"}, version={"type": "integer"},
+                               created={"type": "boolean"},
+                               warnings={"type": "array", "items": problem}),
+        "CanvasList": _object(["canvases"], canvases={"type": "array", "items": _object(
+            ["name", "version"], name={"type": "string"}, version={"type": "integer"},
+            updatedAt=_WHEN, triggers={"type": "array", "items": {"type": "string"}},
+            lastRunId=_NULLABLE_STR, lastRunState=_NULLABLE_STR, lastRunAt=_WHEN)}),
+        "CanvasView": _object(
+            ["name", "version", "source", "canvas", "nodes"], name={"type": "string"},
+            version={"type": "integer"}, description={"type": "string"}, createdAt=_WHEN,
+            updatedAt=_WHEN, source={"type": "string"}, canvas=_OBJ,
+            warnings={"type": "array"},
+            nodes={"type": "array", "items": _object(
+                ["name", "type", "role"], name={"type": "string"}, type={"type": "string"},
+                role={"enum": ["trigger", "action", "unknown"]}, live=live)}),
+        "RunStarted": _object(["runId"], runId={"type": "string"}),
+        "HookResult": _object(["node", "live"], node={"type": "string"}, live=live),
+        "RunList": _object(["runs"], runs={"type": "array", "items": run_summary}),
+        "Run": {"allOf": [run_summary, _object(
+            ["root", "executions"], root=event,
+            executions={"type": "array", "items": execution})]},
+        "Integration": integration,
+        "IntegrationList": _object(["integrations"],
+                                   integrations={"type": "array", "items": integration}),
+        "IntegrationInput": _object(["type"], type={"type": "string", "minLength": 1},
+                                    configuration=_OBJ),
+        "ResourceList": _object(["resources"], resources={"type": "array", "items": _object(
+            ["type", "id", "name"], type={"type": "string"}, id={"type": "string"},
+            name={"type": "string"})}),
+        "Catalogue": _object(["components", "integrations"],
+                             components={"type": "array", "items": _OBJ},
+                             integrations={"type": "array", "items": _OBJ}),
+    }
+
+
+@cache
+def openapi_document() -> dict[str, Any]:
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "incidentflow", "version": "1"},
+        "servers": [{"url": "/"}],
+        "security": [{"bearer": []}],
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "schemas": _schemas(),
+        },
+        "paths": _paths(),
+    }

@@ -1,0 +1,60 @@
+"""The public webhook receiver: ``POST /webhooks/{endpoint_id}``.
+
+Answers are short and generic (Lesson 7); the reason of a rejection goes to the logs
+and the delivery counters, never back to the caller.
+"""
+
+from __future__ import annotations
+
+import re
+
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from incidentflow.host import Host
+
+MAX_BODY_BYTES = 512 * 1024
+# Endpoint ids are token_urlsafe strings; anything else cannot exist, so skip the DB.
+_ENDPOINT_ID = re.compile(r"[A-Za-z0-9_-]{1,128}")
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+async def read_limited(request: Request, limit: int = MAX_BODY_BYTES) -> bytes:
+    """The request body, or BodyTooLarge as soon as it passes ``limit`` bytes."""
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise BodyTooLarge
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise BodyTooLarge
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def receive_webhook(request: Request) -> Response:
+    endpoint_id = request.path_params["endpoint_id"]
+    if not _ENDPOINT_ID.fullmatch(endpoint_id):
+        return JSONResponse({"error": "not found"}, status_code=404)
+    try:
+        body = await read_limited(request)
+    except BodyTooLarge:
+        # Connection: close, because the rest of the body is never read.
+        return JSONResponse(
+            {"error": "payload too large"}, status_code=413, headers={"connection": "close"}
+        )
+    except ClientDisconnect:
+        return Response(status_code=400)
+    host: Host = request.app.state.host
+    status, public = await host.receive_webhook(endpoint_id, dict(request.headers), body)
+    return JSONResponse(public, status_code=status)
+
+
+def webhook_routes() -> list[Route]:
+    return [Route("/webhooks/{endpoint_id}", receive_webhook, methods=["POST"])]

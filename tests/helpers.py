@@ -1,0 +1,150 @@
+"""Helpers for tests that need real servers on 127.0.0.1 (import as ``helpers``).
+
+- ``server_process(...)``: ``incidentflow serve`` as a child process on a free port.
+- ``http_sink()``: a tiny HTTP server that records what it receives (for ``http`` nodes).
+- ``wait_until(...)``: poll a condition with a deadline (never a bare sleep).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any, TypeVar
+
+import httpx
+
+T = TypeVar("T")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def wait_until(check: Callable[[], T | None], timeout: float = 15.0,
+               interval: float = 0.05, what: str = "condition") -> T:
+    """The first truthy result of ``check()``; AssertionError after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(interval)
+
+
+@dataclass
+class ServerProcess:
+    url: str
+    data_dir: Path
+    log_path: Path
+    process: subprocess.Popen[bytes]
+    env: dict[str, str]
+
+    @property
+    def token(self) -> str:
+        return (self.data_dir / "admin.token").read_text().strip()
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def client_env(self) -> dict[str, str]:
+        """Environment for client commands (``incidentflow apply`` ...)."""
+        return {**self.env, "INCIDENTFLOW_URL": self.url, "INCIDENTFLOW_TOKEN": self.token}
+
+
+def cli_command(*args: str) -> list[str]:
+    return [sys.executable, "-m", "incidentflow", *args]
+
+
+@contextlib.contextmanager
+def server_process(data_dir: Path, *extra_args: str, env: dict[str, str] | None = None,
+                   timeout: float = 30.0) -> Iterator[ServerProcess]:
+    """``incidentflow serve`` on a free port with ``data_dir``; stopped with SIGTERM."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    full_env = {**os.environ, "INCIDENTFLOW_PUBLIC_URL": url, **(env or {})}
+    full_env.pop("INCIDENTFLOW_TOKEN", None)
+    log_path = data_dir.parent / f"server-{port}.log"
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(
+            cli_command("serve", "--port", str(port), "--data-dir", str(data_dir), *extra_args),
+            env=full_env, stdout=log, stderr=subprocess.STDOUT,
+        )
+    server = ServerProcess(url, data_dir, log_path, process, full_env)
+    try:
+        wait_until(lambda: _healthy(server), timeout, what=f"server at {url}")
+        yield server
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _healthy(server: ServerProcess) -> bool:
+    if server.process.poll() is not None:
+        raise AssertionError(f"server exited with {server.process.returncode}:\n{server.log()}")
+    try:
+        return httpx.get(f"{server.url}/healthz", timeout=1).status_code == 200
+    except httpx.TransportError:
+        return False
+
+
+@dataclass
+class Sink:
+    url: str
+    requests: list[dict[str, Any]] = field(default_factory=list)
+    status: int = 200
+
+
+@contextlib.contextmanager
+def http_sink() -> Iterator[Sink]:
+    """An HTTP server on 127.0.0.1 that records every request and answers ``sink.status``
+    with ``{"ok": true}``."""
+    sink = Sink(url="")
+
+    class Handler(BaseHTTPRequestHandler):
+        def _record(self) -> None:
+            length = int(self.headers.get("content-length") or 0)
+            body = self.rfile.read(length) if length else b""
+            sink.requests.append({
+                "method": self.command, "path": self.path,
+                "headers": {k.lower(): v for k, v in self.headers.items()},
+                "body": body.decode("utf-8", "replace"),
+            })
+            answer = json.dumps({"ok": True}).encode()
+            self.send_response(sink.status)
+            self.send_header("content-type", "application/json")
+            self.send_header("content-length", str(len(answer)))
+            self.end_headers()
+            self.wfile.write(answer)
+
+        do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _record
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass  # keep test output quiet
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    sink.url = f"http://127.0.0.1:{server.server_address[1]}"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield sink
+    finally:
+        server.shutdown()
+        server.server_close()

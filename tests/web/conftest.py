@@ -1,0 +1,120 @@
+"""Fixtures for the web layer: an app on a real store, incident.io played by the emulator.
+
+``api`` is a Starlette TestClient carrying the admin token; ``anon`` carries none.
+The emulator is reached in-process through ``httpx.ASGITransport`` at EMULATOR_URL.
+"""
+
+from __future__ import annotations
+
+import base64
+import secrets
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from starlette.testclient import TestClient
+
+from incidentflow.emulator import create_emulator_app
+from incidentflow.integrations.incidentio.signature import sign
+from incidentflow.registry import Registry, default_registry
+from incidentflow.settings import Settings
+from incidentflow.web.app import create_app
+
+ADMIN_TOKEN = "ifa_test_" + "A" * 32
+EMULATOR_KEY = "emulator-test-key"
+EMULATOR_URL = "http://emulator.test"
+PUBLIC_URL = "https://flows.example.com"
+
+MANUAL_CANVAS = """
+name: manual
+nodes:
+  - {name: Start, type: start}
+  - name: Only majors
+    type: filter
+    configuration: {expression: "root.data.severity == 'major'"}
+edges:
+  - {from: Start, to: Only majors}
+"""
+
+WEBHOOK_CANVAS = """
+name: hooks
+nodes:
+  - {name: On Incident, type: incident.onIncident}
+  - {name: Done, type: noop}
+edges:
+  - {from: On Incident, to: Done}
+"""
+
+
+def new_signing_secret() -> str:
+    return "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
+
+
+def signed_headers(secret: str, body: bytes, msg_id: str | None = None,
+                   timestamp: int | None = None) -> dict[str, str]:
+    msg_id = msg_id or "msg_" + secrets.token_hex(8)
+    timestamp = int(time.time()) if timestamp is None else timestamp
+    return {
+        "content-type": "application/json",
+        "webhook-id": msg_id,
+        "webhook-timestamp": str(timestamp),
+        "webhook-signature": sign(secret, msg_id, timestamp, body),
+    }
+
+
+@pytest.fixture
+def test_registry() -> Registry:
+    return default_registry()
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database_url: str) -> Settings:
+    return Settings.from_env(
+        {}, data_dir=tmp_path / "data", database_url=database_url, public_url=PUBLIC_URL,
+        admin_token=ADMIN_TOKEN, secret_key="test-secret-key-for-encryption",
+    )
+
+
+@pytest.fixture
+def emulator_http() -> Iterator[httpx.AsyncClient]:
+    emulator = create_emulator_app(api_keys=EMULATOR_KEY)
+    yield httpx.AsyncClient(transport=httpx.ASGITransport(app=emulator))
+
+
+@pytest.fixture
+def app(settings: Settings, store: Any, test_registry: Registry,
+        emulator_http: httpx.AsyncClient) -> Any:
+    return create_app(settings, store=store, registry=test_registry, http=emulator_http,
+                      start_workers=False)
+
+
+@pytest.fixture
+def api(app: Any) -> Iterator[TestClient]:
+    with TestClient(app, headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}) as client:
+        yield client
+
+
+@pytest.fixture
+def anon(app: Any) -> Iterator[TestClient]:
+    with TestClient(app) as client:
+        yield client
+
+
+def put_yaml(client: TestClient, name: str, text: str) -> httpx.Response:
+    return client.put(f"/api/v1/canvases/{name}", content=text,
+                      headers={"Content-Type": "application/yaml"})
+
+
+@pytest.fixture
+def webhook(api: TestClient) -> dict[str, str]:
+    """The hooks canvas applied with a signing secret set: {url, path, secret}."""
+    assert put_yaml(api, "hooks", WEBHOOK_CANVAS).status_code == 200
+    secret = new_signing_secret()
+    answer = api.post("/api/v1/canvases/hooks/nodes/On Incident/hooks/setSecret",
+                      json={"webhookSigningSecret": secret})
+    assert answer.status_code == 200, answer.text
+    url = answer.json()["live"]["webhookUrl"]
+    return {"url": url, "path": url.removeprefix(PUBLIC_URL), "secret": secret}
