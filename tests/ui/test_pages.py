@@ -127,6 +127,19 @@ def test_graph_links_every_node_to_its_panel(with_integration: Browser) -> None:
     assert page.count('<path class="edge"') == 1
 
 
+def test_canvas_page_flags_a_trigger_without_secret_and_does_not_refresh(
+    with_integration: Browser,
+) -> None:
+    apply(with_integration, MIRROR)
+    page = with_integration.get("/canvases/mirror").text
+    assert 'badge bad">not operational' in page
+    assert "data-live-refresh" not in page  # only runs in progress refresh by themselves
+    with_integration.submit("/canvases/mirror/nodes/On%20Incident/secret",
+                            {"action": "set", "secret": "whsec_" + "QUJD" * 8})
+    page = with_integration.get("/canvases/mirror").text
+    assert "not operational" not in page
+
+
 def test_unknown_canvas_is_a_404_page(browser: Browser) -> None:
     answer = browser.get("/canvases/nope")
     assert answer.status_code == 404 and "Not found" in answer.text

@@ -47,10 +47,10 @@ async def canvas_context(context: UiContext, name: str, selected: str | None) ->
     """The canvas record, its live node metadata and its drawing."""
     record = await context.call(context.host.store.get_canvas, name)
     view = await context.call(context.host.canvas_view, name)
-    live = {node["name"]: node for node in view.get("nodes", [])}
+    node_live = {node["name"]: node.get("live") or {} for node in view.get("nodes", [])}
     not_operational = {
         n: "not operational: " + str(meta.get("reason") or "signing secret not set")
-        for n, meta in live.items()
+        for n, meta in node_live.items()
         if meta.get("operational") is False
     }
     graph = graphs.build_graph(
@@ -60,7 +60,7 @@ async def canvas_context(context: UiContext, name: str, selected: str | None) ->
         warnings=not_operational,
     )
     runs = await context.call(context.host.store.list_runs, name, 10)
-    return {"record": record, "live": live, "graph": graph, "runs": runs}
+    return {"record": record, "node_live": node_live, "graph": graph, "runs": runs}
 
 
 async def new_canvas(request: Request) -> Response:
