@@ -38,8 +38,11 @@ class Settings:
         """Read the environment; ``overrides`` (CLI flags) win over it when not None."""
         env = os.environ if env is None else env
         given = {k: v for k, v in overrides.items() if v is not None}
-        data_dir = Path(str(given.get("data_dir") or env.get("INCIDENTFLOW_DATA_DIR") or ".incidentflow"))
-        data_dir.mkdir(parents=True, exist_ok=True)
+        data_dir = Path(
+            str(given.get("data_dir") or env.get("INCIDENTFLOW_DATA_DIR") or ".incidentflow")
+        )
+        # 0700: the database, key and token files are nobody else's business.
+        data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         database_url = str(
             given.get("database_url")
             or env.get("INCIDENTFLOW_DATABASE_URL")
