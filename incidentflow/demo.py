@@ -20,6 +20,7 @@ from typing import Any
 
 import httpx
 from rich.console import Console
+from rich.markup import escape
 
 EXAMPLE = Path(__file__).parent / "examples" / "mirror-major-incidents.yaml"
 EMULATOR_KEY = "demo-api-key"
@@ -47,12 +48,12 @@ def run_demo(port: int, emulator_port: int, keep: bool, console: Console) -> int
                                     headers={"Authorization": f"Bearer {EMULATOR_KEY}"})
             run_id = _flow(api, emulator, emulator_url, signing_secret, console)
             ok = _follow_run(api, run_id, console) if run_id else False
-            _show_follow_up(emulator, console)
+            shown = _show_follow_up(emulator, console)
             if keep:
                 console.print(f"\n[bold]Still running.[/] UI: {server_url}/  token: {token}"
                               "\nPress Ctrl-C to stop.")
                 _sleep_forever()
-            return 0 if ok else 1
+            return 0 if ok and shown else 1
 
 
 def _flow(api: httpx.Client, emulator: httpx.Client, emulator_url: str,
@@ -92,7 +93,7 @@ def _flow(api: httpx.Client, emulator: httpx.Client, emulator_url: str,
         "severity_id": major["id"],
     }))
     incident = opened.get("incident", opened)
-    step(f"   opened {incident.get('reference')} “{incident.get('name')}”")
+    step(f"   opened {incident.get('reference')} “{escape(str(incident.get('name')))}”")
     return _wait_for_run(api, console)
 
 
@@ -134,24 +135,33 @@ def _state(execution: dict[str, Any]) -> str:
     colour = {"succeeded": "green", "failed": "red"}.get(state, "yellow")
     text = f"[{colour}]{state}[/]"
     if execution.get("error"):
-        text += f"  {execution['error']}"
+        text += f"  {escape(str(execution['error']))}"
     return text
 
 
-def _show_follow_up(emulator: httpx.Client, console: Console) -> None:
+def _show_follow_up(emulator: httpx.Client, console: Console) -> bool:
+    """Print the follow-up incident the canvas opened; False when there is none."""
     incidents = _ok(emulator.get("/v2/incidents"))["incidents"]
+    shown = False
     for incident in incidents:
         if incident["name"].startswith("[follow-up]"):
+            # escape: "[follow-up]" would otherwise be read as Rich markup and vanish.
             console.print(f"[bold]6.[/] incident.io now has {incident['reference']} "
-                          f"“{incident['name']}” ({incident['visibility']})")
+                          f"“{escape(incident['name'])}” ({incident['visibility']})")
+            shown = True
+    if not shown:
+        console.print("[red]incident.io has no follow-up incident.[/]")
+    return shown
 
 
 @contextmanager
 def _child(console: Console, label: str, args: list[str], env: dict[str, str]) -> Iterator[None]:
-    log = tempfile.NamedTemporaryFile(prefix=f"incidentflow-demo-{label}-", suffix=".log",
-                                      delete=False)
-    process = subprocess.Popen([sys.executable, "-m", "incidentflow", *args],
-                               env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT)
+    # The log outlives the demo (its path is printed) so a failure can be read afterwards.
+    with tempfile.NamedTemporaryFile(prefix=f"incidentflow-demo-{label}-", suffix=".log",
+                                     delete=False) as log:
+        process = subprocess.Popen([sys.executable, "-m", "incidentflow", *args],
+                                   env={**os.environ, **env}, stdout=log,
+                                   stderr=subprocess.STDOUT)
     try:
         yield
     finally:
