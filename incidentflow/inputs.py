@@ -11,8 +11,7 @@ import json
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-import yaml
-
+from incidentflow.canvas_io import read_document
 from incidentflow.crypto import MASK
 from incidentflow.errors import CanvasError, IncidentflowError, NotFound, Problem
 
@@ -128,17 +127,12 @@ def with_name(source: str | bytes | dict[str, Any], name: str) -> dict[str, Any]
 
 
 def load_document(text: str) -> dict[str, Any]:
-    """YAML (JSON is YAML) into a mapping; InvalidInput when it is not one."""
+    """YAML (JSON is YAML) into a mapping, read exactly as the CLI and UI read it
+    (keys given twice refused, ``on``/``no`` kept as text); Malformed otherwise."""
     try:
-        document = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise Malformed(f"not valid YAML or JSON: {_yaml_reason(exc)}") from None
+        document = read_document(text)
+    except CanvasError as exc:
+        raise Malformed(f"not valid YAML or JSON: {exc}") from None
     if not isinstance(document, dict):
         raise Malformed("the canvas must be a mapping with name, nodes and edges")
     return document
-
-
-def _yaml_reason(exc: yaml.YAMLError) -> str:
-    mark = getattr(exc, "problem_mark", None)
-    problem = getattr(exc, "problem", None) or "syntax error"
-    return f"{problem} at line {mark.line + 1}" if mark is not None else str(problem)

@@ -96,6 +96,16 @@ def test_malformed_yaml_and_json_are_400(api: TestClient) -> None:
     assert binary.status_code == 400
 
 
+def test_the_api_reads_yaml_exactly_as_the_cli_does(api: TestClient) -> None:
+    twice = put_yaml(api, "twice", "name: twice\nname: again\nnodes: []\n")
+    assert twice.status_code == 400
+    assert "name" in twice.json()["error"] and "line" in twice.json()["error"]
+    # YAML 1.1 would read a node called "on" as the boolean true.
+    saved = put_yaml(api, "words", "name: words\nnodes:\n  - {name: on, type: start}\n")
+    assert saved.status_code == 200
+    assert api.get("/api/v1/canvases/words").json()["nodes"][0]["name"] == "on"
+
+
 def test_unknown_things_are_404_with_a_message(api: TestClient) -> None:
     assert "nope" in api.get("/api/v1/canvases/nope").json()["error"]
     assert api.delete("/api/v1/canvases/nope").status_code == 404
