@@ -1,7 +1,9 @@
 """The ``incidentflow`` command line: server processes and a client of the API.
 
-Heavy modules (the app, the store, uvicorn, httpx) are imported inside the commands so
-``incidentflow --help`` stays fast.
+Heavy modules (the app, the store, uvicorn, httpx, even Rich) are imported inside the
+commands so ``incidentflow --help`` stays fast (tests/cli/test_cli_startup.py checks
+which modules it loads). Help is Click's plain formatter (``rich_markup_mode=None``):
+Typer's Rich help pulls in a Markdown parser that alone doubles the start-up time.
 """
 
 from __future__ import annotations
@@ -14,30 +16,62 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
 if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.table import Table
+
     from incidentflow.client import ApiClient
     from incidentflow.settings import Settings
 
+
+def _group(help_: str) -> typer.Typer:
+    return typer.Typer(help=help_, no_args_is_help=True, rich_markup_mode=None)
+
+
 app = typer.Typer(help="incidentflow: event-driven workflows for incident response.",
-                  no_args_is_help=True, pretty_exceptions_enable=False)
-runs_app = typer.Typer(help="Runs of a canvas.", no_args_is_help=True)
-canvases_app = typer.Typer(help="Canvases on the server.", no_args_is_help=True)
-secret_app = typer.Typer(help="Webhook signing secrets of trigger nodes.", no_args_is_help=True)
-integrations_app = typer.Typer(help="Connections to outside services.", no_args_is_help=True)
+                  no_args_is_help=True, pretty_exceptions_enable=False, rich_markup_mode=None)
+runs_app = _group("Runs of a canvas.")
+canvases_app = _group("Canvases on the server.")
+secret_app = _group("Webhook signing secrets of trigger nodes.")
+integrations_app = _group("Connections to outside services.")
+tokens_app = _group("API tokens (bearer credentials for scripts and the UI sign-in).")
 app.add_typer(runs_app, name="runs")
 app.add_typer(canvases_app, name="canvases")
 app.add_typer(secret_app, name="secret")
 app.add_typer(integrations_app, name="integrations")
+app.add_typer(tokens_app, name="tokens")
 
-out = Console()
-err = Console(stderr=True)
+
+class _LazyConsole:
+    """A Rich console created on first use (importing Rich costs ~60 ms)."""
+
+    def __init__(self, stderr: bool = False):
+        self._stderr = stderr
+        self._console: Console | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        if self._console is None:
+            from rich.console import Console
+
+            self._console = Console(stderr=self._stderr)
+        return getattr(self._console, name)
+
+
+out: Any = _LazyConsole()
+err: Any = _LazyConsole(stderr=True)
+
+
+def _table(*columns: str) -> Table:
+    from rich.table import Table
+
+    return Table(*columns)
 
 JSON_OPTION = typer.Option(False, "--json", help="Print the API's JSON (for scripts).")
 DataDir = typer.Option(None, "--data-dir", help="Data directory [INCIDENTFLOW_DATA_DIR].")
 DatabaseUrl = typer.Option(None, "--database-url", help="[INCIDENTFLOW_DATABASE_URL]")
+LogJson = typer.Option(False, "--log-json", help="One JSON object per log line "
+                       "[INCIDENTFLOW_LOG_JSON=1].")
 
 
 def main() -> None:
@@ -55,13 +89,13 @@ def fail(message: str, problems: list[dict[str, Any]] | None = None) -> NoReturn
 # -- server processes -----------------------------------------------------------------------
 
 
-def _settings(**overrides: Any) -> Settings:
+def _settings(log_json: bool = False, **overrides: Any) -> Settings:
     from incidentflow.errors import ConfigurationError
     from incidentflow.logging import setup_logging
     from incidentflow.settings import Settings
 
     try:
-        settings = Settings.from_env(**overrides)
+        settings = Settings.from_env(**overrides, log_json=log_json or None)
     except (ConfigurationError, ValueError, OSError) as exc:
         fail(f"bad configuration: {exc}")
     setup_logging(json_lines=settings.log_json)
@@ -88,13 +122,17 @@ def serve(
     database_url: str | None = DatabaseUrl,
     public_url: str | None = typer.Option(
         None, help="Base of webhook URLs [INCIDENTFLOW_PUBLIC_URL]."),
+    log_json: bool = LogJson,
 ) -> None:
     """Run the server: API, UI, webhooks and (unless --no-workers) workers."""
+    import os
+
     import uvicorn
 
     from incidentflow.web.app import create_app
 
-    settings = _settings(data_dir=data_dir, database_url=database_url, public_url=public_url)
+    settings = _settings(log_json, data_dir=data_dir, database_url=database_url,
+                         public_url=public_url)
     store = _migrated_store(settings)
     if settings.admin_token_generated:
         out.print("[bold]Admin token[/] (shown once, kept in "
@@ -102,20 +140,40 @@ def serve(
                   highlight=False)
     out.print(f"incidentflow on http://{host}:{port}  (webhooks: {settings.public_url}/webhooks/…)",
               highlight=False)
-    web = create_app(settings, store=store, start_workers=not no_workers)
+    web = create_app(settings, store=store, start_workers=not no_workers,
+                     metrics_token=os.environ.get("INCIDENTFLOW_METRICS_TOKEN") or None,
+                     retention_days=_retention_days())
     try:
         uvicorn.run(web, host=host, port=port, log_config=None, access_log=False)
     finally:
         store.close()
 
 
+def _retention_days() -> int:
+    from incidentflow.errors import ConfigurationError
+    from incidentflow.store.retention import retention_days
+
+    try:
+        return retention_days()
+    except ConfigurationError as exc:
+        fail(f"bad configuration: {exc}")
+
+
 @app.command()
-def worker(data_dir: Path | None = DataDir, database_url: str | None = DatabaseUrl) -> None:
-    """Run workers only (no HTTP), e.g. next to `serve --no-workers`."""
+def worker(
+    data_dir: Path | None = DataDir, database_url: str | None = DatabaseUrl,
+    metrics_port: int | None = typer.Option(
+        None, help="Serve Prometheus metrics of this worker on this port (no HTTP API)."),
+    metrics_host: str = typer.Option("127.0.0.1", help="Interface for --metrics-port."),
+    log_json: bool = LogJson,
+) -> None:
+    """Run workers only (no HTTP), to pair with `serve --no-workers`."""
     import asyncio
 
-    settings = _settings(data_dir=data_dir, database_url=database_url)
+    settings = _settings(log_json, data_dir=data_dir, database_url=database_url)
     store = _migrated_store(settings)
+    if metrics_port is not None:
+        _serve_metrics(store, metrics_host, metrics_port)
     try:
         asyncio.run(_run_workers(settings, store))
     except KeyboardInterrupt:
@@ -124,13 +182,26 @@ def worker(data_dir: Path | None = DataDir, database_url: str | None = DatabaseU
         store.close()
 
 
+def _serve_metrics(store: Any, host: str, port: int) -> None:
+    from prometheus_client import start_http_server
+
+    from incidentflow.events import utcnow
+    from incidentflow.metrics import scrape_registry
+
+    try:
+        start_http_server(port, host, registry=scrape_registry(store, utcnow))
+    except OSError as exc:
+        fail(f"cannot serve metrics on {host}:{port}: {exc}")
+    out.print(f"metrics on http://{host}:{port}/metrics", highlight=False)
+
+
 async def _run_workers(settings: Settings, store: Any) -> None:
     import asyncio
     import signal
 
     from incidentflow.web.app import create_app
 
-    web = create_app(settings, store=store, start_workers=True)
+    web = create_app(settings, store=store, start_workers=True, retention_days=_retention_days())
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -148,6 +219,34 @@ def migrate(data_dir: Path | None = DataDir, database_url: str | None = Database
     settings = _settings(data_dir=data_dir, database_url=database_url)
     _migrated_store(settings).close()
     out.print("database is up to date")
+
+
+@app.command()
+def prune(
+    older_than: float | None = typer.Option(
+        None, "--older-than", min=0, help="Days to keep [INCIDENTFLOW_RETENTION_DAYS, 30]; "
+        "0 keeps everything."),
+    data_dir: Path | None = DataDir, database_url: str | None = DatabaseUrl,
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Delete finished runs (executions, events) and deliveries older than the window.
+
+    Delivery rows younger than 48 h always stay: they catch incident.io's retries."""
+    from incidentflow.events import utcnow
+    from incidentflow.store.retention import prune as prune_rows
+
+    days = _retention_days() if older_than is None else older_than
+    settings = _settings(data_dir=data_dir, database_url=database_url)
+    store = _migrated_store(settings)
+    try:
+        pruned = prune_rows(store, utcnow(), days)
+    finally:
+        store.close()
+    summary = {"runs": pruned.runs, "deliveries": pruned.deliveries, "olderThanDays": days}
+    _emit(as_json, summary, lambda: out.print(
+        "retention is 0: nothing pruned" if days <= 0 else
+        f"pruned {pruned.runs} runs and {pruned.deliveries} deliveries "
+        f"older than {days:g} days", highlight=False))
 
 
 @app.command()
@@ -274,7 +373,7 @@ def runs_list(canvas: str, limit: int = typer.Option(20, min=1, max=500),
         runs = client.runs(canvas, limit)
 
     def render() -> None:
-        table = Table("run", "state", "trigger", "event", "started", "finished")
+        table = _table("run", "state", "trigger", "event", "started", "finished")
         for r in runs:
             table.add_row(r["id"], _state(r["state"]), r["triggerNode"], r.get("eventType", ""),
                           r.get("createdAt") or "", r.get("finishedAt") or "")
@@ -292,7 +391,7 @@ def runs_show(run_id: str, as_json: bool = JSON_OPTION) -> None:
     def render() -> None:
         out.print(f"run {run['id']}  canvas {run['canvas']} v{run['canvasVersion']}  "
                   f"{_state(run['state'])}", highlight=False)
-        table = Table("node", "state", "attempts", "emitted", "error")
+        table = _table("node", "state", "attempts", "emitted", "error")
         for e in run["executions"]:
             channels = ", ".join(str(x.get("channel")) for x in e.get("emitted") or [])
             table.add_row(e["node"], _state(e["state"]), str(e["attempts"]), channels,
@@ -300,6 +399,16 @@ def runs_show(run_id: str, as_json: bool = JSON_OPTION) -> None:
         out.print(table)
 
     _emit(as_json, run, render)
+
+
+@runs_app.command("replay")
+def runs_replay(run_id: str, as_json: bool = JSON_OPTION) -> None:
+    """Run a run's trigger event again, as a new run on the canvas's current version."""
+    with _client() as client:
+        new_id = client.replay(run_id)
+    _emit(as_json, {"runId": new_id, "replayOf": run_id},
+          lambda: out.print(f"run {new_id} queued (replay of {run_id})", highlight=False,
+                            soft_wrap=True))
 
 
 def _state(state: str) -> str:
@@ -314,7 +423,7 @@ def canvases_list(as_json: bool = JSON_OPTION) -> None:
         canvases = client.canvases()
 
     def render() -> None:
-        table = Table("canvas", "version", "triggers", "last run", "updated")
+        table = _table("canvas", "version", "triggers", "last run", "updated")
         for c in canvases:
             last = f"{c['lastRunId']} {_state(c['lastRunState'])}" if c.get("lastRunId") else ""
             table.add_row(c["name"], str(c["version"]), ", ".join(c.get("triggers", [])),
@@ -332,7 +441,7 @@ def canvases_show(name: str, as_json: bool = JSON_OPTION) -> None:
 
     def render() -> None:
         out.print(f"{view['name']} v{view['version']}", highlight=False)
-        table = Table("node", "type", "webhook URL", "operational")
+        table = _table("node", "type", "webhook URL", "operational")
         for n in view["nodes"]:
             live = n.get("live") or {}
             ok = "" if not live else ("yes" if live["operational"] else f"no: {live['reason']}")
@@ -402,7 +511,7 @@ def integrations_list(as_json: bool = JSON_OPTION) -> None:
         views = client.integrations()
 
     def render() -> None:
-        table = Table("name", "type", "status", "reason")
+        table = _table("name", "type", "status", "reason")
         for v in views:
             table.add_row(v["name"], v["type"], _state_of_integration(v["status"]), v["reason"])
         out.print(table)
@@ -412,3 +521,42 @@ def integrations_list(as_json: bool = JSON_OPTION) -> None:
 
 def _state_of_integration(status: str) -> str:
     return "[green]ready[/]" if status == "ready" else f"[red]{status}[/]"
+
+
+@tokens_app.command("create")
+def tokens_create(name: str, as_json: bool = JSON_OPTION) -> None:
+    """Create an API token; it is printed once and cannot be shown again."""
+    with _client() as client:
+        created = client.create_token(name)
+
+    def render() -> None:
+        out.print(f"token {created['id']} ({created['name']}) created. Copy it now, "
+                  "it is not shown again:", highlight=False, soft_wrap=True)
+        sys.stdout.write(created["token"] + "\n")
+
+    _emit(as_json, created, render)
+
+
+@tokens_app.command("list")
+def tokens_list(as_json: bool = JSON_OPTION) -> None:
+    """API tokens (never the tokens themselves)."""
+    with _client() as client:
+        listed = client.tokens()
+
+    def render() -> None:
+        table = _table("id", "name", "created", "last used", "state")
+        for t in listed:
+            state = "[red]revoked[/]" if t["revoked"] else "[green]active[/]"
+            table.add_row(t["id"], t["name"], t["createdAt"], t.get("lastUsedAt") or "", state)
+        out.print(table)
+
+    _emit(as_json, listed, render)
+
+
+@tokens_app.command("revoke")
+def tokens_revoke(token_id: str, as_json: bool = JSON_OPTION) -> None:
+    """Revoke an API token: refused everywhere from the next request on."""
+    with _client() as client:
+        record = client.revoke_token(token_id)
+    _emit(as_json, record, lambda: out.print(f"token {record['id']} ({record['name']}) revoked",
+                                             highlight=False, soft_wrap=True))

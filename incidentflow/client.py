@@ -96,6 +96,20 @@ class ApiClient:
         path = f"/canvases/{_segment(canvas)}/nodes/{_segment(node)}/hooks/{_segment(hook)}"
         return self.request("POST", path, json=params)
 
+    def replay(self, run_id: str) -> str:
+        return str(self.request("POST", f"/runs/{_segment(run_id)}/replay")["runId"])
+
+    # -- API tokens ----------------------------------------------------------------------
+    def create_token(self, name: str) -> dict[str, Any]:
+        """The new token's metadata plus ``token``, the only time it is shown."""
+        return dict(self.request("POST", "/tokens", json={"name": name}))
+
+    def tokens(self) -> list[dict[str, Any]]:
+        return list(self.request("GET", "/tokens")["tokens"])
+
+    def revoke_token(self, token_id: str) -> dict[str, Any]:
+        return dict(self.request("DELETE", f"/tokens/{_segment(token_id)}"))
+
     # -- integrations --------------------------------------------------------------------
     def put_integration(self, name: str, type_: str, configuration: dict[str, Any]) -> Any:
         return self.request("PUT", f"/integrations/{_segment(name)}",

@@ -14,6 +14,7 @@ import logging
 import re
 import sys
 import threading
+from datetime import UTC, datetime
 from typing import Any
 
 from incidentflow.crypto import MASK
@@ -22,7 +23,8 @@ _PATTERNS = (
     re.compile(r"whsec_[A-Za-z0-9+/=_-]+"),
     re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]+"),
     re.compile(r"\bv1,[A-Za-z0-9+/=]{16,}"),
-    re.compile(r"\bifa_[A-Za-z0-9_-]{8,}"),
+    re.compile(r"\bifa_[A-Za-z0-9_-]{8,}"),  # admin tokens
+    re.compile(r"\bift_[A-Za-z0-9_-]{8,}"),  # API tokens
 )
 _MIN_SECRET_LENGTH = 6  # shorter values would mask ordinary words
 
@@ -73,17 +75,45 @@ class SecretMaskingFilter(logging.Filter):
         return True
 
 
+# Attributes every LogRecord has; anything else on a record came from ``extra=`` and
+# goes into the JSON object as a field of its own (canvas, node, run_id, outcome, ...).
+_RECORD_ATTRIBUTES = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
+    "message", "asctime", "taskName",
+    "color_message",  # uvicorn's copy of the message with terminal colour codes
+}
+
+
 class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time (UTC, ISO 8601), level, logger, message, the
+    record's ``extra`` fields, and exception text. Every string value is masked."""
+
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, Any] = {
-            "time": self.formatTime(record),
+            "time": _utc_iso(record.created),
             "level": record.levelname,
             "logger": record.name,
-            "message": record.getMessage(),
+            "message": mask_secrets(record.getMessage()),
         }
+        for key, value in vars(record).items():
+            if key not in _RECORD_ATTRIBUTES and not key.startswith("_"):
+                entry[key] = _masked_value(value)
         if record.exc_text or record.exc_info:
-            entry["exception"] = record.exc_text or self.formatException(record.exc_info)  # type: ignore[arg-type]
-        return json.dumps(entry)
+            text = record.exc_text or self.formatException(record.exc_info)  # type: ignore[arg-type]
+            entry["exception"] = mask_secrets(text)
+        return json.dumps(entry, default=str)
+
+
+def _utc_iso(created: float) -> str:
+    moment = datetime.fromtimestamp(created, UTC)
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _masked_value(value: Any) -> Any:
+    if isinstance(value, str):
+        return mask_secrets(value)
+    if isinstance(value, bool | int | float) or value is None:
+        return value
+    return mask_secrets(str(value))
 
 
 def install_filter(logger: logging.Logger | None = None) -> None:

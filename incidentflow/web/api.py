@@ -23,8 +23,11 @@ from incidentflow.errors import (
     NotFound,
     Problem,
 )
+from incidentflow.events import iso
 from incidentflow.host import Host, UpstreamError
 from incidentflow.inputs import InvalidInput, Malformed, load_document
+from incidentflow.operations import Operations
+from incidentflow.store.tokens import TokenRecord
 from incidentflow.web.openapi import openapi_document
 from incidentflow.web.views import catalogue, run_summary, run_view
 from incidentflow.web.webhooks import BodyTooLarge, read_limited
@@ -45,6 +48,7 @@ class Api:
 
     def __init__(self, host: Host):
         self.host = host
+        self.ops = Operations(host)
 
     # -- canvases ----------------------------------------------------------------
     async def list_canvases(self, request: Request) -> Response:
@@ -93,6 +97,26 @@ class Api:
         run = await self.host.get_run(request.path_params["run_id"])
         return JSONResponse(run_view(run, self.host.registry))
 
+    async def replay_run(self, request: Request) -> Response:
+        run_id = await self.ops.replay_run(request.path_params["run_id"])
+        return JSONResponse({"runId": run_id, "replayOf": request.path_params["run_id"]},
+                            status_code=202)
+
+    # -- API tokens --------------------------------------------------------------------
+    async def create_token(self, request: Request) -> Response:
+        body = _json_object(_utf8(await _body(request)))
+        created = await self.ops.create_token(body.get("name"))
+        # The only time the token is ever shown.
+        return JSONResponse({**token_view(created.record), "token": created.token},
+                            status_code=201)
+
+    async def list_tokens(self, request: Request) -> Response:
+        return JSONResponse({"tokens": [token_view(t) for t in await self.ops.list_tokens()]})
+
+    async def revoke_token(self, request: Request) -> Response:
+        record = await self.ops.revoke_token(request.path_params["token_id"])
+        return JSONResponse(token_view(record))
+
     # -- integrations ----------------------------------------------------------------
     async def list_integrations(self, request: Request) -> Response:
         return JSONResponse({"integrations": await self.host.list_integrations()})
@@ -134,6 +158,10 @@ class Api:
             Route("/canvases/{name}/nodes/{node}/run", self.run_node, methods=["POST"]),
             Route("/canvases/{name}/nodes/{node}/hooks/{hook}", self.run_hook, methods=["POST"]),
             Route("/runs/{run_id}", self.get_run, methods=["GET"]),
+            Route("/runs/{run_id}/replay", self.replay_run, methods=["POST"]),
+            Route("/tokens", self.list_tokens, methods=["GET"]),
+            Route("/tokens", self.create_token, methods=["POST"]),
+            Route("/tokens/{token_id}", self.revoke_token, methods=["DELETE"]),
             Route("/integrations", self.list_integrations, methods=["GET"]),
             Route("/integrations/{name}", self.get_integration, methods=["GET"]),
             Route("/integrations/{name}", self.put_integration, methods=["PUT"]),
@@ -147,6 +175,18 @@ class Api:
 def api_app(host: Host) -> Starlette:
     """The API as an ASGI app (mount it at /api/v1 behind BearerAuth)."""
     return Starlette(routes=Api(host).routes(), exception_handlers=EXCEPTION_HANDLERS)
+
+
+def token_view(record: TokenRecord) -> dict[str, Any]:
+    """A token's metadata (the token itself is never stored, so never returned)."""
+    return {
+        "id": record.id,
+        "name": record.name,
+        "createdAt": iso(record.created_at),
+        "lastUsedAt": iso(record.last_used_at) if record.last_used_at else None,
+        "revoked": record.revoked,
+        "revokedAt": iso(record.revoked_at) if record.revoked_at else None,
+    }
 
 
 # -- request helpers ----------------------------------------------------------------------

@@ -2,14 +2,20 @@
 
 Route table, in order (first match wins):
 
-    GET  /healthz                      open
+    GET  /healthz                      open: liveness (the process answers)
+    GET  /readyz                       open: readiness (the database answers), web/ops.py
+    GET  /metrics                      Prometheus text; open unless a metrics token is set
     POST /webhooks/{endpoint_id}       open, signature-checked by the trigger
     /api/v1/...                        management API, bearer token (web/api.py)
     /...                               UI pages (web/ui: ``routes(host, settings)``)
 
 The lifespan starts the engine worker in this process (unless ``start_workers`` is
 False; it runs up to ``settings.worker_concurrency`` executions at once) and stops it
-gracefully: running executions finish, leases are handed back.
+gracefully: running executions finish, leases are handed back. It also runs the
+retention pruner (``INCIDENTFLOW_RETENTION_DAYS``, web/ops.py).
+
+The host and the worker see the store through ``metrics.MeteredStore``, which counts
+the outcomes they record; the webhook routes are timed by ``metrics.webhook_timer``.
 """
 
 from __future__ import annotations
@@ -20,18 +26,26 @@ import logging
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
-import anyio.to_thread
 import httpx
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 
+from incidentflow import metrics
 from incidentflow.crypto import SecretBox
 from incidentflow.host import Host
 from incidentflow.logging import register_secret
+from incidentflow.store import retention
 from incidentflow.web.api import api_app
-from incidentflow.web.auth import AdminTokenVerifier, BearerAuth, TokenVerifier
+from incidentflow.web.auth import (
+    AdminTokenVerifier,
+    ApiTokenVerifier,
+    BearerAuth,
+    TokenVerifier,
+)
+from incidentflow.web.ops import Pruner, ops_routes
 from incidentflow.web.webhooks import webhook_routes
 
 if TYPE_CHECKING:
@@ -52,8 +66,12 @@ def create_app(
     http: httpx.AsyncClient | None = None,
     start_workers: bool = True,
     verifiers: list[TokenVerifier] | None = None,
+    metrics_token: str | None = None,
+    retention_days: int | None = None,
 ) -> Starlette:
-    """Assemble the app. Objects passed in stay owned by the caller (not closed)."""
+    """Assemble the app. Objects passed in stay owned by the caller (not closed).
+
+    ``retention_days`` None reads ``INCIDENTFLOW_RETENTION_DAYS`` (0 keeps forever)."""
     if registry is None:
         from incidentflow.registry import default_registry
 
@@ -67,17 +85,24 @@ def create_app(
     http = http or httpx.AsyncClient(timeout=HTTP_TIMEOUT, follow_redirects=False)
     register_secret(settings.admin_token)
     wakeup = _make_wakeup(settings, store)
-    host = Host(settings, store, registry, SecretBox(settings.secret_key), http, wakeup)
-    verifiers = verifiers or [AdminTokenVerifier(settings.admin_token)]
+    register_secret(metrics_token)
+    metered: Any = metrics.MeteredStore(store)
+    host = Host(settings, metered, registry, SecretBox(settings.secret_key), http, wakeup)
+    verifiers = verifiers or [AdminTokenVerifier(settings.admin_token), ApiTokenVerifier(store)]
+    _bind_ui_tokens(settings, store)
+    days = retention.retention_days() if retention_days is None else retention_days
+    pruner = Pruner(store, days, host.clock)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         workers = _WorkerPool(host) if start_workers else None
         if workers:
             await workers.start()
+        pruner.start()
         try:
             yield
         finally:
+            await pruner.stop()
             if workers:
                 await workers.stop()
             if owned_http:
@@ -87,14 +112,26 @@ def create_app(
 
     routes: list[BaseRoute] = [
         Route("/healthz", healthz, methods=["GET"]),
+        *ops_routes(store, host.clock, metrics_token),
         *webhook_routes(),
         Mount("/api/v1", app=BearerAuth(api_app(host), verifiers)),
         *ui_routes(host, settings),
     ]
-    app = Starlette(routes=routes, lifespan=lifespan)
+    app = Starlette(routes=routes, lifespan=lifespan,
+                    middleware=[Middleware(metrics.webhook_timer)])
     app.state.host = host
     app.state.settings = settings
+    app.state.pruner = pruner
     return app
+
+
+def _bind_ui_tokens(settings: Settings, store: Store) -> None:
+    """Let the UI sign-in accept API tokens too (when the UI package is present)."""
+    try:
+        from incidentflow.web.ui.session import bind_token_store
+    except ModuleNotFoundError:
+        return
+    bind_token_store(settings, store)
 
 
 def ui_routes(host: Host, settings: Settings) -> list[BaseRoute]:
@@ -109,12 +146,8 @@ def ui_routes(host: Host, settings: Settings) -> list[BaseRoute]:
 
 
 async def healthz(request: Request) -> Response:
-    host: Host = request.app.state.host
-    try:
-        await anyio.to_thread.run_sync(host.store.ping)
-    except Exception as exc:  # any driver error means "not healthy", never a 500
-        log.warning("health check failed: %s", type(exc).__name__)
-        return JSONResponse({"status": "database unavailable"}, status_code=503)
+    """Liveness only: a database outage must not make an orchestrator restart every
+    replica (that is what /readyz is for)."""
     return JSONResponse({"status": "ok"})
 
 

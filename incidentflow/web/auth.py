@@ -1,25 +1,38 @@
 """Bearer-token authentication for the management API.
 
-Pluggable on purpose: ``BearerAuth`` asks a list of :class:`TokenVerifier` in turn, so
-API tokens stored in the database can be added later next to the admin token without
-touching the routes. The principal lands in ``request.state.principal``.
+``BearerAuth`` asks a list of :class:`TokenVerifier` in turn: the bootstrap admin token
+(settings) and the API tokens stored in the database (``ApiTokenVerifier``). A
+verifier that reads the database says so with ``blocking = True`` and runs in a worker
+thread. The principal lands in ``request.state.principal``.
 """
 
 from __future__ import annotations
 
 import hmac
 import json
-from collections.abc import Sequence
+import threading
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from datetime import datetime
+from typing import Any, Protocol
 
+import anyio.to_thread
 from starlette.types import ASGIApp, Receive, Scope, Send
+
+from incidentflow.events import utcnow
+from incidentflow.store.tokens import hash_token, looks_like_token
+
+# Writing last_used_at on every request would put a write on every API call; once a
+# minute per token is precise enough for "is this token still in use?".
+TOUCH_INTERVAL_SECONDS = 60.0
 
 
 @dataclass(frozen=True)
 class Principal:
     name: str
-    kind: str  # "admin" today; "api-token" later
+    kind: str  # "admin" or "api-token"
+    token_id: str | None = None
 
 
 class TokenVerifier(Protocol):
@@ -39,6 +52,37 @@ class AdminTokenVerifier:
 
     def __repr__(self) -> str:
         return "AdminTokenVerifier(<token hidden>)"
+
+
+class ApiTokenVerifier:
+    """API tokens from the store (``ift_…``): unknown or revoked tokens are refused.
+
+    No cache, so a revocation takes effect on the very next request in every process."""
+
+    blocking = True
+
+    def __init__(self, store: Any, clock: Callable[[], datetime] = utcnow):
+        self._store, self._clock = store, clock
+        self._touched: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def verify(self, token: str) -> Principal | None:
+        if not looks_like_token(token):
+            return None
+        record = self._store.active_token(hash_token(token))
+        if record is None:
+            return None
+        if self._due_for_touch(record.id):
+            self._store.touch_token(record.id, self._clock())
+        return Principal(name=record.name, kind="api-token", token_id=record.id)
+
+    def _due_for_touch(self, token_id: str) -> bool:
+        now = time.monotonic()
+        with self._lock:
+            if now - self._touched.get(token_id, -TOUCH_INTERVAL_SECONDS) < TOUCH_INTERVAL_SECONDS:
+                return False
+            self._touched[token_id] = now
+            return True
 
 
 def bearer_token(authorization: str | None) -> str | None:
@@ -61,6 +105,23 @@ def authenticate(verifiers: Sequence[TokenVerifier], authorization: str | None) 
     return None
 
 
+async def authenticate_async(
+    verifiers: Sequence[TokenVerifier], authorization: str | None
+) -> Principal | None:
+    """:func:`authenticate`, with database-backed verifiers off the event loop."""
+    token = bearer_token(authorization)
+    if token is None:
+        return None
+    for verifier in verifiers:
+        if getattr(verifier, "blocking", False):
+            principal = await anyio.to_thread.run_sync(verifier.verify, token)
+        else:
+            principal = verifier.verify(token)
+        if principal is not None:
+            return principal
+    return None
+
+
 class BearerAuth:
     """ASGI middleware: 401 JSON unless a verifier accepts the bearer token."""
 
@@ -72,7 +133,7 @@ class BearerAuth:
             await self.app(scope, receive, send)
             return
         header = _header(scope, b"authorization")
-        principal = authenticate(self.verifiers, header)
+        principal = await authenticate_async(self.verifiers, header)
         if principal is None:
             await _unauthorized(send)
             return

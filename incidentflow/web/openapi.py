@@ -69,9 +69,17 @@ def _paths() -> dict[str, Any]:
     deleted = {"204": {"description": "Deleted"}}
     p = API_PREFIX
     return {
-        "/healthz": {"get": {"summary": "Liveness and database check", "security": [],
-                             "responses": {"200": _json(_ref("Health"), "Healthy"),
-                                           "503": _json(_ref("Health"), "Database down")}}},
+        "/healthz": {"get": {"summary": "Liveness: the process answers", "security": [],
+                             "responses": {"200": _json(_ref("Health"), "Alive")}}},
+        "/readyz": {"get": {"summary": "Readiness: the database answers", "security": [],
+                            "responses": {"200": _json(_ref("Health"), "Ready"),
+                                          "503": _json(_ref("Health"), "Database down")}}},
+        "/metrics": {"get": {
+            "summary": "Prometheus metrics of this process (bearer only if a metrics "
+                       "token is configured)", "security": [],
+            "responses": {"200": {"description": "Prometheus text format",
+                                  "content": {"text/plain": {"schema": {"type": "string"}}}},
+                          "401": _json(_ref("Error"), "Metrics token required")}}},
         "/webhooks/{endpoint_id}": {"post": {
             "summary": "Receive a signed webhook delivery (Standard Webhooks)", "security": [],
             "parameters": [_path_param("endpoint_id", "Opaque endpoint id")],
@@ -110,6 +118,25 @@ def _paths() -> dict[str, Any]:
         f"{p}/runs/{{run_id}}": {"get": _op(
             "A run with every execution", {"200": _json(_ref("Run"), "The run")},
             params=[_path_param("run_id", "Run id")], errors=(401, 404))},
+        f"{p}/runs/{{run_id}}/replay": {"post": _op(
+            "Run the stored trigger event again as a new run (current canvas version, "
+            "new idempotency keys)", {"202": _json(_ref("RunReplayed"), "New run queued")},
+            params=[_path_param("run_id", "Run id")], errors=(401, 404, 422))},
+        f"{p}/tokens": {
+            "get": _op("API tokens (the tokens themselves are never returned)",
+                       {"200": _json(_ref("TokenList"), "Tokens")}),
+            "post": _op("Create an API token; the response shows it once",
+                        {"201": _json(_ref("NewToken"), "Created")},
+                        body={"required": True, "content": {"application/json": {
+                            "schema": _object(["name"], name={"type": "string",
+                                                              "minLength": 1,
+                                                              "maxLength": 200})}}},
+                        errors=(400, 401, 413, 422)),
+        },
+        f"{p}/tokens/{{token_id}}": {"delete": _op(
+            "Revoke an API token (at once, in every process)",
+            {"200": _json(_ref("Token"), "Revoked")},
+            params=[_path_param("token_id", "Token id")], errors=(401, 404))},
         f"{p}/integrations": {"get": _op(
             "List integrations (secrets never returned)",
             {"200": _json(_ref("IntegrationList"), "Integrations")})},
@@ -174,6 +201,9 @@ def _schemas() -> dict[str, Any]:
                           type={"type": "string"}, configuration=_OBJ,
                           status={"enum": ["ready", "error", "unknown"]},
                           reason={"type": "string"}, createdAt=_WHEN, updatedAt=_WHEN)
+    token = _object(["id", "name", "createdAt", "revoked"], id={"type": "string"},
+                    name={"type": "string"}, createdAt=_WHEN, lastUsedAt=_WHEN,
+                    revoked={"type": "boolean"}, revokedAt=_WHEN)
     return {
         "Error": _object(["error"], error={"type": "string"},
                          problems={"type": "array", "items": problem}),
@@ -206,6 +236,11 @@ def _schemas() -> dict[str, Any]:
                 ["name", "type", "role"], name={"type": "string"}, type={"type": "string"},
                 role={"enum": ["trigger", "action", "unknown"]}, live=live)}),
         "RunStarted": _object(["runId"], runId={"type": "string"}),
+        "RunReplayed": _object(["runId", "replayOf"], runId={"type": "string"},
+                               replayOf={"type": "string"}),
+        "Token": token,
+        "NewToken": {"allOf": [token, _object(["token"], token={"type": "string"})]},
+        "TokenList": _object(["tokens"], tokens={"type": "array", "items": token}),
         "HookResult": _object(["node", "live"], node={"type": "string"}, live=live),
         "RunList": _object(["runs"], runs={"type": "array", "items": run_summary}),
         "Run": {"allOf": [run_summary, _object(

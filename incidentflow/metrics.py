@@ -1,0 +1,241 @@
+"""Prometheus metrics of this process (served at ``/metrics``, or by ``worker --metrics-port``).
+
+Per process on purpose: with several processes (``serve --no-workers`` replicas plus
+``incidentflow worker``s) Prometheus scrapes each and sums with ``sum by (...)``; only
+``incidentflow_queue_depth`` is global (read from the database at scrape), so take its
+``max``. Labels have small fixed value sets: never a canvas, node, URL, header or
+reason text, so nothing a sender controls (and no secret) can reach a label.
+
+How the numbers are taken without touching the hot paths' code:
+- :class:`MeteredStore` wraps the store the host and the worker use and counts the
+  outcomes they record (deliveries; executions succeeded/retried/failed; queue wait).
+- :func:`webhook_timer` is ASGI middleware around ``/webhooks/...``: handling time,
+  and the rejections that never reach the store (unknown endpoint, body too large).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    disable_created_metrics,
+    generate_latest,
+)
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+# No "<name>_created" series: they double the output and nobody here graphs them.
+disable_created_metrics()
+REGISTRY = CollectorRegistry(auto_describe=True)
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+
+_LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
+_WAIT_BUCKETS = (0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900)
+
+DELIVERIES = Counter(
+    "incidentflow_webhook_deliveries_total",
+    "Webhook deliveries by outcome (accepted, duplicate, ignored, rejected) and reason class.",
+    ["outcome", "reason"], registry=REGISTRY,
+)
+WEBHOOK_SECONDS = Histogram(
+    "incidentflow_webhook_handling_seconds",
+    "Time to answer POST /webhooks/{id}: request start to response start.",
+    buckets=_LATENCY_BUCKETS, registry=REGISTRY,
+)
+EXECUTIONS = Counter(
+    "incidentflow_executions_total",
+    "Execution attempts by result (succeeded, failed, retried).",
+    ["result"], registry=REGISTRY,
+)
+EXECUTION_SECONDS = Histogram(
+    "incidentflow_execution_duration_seconds",
+    "One execution attempt, from claim to its recorded outcome.",
+    buckets=_LATENCY_BUCKETS, registry=REGISTRY,
+)
+QUEUE_WAIT = Histogram(
+    "incidentflow_queue_wait_seconds",
+    "First attempts: from enqueue to claim by a worker (retries wait on purpose; excluded).",
+    buckets=_WAIT_BUCKETS, registry=REGISTRY,
+)
+for _result in ("succeeded", "failed", "retried"):  # show zeros before the first one
+    EXECUTIONS.labels(result=_result)
+for _outcome in ("accepted", "duplicate", "ignored"):
+    DELIVERIES.labels(outcome=_outcome, reason="")
+
+PRUNED = Counter(
+    "incidentflow_pruned_rows_total", "Rows deleted by retention.", ["kind"], registry=REGISTRY,
+)
+
+# Reason classes of a rejected delivery, matched on the store's reason text. Unknown
+# texts fall into "other" so a new trigger cannot grow the label set.
+_REASON_CLASSES = (
+    ("signing secret not set", "no_secret"),
+    ("missing webhook-id", "bad_signature"),  # before "timestamp": it names that header
+    ("webhook-timestamp", "stale_or_bad_timestamp"),
+    ("signature", "bad_signature"),
+    ("signing secret", "bad_signature"),
+    ("trigger failed", "trigger_error"),
+)
+
+
+def reason_class(reason: str) -> str:
+    text = reason.lower()
+    for needle, label in _REASON_CLASSES:
+        if needle in text:
+            return label
+    return "malformed"
+
+
+def count_delivery(outcome: str, reason: str = "") -> None:
+    DELIVERIES.labels(outcome=outcome, reason=reason).inc()
+
+
+# -- the store wrapper --------------------------------------------------------------------
+
+
+class MeteredStore:
+    """Delegates everything to ``store``; counts what the host and the worker record.
+
+    Only outcomes the store accepted are counted (``finish`` etc. return False when
+    the lease was lost, and nothing was written)."""
+
+    def __init__(self, store: Any, clock: Callable[[], float] = time.monotonic):
+        self._store, self._clock = store, clock
+        self._claimed_at: dict[str, float] = {}
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._store, name)
+
+    @property
+    def wrapped(self) -> Any:
+        return self._store
+
+    def accept_delivery(self, endpoint_id: str, webhook_id: str | None, events: Any,
+                        now: datetime) -> Any:
+        result = self._store.accept_delivery(endpoint_id, webhook_id, events, now)
+        count_delivery(result.outcome)
+        return result
+
+    def record_rejection(self, endpoint_id: str, reason: str, now: datetime) -> None:
+        self._store.record_rejection(endpoint_id, reason, now)
+        count_delivery("rejected", reason_class(reason))
+
+    def claim(self, worker_id: str, now: datetime, lease_seconds: float, limit: int) -> Any:
+        claimed = self._store.claim(worker_id, now, lease_seconds, limit)
+        started = self._clock()
+        for job in claimed:
+            self._claimed_at[job.id] = started
+            if job.attempt == 1:
+                created = id_time(job.id)
+                if created is not None:
+                    QUEUE_WAIT.observe(max(0.0, (now - created).total_seconds()))
+        return claimed
+
+    def finish(self, execution_id: str, *args: Any) -> bool:
+        return self._outcome("succeeded", execution_id, self._store.finish(execution_id, *args))
+
+    def retry_later(self, execution_id: str, *args: Any) -> bool:
+        return self._outcome("retried", execution_id,
+                             self._store.retry_later(execution_id, *args))
+
+    def fail(self, execution_id: str, *args: Any) -> bool:
+        return self._outcome("failed", execution_id, self._store.fail(execution_id, *args))
+
+    def _outcome(self, result: str, execution_id: str, recorded: bool) -> bool:
+        started = self._claimed_at.pop(execution_id, None)
+        if recorded:
+            EXECUTIONS.labels(result=result).inc()
+            if started is not None:
+                EXECUTION_SECONDS.observe(self._clock() - started)
+        return recorded
+
+
+def id_time(store_id: str) -> datetime | None:
+    """Creation time of a store id (``store.codec.new_id``: 12 hex digits of epoch ms
+    first), or None for an id of another shape."""
+    head = store_id[:12]
+    try:
+        return datetime.fromtimestamp(int(head, 16) / 1000, UTC) if len(head) == 12 else None
+    except (ValueError, OverflowError, OSError):
+        return None
+
+
+# -- scraping ------------------------------------------------------------------------------
+
+
+class _Shared(Collector):
+    def collect(self) -> Iterator[Any]:
+        yield from REGISTRY.collect()
+
+
+class QueueDepth(Collector):
+    """``incidentflow_queue_depth`` and ``incidentflow_database_up``, read at scrape."""
+
+    def __init__(self, store: Any, now: Callable[[], datetime]):
+        self._store, self._now = store, now
+
+    def collect(self) -> Iterator[Any]:
+        up = GaugeMetricFamily("incidentflow_database_up",
+                               "1 if the database answered this scrape's query.")
+        depth = GaugeMetricFamily("incidentflow_queue_depth",
+                                  "Executions due now and not running (all processes).")
+        try:
+            value = self._store.queue_depth(self._now())
+        except Exception:  # the scrape still answers; database_up says why it is short
+            up.add_metric([], 0)
+            yield up
+            return
+        up.add_metric([], 1)
+        depth.add_metric([], value)
+        yield up
+        yield depth
+
+
+def scrape_registry(store: Any, now: Callable[[], datetime]) -> CollectorRegistry:
+    """This process's metrics plus the live queue gauges of ``store``."""
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(_Shared())
+    registry.register(QueueDepth(store, now))
+    return registry
+
+
+def render(registry: CollectorRegistry) -> bytes:
+    return generate_latest(registry)
+
+
+# -- the webhook middleware -------------------------------------------------------------
+
+_STATUS_REASONS = {404: "unknown_endpoint", 413: "too_large"}
+
+
+def webhook_timer(app: Any) -> Any:
+    """ASGI middleware timing ``/webhooks/`` requests and counting the rejections that
+    are decided before the store is involved (404 unknown endpoint, 413 too large)."""
+
+    async def middleware(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or not scope.get("path", "").startswith("/webhooks/"):
+            await app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status: list[int] = []
+
+        async def watch(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                status.append(message["status"])
+                WEBHOOK_SECONDS.observe(time.perf_counter() - started)
+            await send(message)
+
+        await app(scope, receive, watch)
+        if status and status[0] in _STATUS_REASONS:
+            count_delivery("rejected", _STATUS_REASONS[status[0]])
+
+    return middleware
+
+
+

@@ -1,0 +1,95 @@
+"""Operations shared by the API and the CLI: API tokens, replaying a run, retention.
+
+Sits next to :class:`~incidentflow.host.Host` (and uses its store, registry, clock and
+wake-up) so the operational features do not grow the host's hot paths.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import partial
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import anyio.to_thread
+
+from incidentflow.errors import Problem
+from incidentflow.inputs import InvalidInput
+from incidentflow.logging import register_secret
+from incidentflow.store import tokens as token_rows
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from incidentflow.host import Host
+    from incidentflow.store.tokens import TokenRecord
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class NewToken:
+    record: TokenRecord
+    token: str  # shown once; only its digest is stored
+
+
+class Operations:
+    def __init__(self, host: Host):
+        self.host = host
+
+    async def _db(self, fn: Callable[..., T], *args: Any) -> T:
+        return await anyio.to_thread.run_sync(partial(fn, *args))
+
+    @property
+    def _store(self) -> Any:  # the token/retention methods are SqlStore extensions
+        return self.host.store
+
+    # -- API tokens ------------------------------------------------------------------
+    async def create_token(self, name: Any) -> NewToken:
+        name = _token_name(name)
+        token = token_rows.new_token()
+        register_secret(token)
+        record = await self._db(self._store.create_token, name,
+                                token_rows.hash_token(token), self.host.clock())
+        return NewToken(record, token)
+
+    async def list_tokens(self) -> list[TokenRecord]:
+        return list(await self._db(self._store.list_tokens))
+
+    async def revoke_token(self, token_id: str) -> TokenRecord:
+        record: TokenRecord = await self._db(self._store.revoke_token, token_id,
+                                             self.host.clock())
+        return record
+
+    # -- replay ------------------------------------------------------------------------
+    async def replay_run(self, run_id: str) -> str:
+        """Run the stored trigger event of ``run_id`` again, as a new run on the canvas's
+        current version. New executions mean new idempotency keys: a replay is meant to
+        act again (e.g. open the incident the first run failed to open)."""
+        from incidentflow.engine.router import first_executions
+
+        run = await self._db(self.host.store.get_run, run_id)
+        record = await self._db(self.host.store.get_canvas, run.canvas)
+        try:
+            record.canvas.node(run.trigger_node)
+        except KeyError:
+            raise InvalidInput(
+                f"cannot replay: canvas {run.canvas!r} no longer has node {run.trigger_node!r}",
+                [Problem("the trigger node was removed", node=run.trigger_node)],
+            ) from None
+        first = list(first_executions(record.canvas, run.trigger_node, run.root))
+        new_id: str = await self._db(self.host.store.start_run, run.canvas, run.trigger_node,
+                                     run.root, first, self.host.clock())
+        if first and self.host.wakeup is not None:
+            self.host.wakeup.notify()
+        return new_id
+
+
+def _token_name(name: Any) -> str:
+    if not isinstance(name, str) or not name.strip():
+        raise InvalidInput("invalid token", [Problem("is required (e.g. \"ci\")", field="name")])
+    name = name.strip()
+    if len(name) > token_rows.MAX_NAME_LENGTH:
+        raise InvalidInput("invalid token", [Problem(
+            f"must be at most {token_rows.MAX_NAME_LENGTH} characters", field="name")])
+    return name
+

@@ -1,0 +1,111 @@
+"""Retention: delete finished runs (with their executions and events) and old
+delivery rows, in small batches so a prune never holds the write lock for long.
+
+Delivery rows double as the dedupe memory (unique endpoint + webhook-id), and
+incident.io (Svix) retries a delivery for about a day: whatever the window, delivery
+rows younger than ``DEDUPE_KEEP`` (48 h) stay, so a late retry is still a duplicate.
+Running runs are never pruned, however old.
+
+The indexes below make "finished before X" and "received before X" cheap; they are
+declared on the shared metadata and created by migration ``0002``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from incidentflow.errors import ConfigurationError
+from incidentflow.store.schema import deliveries, events, executions, runs
+
+DEFAULT_RETENTION_DAYS = 30
+DEDUPE_KEEP = timedelta(hours=48)
+BATCH_SIZE = 500
+
+sa.Index("ix_runs_finished_at", runs.c.finished_at)
+sa.Index("ix_deliveries_received_at", deliveries.c.received_at)
+
+
+@dataclass(frozen=True)
+class Pruned:
+    runs: int = 0
+    deliveries: int = 0
+
+    def __add__(self, other: Pruned) -> Pruned:
+        return Pruned(self.runs + other.runs, self.deliveries + other.deliveries)
+
+    @property
+    def total(self) -> int:
+        return self.runs + self.deliveries
+
+
+def retention_days(env: Mapping[str, str] | None = None) -> int:
+    """``INCIDENTFLOW_RETENTION_DAYS`` (default 30; 0 keeps everything forever)."""
+    env = os.environ if env is None else env
+    raw = (env.get("INCIDENTFLOW_RETENTION_DAYS") or str(DEFAULT_RETENTION_DAYS)).strip()
+    try:
+        days = int(raw)
+    except ValueError:
+        raise ConfigurationError(
+            f"INCIDENTFLOW_RETENTION_DAYS must be a whole number of days, got {raw!r}"
+        ) from None
+    if days < 0:
+        raise ConfigurationError("INCIDENTFLOW_RETENTION_DAYS must be 0 (keep) or more")
+    return days
+
+
+def cutoffs(now: datetime, days: float) -> tuple[datetime, datetime]:
+    """(runs finished before, deliveries received before) for a window of ``days``."""
+    runs_before = now - timedelta(days=days)
+    return runs_before, min(runs_before, now - DEDUPE_KEEP)
+
+
+# -- one batch, inside the caller's write transaction --------------------------------------
+
+
+def prune_runs_batch(conn: Connection, before: datetime, limit: int) -> int:
+    ids = list(conn.scalars(
+        sa.select(runs.c.id)
+        .where(runs.c.state != "running", runs.c.finished_at < before)
+        .order_by(runs.c.finished_at)
+        .limit(limit)
+    ))
+    if not ids:
+        return 0
+    # Children first and explicitly: no reliance on ON DELETE CASCADE being enabled.
+    conn.execute(executions.delete().where(executions.c.run_id.in_(ids)))
+    conn.execute(events.delete().where(events.c.run_id.in_(ids)))
+    conn.execute(runs.delete().where(runs.c.id.in_(ids)))
+    return len(ids)
+
+
+def prune_deliveries_batch(conn: Connection, before: datetime, limit: int) -> int:
+    ids = list(conn.scalars(
+        sa.select(deliveries.c.id).where(deliveries.c.received_at < before).limit(limit)
+    ))
+    if ids:
+        conn.execute(deliveries.delete().where(deliveries.c.id.in_(ids)))
+    return len(ids)
+
+
+def prune(store: Any, now: datetime, days: float, batch_size: int = BATCH_SIZE,
+          between: Callable[[], None] | None = None) -> Pruned:
+    """Delete everything the window allows, one short transaction per batch.
+    ``days`` 0 keeps everything. ``between`` runs after each batch (e.g. a pause)."""
+    if days <= 0:
+        return Pruned()
+    runs_before, deliveries_before = cutoffs(now, days)
+    total = Pruned()
+    while True:
+        batch: Pruned = store.prune_batch(runs_before, deliveries_before, batch_size)
+        total += batch
+        if batch.runs < batch_size and batch.deliveries < batch_size:
+            return total
+        if between is not None:
+            between()

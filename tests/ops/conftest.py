@@ -1,0 +1,49 @@
+"""Fixtures for the operations surface: an app on a real store (SQLite and PostgreSQL),
+the default node catalogue, no workers (tests drain work explicitly)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from ops_support import ADMIN_TOKEN
+from starlette.testclient import TestClient
+
+from incidentflow.registry import Registry, default_registry
+from incidentflow.settings import Settings
+from incidentflow.web.app import create_app
+
+
+@pytest.fixture
+def test_registry() -> Registry:
+    return default_registry()
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database_url: str) -> Settings:
+    return Settings.from_env(
+        {}, data_dir=tmp_path / "data", database_url=database_url,
+        public_url="https://flows.example.com", admin_token=ADMIN_TOKEN,
+        secret_key="ops-test-secret-key",
+    )
+
+
+@pytest.fixture
+def app(settings: Settings, store: Any, test_registry: Registry) -> Any:
+    return create_app(settings, store=store, registry=test_registry,
+                      http=httpx.AsyncClient(), start_workers=False, retention_days=0)
+
+
+@pytest.fixture
+def api(app: Any) -> Iterator[TestClient]:
+    with TestClient(app, headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}) as client:
+        yield client
+
+
+@pytest.fixture
+def anon(app: Any) -> Iterator[TestClient]:
+    with TestClient(app) as client:
+        yield client
