@@ -132,7 +132,7 @@ def serve(
     from incidentflow.web.app import create_app
 
     settings = _settings(log_json, data_dir=data_dir, database_url=database_url,
-                         public_url=public_url)
+                         public_url=public_url or _default_public_url(host, port))
     store = _migrated_store(settings)
     if settings.admin_token_generated:
         out.print("[bold]Admin token[/] (shown once, kept in "
@@ -147,6 +147,16 @@ def serve(
         uvicorn.run(web, host=host, port=port, log_config=None, access_log=False)
     finally:
         store.close()
+
+
+def _default_public_url(host: str, port: int) -> str | None:
+    """Without INCIDENTFLOW_PUBLIC_URL, webhook URLs point where this server listens."""
+    import os
+
+    if os.environ.get("INCIDENTFLOW_PUBLIC_URL"):
+        return None
+    reachable = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+    return f"http://{reachable}:{port}"
 
 
 def _retention_days() -> int:

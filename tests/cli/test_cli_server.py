@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import sqlalchemy as sa
+from helpers import server_process
 from typer.testing import CliRunner
 
 from incidentflow.cli import app
@@ -37,3 +38,8 @@ def test_help_lists_the_commands() -> None:
     for command in ("serve", "worker", "migrate", "emulator", "apply", "run", "runs",
                     "canvases", "secret", "integrations"):
         assert command in result.stdout
+
+
+def test_webhook_urls_follow_the_port_when_no_public_url_is_set(tmp_path: Path) -> None:
+    with server_process(tmp_path / "data", env={"INCIDENTFLOW_PUBLIC_URL": ""}) as server:
+        assert f"(webhooks: {server.url}/webhooks/" in server.log().replace("\n", "")
