@@ -17,10 +17,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from incidentflow.canvas import Canvas
 from incidentflow.events import Event
+
+if TYPE_CHECKING:
+    from incidentflow.store.retention import Pruned
+    from incidentflow.store.tokens import TokenRecord
 
 ExecutionState = Literal["queued", "running", "succeeded", "failed"]
 RunState = Literal["running", "succeeded", "failed"]
@@ -283,3 +287,19 @@ class Store(Protocol):
     def get_integration(self, name: str) -> IntegrationRecord: ...
     def list_integrations(self) -> list[IntegrationRecord]: ...
     def delete_integration(self, name: str) -> None: ...
+
+    # -- API tokens (stored hashed) ------------------------------------------------
+    def create_token(self, name: str, token_hash: str, now: datetime) -> TokenRecord: ...
+    def list_tokens(self) -> list[TokenRecord]: ...
+    def get_token(self, token_id: str) -> TokenRecord: ...
+    def revoke_token(self, token_id: str, now: datetime) -> TokenRecord: ...
+    def active_token(self, token_hash: str) -> TokenRecord | None: ...
+    def touch_token(self, token_id: str, now: datetime) -> None: ...
+
+    # -- retention ---------------------------------------------------------------
+    def prune_batch(
+        self, runs_before: datetime, deliveries_before: datetime, limit: int
+    ) -> Pruned:
+        """Delete at most ``limit`` finished runs (with their executions and events)
+        and old delivery rows; small batches so ingest never waits long."""
+        ...
