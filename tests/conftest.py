@@ -26,6 +26,8 @@ import sqlalchemy as sa
 from incidentflow.registry import Registry
 from incidentflow.store.sql import SqlStore
 
+pytest_plugins = ["_logscan"]  # session-wide scan: no secret in any log line
+
 CI_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
 
