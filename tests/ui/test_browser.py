@@ -9,6 +9,7 @@ the follow-up incident linked; sign out and be refused.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -53,6 +54,7 @@ edges:
   - {from: On Incident, to: Only majors}
   - {from: Only majors, to: Open follow-up}
 """.replace("SEVERITY", MAJOR)
+TRIAGE = (Path(__file__).parent / "canvases" / "triage-30.yaml").read_text()
 BROKEN = CANVAS.replace("severity.name in [", "severity.name in in [")
 
 pw_sync = pytest.importorskip("playwright.sync_api")
@@ -193,7 +195,39 @@ def test_the_whole_flow(browser_context: Any, servers: dict[str, str]) -> None:
     shot(page, "10-phone-node-panel")
     page.goto("/canvases")
     shot(page, "11-phone-canvases")
+    _no_sideways_scroll(page)
+    page.goto("/canvases/mirror-major-incidents")
+    _no_sideways_scroll(page)
+    shot(page, "14-phone-canvas")
+    page.goto("/canvases/mirror-major-incidents/runs")
+    page.locator("tbody tr").last.get_by_role("link").click()
+    _no_sideways_scroll(page)
+    shot(page, "15-phone-run")
     page.set_viewport_size({"width": 1280, "height": 860})
+
+    # A realistic 30-node canvas: readable at 1280 px, labels clear of boxes and each other.
+    page.goto("/canvases/new")
+    page.get_by_label("Canvas YAML").fill(TRIAGE)
+    page.get_by_role("button", name="Save canvas").click()
+    expect(page.get_by_text("Canvas saved.")).to_be_visible()
+    expect(page.locator("g.node")).to_have_count(30)
+    assert _overlaps(page) == []
+    shot(page, "12-canvas-30-nodes")
+    page.get_by_role("button", name="Fit").click()
+    expect(page.locator("[data-zoom-level]")).not_to_have_text("75 %")
+    shot(page, "13-canvas-30-nodes-fit", full=False)
+
+    # API tokens: created, shown once; deleting a canvas asks first.
+    page.get_by_role("link", name="API tokens").click()
+    page.get_by_label("Name").fill("ci deploy")
+    page.get_by_role("button", name="Create token").click()
+    expect(page.locator("#new-token")).to_have_value(re.compile(r"^ift_"))
+    shot(page, "16-tokens")
+    page.goto("/canvases/major-incident-triage")
+    page.get_by_role("link", name="Delete…").click()
+    shot(page, "17-delete-canvas-confirm")
+    page.get_by_role("button", name="Delete canvas").click()
+    expect(page.get_by_text("Canvas deleted.")).to_be_visible()
 
     # Sign out: pages are refused again.
     page.get_by_role("button", name="Sign out").click()
@@ -202,3 +236,34 @@ def test_the_whole_flow(browser_context: Any, servers: dict[str, str]) -> None:
     expect(page).to_have_url(f"{servers['base']}/signin?next=%2Fcanvases%2Fmirror-major-incidents")
     assert httpx.get(f"{servers['base']}/canvases", follow_redirects=False).status_code == 303
 
+
+
+def _no_sideways_scroll(page: Any) -> None:
+    """On a phone, only wide things scroll inside their own box; the page itself never."""
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= page.viewport_size["width"], f"page is {width}px wide"
+
+
+# Every pair of drawn things that must not overlap: labels with labels and with boxes.
+OVERLAPS_JS = """() => {
+  const boxes = [...document.querySelectorAll('g.node > rect:first-of-type')]
+    .map(e => ['box ' + e.parentNode.dataset.node, e.getBoundingClientRect()]);
+  const labels = [...document.querySelectorAll('g.edge-label rect')]
+    .map((e, i) => ['label ' + i + ' ' + e.nextElementSibling.textContent,
+                    e.getBoundingClientRect()]);
+  const hit = (a, b) => a.left < b.right - 0.5 && b.left < a.right - 0.5 &&
+                        a.top < b.bottom - 0.5 && b.top < a.bottom - 0.5;
+  const found = [];
+  const all = boxes.concat(labels);
+  for (let i = 0; i < all.length; i++)
+    for (let j = i + 1; j < all.length; j++)
+      if (hit(all[i][1], all[j][1])) found.push(all[i][0] + ' / ' + all[j][0]);
+  const names = [...document.querySelectorAll('g.node')].filter(g =>
+    g.querySelector('text.name').getBoundingClientRect().right >
+    g.querySelector('rect').getBoundingClientRect().right - 4).map(g => 'name ' + g.dataset.node);
+  return found.concat(names);
+}"""
+
+
+def _overlaps(page: Any) -> list[str]:
+    return list(page.evaluate(OVERLAPS_JS))

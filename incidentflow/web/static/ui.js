@@ -60,6 +60,40 @@
     area.scrollTop = Math.max(0, (line - 4) * lineHeight);
   });
 
+  // Graph zoom: -, Fit, 100 %, +. Without JS the graph shows at 75-100 % and scrolls.
+  document.querySelectorAll("[data-zoom-tools]").forEach(function (tools) {
+    var scroller = document.getElementById(tools.getAttribute("data-zoom-tools"));
+    var svg = scroller && scroller.querySelector("svg");
+    if (!svg) return;
+    var base = parseFloat(svg.getAttribute("width")), label = tools.querySelector("[data-zoom-level]");
+    var fit = function () { return Math.min(1, (scroller.clientWidth - 2) / base); };
+    var zoom = Math.max(0.75, fit());
+    var apply = function (next) {
+      zoom = Math.min(1.5, Math.max(0.25, next));
+      svg.style.width = Math.round(base * zoom) + "px";
+      svg.style.minWidth = "0"; svg.style.maxWidth = "none";
+      if (label) label.textContent = Math.round(zoom * 100) + " %";
+    };
+    tools.hidden = false;
+    // On a phone the graph is a keyhole: show the nodes as a list as well.
+    var list = document.querySelector("details.node-list");
+    if (list && window.innerWidth < 640) list.open = true;
+    tools.addEventListener("click", function (event) {
+      var button = event.target.closest("[data-zoom]");
+      if (!button) return;
+      var how = button.getAttribute("data-zoom");
+      apply(how === "in" ? zoom * 1.25 : how === "out" ? zoom / 1.25 : how === "fit" ? fit() : 1);
+    });
+    apply(zoom);
+    // On a node's page, bring the selected node into view inside the graph.
+    var selected = svg.querySelector("g.node.selected");
+    if (selected) {
+      var box = selected.getBoundingClientRect(), frame = scroller.getBoundingClientRect();
+      scroller.scrollLeft += box.left - frame.left - (frame.width - box.width) / 2;
+      scroller.scrollTop += box.top - frame.top - (frame.height - box.height) / 2;
+    }
+  });
+
   // Live pages (a run in progress): fetch the page again and swap <main> until it settles.
   var every = parseFloat(document.body.getAttribute("data-live-refresh") || "0");
   if (every > 0) {

@@ -16,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.templating import Jinja2Templates
 
+from incidentflow.operations import Operations
 from incidentflow.web.ui import view_helpers
 from incidentflow.web.ui.session import (
     COOKIE_NAME,
@@ -42,13 +43,17 @@ NOTICES = {
     "integration-saved": "Integration saved.",
     "signed-out": "You are signed out.",
     "node-saved": "Node saved as a new canvas version.",
+    "canvas-deleted": "Canvas deleted.",
+    "integration-deleted": "Integration deleted.",
+    "token-revoked": "Revoked. It is refused everywhere from now on.",
 }
 
 
 class UiContext:
     def __init__(self, host: Host, settings: Settings):
         self.host, self.settings = host, settings
-        self.codec = SessionCodec(settings)
+        self.codec = SessionCodec(settings, host.store)
+        self.operations = Operations(host)
         self.templates = Jinja2Templates(directory=str(TEMPLATE_DIR))
         self.templates.env.globals.update(view_helpers.GLOBALS)
         self.templates.env.filters.update(view_helpers.FILTERS)

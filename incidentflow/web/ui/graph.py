@@ -16,7 +16,9 @@ if TYPE_CHECKING:
     from incidentflow.canvas import Canvas
     from incidentflow.registry import Registry
 
-MAX_NAME = 24
+NAME_PX = 13.5  # font size of a node name (ui.css .node .name), bold
+NAME_ROOM = BOX_W - 38 - 24  # from the text start to the error/warning flag
+NARROW, WIDE = set("iljtfrI.,:;'!|() -"), set("mwMW@%")
 
 
 @dataclass(frozen=True)
@@ -124,5 +126,19 @@ def _describe(registry: Registry, type_: str) -> tuple[str, str, str]:
     return component.label, component.icon, component.role
 
 
-def _shorten(name: str) -> str:
-    return name if len(name) <= MAX_NAME else name[: MAX_NAME - 1] + "…"
+def text_width(text: str, size: float = NAME_PX) -> float:
+    """A font-independent estimate of bold sans-serif text width, slightly generous,
+    so the name never runs out of its box whatever font the browser picks."""
+    ems = sum(0.36 if c in NARROW else 0.95 if c in WIDE else 0.72 if c.isupper() else 0.6
+              for c in text)
+    return ems * size
+
+
+def _shorten(name: str, room: float = NAME_ROOM) -> str:
+    """The name, cut with an ellipsis to fit its box (the full name is in the tooltip,
+    the link's accessible name and the node list)."""
+    if text_width(name) <= room:
+        return name
+    while name and text_width(name + "…") > room:
+        name = name[:-1]
+    return name.rstrip() + "…"

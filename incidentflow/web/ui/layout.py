@@ -10,10 +10,14 @@ Sugiyama in three small steps:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
-BOX_W, BOX_H = 208, 58
-GAP_X, GAP_Y = 84, 26
+BOX_W, BOX_H = 232, 64
+GAP_X, GAP_Y = 116, 26
+# A branch (if true/false, http success/failure) leaves its own port on the source box
+# and runs straight for LEAD pixels under its label before it bends, so a label sits
+# on its own edge and never on a neighbour's.
+LEAD = 66
 MARGIN = 24
 SWEEPS = 8
 
@@ -34,6 +38,7 @@ class Route:
     path: str  # SVG path data
     label_x: float
     label_y: float
+    labelled: bool = False  # draw the channel label (once per source port)
 
 
 @dataclass
@@ -198,9 +203,32 @@ def _place(
             centre[name] = (x + BOX_W / 2, y + BOX_H / 2)
             if not name.startswith("\x00"):
                 result.boxes[name] = Box(name=name, x=x, y=y, layer=index)
+    ports = _ports(chains, edges, centre)
+    labelled: set[tuple[str, str]] = set()
     for chain, (source, target, channel) in zip(chains, edges, strict=True):
-        result.routes.append(_route(chain, source, target, channel, centre))
+        route = _route(chain, source, target, channel, centre, ports[(source, channel)])
+        if channel != "default" and (source, channel) not in labelled:
+            labelled.add((source, channel))
+            route = replace(route, labelled=True)
+        result.routes.append(route)
     return result
+
+
+def _ports(
+    chains: list[Chain], edges: list[tuple[str, str, str]], centre: dict[str, tuple[float, float]]
+) -> dict[tuple[str, str], float]:
+    """The y of each (source, channel) port: channels spread down the box's right side,
+    ordered by where their edges go (the upper branch leaves from the upper port)."""
+    heading: dict[str, dict[str, list[float]]] = {}
+    for chain, (source, _, channel) in zip(chains, edges, strict=True):
+        heading.setdefault(source, {}).setdefault(channel, []).append(centre[chain[1]][1])
+    ports: dict[tuple[str, str], float] = {}
+    for source, channels in heading.items():
+        order = sorted(channels, key=lambda c: sum(channels[c]) / len(channels[c]))
+        top = centre[source][1] - BOX_H / 2
+        for index, channel in enumerate(order):
+            ports[(source, channel)] = top + BOX_H * (index + 1) / (len(order) + 1)
+    return ports
 
 
 def _down(chains: list[Chain]) -> dict[str, list[str]]:
@@ -212,27 +240,35 @@ def _down(chains: list[Chain]) -> dict[str, list[str]]:
 
 
 def _route(
-    chain: Chain, source: str, target: str, channel: str, centre: dict[str, tuple[float, float]]
+    chain: Chain,
+    source: str,
+    target: str,
+    channel: str,
+    centre: dict[str, tuple[float, float]],
+    port_y: float | None = None,
 ) -> Route:
-    """A smooth path from the right side of the source box to the left side of the target,
-    passing through each dummy point."""
+    """A smooth path from the source's port on its right side to the left side of the
+    target, passing through each dummy point; a branch first runs straight under its label."""
     sx, sy = centre[source]
     tx, ty = centre[target]
-    points = [(sx + BOX_W / 2, sy)]
+    start = (sx + BOX_W / 2, sy if port_y is None else port_y)
+    parts = [f"M {start[0]:.1f} {start[1]:.1f}"]
+    lead = LEAD if channel != "default" else 0
+    if lead:
+        parts.append(f"L {start[0] + lead:.1f} {start[1]:.1f}")
+    points = [(start[0] + lead, start[1])]
     for dummy in chain[1:-1]:  # run straight through the slot reserved in each layer
         cx, cy = centre[dummy]
         points += [(cx - BOX_W / 2, cy), (cx + BOX_W / 2, cy)]
     points.append((tx - BOX_W / 2 - 6, ty))  # stop short: room for the arrow head
-    parts = [f"M {points[0][0]:.1f} {points[0][1]:.1f}"]
     for (x1, y1), (x2, y2) in zip(points, points[1:], strict=False):
         bend = (x2 - x1) / 2
         parts.append(f"C {x1 + bend:.1f} {y1:.1f} {x2 - bend:.1f} {y2:.1f} {x2:.1f} {y2:.1f}")
-    (x1, y1), (x2, y2) = points[0], points[1]
     return Route(
         source=source,
         target=target,
         channel=channel,
         path=" ".join(parts),
-        label_x=(x1 + x2) / 2,
-        label_y=(y1 + y2) / 2,
+        label_x=start[0] + (lead or (points[1][0] - start[0])) / 2,
+        label_y=start[1],
     )

@@ -26,7 +26,7 @@ async def signin(request: Request) -> Response:
     context = ui(request)
     form = await context.form(request)
     token = str(form.get("token") or "")
-    who = authenticate(context.settings, token)
+    who = await context.call(authenticate, context.settings, token, context.host.store)
     if not who:
         response = context.page(
             request,
@@ -36,14 +36,15 @@ async def signin(request: Request) -> Response:
         )
         return response
     response = redirect(request, _safe_next(str(form.get("next") or "")))
-    context.set_session(response, context.codec.sign_in(request.state.session, who))
+    session = await context.call(context.codec.sign_in, request.state.session, who)
+    context.set_session(response, session)
     return response
 
 
 async def signout(request: Request) -> Response:
     context = ui(request)
     await context.form(request)
-    context.codec.revoke(request.state.session)
+    await context.call(context.codec.sign_out, request.state.session)
     response = redirect(request, "/signin", notice="signed-out")
     response.delete_cookie(COOKIE_NAME, path="/")
     return response

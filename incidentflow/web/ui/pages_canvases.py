@@ -117,3 +117,37 @@ def _lenient_yaml(source: str) -> Any:
         return yaml.safe_load(source)
     except yaml.YAMLError:
         return None
+
+
+async def confirm_delete(request: Request) -> Response:
+    """The confirmation step: a plain form, so it works without JavaScript."""
+    context = ui(request)
+    record = await context.call(context.host.store.get_canvas, request.path_params["name"])
+    triggers = [n.name for n in record.canvas.nodes if n.type != "start" and
+                getattr(context.host.registry.components.get(n.type), "role", "") == "trigger"]
+    consequences = [
+        f"Every version of it (now at v{record.version}) and every run recorded for it "
+        "are deleted.",
+        "Queued executions of its runs will not run.",
+    ]
+    if triggers:
+        consequences.append(
+            "Its webhook URLs stop working: deliveries to them are refused "
+            f"({', '.join(triggers)}). Remove them in incident.io too."
+        )
+    consequences.append("This cannot be undone. Keep a copy of the YAML if you may need it.")
+    return context.page(request, "confirm.html", {
+        "title": f"Delete {record.name}",
+        "question": f"Delete the canvas “{record.name}”?",
+        "consequences": consequences,
+        "action": f"/canvases/{quoted(record.name)}/delete",
+        "button": "Delete canvas",
+        "cancel": f"/canvases/{quoted(record.name)}",
+    })
+
+
+async def delete_canvas(request: Request) -> Response:
+    context = ui(request)
+    await context.form(request)
+    await context.host.delete_canvas(request.path_params["name"])
+    return redirect(request, "/canvases", notice="canvas-deleted")

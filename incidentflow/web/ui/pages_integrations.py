@@ -10,7 +10,7 @@ from starlette.responses import Response
 
 from incidentflow.crypto import MASK
 from incidentflow.errors import IncidentflowError
-from incidentflow.web.ui.context import UiContext, redirect, ui
+from incidentflow.web.ui.context import UiContext, quoted, redirect, ui
 from incidentflow.web.ui.problems import problems_of
 
 # The setup steps the user asked for (seed/incident-integration.txt), shown beside the form.
@@ -106,3 +106,41 @@ async def save_integration(request: Request) -> Response:
         errors = {p.field or "": p.message for p in problems_of(exc)}
         return await _render(request, form_values=values, errors=errors, status=422)
     return redirect(request, "/integrations", notice="integration-saved")
+
+
+async def confirm_delete(request: Request) -> Response:
+    context = ui(request)
+    item = await context.host.get_integration(request.path_params["name"])
+    users = await _canvases_using(context, item["name"])
+    consequences = ["Its API key is deleted from incidentflow (it stays valid in the service: "
+                    "revoke it there if it is no longer needed)."]
+    if users:
+        consequences.append(
+            "These canvases use it; their nodes will fail until an integration with this "
+            "name exists again: " + ", ".join(users) + "."
+        )
+    consequences.append("To change only the key, cancel and use “Replace the API key”.")
+    return context.page(request, "confirm.html", {
+        "title": f"Delete {item['name']}",
+        "question": f"Delete the integration “{item['name']}”?",
+        "consequences": consequences,
+        "action": f"/integrations/{quoted(item['name'])}/delete",
+        "button": "Delete integration",
+        "cancel": "/integrations",
+    })
+
+
+async def delete_integration(request: Request) -> Response:
+    context = ui(request)
+    await context.form(request)
+    await context.host.delete_integration(request.path_params["name"])
+    return redirect(request, "/integrations", notice="integration-deleted")
+
+
+async def _canvases_using(context: UiContext, integration: str) -> list[str]:
+    found = []
+    for summary in await context.host.list_canvases():
+        record = await context.call(context.host.store.get_canvas, summary["name"])
+        if any(node.integration == integration for node in record.canvas.nodes):
+            found.append(summary["name"])
+    return found

@@ -1,22 +1,26 @@
-"""Browser sessions: a signed cookie, a per-session CSRF token, and the sign-in check.
+"""Browser sessions: a signed cookie backed by a revocable row in the store.
 
 The cookie holds ``{"sid", "csrf", "who", "fp", "exp"}`` as base64 JSON plus an
 HMAC-SHA256 signature under a key derived from ``settings.secret_key``. It is not
-encrypted (nothing secret is in it) but cannot be forged. ``fp`` is a fingerprint of
-the credential used to sign in, so rotating the admin token ends every session.
+encrypted (nothing secret is in it) but cannot be forged, and it expires (``exp``).
 
-Signing in with an API token (``ift_…``) makes ``who`` = ``token:<id>``; such a
-session lives only while that token is unrevoked (checked at most every
-``TOKEN_CHECK_SECONDS`` per process, so a revocation ends it within seconds). The
-app binds the token store with :func:`bind_token_store` (``create_app`` does it).
+Why a store row: a signed cookie alone can only be refused by the process that saw the
+sign-out. So signing in creates a row in the existing API-token table (named
+``browser session · <who>``) whose id is the ``sid``; the row's token is a random value
+thrown away at once, so the row can never be used as a bearer token. Signing out
+revokes the row, and every process (and every restart) refuses a cookie whose row is
+revoked or missing. Each process caches "still alive" for ``LIVENESS_SECONDS`` so a page
+view does not always cost a query; the process that signed out forgets at once.
 
-Signing out revokes the session id in this process (kept until the cookie would have
-expired anyway); the browser also drops the cookie.
+The same liveness check covers a session opened with an API token (``who`` =
+``token:<id>``): revoking that token ends the session everywhere. ``fp`` fingerprints
+the credential, so rotating the admin token ends every admin session.
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import hmac
 import json
@@ -24,20 +28,24 @@ import secrets
 import threading
 import time
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from typing import Any
 
+from incidentflow.errors import NotFound
 from incidentflow.settings import Settings
-from incidentflow.store.tokens import hash_token, looks_like_token
+from incidentflow.store.tokens import hash_token, looks_like_token, new_token
 
 COOKIE_NAME = "incidentflow_session"
 SESSION_SECONDS = 12 * 3600
 CSRF_FIELD = "csrf_token"
-TOKEN_CHECK_SECONDS = 5.0
+LIVENESS_SECONDS = 5.0
 TOKEN_WHO_PREFIX = "token:"
+SESSION_ROW_PREFIX = "browser session · "
 
-# settings -> the store holding API tokens. Keyed by the settings object because the
-# UI hands only its settings to authenticate()/SessionCodec.
+# settings -> the store holding API tokens. Keyed by the settings object because
+# create_app binds it before the UI exists (see web/app.py).
 _token_stores: weakref.WeakKeyDictionary[Settings, Any] = weakref.WeakKeyDictionary()
 
 
@@ -69,6 +77,11 @@ def bind_token_store(settings: Settings, store: Any) -> None:
     _token_stores[settings] = store
 
 
+def is_session_row(name: str) -> bool:
+    """Rows of the token table that are browser sessions, not API tokens."""
+    return name.startswith(SESSION_ROW_PREFIX)
+
+
 def authenticate(settings: Settings, token: str, store: Any = None) -> str | None:
     """The one place a presented token is checked. Returns who signed in, or None.
 
@@ -81,37 +94,44 @@ def authenticate(settings: Settings, token: str, store: Any = None) -> str | Non
     if store is None or not looks_like_token(presented):
         return None
     record = store.active_token(hash_token(presented))
-    return f"{TOKEN_WHO_PREFIX}{record.id}" if record is not None else None
+    if record is None or is_session_row(record.name):
+        return None
+    return f"{TOKEN_WHO_PREFIX}{record.id}"
 
 
-class _TokenLiveness:
-    """Is the API token behind a session still unrevoked? Cached a few seconds, so a
-    page view does not always cost a query, and a revocation still ends it soon."""
+class _Liveness:
+    """Is a token row (a session's own, or the API token it was opened with) still
+    unrevoked? Cached per process for a few seconds; ``forget`` makes it immediate."""
 
-    def __init__(self, settings: Settings):
-        self._settings = settings
+    def __init__(self, store: Any, clock: Callable[[], float]):
+        self._store, self._clock = store, clock
         self._checked: dict[str, tuple[float, bool]] = {}
         self._lock = threading.Lock()
 
-    def alive(self, who: str) -> bool:
-        token_id = who.removeprefix(TOKEN_WHO_PREFIX)
-        now = time.monotonic()
+    def alive(self, token_id: str) -> bool:
+        now = self._clock()
         with self._lock:
             cached = self._checked.get(token_id)
-        if cached and now - cached[0] < TOKEN_CHECK_SECONDS:
+        if cached and now - cached[0] < LIVENESS_SECONDS:
             return cached[1]
         alive = self._lookup(token_id)
         with self._lock:
+            self._checked = {k: v for k, v in self._checked.items() if now - v[0] < 60}
             self._checked[token_id] = (now, alive)
         return alive
 
+    def forget(self, token_id: str) -> None:
+        with self._lock:
+            self._checked[token_id] = (self._clock(), False)
+
     def _lookup(self, token_id: str) -> bool:
-        store = _token_stores.get(self._settings)
-        if store is None:
+        if self._store is None:
             return False
         try:
-            return not store.get_token(token_id).revoked
-        except Exception:  # unknown token, or database trouble: refuse, never trust
+            return not self._store.get_token(token_id).revoked
+        except NotFound:
+            return False
+        except Exception:  # database trouble: refuse, never trust
             return False
 
 
@@ -122,26 +142,62 @@ def credential_fingerprint(settings: Settings, who: str) -> str:
 
 
 class SessionCodec:
-    """Encodes, signs, verifies and revokes session cookies for one settings object."""
+    """Opens, encodes, verifies and ends browser sessions for one settings object.
 
-    def __init__(self, settings: Settings):
+    ``sign_in``, ``sign_out`` and ``decode`` may query the store: call them from a
+    worker thread, not the event loop."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        store: Any = None,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+    ):
         self._settings = settings
         self._key = _key(settings, b"session")
-        self._revoked: dict[str, float] = {}
-        self._lock = threading.Lock()
-        self._tokens = _TokenLiveness(settings)
+        self._explicit_store = store
+        self._clock = clock
+        self._liveness: _Liveness | None = None
+
+    @property
+    def store(self) -> Any:
+        return self._explicit_store or _token_stores.get(self._settings)
+
+    def _live(self) -> _Liveness:
+        if self._liveness is None:  # lazily: create_app binds the store after the UI
+            self._liveness = _Liveness(self.store, self._clock)
+        return self._liveness
+
+    def _alive(self, token_id: str) -> bool:
+        return self._live().alive(token_id)
 
     def sign_in(self, session: Session, who: str) -> Session:
-        # A fresh sid and CSRF token on sign-in: no session fixation.
+        """A new session (fresh sid and CSRF token: no session fixation) with its row."""
+        store = self.store
+        if store is None:
+            raise RuntimeError("no store bound: sessions cannot be revoked, refusing sign-in")
+        row = store.create_token(
+            f"{SESSION_ROW_PREFIX}{who}"[:200], hash_token(new_token()), datetime.now(UTC)
+        )
         return replace(
-            new_anonymous(), who=who, fingerprint=credential_fingerprint(self._settings, who)
+            new_anonymous(),
+            sid=row.id,
+            who=who,
+            fingerprint=credential_fingerprint(self._settings, who),
         )
 
-    def revoke(self, session: Session) -> None:
-        with self._lock:
-            now = time.time()
-            self._revoked = {s: e for s, e in self._revoked.items() if e > now}
-            self._revoked[session.sid] = session.expires
+    def forget(self, sid: str) -> None:
+        """This process refuses ``sid`` at once (its row was revoked elsewhere here)."""
+        self._live().forget(sid)
+
+    def sign_out(self, session: Session) -> None:
+        """End ``session`` in every process: revoke its row (already gone is fine)."""
+        if not session.signed_in:
+            return
+        self._live().forget(session.sid)  # this process refuses it at once
+        with contextlib.suppress(NotFound):  # already gone: nothing left to end
+            self.store.revoke_token(session.sid, datetime.now(UTC))
 
     def encode(self, session: Session) -> str:
         payload = {
@@ -155,7 +211,24 @@ class SessionCodec:
         return f"{body}.{self._sign(body)}"
 
     def decode(self, cookie: str | None) -> Session | None:
-        """The session in a cookie, or None if missing, forged, expired or revoked."""
+        """The session in a cookie, or None if missing, forged, expired or ended."""
+        session = self._verified(cookie)
+        if session is None or session.expires < time.time():
+            return None
+        if not session.signed_in:
+            return session
+        assert session.who is not None
+        if session.fingerprint != credential_fingerprint(self._settings, session.who):
+            return None
+        if not self._alive(session.sid):
+            return None
+        if session.who.startswith(TOKEN_WHO_PREFIX) and not self._alive(
+            session.who.removeprefix(TOKEN_WHO_PREFIX)
+        ):
+            return None
+        return session
+
+    def _verified(self, cookie: str | None) -> Session | None:
         if not cookie or "." not in cookie:
             return None
         body, signature = cookie.rsplit(".", 1)
@@ -165,30 +238,16 @@ class SessionCodec:
             raw: dict[str, Any] = json.loads(
                 base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
             )
-            session = Session(
+            who = raw.get("who")
+            return Session(
                 sid=str(raw["sid"]),
                 csrf=str(raw["csrf"]),
-                who=raw.get("who"),
+                who=str(who) if who is not None else None,
                 fingerprint=str(raw.get("fp", "")),
                 expires=float(raw["exp"]),
             )
         except (ValueError, KeyError, TypeError):
             return None
-        if session.expires < time.time() or self._is_revoked(session.sid):
-            return None
-        if session.who and session.fingerprint != credential_fingerprint(
-            self._settings, session.who
-        ):
-            return None
-        if session.who and session.who.startswith(TOKEN_WHO_PREFIX) and not self._tokens.alive(
-            session.who
-        ):
-            return None
-        return session
-
-    def _is_revoked(self, sid: str) -> bool:
-        with self._lock:
-            return sid in self._revoked
 
     def _sign(self, body: str) -> str:
         return hmac.new(self._key, body.encode(), hashlib.sha256).hexdigest()

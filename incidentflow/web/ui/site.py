@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import anyio.to_thread
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -20,6 +21,7 @@ from incidentflow.web.ui import (
     pages_integrations,
     pages_nodes,
     pages_runs,
+    pages_tokens,
 )
 from incidentflow.web.ui.context import UiContext, redirect_to_signin, ui
 from incidentflow.web.ui.session import COOKIE_NAME
@@ -29,7 +31,8 @@ if TYPE_CHECKING:
     from incidentflow.settings import Settings
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
-PUBLIC_PREFIXES = ("/signin", "/static/")
+STATIC_PREFIX = "/static/"
+PUBLIC_PREFIXES = ("/signin", STATIC_PREFIX)
 
 
 def ui_app(host: Host, settings: Settings) -> Starlette:
@@ -57,6 +60,8 @@ def _page_routes() -> list[BaseRoute]:
         Route("/canvases/new", pages_canvases.new_canvas),
         Route("/canvases/{name}", pages_canvases.canvas_page),
         Route("/canvases/{name}/edit", pages_canvases.edit_canvas),
+        Route("/canvases/{name}/delete", pages_canvases.confirm_delete, methods=["GET"]),
+        Route("/canvases/{name}/delete", pages_canvases.delete_canvas, methods=["POST"]),
         Route("/canvases/{name}/runs", pages_runs.run_list),
         Route("/canvases/{name}/nodes/{node}", pages_nodes.node_page, methods=["GET"]),
         Route("/canvases/{name}/nodes/{node}", pages_nodes.save_node, methods=["POST"]),
@@ -65,6 +70,13 @@ def _page_routes() -> list[BaseRoute]:
         Route("/runs/{run_id}", pages_runs.run_page),
         Route("/integrations", pages_integrations.integration_list, methods=["GET"]),
         Route("/integrations", pages_integrations.save_integration, methods=["POST"]),
+        Route("/integrations/{name}/delete", pages_integrations.confirm_delete, methods=["GET"]),
+        Route("/integrations/{name}/delete", pages_integrations.delete_integration,
+              methods=["POST"]),
+        Route("/tokens", pages_tokens.token_list, methods=["GET"]),
+        Route("/tokens", pages_tokens.create_token, methods=["POST"]),
+        Route("/tokens/{token_id}/revoke", pages_tokens.confirm_revoke, methods=["GET"]),
+        Route("/tokens/{token_id}/revoke", pages_tokens.revoke_token, methods=["POST"]),
         Mount("/static", app=StaticFiles(directory=STATIC_DIR), name="static"),
     ]
 
@@ -81,9 +93,15 @@ class SessionGate:
             return
         request = Request(scope)
         context = ui(request)
-        session = context.codec.decode(request.cookies.get(COOKIE_NAME))
-        scope.setdefault("state", {})["session"] = session
         path = scope["path"][len(scope.get("root_path", "")) :] or "/"
+        if path.startswith(STATIC_PREFIX):  # no session needed, so no store query
+            await self.app(scope, receive, send)
+            return
+        # decode may ask the store whether the session was ended elsewhere: off the loop.
+        session = await anyio.to_thread.run_sync(
+            context.codec.decode, request.cookies.get(COOKIE_NAME)
+        )
+        scope.setdefault("state", {})["session"] = session
         public = path.startswith(PUBLIC_PREFIXES)
         if not public and (session is None or not session.signed_in):
             response = redirect_to_signin(request, path)
