@@ -28,6 +28,14 @@ from incidentflow.store.schema import ID, NAME, UTCDateTime, metadata
 
 TOKEN_PREFIX = "ift_"
 MAX_NAME_LENGTH = 200
+# Browser sessions live in this table too (so sign-out holds on every replica); their
+# rows carry this name prefix and an unusable token hash.
+SESSION_ROW_PREFIX = "browser session · "
+
+
+def is_session_row(name: str) -> bool:
+    """Rows of the token table that are browser sessions, not API tokens."""
+    return name.startswith(SESSION_ROW_PREFIX)
 
 api_tokens = sa.Table(
     "api_tokens",

@@ -103,11 +103,20 @@ def test_revoking_twice_keeps_the_first_time_and_unknown_is_404(api):
 
 
 @pytest.mark.parametrize(("body", "status"), [({}, 422), ({"name": "  "}, 422),
-                                              ({"name": 5}, 422), ({"name": "x" * 201}, 422)])
+                                              ({"name": 5}, 422), ({"name": "x" * 201}, 422),
+                                              ({"name": "browser session · me"}, 422)])
 def test_a_token_needs_a_name(api, body, status):
     response = api.post("/api/v1/tokens", json=body)
     assert response.status_code == status
     assert response.json()["problems"][0]["field"] == "name"
+
+
+def test_browser_sessions_are_not_listed_as_api_tokens(api, app):
+    create(api, "ci")
+    codec = ui_session.SessionCodec(app.state.settings, app.state.host.store)
+    codec.sign_in(ui_session.new_anonymous(), "admin")
+    names = [token["name"] for token in api.get("/api/v1/tokens").json()["tokens"]]
+    assert names == ["ci"]
 
 
 def test_malformed_token_request_is_400(api):
@@ -118,7 +127,7 @@ def test_malformed_token_request_is_400(api):
 
 
 def test_ui_sign_in_accepts_an_api_token_until_it_is_revoked(api, app, monkeypatch):
-    monkeypatch.setattr(ui_session, "TOKEN_CHECK_SECONDS", 0.0)
+    monkeypatch.setattr(ui_session, "LIVENESS_SECONDS", 0.0)
     settings = app.state.settings
     created = create(api, "laptop")
     who = ui_session.authenticate(settings, created["token"])

@@ -14,13 +14,12 @@ from typing import Any
 import pytest
 
 from incidentflow.settings import Settings
-from incidentflow.store.tokens import hash_token, new_token
+from incidentflow.store.tokens import hash_token, is_session_row, new_token
 from incidentflow.web.ui.session import (
     LIVENESS_SECONDS,
     SessionCodec,
     authenticate,
     csrf_ok,
-    is_session_row,
     new_anonymous,
 )
 

@@ -12,9 +12,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from incidentflow.errors import IncidentflowError
+from incidentflow.store.tokens import SESSION_ROW_PREFIX, is_session_row
 from incidentflow.web.ui.context import quoted, redirect, ui
 from incidentflow.web.ui.problems import problems_of
-from incidentflow.web.ui.session import SESSION_ROW_PREFIX, SESSION_SECONDS, is_session_row
+from incidentflow.web.ui.session import SESSION_SECONDS
 
 
 async def token_list(request: Request) -> Response:
@@ -75,7 +76,7 @@ async def _render(
     status: int = 200,
 ) -> Response:
     context = ui(request)
-    rows = await context.operations.list_tokens()
+    rows = await context.call(context.host.store.list_tokens)  # sessions included
     oldest_live = datetime.now(UTC) - timedelta(seconds=SESSION_SECONDS)
     sessions = [
         {"record": r, "who": _session_who(r.name), "current": r.id == request.state.session.sid}

@@ -35,14 +35,19 @@ from typing import Any
 
 from incidentflow.errors import NotFound
 from incidentflow.settings import Settings
-from incidentflow.store.tokens import hash_token, looks_like_token, new_token
+from incidentflow.store.tokens import (
+    SESSION_ROW_PREFIX,
+    hash_token,
+    is_session_row,
+    looks_like_token,
+    new_token,
+)
 
 COOKIE_NAME = "incidentflow_session"
 SESSION_SECONDS = 12 * 3600
 CSRF_FIELD = "csrf_token"
 LIVENESS_SECONDS = 5.0
 TOKEN_WHO_PREFIX = "token:"
-SESSION_ROW_PREFIX = "browser session · "
 
 # settings -> the store holding API tokens. Keyed by the settings object because
 # create_app binds it before the UI exists (see web/app.py).
@@ -75,11 +80,6 @@ def new_anonymous() -> Session:
 def bind_token_store(settings: Settings, store: Any) -> None:
     """Accept the API tokens of ``store`` at sign-in for this settings object."""
     _token_stores[settings] = store
-
-
-def is_session_row(name: str) -> bool:
-    """Rows of the token table that are browser sessions, not API tokens."""
-    return name.startswith(SESSION_ROW_PREFIX)
 
 
 def authenticate(settings: Settings, token: str, store: Any = None) -> str | None:
