@@ -298,8 +298,10 @@ class Store(Protocol):
 
     # -- retention ---------------------------------------------------------------
     def prune_batch(
-        self, runs_before: datetime, deliveries_before: datetime, limit: int
+        self, runs_before: datetime, deliveries_before: datetime, limit: int,
+        sessions_before: datetime | None = None,
     ) -> Pruned:
-        """Delete at most ``limit`` finished runs (with their executions and events)
-        and old delivery rows; small batches so ingest never waits long."""
+        """Delete at most ``limit`` finished runs (with their executions and events),
+        old delivery rows and expired browser-session rows; small batches so ingest
+        never waits long."""
         ...

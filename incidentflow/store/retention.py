@@ -26,6 +26,8 @@ from incidentflow.store.schema import deliveries, events, executions, runs
 
 DEFAULT_RETENTION_DAYS = 30
 DEDUPE_KEEP = timedelta(hours=48)
+# Browser sessions last 12 h; their rows are pruned once surely expired.
+SESSION_KEEP = timedelta(hours=48)
 BATCH_SIZE = 500
 
 sa.Index("ix_runs_finished_at", runs.c.finished_at)
@@ -36,13 +38,19 @@ sa.Index("ix_deliveries_received_at", deliveries.c.received_at)
 class Pruned:
     runs: int = 0
     deliveries: int = 0
+    sessions: int = 0  # expired browser-session rows (see store/tokens.py)
 
     def __add__(self, other: Pruned) -> Pruned:
-        return Pruned(self.runs + other.runs, self.deliveries + other.deliveries)
+        return Pruned(self.runs + other.runs, self.deliveries + other.deliveries,
+                      self.sessions + other.sessions)
 
     @property
     def total(self) -> int:
-        return self.runs + self.deliveries
+        return self.runs + self.deliveries + self.sessions
+
+    def full(self, batch_size: int) -> bool:
+        """Did any part of this batch hit the limit (so more may be left)?"""
+        return max(self.runs, self.deliveries, self.sessions) >= batch_size
 
 
 def retention_days(env: Mapping[str, str] | None = None) -> int:
@@ -103,9 +111,10 @@ def prune(store: Any, now: datetime, days: float, batch_size: int = BATCH_SIZE,
     runs_before, deliveries_before = cutoffs(now, days)
     total = Pruned()
     while True:
-        batch: Pruned = store.prune_batch(runs_before, deliveries_before, batch_size)
+        batch: Pruned = store.prune_batch(runs_before, deliveries_before, batch_size,
+                                          now - SESSION_KEEP)
         total += batch
-        if batch.runs < batch_size and batch.deliveries < batch_size:
+        if not batch.full(batch_size):
             return total
         if between is not None:
             between()

@@ -130,3 +130,17 @@ def touch(conn: Connection, token_id: str, now: datetime) -> None:
 def _record(row: Any) -> TokenRecord:
     return TokenRecord(id=row.id, name=row.name, created_at=row.created_at,
                        last_used_at=row.last_used_at, revoked_at=row.revoked_at)
+
+
+def prune_sessions_batch(conn: Connection, before: datetime, limit: int) -> int:
+    """Browser-session rows opened before ``before``: long expired (sessions last 12 h),
+    revoked or not. API tokens are never pruned."""
+    ids = list(conn.scalars(
+        sa.select(api_tokens.c.id)
+        .where(api_tokens.c.name.startswith(SESSION_ROW_PREFIX, autoescape=True),
+               api_tokens.c.created_at < before)
+        .limit(limit)
+    ))
+    if ids:
+        conn.execute(api_tokens.delete().where(api_tokens.c.id.in_(ids)))
+    return len(ids)

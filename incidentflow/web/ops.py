@@ -16,8 +16,10 @@ import asyncio
 import contextlib
 import hmac
 import logging
+import time
 from collections.abc import Callable
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 import anyio.to_thread
@@ -85,18 +87,14 @@ class Pruner:
                 await self.task
 
     async def run_once(self) -> retention.Pruned:
-        now = self.clock()
-        runs_before, deliveries_before = retention.cutoffs(now, self.days)
-        total = retention.Pruned()
-        while True:
-            batch = await anyio.to_thread.run_sync(
-                self.store.prune_batch, runs_before, deliveries_before, retention.BATCH_SIZE)
-            total += batch
-            if max(batch.runs, batch.deliveries) < retention.BATCH_SIZE:
-                break
-            await asyncio.sleep(PRUNE_PAUSE_SECONDS)
+        # The whole batched prune runs in a thread, pausing between batches so ingest
+        # gets the write lock in between.
+        prune = partial(retention.prune, self.store, self.clock(), self.days,
+                        between=partial(time.sleep, PRUNE_PAUSE_SECONDS))
+        total: retention.Pruned = await anyio.to_thread.run_sync(prune)
         metrics.PRUNED.labels(kind="runs").inc(total.runs)
         metrics.PRUNED.labels(kind="deliveries").inc(total.deliveries)
+        metrics.PRUNED.labels(kind="sessions").inc(total.sessions)
         if total.total:
             log.info("retention: pruned %d runs and %d deliveries", total.runs,
                      total.deliveries, extra={"outcome": "pruned"})

@@ -124,3 +124,17 @@ def test_retention_days_setting(raw, days) -> None:
 def test_bad_retention_days_is_a_clear_error(raw) -> None:
     with pytest.raises(ConfigurationError, match="INCIDENTFLOW_RETENTION_DAYS"):
         retention_days({"INCIDENTFLOW_RETENTION_DAYS": raw})
+
+
+def test_expired_browser_sessions_go_api_tokens_stay(store):
+    from incidentflow.store.tokens import SESSION_ROW_PREFIX
+
+    old_session = store.create_token(SESSION_ROW_PREFIX + "admin", "h1", NOW - timedelta(days=3))
+    new_session = store.create_token(SESSION_ROW_PREFIX + "admin", "h2", NOW - timedelta(hours=1))
+    old_token = store.create_token("ci", "h3", NOW - timedelta(days=300))
+
+    pruned = prune(store, NOW, days=30)
+
+    assert pruned.sessions == 1
+    assert {t.id for t in store.list_tokens()} == {new_session.id, old_token.id}
+    assert old_session.id not in {t.id for t in store.list_tokens()}
