@@ -56,6 +56,7 @@ def _history_rows(
         "trigger_node": node,
         "root_event_id": event_id,
         "state": "succeeded",
+        "pending": 0,  # every execution of a finished run has ended
         "created_at": now,
         "finished_at": now,
     }

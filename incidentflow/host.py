@@ -312,7 +312,7 @@ class Host:
         )
         if result.run_ids:
             self._wake()
-        log.info(
+        log.debug(  # not INFO: one line per delivery costs more than the delivery itself
             "webhook %s: canvas=%s node=%s runs=%d",
             result.outcome, target.canvas.name, target.node.name, len(result.run_ids),
         )

@@ -3,8 +3,9 @@
 ``notify()`` may be called from any thread (store calls run in worker threads); each
 worker ``subscribe()``s once and awaits ``Subscription.wait()``. A notification that
 arrives while the worker is busy is kept, so it is never lost. Work committed by
-another process is found by polling (``poll_seconds``); a PostgreSQL LISTEN/NOTIFY
-notifier can subclass ``Wakeup`` and call ``notify()`` when a notification arrives.
+another process: on PostgreSQL the worker LISTENs (``store.notify.WorkListener``
+calls ``notify()``; the poll becomes a 5 s fallback); on SQLite it is found by polling
+(``poll_seconds``). Retries this worker scheduled wake it when due.
 """
 
 from __future__ import annotations

@@ -15,10 +15,13 @@ nothing: the store refuses its outcome.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import secrets
 import socket
+import threading
+import time
 from collections.abc import Callable
 from datetime import datetime
 from functools import partial
@@ -46,11 +49,16 @@ from incidentflow.events import Event, utcnow
 from incidentflow.expressions import scope_for
 from incidentflow.registry import Registry
 from incidentflow.settings import Settings
+from incidentflow.store.database import store_unavailable
 from incidentflow.store.port import ClaimedExecution, Store
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 _CANVAS_CACHE_LIMIT = 256
+_Starter = Callable[[list[ClaimedExecution]], None]
+LISTEN_POLL_SECONDS = 5.0
+INTEGRATION_CACHE_SECONDS = 5.0
+HEARTBEAT_FRACTION = 1 / 3  # extend the lease when a third of it has passed
 
 
 class StopSignal(Protocol):
@@ -81,7 +89,12 @@ class Worker:
         self._policy = policy or RetryPolicy.from_settings(settings)
         self._concurrency = max(1, settings.worker_concurrency)
         self._canvases: dict[tuple[str, int], Canvas] = {}
-        self._busy = 0
+        self._slots_lock = threading.Lock()
+        self._taken = 0  # slots running or reserved (claims, hand-overs)
+        self._handed: tuple[asyncio.AbstractEventLoop, _Starter] | None = None
+        self._integrations: dict[str, tuple[float, dict[str, Any]]] = {}
+        self._running: set[str] = set()  # execution ids whose lease we hold
+        self._next_retry: datetime | None = None
 
     # -- loops ---------------------------------------------------------------------------
     async def drain(self) -> int:
@@ -95,39 +108,138 @@ class Worker:
         return total
 
     async def run(self, stop: StopSignal) -> None:
-        """Claim and run work until ``stop`` is set; then finish what was started."""
+        """Claim and run work until ``stop`` is set; then finish what was started and
+        hand back any lease still held. A heartbeat extends the leases of running
+        executions meanwhile, so a slow call is never taken over by another worker.
+        While running, the store may hand new executions straight to this worker
+        (``store.handoff``) instead of waiting for a claim."""
         subscription = self._wakeup.subscribe()
+        listener = self._listen()
         try:
-            async with anyio.create_task_group() as group:
-                group.start_soon(_poke_when_set, stop, subscription)
-                while not stop.is_set():
-                    if not await self._fill(group, subscription):
-                        await subscription.wait()
+            async with anyio.create_task_group() as beating:
+                beating.start_soon(self._heartbeat)
+                async with anyio.create_task_group() as group:
+                    self._attach(group, subscription)
+                    group.start_soon(_poke_when_set, stop, subscription)
+                    while not stop.is_set():
+                        if not await self._fill(group, subscription):
+                            await subscription.wait(self._wait_seconds())
+                    self._detach()  # stopping: take nothing new, finish what runs
+                beating.cancel_scope.cancel()  # every execution ended: nothing to extend
         finally:
+            self._detach()
             subscription.close()
+            if listener is not None:
+                await anyio.to_thread.run_sync(listener.stop)
             with anyio.CancelScope(shield=True):
                 await self._db(self._store.release, self.id, self._clock())
 
+    # -- slots and hand-over (store.handoff.LocalWorker) ----------------------------------
+    @property
+    def lease_seconds(self) -> float:
+        return self._settings.lease_seconds
+
+    def reserve(self, wanted: int) -> int:
+        with self._slots_lock:
+            granted = max(0, min(wanted, self._concurrency - self._taken))
+            self._taken += granted
+        return granted
+
+    def unreserve(self, count: int) -> None:
+        with self._slots_lock:
+            self._taken -= count
+
+    def hand_over(self, jobs: list[ClaimedExecution]) -> None:
+        """From the store's writer thread, after the commit that leased ``jobs`` to us."""
+        target = self._handed
+        if target is None:  # stopped meanwhile: the leases expire and are taken over
+            self.unreserve(len(jobs))
+            return
+        loop, start = target
+        try:
+            loop.call_soon_threadsafe(start, jobs)
+        except RuntimeError:  # the loop is closed
+            self.unreserve(len(jobs))
+
+    def _attach(self, group: anyio.abc.TaskGroup, subscription: Subscription) -> None:
+        def start(jobs: list[ClaimedExecution]) -> None:
+            for job in jobs:
+                group.start_soon(self._process_in_slot, job, subscription)
+
+        self._handed = (asyncio.get_running_loop(), start)
+        attach = getattr(self._store, "attach_worker", None)
+        if attach is not None:
+            attach(self)
+
+    def _detach(self) -> None:
+        # A hand-over still in flight now gives its slots back; its executions stay
+        # leased to us until ``release`` (end of ``run``) hands them back to the queue.
+        self._handed = None
+        detach = getattr(self._store, "detach_worker", None)
+        if detach is not None:
+            detach(self)
+
+    def _listen(self) -> Any:
+        """Work committed by other processes wakes us (PostgreSQL LISTEN/NOTIFY); the
+        poll then is only a fallback, so it can be slow."""
+        listen = getattr(self._store, "listen_for_work", None)
+        listener = listen(self._wakeup.notify) if listen is not None else None
+        if listener is not None:
+            self._wakeup.poll_seconds = max(self._wakeup.poll_seconds, LISTEN_POLL_SECONDS)
+        return listener
+
+    def _wait_seconds(self) -> float:
+        """Until the next poll, or sooner when a retry this worker scheduled is due."""
+        poll = self._wakeup.poll_seconds
+        if self._next_retry is None:
+            return poll
+        due_in = (self._next_retry - self._clock()).total_seconds()
+        if due_in <= poll:
+            self._next_retry = None
+        return max(0.0, min(poll, due_in))
+
+    async def _heartbeat(self) -> None:
+        lease = self._settings.lease_seconds
+        while True:
+            await anyio.sleep(max(0.05, lease * HEARTBEAT_FRACTION))
+            running = list(self._running)
+            extend = getattr(self._store, "extend_leases", None)
+            if not running or extend is None:
+                continue
+            try:
+                await self._db(extend, self.id, running, self._clock(), lease)
+            except Exception as exc:  # the next beat tries again; the lease has margin
+                log.warning("extending %d leases failed: %s", len(running), exc)
+
     async def _fill(self, group: anyio.abc.TaskGroup, subscription: Subscription) -> bool:
         """Claim into free slots; True if every slot was filled (more may be due)."""
-        free = self._concurrency - self._busy
+        free = self.reserve(self._concurrency)
         if free <= 0:
             return False
         try:
             claimed = await self._claim(free)
         except Exception:
+            self.unreserve(free)
             log.exception("claiming work failed; retrying after the poll interval")
             return False
+        self.unreserve(free - len(claimed))
         for job in claimed:
-            self._busy += 1
             group.start_soon(self._process_in_slot, job, subscription)
         return len(claimed) == free
 
     async def _process_in_slot(self, job: ClaimedExecution, subscription: Subscription) -> None:
+        freed = False
+
+        def free_slot() -> None:  # once the component returned: its slot may serve the
+            nonlocal freed       # downstream executions its finish hands over
+            if not freed:
+                freed = True
+                self.unreserve(1)
+
         try:
-            await self.process(job)
+            await self.process(job, free_slot)
         finally:
-            self._busy -= 1
+            free_slot()
             subscription.poke()  # a slot is free: claim again
 
     async def _claim(self, limit: int) -> list[ClaimedExecution]:
@@ -135,20 +247,34 @@ class Worker:
         return await self._db(self._store.claim, self.id, self._clock(), lease, limit)
 
     # -- one execution -------------------------------------------------------------------
-    async def process(self, job: ClaimedExecution) -> None:
-        """Run one claimed execution and record its outcome. Never raises."""
+    async def process(
+        self, job: ClaimedExecution, executed: Callable[[], None] | None = None
+    ) -> None:
+        """Run one claimed execution and record its outcome. Never raises.
+        ``executed`` is called when the component returned, before the outcome is
+        recorded."""
+        self._running.add(job.id)
+        try:
+            await self._process(job, executed or _nothing)
+        finally:
+            self._running.discard(job.id)
+
+    async def _process(self, job: ClaimedExecution, executed: Callable[[], None]) -> None:
         config: dict[str, Any] | None = None
         try:
             canvas, node, component = await self._locate(job)
             resolved = await self._resolve(job, node, component)
             config = masked(component, resolved)
             emissions = await self._execute(job, node, component, resolved)
-            emitted = plan(canvas, node.name, emissions)
+            executed()
+            emitted = plan(canvas, node.name, emissions, job.root)
+            # ``job`` last: lets the store hand the downstream executions to us at once.
             done = await self._db(self._store.finish, job.id, self.id, config, emitted,
-                                  self._clock())
+                                  self._clock(), job)
             if not done:
                 log.warning("execution %s: lease lost, its outcome was discarded", job.id)
         except Exception as exc:
+            executed()
             await self._record_failure(job, exc, config)
 
     async def _locate(self, job: ClaimedExecution) -> tuple[Canvas, Node, Component]:
@@ -189,18 +315,35 @@ class Worker:
         return list(await component.execute(ctx))
 
     async def _integration(self, node: Node) -> dict[str, Any] | None:
-        if node.integration is None:
+        """The node's integration configuration, secrets decrypted. Cached briefly: a
+        query and a decryption per execution would be most of a fast execution's cost;
+        a changed API key is picked up within ``INTEGRATION_CACHE_SECONDS``."""
+        name = node.integration
+        if name is None:
             return None
-        record = await self._db(self._store.get_integration, node.integration)
-        plain = {name: self._box.decrypt(value) for name, value in record.secrets_encrypted.items()}
+        cached = self._integrations.get(name)
+        if cached is not None and cached[0] > time.monotonic():
+            return dict(cached[1])
+        record = await self._db(self._store.get_integration, name)
+        secrets_ = record.secrets_encrypted
+        plain = {field: self._box.decrypt(value) for field, value in secrets_.items()}
         for value in plain.values():
             secret_logging.register_secret(value)
-        return {**record.config, **plain}
+        config = {**record.config, **plain}
+        self._integrations[name] = (time.monotonic() + INTEGRATION_CACHE_SECONDS, config)
+        return dict(config)
 
     # -- failures ------------------------------------------------------------------------
     async def _record_failure(
         self, job: ClaimedExecution, exc: Exception, config: dict[str, Any] | None
     ) -> None:
+        if store_unavailable(exc):
+            # The database, not the execution, failed (e.g. a restart). Recording a
+            # failure now could succeed a moment later and fail it for good; instead
+            # the lease expires and the execution is tried again, same idempotency key.
+            log.warning("execution %s: database unavailable (%s); it will be retried when "
+                        "its lease expires", job.id, type(exc).__name__)
+            return
         now = self._clock()
         message, details = describe(exc)
         try:
@@ -210,6 +353,8 @@ class Worker:
                          message, when.isoformat())
                 await self._db(self._store.retry_later, job.id, self.id, message, details,
                                config, when, now)
+                if self._next_retry is None or when < self._next_retry:
+                    self._next_retry = when
                 return
             await self._db(self._store.fail, job.id, self.id, message, details, config, now)
         except Exception:
@@ -230,6 +375,10 @@ def describe(exc: Exception) -> tuple[str, dict[str, Any] | None]:
         return str(exc), None
     log.error("unexpected error in a component", exc_info=exc)
     return f"{type(exc).__name__}: {exc}", {"unexpected": True}
+
+
+def _nothing() -> None:
+    pass
 
 
 async def _poke_when_set(stop: StopSignal, subscription: Subscription) -> None:

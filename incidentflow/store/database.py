@@ -5,6 +5,12 @@ committed delivery survives a power cut), foreign keys on, a busy timeout. Write
 take an in-process lock and start with ``BEGIN IMMEDIATE`` so two writers queue up
 instead of failing with "database is locked" half-way through a transaction.
 PostgreSQL: default durability; row locks (``FOR UPDATE SKIP LOCKED``) do the rest.
+
+The hot paths (deliveries, claims, finishes) do not open their own transactions: they
+go through ``Database.writer`` (``store.writer``), which runs concurrent ones in one
+transaction and one commit. A batch of claims only (``durable=False``) commits without
+an fsync on SQLite: a lost claim is a lease that never existed, and the execution is
+simply claimed again; the next durable commit flushes the WAL, claims included.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 
 from incidentflow.errors import ConfigurationError
+from incidentflow.store.writer import GroupCommitWriter
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 _WRITE = "incidentflow_write"
@@ -46,6 +53,8 @@ class Database:
                 "or postgresql+psycopg://"
             )
         self._write_lock = threading.Lock() if self.is_sqlite else None
+        self._synchronous = sqlite_synchronous.upper()
+        self.writer = GroupCommitWriter(self._batch_transaction)
 
     @contextmanager
     def write(self) -> Iterator[Connection]:
@@ -54,6 +63,21 @@ class Database:
             conn.execution_options(**{_WRITE: True})
             with conn.begin():
                 yield conn
+
+    @contextmanager
+    def _batch_transaction(self, durable: bool) -> Iterator[Connection]:
+        """The writer's transaction; on SQLite without an fsync when not ``durable``."""
+        relax = self.is_sqlite and not durable and self._synchronous in ("FULL", "EXTRA")
+        with self._write_lock or nullcontext(), self.engine.connect() as conn:
+            conn.execution_options(**{_WRITE: True})
+            if relax:  # SQLite refuses to change it inside a transaction
+                _sqlite_pragma(conn, "synchronous=NORMAL")
+            try:
+                with conn.begin():
+                    yield conn
+            finally:
+                if relax:
+                    _sqlite_pragma(conn, f"synchronous={self._synchronous}")
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
@@ -68,7 +92,20 @@ class Database:
             command.upgrade(config, "head")
 
     def close(self) -> None:
+        self.writer.close()
         self.engine.dispose()
+
+
+def store_unavailable(exc: BaseException) -> bool:
+    """Whether ``exc`` says the database could not be reached (connection lost, server
+    restarting), as opposed to a statement that failed on its own data."""
+    if isinstance(exc, sa.exc.DBAPIError) and exc.connection_invalidated:
+        return True
+    return isinstance(exc, sa.exc.OperationalError | sa.exc.InterfaceError)
+
+
+def _sqlite_pragma(conn: Connection, pragma: str) -> None:
+    conn.connection.dbapi_connection.execute(f"PRAGMA {pragma}")  # type: ignore[union-attr]
 
 
 def _sqlite_engine(url: sa.URL, synchronous: str) -> Engine:

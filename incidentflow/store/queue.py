@@ -1,7 +1,11 @@
 """Runs, events and executions: the engine's queue, as functions on an open transaction.
 
-Each function runs inside the caller's transaction (``Database.write``/``read``), so
-the store composes them into the single transactions the port promises.
+Each function runs inside the caller's transaction (``Database.write``/``read``, or a
+group-commit batch), so the store composes them into the single transactions the port
+promises.
+
+The statements of the hot paths (a delivery's run, a finish) are built once, with bind
+parameters: building a SQLAlchemy statement per call cost more than executing it.
 """
 
 from __future__ import annotations
@@ -14,8 +18,43 @@ from sqlalchemy.engine import Connection
 
 from incidentflow.events import Event
 from incidentflow.store.codec import new_id
+from incidentflow.store.handoff import Handoff, RunContext
 from incidentflow.store.port import ClaimedExecution, Emitted, NewExecution
 from incidentflow.store.schema import events, executions, runs
+
+_INSERT_RUN = runs.insert()
+_INSERT_EVENT = events.insert()
+_INSERT_EXECUTIONS = executions.insert()
+_SETTLE = (
+    runs.update()
+    .where(runs.c.id == sa.bindparam("b_run"))
+    .values(pending=runs.c.pending + sa.bindparam("b_delta"))
+    .returning(runs.c.pending)
+)
+
+
+def _end_lease_statement(*columns: str) -> Any:
+    """UPDATE of a running execution still leased to ``b_worker``, setting ``columns``
+    from ``v_<column>`` parameters; returns (run_id, node) or no row."""
+    return (
+        executions.update()
+        .where(
+            executions.c.id == sa.bindparam("b_id"),
+            executions.c.lease_owner == sa.bindparam("b_worker"),
+            executions.c.state == "running",
+        )
+        .values(
+            lease_owner=None, lease_expires_at=None,
+            **{column: sa.bindparam(f"v_{column}") for column in columns},
+        )
+        .returning(executions.c.run_id, executions.c.node)
+    )
+
+
+_OUTCOME_COLUMNS = ("state", "resolved_config", "error", "error_details")
+_SUCCEED = _end_lease_statement(*_OUTCOME_COLUMNS, "finished_at")
+_FAIL = _SUCCEED
+_RETRY = _end_lease_statement(*_OUTCOME_COLUMNS, "next_attempt_at")
 
 
 def insert_run(
@@ -27,20 +66,23 @@ def insert_run(
     first: list[NewExecution],
     now: datetime,
     run_id: str | None = None,
+    handoff: Handoff | None = None,
 ) -> str:
-    """A run, its trigger event (emitted by ``node``) and its first executions."""
+    """A run, its trigger event (emitted by ``node``) and its first executions (leased
+    to the local worker where ``handoff`` allows, see ``store.handoff``)."""
     run_id = run_id or new_id()
     event_id = new_id()
     conn.execute(
-        runs.insert().values(
-            id=run_id, canvas=canvas, canvas_version=version, trigger_node=node,
-            root_event_id=event_id, state="running" if first else "succeeded",
-            pending=len(first),
-            created_at=now, finished_at=None if first else now,
-        )
+        _INSERT_RUN,
+        {
+            "id": run_id, "canvas": canvas, "canvas_version": version, "trigger_node": node,
+            "root_event_id": event_id, "state": "running" if first else "succeeded",
+            "pending": len(first), "created_at": now, "finished_at": None if first else now,
+        },
     )
     _insert_event(conn, event_id, run_id, node, None, "default", event, now)
-    insert_executions(conn, run_id, event_id, first, now)
+    context = RunContext(run_id, canvas, version, event)
+    insert_executions(conn, run_id, event_id, first, now, handoff, context)
     return run_id
 
 
@@ -49,30 +91,39 @@ def _insert_event(
     execution_id: str | None, channel: str, event: Event, now: datetime,
 ) -> None:
     conn.execute(
-        events.insert().values(
-            id=event_id, run_id=run_id, node=node, execution_id=execution_id,
-            channel=channel, type=event.type, timestamp=event.timestamp,
-            data=event.data, created_at=now,
-        )
+        _INSERT_EVENT,
+        {
+            "id": event_id, "run_id": run_id, "node": node, "execution_id": execution_id,
+            "channel": channel, "type": event.type, "timestamp": event.timestamp,
+            "data": event.data, "created_at": now,
+        },
     )
 
 
 def insert_executions(
-    conn: Connection, run_id: str, input_event_id: str, new: list[NewExecution], now: datetime
+    conn: Connection, run_id: str, input_event_id: str, new: list[NewExecution], now: datetime,
+    handoff: Handoff | None = None, run: RunContext | None = None,
 ) -> None:
     rows = []
     for item in new:
         execution_id = new_id()
-        rows.append(
-            {
-                "id": execution_id, "run_id": run_id, "node": item.node,
-                "input_event_id": input_event_id, "state": "queued", "attempts": 0,
-                "next_attempt_at": now, "idempotency_key": f"if-{execution_id}",
-                "concurrency_key": item.concurrency_key, "created_at": now,
-            }
-        )
+        key = f"if-{execution_id}"
+        row = {
+            "id": execution_id, "run_id": run_id, "node": item.node,
+            "input_event_id": input_event_id, "state": "queued", "attempts": 0,
+            "next_attempt_at": now, "idempotency_key": key,
+            "concurrency_key": item.concurrency_key, "created_at": now,
+            "lease_owner": None, "lease_expires_at": None, "started_at": None,
+        }
+        lease = handoff.lease(item) if handoff is not None and run is not None else None
+        if lease is not None:
+            owner, expires = lease
+            row |= {"state": "running", "attempts": 1, "next_attempt_at": None,
+                    "lease_owner": owner, "lease_expires_at": expires, "started_at": now}
+            handoff.add(run, execution_id, item, key, expires)  # type: ignore[union-attr,arg-type]
+        rows.append(row)
     if rows:
-        conn.execute(executions.insert(), rows)
+        conn.execute(_INSERT_EXECUTIONS, rows)
 
 
 # -- claim -------------------------------------------------------------------------
@@ -98,10 +149,29 @@ def claim(
     return _claimed(conn, due)
 
 
+_earlier = executions.alias("earlier")
+# Per-key ordering (engine.router): an execution with a concurrency key waits while an
+# earlier one of the same key is queued (in enqueue order = id order) or running.
+_KEY_BLOCKED = (
+    sa.exists()
+    .where(
+        _earlier.c.concurrency_key == executions.c.concurrency_key,
+        sa.or_(
+            _earlier.c.state == "running",
+            sa.and_(_earlier.c.state == "queued", _earlier.c.id < executions.c.id),
+        ),
+    )
+    .correlate(executions)
+)
+_KEY_FREE = sa.or_(executions.c.concurrency_key.is_(None), ~_KEY_BLOCKED)
+
+
 def _due_queued(conn: Connection, now: datetime, limit: int) -> list[str]:
     query = (
         sa.select(executions.c.id)
-        .where(executions.c.state == "queued", executions.c.next_attempt_at <= now)
+        .where(
+            executions.c.state == "queued", executions.c.next_attempt_at <= now, _KEY_FREE
+        )
         .order_by(executions.c.next_attempt_at, executions.c.id)
         .limit(limit)
         .with_for_update(skip_locked=True)  # ignored by SQLite, where writes are serial
@@ -156,28 +226,22 @@ def event_of(mapping: Any, table: Any = events) -> Event:
 # -- outcomes ----------------------------------------------------------------------
 
 def _end_lease(
-    conn: Connection, execution_id: str, worker_id: str, values: dict[str, Any]
+    conn: Connection, statement: Any, execution_id: str, worker_id: str,
+    values: dict[str, Any],
 ) -> Any:
     """Apply ``values`` if ``worker_id`` still holds the lease; return (run_id, node)."""
-    result = conn.execute(
-        executions.update()
-        .where(
-            executions.c.id == execution_id,
-            executions.c.lease_owner == worker_id,
-            executions.c.state == "running",
-        )
-        .values(lease_owner=None, lease_expires_at=None, **values)
-        .returning(executions.c.run_id, executions.c.node)
-    )
-    return result.first()
+    params = {"b_id": execution_id, "b_worker": worker_id}
+    params.update({f"v_{column}": value for column, value in values.items()})
+    return conn.execute(statement, params).first()
 
 
 def finish(
     conn: Connection, execution_id: str, worker_id: str,
     resolved_config: dict[str, Any] | None, emitted: list[Emitted], now: datetime,
+    handoff: Handoff | None = None, run: RunContext | None = None,
 ) -> bool:
     ended = _end_lease(
-        conn, execution_id, worker_id,
+        conn, _SUCCEED, execution_id, worker_id,
         {"state": "succeeded", "finished_at": now, "resolved_config": resolved_config,
          "error": None, "error_details": None},
     )
@@ -187,7 +251,7 @@ def finish(
     for item in emitted:
         event_id = new_id()
         _insert_event(conn, event_id, run_id, node, execution_id, item.channel, item.event, now)
-        insert_executions(conn, run_id, event_id, item.downstream, now)
+        insert_executions(conn, run_id, event_id, item.downstream, now, handoff, run)
     settle_run(conn, run_id, sum(len(item.downstream) for item in emitted), now)
     return True
 
@@ -198,7 +262,7 @@ def retry_later(
     next_attempt_at: datetime,
 ) -> bool:
     ended = _end_lease(
-        conn, execution_id, worker_id,
+        conn, _RETRY, execution_id, worker_id,
         {"state": "queued", "next_attempt_at": next_attempt_at, "error": error,
          "error_details": details, "resolved_config": resolved_config},
     )
@@ -210,7 +274,7 @@ def fail(
     details: dict[str, Any] | None, resolved_config: dict[str, Any] | None, now: datetime,
 ) -> bool:
     ended = _end_lease(
-        conn, execution_id, worker_id,
+        conn, _FAIL, execution_id, worker_id,
         {"state": "failed", "finished_at": now, "error": error, "error_details": details,
          "resolved_config": resolved_config},
     )
@@ -224,12 +288,7 @@ def settle_run(conn: Connection, run_id: str, enqueued: int, now: datetime) -> N
     """One execution of the run ended, having enqueued ``enqueued`` more; the run is
     finished when none is pending. Kept last in the transaction: the row lock it takes
     serializes the run's finishes, so hold it briefly."""
-    pending = conn.execute(
-        runs.update()
-        .where(runs.c.id == run_id)
-        .values(pending=runs.c.pending - 1 + enqueued)
-        .returning(runs.c.pending)
-    ).scalar_one()
+    pending = conn.execute(_SETTLE, {"b_run": run_id, "b_delta": enqueued - 1}).scalar_one()
     if pending > 0:
         return
     failed = conn.execute(
@@ -254,6 +313,23 @@ def release(conn: Connection, worker_id: str, now: datetime) -> int:
             state="queued", lease_owner=None, lease_expires_at=None, next_attempt_at=now,
             attempts=executions.c.attempts - 1,
         )
+    )
+    return result.rowcount
+
+
+def extend_leases(
+    conn: Connection, worker_id: str, ids: list[str], now: datetime, lease_seconds: float
+) -> int:
+    if not ids:
+        return 0
+    result = conn.execute(
+        executions.update()
+        .where(
+            executions.c.id.in_(ids),
+            executions.c.lease_owner == worker_id,
+            executions.c.state == "running",
+        )
+        .values(lease_expires_at=now + timedelta(seconds=lease_seconds))
     )
     return result.rowcount
 

@@ -161,6 +161,7 @@ executions = sa.Table(
     sa.Index(None, "state", "next_attempt_at"),
     sa.Index(None, "state", "lease_expires_at"),
     sa.Index(None, "run_id", "state"),  # the run page, and "is the run finished?"
+    sa.Index(None, "concurrency_key", "state"),  # claim: is an earlier one of this key open?
 )
 
 integrations = sa.Table(

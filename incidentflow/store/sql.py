@@ -1,13 +1,22 @@
 """``SqlStore``: the ``Store`` port on SQLAlchemy Core, for SQLite and PostgreSQL.
 
 Every public method is one transaction. Work-creating commits call ``on_work`` after
-the commit, so an in-process worker wakes at once (see ``engine.wakeup``).
+the commit, so an in-process worker wakes at once (see ``engine.wakeup``), and on
+PostgreSQL send ``NOTIFY`` in the transaction, so workers elsewhere wake too
+(``store.notify``).
+
+The hot paths (``accept_delivery``, ``start_run``, ``claim``, ``finish``,
+``retry_later``, ``fail``, ``release``, ``extend_leases``) go through the group-commit
+writer (``store.writer``): concurrent calls share one transaction and one fsync, and
+each returns only after that commit. New executions may be leased straight to the
+worker of this process (``store.handoff``, ``attach_worker``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
@@ -18,9 +27,11 @@ from incidentflow.components.base import WebhookTrigger
 from incidentflow.errors import NotFound
 from incidentflow.events import Event
 from incidentflow.store import endpoints as endpoint_rows
-from incidentflow.store import history, queue
+from incidentflow.store import history, queue, retention, tokens  # +tables/indexes
 from incidentflow.store.codec import canvas_from_spec, canvas_to_spec, new_id, spec_hash
 from incidentflow.store.database import Database
+from incidentflow.store.handoff import Handoff, LocalWorker, RunContext
+from incidentflow.store.notify import WorkListener, notify_workers
 from incidentflow.store.port import (
     CanvasRecord,
     CanvasSummary,
@@ -35,7 +46,15 @@ from incidentflow.store.port import (
     RunRecord,
     SavedCanvas,
 )
-from incidentflow.store.schema import canvas_versions, canvases, deliveries, integrations, runs
+from incidentflow.store.schema import (
+    canvas_versions,
+    canvases,
+    deliveries,
+    endpoints,
+    integrations,
+    runs,
+)
+from incidentflow.store.writer import Hooks
 
 if TYPE_CHECKING:
     from incidentflow.registry import Registry
@@ -56,6 +75,11 @@ class SqlStore:
         self._db = Database(database_url, sqlite_synchronous)
         self._registry = registry
         self.on_work = on_work
+        self._local_worker: LocalWorker | None = None
+        self._db.writer.hooks = Hooks(
+            before_commit=None if self._db.is_sqlite else notify_workers,
+            after_commit=self._notify,
+        )
 
     # -- schema ------------------------------------------------------------------------
     def migrate(self) -> None:
@@ -174,19 +198,16 @@ class SqlStore:
         events: list[tuple[Event, list[NewExecution]]],
         now: datetime,
     ) -> DeliveryResult:
-        try:
-            with self._db.write() as conn:
-                result = self._accept(conn, endpoint_id, webhook_id, events, now)
-        except sa.exc.IntegrityError:
-            if webhook_id is None:
-                raise
-            # A concurrent delivery with the same webhook-id committed first.
-            with self._db.write() as conn:
-                endpoint_rows.count(conn, endpoint_id, "duplicate", now)
-            return DeliveryResult("duplicate", [])
-        if any(first for _, first in events):
-            self._notify()
-        return result
+        # Group commit (store.writer): concurrent deliveries share one transaction and
+        # one fsync, each in its own savepoint; answered only after the commit.
+        handoff = self._handoff(now)
+        accept = partial(self._accept, endpoint_id=endpoint_id, webhook_id=webhook_id,
+                         events=events, now=now, handoff=handoff)
+        enqueues = any(first for _, first in events)
+        return self._db.writer.submit(
+            accept, lambda result: enqueues and result.outcome == "accepted",
+            after=handoff.settle if handoff else None,
+        ).result()
 
     def _accept(
         self,
@@ -195,39 +216,54 @@ class SqlStore:
         webhook_id: str | None,
         events: list[tuple[Event, list[NewExecution]]],
         now: datetime,
+        handoff: Handoff | None = None,
     ) -> DeliveryResult:
-        endpoint = endpoint_rows.by_id(conn, endpoint_id, now)
+        if handoff is not None:
+            handoff.reset()
+        target = _delivery_target(conn, endpoint_id)
         if webhook_id is not None and _seen(conn, endpoint_id, webhook_id):
-            endpoint_rows.count(conn, endpoint_id, "duplicate", now)
-            return DeliveryResult("duplicate", [])
+            return _duplicate(conn, endpoint_id, now)
         outcome: DeliveryOutcome = "accepted" if events else "ignored"
         run_ids = [new_id() for _ in events]
-        # The delivery row goes first: a concurrent duplicate fails here, cheaply.
-        conn.execute(
-            deliveries.insert().values(
-                id=new_id(), endpoint_id=endpoint_id, webhook_id=webhook_id, outcome=outcome,
-                reason="" if events else "no event to run", run_id=run_ids[0] if run_ids else None,
-                received_at=now,
-            )
-        )
-        version = _current_version(conn, endpoint.canvas)
+        row = {
+            "id": new_id(), "endpoint_id": endpoint_id, "webhook_id": webhook_id,
+            "outcome": outcome, "reason": "" if events else "no event to run",
+            "run_id": run_ids[0] if run_ids else None, "received_at": now,
+        }
+        if not self._insert_delivery(conn, row):
+            return _duplicate(conn, endpoint_id, now)
         for run_id, (event, first) in zip(run_ids, events, strict=True):
             queue.insert_run(
-                conn, endpoint.canvas, version, endpoint.node, event, first, now, run_id
+                conn, target.canvas, target.current_version, target.node, event, first, now,
+                run_id, handoff,
             )
-        endpoint_rows.count(conn, endpoint_id, outcome, now)
+        _count(conn, endpoint_id, outcome, now)
         return DeliveryResult(outcome, run_ids)
 
+    def _insert_delivery(self, conn: Connection, row: dict[str, Any]) -> bool:
+        """False if a delivery with this webhook-id exists. On SQLite ``_seen`` already
+        knows (writers are serial, across processes too); on PostgreSQL a concurrent
+        transaction of another process may win, so the insert gets its own savepoint."""
+        if self._db.is_sqlite or row["webhook_id"] is None:
+            conn.execute(_INSERT_DELIVERY, row)
+            return True
+        try:
+            with conn.begin_nested():
+                conn.execute(_INSERT_DELIVERY, row)
+        except sa.exc.IntegrityError:
+            return False
+        return True
+
     def record_rejection(self, endpoint_id: str, reason: str, now: datetime) -> None:
-        with self._db.write() as conn:
-            endpoint_rows.by_id(conn, endpoint_id, now)
-            conn.execute(
-                deliveries.insert().values(
-                    id=new_id(), endpoint_id=endpoint_id, webhook_id=None, outcome="rejected",
-                    reason=reason, run_id=None, received_at=now,
-                )
-            )
-            endpoint_rows.count(conn, endpoint_id, "rejected", now)
+        def reject(conn: Connection) -> None:  # batched: a flood of bad signatures too
+            _delivery_target(conn, endpoint_id)
+            conn.execute(_INSERT_DELIVERY, {
+                "id": new_id(), "endpoint_id": endpoint_id, "webhook_id": None,
+                "outcome": "rejected", "reason": reason, "run_id": None, "received_at": now,
+            })
+            _count(conn, endpoint_id, "rejected", now)
+
+        self._db.writer.submit(reject).result()
 
     def recent_deliveries(self, endpoint_id: str, limit: int = 20) -> list[DeliveryRecord]:
         with self._db.read() as conn:
@@ -236,12 +272,18 @@ class SqlStore:
     def start_run(
         self, canvas: str, node: str, event: Event, first: list[NewExecution], now: datetime
     ) -> str:
-        with self._db.write() as conn:
+        handoff = self._handoff(now)
+
+        def start(conn: Connection) -> str:
+            if handoff is not None:
+                handoff.reset()
             version = _current_version(conn, canvas)
-            run_id = queue.insert_run(conn, canvas, version, node, event, first, now)
-        if first:
-            self._notify()
-        return run_id
+            return queue.insert_run(conn, canvas, version, node, event, first, now,
+                                    handoff=handoff)
+
+        return self._db.writer.submit(
+            start, lambda _: bool(first), after=handoff.settle if handoff else None
+        ).result()
 
     def list_runs(self, canvas: str, limit: int = 50) -> list[RunRecord]:
         with self._db.read() as conn:
@@ -257,8 +299,10 @@ class SqlStore:
     ) -> list[ClaimedExecution]:
         if limit < 1:
             return []
-        with self._db.write() as conn:
-            return queue.claim(conn, worker_id, now, lease_seconds, limit)
+        claim = partial(queue.claim, worker_id=worker_id, now=now,
+                        lease_seconds=lease_seconds, limit=limit)
+        # Not durable: a claim lost in a power cut is a lease that never existed.
+        return self._db.writer.submit(claim, durable=False).result()
 
     def finish(
         self,
@@ -267,12 +311,25 @@ class SqlStore:
         resolved_config: dict[str, Any] | None,
         emitted: list[Emitted],
         now: datetime,
+        origin: ClaimedExecution | None = None,
     ) -> bool:
-        with self._db.write() as conn:
-            done = queue.finish(conn, execution_id, worker_id, resolved_config, emitted, now)
-        if done and any(item.downstream for item in emitted):
-            self._notify()
-        return done
+        """``origin`` (the finished execution as claimed) lets its downstream executions
+        be handed to the local worker (``store.handoff``) without another query."""
+        enqueues = any(item.downstream for item in emitted)
+        handoff = self._handoff(now) if origin is not None and enqueues else None
+        run = None
+        if origin is not None:
+            run = RunContext(origin.run_id, origin.canvas, origin.canvas_version, origin.root)
+
+        def finish(conn: Connection) -> bool:
+            if handoff is not None:
+                handoff.reset()
+            return queue.finish(conn, execution_id, worker_id, resolved_config, emitted, now,
+                                handoff, run)
+
+        return self._db.writer.submit(
+            finish, lambda done: done and enqueues, after=handoff.settle if handoff else None
+        ).result()
 
     def retry_later(
         self,
@@ -284,10 +341,10 @@ class SqlStore:
         next_attempt_at: datetime,
         now: datetime,
     ) -> bool:
-        with self._db.write() as conn:
-            return queue.retry_later(
-                conn, execution_id, worker_id, error, details, resolved_config, next_attempt_at
-            )
+        retry = partial(queue.retry_later, execution_id=execution_id, worker_id=worker_id,
+                        error=error, details=details, resolved_config=resolved_config,
+                        next_attempt_at=next_attempt_at)
+        return self._db.writer.submit(retry).result()
 
     def fail(
         self,
@@ -298,15 +355,42 @@ class SqlStore:
         resolved_config: dict[str, Any] | None,
         now: datetime,
     ) -> bool:
-        with self._db.write() as conn:
-            return queue.fail(conn, execution_id, worker_id, error, details, resolved_config, now)
+        fail = partial(queue.fail, execution_id=execution_id, worker_id=worker_id, error=error,
+                       details=details, resolved_config=resolved_config, now=now)
+        return self._db.writer.submit(fail).result()
 
     def release(self, worker_id: str, now: datetime) -> int:
-        with self._db.write() as conn:
-            released = queue.release(conn, worker_id, now)
-        if released:
-            self._notify()
-        return released
+        release = partial(queue.release, worker_id=worker_id, now=now)
+        return self._db.writer.submit(release, lambda released: released > 0).result()
+
+    def extend_leases(
+        self, worker_id: str, execution_ids: list[str], now: datetime, lease_seconds: float
+    ) -> int:
+        """Heartbeat: push the lease of these still-running executions forward; returns
+        how many this worker still held (a lost one is not extended)."""
+        extend = partial(queue.extend_leases, worker_id=worker_id, ids=execution_ids,
+                         now=now, lease_seconds=lease_seconds)
+        return self._db.writer.submit(extend, durable=False).result()
+
+    def attach_worker(self, worker: LocalWorker) -> None:
+        """New executions may be leased to ``worker`` as they are enqueued
+        (``store.handoff``); one worker per store."""
+        self._local_worker = worker
+
+    def detach_worker(self, worker: LocalWorker) -> None:
+        if self._local_worker is worker:
+            self._local_worker = None
+
+    def _handoff(self, now: datetime) -> Handoff | None:
+        worker = self._local_worker
+        return Handoff(worker, now) if worker is not None else None
+
+    def listen_for_work(self, on_notify: Callable[[], None]) -> WorkListener | None:
+        """PostgreSQL: a started LISTEN thread calling ``on_notify`` when another process
+        commits work (stop it with ``.stop()``). SQLite: None (poll fallback)."""
+        if self._db.is_sqlite:
+            return None
+        return WorkListener(self._db.engine.url, on_notify).start()
 
     def node_events(self, run_id: str) -> dict[str, Event]:
         with self._db.read() as conn:
@@ -380,6 +464,43 @@ class SqlStore:
             if n.type in components and components[n.type].role == "trigger"
         ]
 
+    # -- API tokens (store/tokens.py) and retention (store/retention.py) ---------------
+    def create_token(self, name: str, token_hash: str, now: datetime) -> tokens.TokenRecord:
+        with self._db.write() as conn:
+            return tokens.insert(conn, name, token_hash, now)
+
+    def list_tokens(self) -> list[tokens.TokenRecord]:
+        with self._db.read() as conn:
+            return tokens.list_all(conn)
+
+    def get_token(self, token_id: str) -> tokens.TokenRecord:
+        with self._db.read() as conn:
+            return tokens.by_id(conn, token_id)
+
+    def revoke_token(self, token_id: str, now: datetime) -> tokens.TokenRecord:
+        with self._db.write() as conn:
+            return tokens.revoke(conn, token_id, now)
+
+    def active_token(self, token_hash: str) -> tokens.TokenRecord | None:
+        with self._db.read() as conn:
+            return tokens.active_by_hash(conn, token_hash)
+
+    def touch_token(self, token_id: str, now: datetime) -> None:
+        with self._db.write() as conn:
+            tokens.touch(conn, token_id, now)
+
+    def prune_batch(
+        self, runs_before: datetime, deliveries_before: datetime, limit: int,
+        sessions_before: datetime | None = None,
+    ) -> retention.Pruned:
+        """One short transaction: up to ``limit`` finished runs and ``limit`` deliveries."""
+        with self._db.write() as conn:
+            return retention.Pruned(
+                runs=retention.prune_runs_batch(conn, runs_before, limit),
+                deliveries=retention.prune_deliveries_batch(conn, deliveries_before, limit),
+                sessions=tokens.prune_sessions_batch(
+                    conn, sessions_before or deliveries_before, limit),
+            )
 
 def _upsert_canvas(conn: Connection, name: str, version: int, now: datetime) -> None:
     changed = conn.execute(
@@ -402,11 +523,50 @@ def _current_version(conn: Connection, canvas: str) -> int:
     return int(version)
 
 
-def _seen(conn: Connection, endpoint_id: str, webhook_id: str) -> bool:
-    query = sa.select(deliveries.c.id).where(
-        deliveries.c.endpoint_id == endpoint_id, deliveries.c.webhook_id == webhook_id
+# The delivery path's statements, built once (see store.queue).
+_TARGET = (
+    sa.select(endpoints.c.canvas, endpoints.c.node, canvases.c.current_version)
+    .join(canvases, canvases.c.name == endpoints.c.canvas)
+    .where(endpoints.c.id == sa.bindparam("b_endpoint"))
+)
+_SEEN = sa.select(deliveries.c.id).where(
+    deliveries.c.endpoint_id == sa.bindparam("b_endpoint"),
+    deliveries.c.webhook_id == sa.bindparam("b_webhook"),
+)
+_INSERT_DELIVERY = deliveries.insert()
+_COUNT = {
+    outcome: endpoints.update()
+    .where(endpoints.c.id == sa.bindparam("b_endpoint"))
+    .values(
+        {
+            endpoints.c[f"{outcome}_count"]: endpoints.c[f"{outcome}_count"] + 1,
+            endpoints.c.last_delivery_at: sa.bindparam("b_at"),
+        }
     )
-    return conn.execute(query).first() is not None
+    for outcome in endpoint_rows.OUTCOMES
+}
+
+
+def _delivery_target(conn: Connection, endpoint_id: str) -> Any:
+    """The endpoint's canvas, node and the canvas's current version, in one query."""
+    row = conn.execute(_TARGET, {"b_endpoint": endpoint_id}).first()
+    if row is None:
+        raise NotFound(f"webhook endpoint {endpoint_id!r} does not exist")
+    return row
+
+
+def _count(conn: Connection, endpoint_id: str, outcome: DeliveryOutcome, now: datetime) -> None:
+    conn.execute(_COUNT[outcome], {"b_endpoint": endpoint_id, "b_at": now})
+
+
+def _duplicate(conn: Connection, endpoint_id: str, now: datetime) -> DeliveryResult:
+    _count(conn, endpoint_id, "duplicate", now)
+    return DeliveryResult("duplicate", [])
+
+
+def _seen(conn: Connection, endpoint_id: str, webhook_id: str) -> bool:
+    params = {"b_endpoint": endpoint_id, "b_webhook": webhook_id}
+    return conn.execute(_SEEN, params).first() is not None
 
 
 def _integration(conn: Connection, name: str) -> IntegrationRecord:

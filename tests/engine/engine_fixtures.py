@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import ClassVar
@@ -75,6 +76,21 @@ class Crash(Component):
         raise ValueError("boom")
 
 
+class Block(Component):
+    """Runs until ``release`` is set (a slow incident.io call, say)."""
+
+    type = "t.block"
+    label = "Block"
+    started: ClassVar[list[str]] = []
+    release: ClassVar[asyncio.Event | None] = None
+
+    async def execute(self, ctx: ExecutionContext) -> list[Emission]:
+        Block.started.append(ctx.execution_id)
+        assert Block.release is not None
+        await Block.release.wait()
+        return []
+
+
 class Branch(Component):
     """An ``if``: emits its input on channel true/false."""
 
@@ -89,7 +105,7 @@ class Branch(Component):
 
 def registry() -> Registry:
     registry = Registry()
-    for component in (Start(), Echo(), Flaky(), Broken(), Crash(), Branch()):
+    for component in (Start(), Echo(), Flaky(), Broken(), Crash(), Branch(), Block()):
         registry.add_component(component)
     return registry
 
@@ -120,6 +136,7 @@ class Workers:
     store: object
     tmp_path: object
     clock: Clock = field(default_factory=Clock)
+    lease_seconds: float = 60
 
     def settings(self) -> Settings:
         return Settings(
@@ -128,7 +145,7 @@ class Workers:
             public_url="http://test",  # type: ignore[arg-type]
             secret_key="k",
             admin_token="t",
-            lease_seconds=60,
+            lease_seconds=self.lease_seconds,
             worker_concurrency=4,
         )
 
@@ -141,6 +158,7 @@ class Workers:
             BOX,
             http,
             self.settings(),  # type: ignore[arg-type]
+            wakeup,
             worker_id=worker_id,
             clock=self.clock,
             policy=policy,

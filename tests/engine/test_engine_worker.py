@@ -137,3 +137,30 @@ async def test_dead_worker_is_taken_over_with_the_same_key(store, workers):
     assert execution.state == "succeeded" and execution.attempts == 2
     assert Flaky.seen == [(2, claimed.idempotency_key)]
     assert store.finish(claimed.id, "dead", None, [], workers.clock()) is False
+
+
+async def test_database_outage_while_recording_leaves_the_execution_to_be_retried(
+    store, workers
+):
+    import sqlalchemy as sa
+
+    run_id = start(store, chain("c", Node("Echo", "t.echo", {"message": "m"})))
+
+    class Restarting:
+        """The store, whose database drops the connection as the outcome is recorded."""
+
+        def __getattr__(self, name):
+            return getattr(store, name)
+
+        def finish(self, *args):
+            raise sa.exc.OperationalError("COMMIT", {}, Exception("server closed the connection"))
+
+    worker = workers.make()
+    worker._store = Restarting()
+    assert await worker.drain() == 1
+    [execution] = store.get_run(run_id).executions
+    assert (execution.state, execution.error) == ("running", None)  # not failed for good
+    workers.clock.advance(seconds=61)
+    assert await workers.make("w2").drain() == 1
+    [execution] = store.get_run(run_id).executions
+    assert (execution.state, execution.attempts) == ("succeeded", 2)

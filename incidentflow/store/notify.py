@@ -1,0 +1,80 @@
+"""PostgreSQL LISTEN/NOTIFY: wake worker processes on other hosts when work is committed.
+
+The transaction that makes work due sends ``NOTIFY incidentflow_work`` (PostgreSQL
+delivers it only if, and when, that transaction commits). Each worker process runs one
+``WorkListener``: a thread holding a dedicated autocommit connection that LISTENs and
+calls ``on_notify`` for each notification. If the connection drops, it reconnects with
+backoff; the worker's poll fallback covers the gap.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+log = logging.getLogger(__name__)
+CHANNEL = "incidentflow_work"
+_CHECK_STOP_SECONDS = 1.0
+_RECONNECT_SECONDS = (0.5, 1.0, 2.0, 5.0)
+
+
+def notify_workers(conn: Connection) -> None:
+    """Inside the transaction that enqueued work: delivered when it commits."""
+    conn.exec_driver_sql(f"NOTIFY {CHANNEL}")
+
+
+def libpq_url(url: sa.URL) -> str:
+    """The SQLAlchemy URL as a libpq connection URI (query options such as
+    ``options=-csearch_path=...`` kept)."""
+    return url.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+class WorkListener:
+    def __init__(self, url: sa.URL, on_notify: Callable[[], None]):
+        self._conninfo = libpq_url(url)
+        self._on_notify = on_notify
+        self._stop = threading.Event()
+        self._listening = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="incidentflow-listen", daemon=True)
+
+    def start(self) -> WorkListener:
+        self._thread.start()
+        return self
+
+    def wait_listening(self, timeout: float) -> bool:
+        """True once the LISTEN is in place (tests, and a clean start-up log)."""
+        return self._listening.wait(timeout)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=_CHECK_STOP_SECONDS * 3)
+
+    def _run(self) -> None:
+        failures = 0
+        while not self._stop.is_set():
+            try:
+                self._listen()
+                failures = 0
+            except Exception as exc:  # a dropped connection: reconnect, never die
+                self._listening.clear()
+                delay = _RECONNECT_SECONDS[min(failures, len(_RECONNECT_SECONDS) - 1)]
+                failures += 1
+                log.warning("LISTEN connection failed (%s); retrying in %.1fs",
+                            type(exc).__name__, delay)
+                self._stop.wait(delay)
+
+    def _listen(self) -> None:
+        import psycopg
+
+        with psycopg.connect(self._conninfo, autocommit=True) as conn:
+            conn.execute(f"LISTEN {CHANNEL}")
+            self._listening.set()
+            self._on_notify()  # work committed while we were not listening
+            while not self._stop.is_set():
+                # Wakes at least every second to see a stop request.
+                for _ in conn.notifies(timeout=_CHECK_STOP_SECONDS):
+                    self._on_notify()

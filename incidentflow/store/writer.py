@@ -1,0 +1,201 @@
+"""Group commit: many small write transactions share one commit (one fsync).
+
+Concurrent writers (webhook deliveries, claims, finishes) each ``submit`` a job: a
+function of an open connection. One writer thread takes every job waiting, runs them
+in one transaction, commits once, and only then resolves each job's future with its
+result. A job that raises gets its own error, and the batch is redone without it (a
+failing job never fails its batch-mates; no savepoint per job, which would cost two
+statements each on the hot path). Nothing is answered before the commit, so "2xx only
+after the delivery is durable" holds.
+
+Under no load a batch holds one job and waits for nothing; under load the batch grows
+while the previous commit's fsync runs, so throughput follows the load instead of the
+disk's fsync rate.
+
+A job may say its transaction made work due (``wakes``): the batch then calls
+``before_commit`` inside the transaction (PostgreSQL: NOTIFY) and ``after_commit``
+once after it (in-process workers wake at once).
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy.engine import Connection
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+MAX_BATCH = 512
+# Batches of two processes may lock rows (runs, endpoint counters) in opposite orders;
+# PostgreSQL then aborts one of them. Redo it: the other has committed meanwhile.
+MAX_CONFLICT_RETRIES = 5
+_TRANSIENT_SQLSTATES = frozenset({"40P01", "40001"})  # deadlock, serialization failure
+
+
+@dataclass
+class _Job(Generic[T]):
+    run: Callable[[Connection], T]
+    wakes: Callable[[T], bool] | None
+    durable: bool
+    after: Callable[[bool], None] | None = None  # told whether the job was committed
+    future: Future[T] = field(default_factory=Future)
+
+
+@dataclass
+class Hooks:
+    """What the writer calls around a batch that made work due."""
+
+    before_commit: Callable[[Connection], None] | None = None
+    after_commit: Callable[[], None] | None = None
+
+
+class GroupCommitWriter:
+    def __init__(
+        self,
+        transaction: Callable[[bool], AbstractContextManager[Connection]],
+        hooks: Hooks | None = None,
+    ):
+        """``transaction(durable)`` opens one write transaction; ``durable=False`` when
+        no job of the batch needs its commit to survive a power cut (claims)."""
+        self._transaction = transaction
+        self.hooks = hooks or Hooks()
+        self._jobs: queue.SimpleQueue[_Job[Any] | None] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._start_lock = threading.Lock()
+
+    def submit(
+        self,
+        run: Callable[[Connection], T],
+        wakes: Callable[[T], bool] | None = None,
+        *,
+        durable: bool = True,
+        after: Callable[[bool], None] | None = None,
+    ) -> Future[T]:
+        """Queue ``run`` for the next batch; the future resolves after its commit.
+        ``after(committed)`` is called in the writer thread before the future resolves."""
+        job = _Job(run, wakes, durable, after)
+        self._ensure_thread()
+        self._jobs.put(job)
+        return job.future
+
+    def close(self) -> None:
+        thread = self._thread
+        if thread is not None and thread.is_alive():
+            self._jobs.put(None)
+            thread.join(timeout=30)
+        self._thread = None
+
+    def _ensure_thread(self) -> None:
+        if self._thread is not None and self._thread.is_alive():
+            return
+        with self._start_lock:  # started on first use: a process that never writes has none
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(
+                    target=self._loop, name="incidentflow-writer", daemon=True
+                )
+                self._thread.start()
+
+    # -- the writer thread ---------------------------------------------------------------
+    def _loop(self) -> None:
+        while True:
+            batch = self._next_batch()
+            if batch is None:
+                return
+            self._commit(batch)
+
+    def _next_batch(self) -> list[_Job[Any]] | None:
+        first = self._jobs.get()
+        if first is None:
+            return None
+        batch = [first]
+        while len(batch) < MAX_BATCH:
+            try:
+                job = self._jobs.get_nowait()
+            except queue.Empty:
+                break
+            if job is None:  # close(): finish this batch, then stop
+                self._jobs.put(None)
+                break
+            batch.append(job)
+        return batch
+
+    def _commit(self, batch: list[_Job[Any]]) -> None:
+        """Commit ``batch``; a job that raises is answered with its error and the
+        transaction is rolled back and redone without it (its batch-mates re-run from
+        the same state, so they do what they did; jobs are pure database work). A
+        deadlock or serialization failure is nobody's fault: the batch is redone."""
+        conflicts = 0
+        while batch:
+            try:
+                results, woke = self._run(batch)
+            except _JobFailed as failed:
+                if _transient(failed.error) and conflicts < MAX_CONFLICT_RETRIES:
+                    conflicts += 1
+                    continue
+                _settle(batch[failed.index], None, failed.error)
+                batch = batch[: failed.index] + batch[failed.index + 1 :]
+                continue
+            except BaseException as exc:  # the commit failed: nothing is durable
+                if _transient(exc) and conflicts < MAX_CONFLICT_RETRIES:
+                    conflicts += 1
+                    continue
+                for job in batch:
+                    _settle(job, None, exc)
+                return
+            if woke and self.hooks.after_commit is not None:
+                _safely(self.hooks.after_commit)
+            for job, result in zip(batch, results, strict=True):
+                _settle(job, result, None)
+            return
+
+    def _run(self, batch: list[_Job[Any]]) -> tuple[list[Any], bool]:
+        results: list[Any] = []
+        woke = False
+        with self._transaction(any(job.durable for job in batch)) as conn:
+            for index, job in enumerate(batch):
+                try:
+                    result = job.run(conn)
+                except Exception as exc:
+                    raise _JobFailed(index, exc) from exc
+                results.append(result)
+                woke = woke or (job.wakes is not None and bool(job.wakes(result)))
+            if woke and self.hooks.before_commit is not None:
+                self.hooks.before_commit(conn)
+        return results, woke
+
+
+class _JobFailed(Exception):
+    def __init__(self, index: int, error: Exception):
+        super().__init__(str(error))
+        self.index, self.error = index, error
+
+
+def _settle(job: _Job[Any], result: Any, error: BaseException | None) -> None:
+    if job.after is not None:
+        _safely(lambda: job.after(error is None))  # type: ignore[misc]
+    future = job.future
+    if future.set_running_or_notify_cancel():
+        if error is None:
+            future.set_result(result)
+        else:
+            future.set_exception(error)
+
+
+def _transient(exc: BaseException) -> bool:
+    original = getattr(exc, "orig", None) or exc
+    return getattr(original, "sqlstate", None) in _TRANSIENT_SQLSTATES
+
+
+def _safely(hook: Callable[[], None]) -> None:
+    try:
+        hook()
+    except Exception:
+        log.exception("after-commit hook failed")
+

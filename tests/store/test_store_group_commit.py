@@ -1,0 +1,98 @@
+"""Group commit: concurrent writes share a transaction, yet each answers for itself."""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+import sqlalchemy as sa
+from store_fixtures import NOW, make_canvas
+
+from incidentflow.errors import NotFound
+from incidentflow.events import Event
+from incidentflow.store.port import NewExecution
+from incidentflow.store.schema import deliveries
+
+EVENT = Event("test.created", {"n": 1}, "2026-03-01T12:00:00Z")
+
+
+def endpoint_of(store) -> str:
+    store.save_canvas(make_canvas(), "", [], NOW)
+    return store.endpoint_for_node("demo", "Hook", NOW).id
+
+
+def hold_the_writer(store) -> threading.Event:
+    """Occupy the writer thread until the returned event is set, so every job
+    submitted meanwhile lands in one batch."""
+    release, started = threading.Event(), threading.Event()
+
+    def block(conn):
+        started.set()
+        release.wait(10)
+
+    store._db.writer.submit(block)
+    started.wait(10)
+    return release
+
+
+def test_a_failing_job_does_not_fail_its_batch_mates(store):
+    endpoint = endpoint_of(store)
+    release = hold_the_writer(store)
+    accepts = [
+        lambda: store.accept_delivery(
+            endpoint, "good-1", [(EVENT, [NewExecution("A", EVENT)])], NOW
+        ),
+        lambda: store.accept_delivery("no-such-endpoint", "bad", [(EVENT, [])], NOW),
+        lambda: store.accept_delivery(endpoint, "good-2", [(EVENT, [])], NOW),
+    ]
+    with ThreadPoolExecutor(3) as pool:
+        futures = [pool.submit(call) for call in accepts]
+        release.set()
+        good1, good2 = futures[0].result(10), futures[2].result(10)
+        with pytest.raises(NotFound):
+            futures[1].result(10)
+    assert (good1.outcome, good2.outcome) == ("accepted", "accepted")
+    assert store.get_run(good1.run_ids[0]).executions[0].node == "A"
+    assert [d.webhook_id for d in store.recent_deliveries(endpoint)] == ["good-2", "good-1"]
+
+
+def test_duplicates_in_one_batch_resolve_per_delivery(store):
+    endpoint = endpoint_of(store)
+    release = hold_the_writer(store)
+    ids = ["a", "b", "a", "c", "b", "a"]
+    with ThreadPoolExecutor(len(ids)) as pool:
+        futures = [
+            pool.submit(store.accept_delivery, endpoint, wid, [(EVENT, [])], NOW) for wid in ids
+        ]
+        release.set()
+        outcomes = [f.result(10).outcome for f in futures]
+    assert sorted(outcomes) == ["accepted"] * 3 + ["duplicate"] * 3
+    counts = store.get_endpoint(endpoint, NOW).counts
+    assert (counts["accepted"], counts["duplicate"]) == (3, 3)
+    with store.engine.connect() as conn:
+        stored = conn.scalar(sa.select(sa.func.count()).select_from(deliveries))
+    assert stored == 3
+
+
+def test_a_failed_commit_fails_every_job_of_the_batch_and_writes_nothing(store):
+    if not store._db.is_sqlite:
+        pytest.skip("needs a violation deferred to COMMIT (SQLite's defer_foreign_keys)")
+    endpoint = endpoint_of(store)
+    release = hold_the_writer(store)
+
+    def break_the_commit(conn):
+        conn.exec_driver_sql("PRAGMA defer_foreign_keys=ON")
+        conn.execute(deliveries.insert().values(
+            id="orphan", endpoint_id="gone", webhook_id=None, outcome="rejected", reason="",
+            run_id=None, received_at=NOW))
+
+    ok = store._db.writer.submit(
+        lambda conn: store._accept(conn, endpoint, "x", [(EVENT, [])], NOW)
+    )
+    broken = store._db.writer.submit(break_the_commit)
+    release.set()
+    for future in (ok, broken):
+        with pytest.raises(sa.exc.IntegrityError):
+            future.result(10)
+    assert store.recent_deliveries(endpoint) == []  # not answered, not written

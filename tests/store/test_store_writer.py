@@ -1,0 +1,102 @@
+"""The group-commit writer on its own: batching, per-job errors, conflict retries."""
+
+from __future__ import annotations
+
+import threading
+from contextlib import contextmanager
+
+import pytest
+
+from incidentflow.store.writer import GroupCommitWriter, Hooks
+
+
+class Conflict(Exception):
+    sqlstate = "40P01"  # what psycopg reports for a deadlock
+
+
+class FakeDatabase:
+    """Records what each transaction did; a transaction commits if no error escapes."""
+
+    def __init__(self) -> None:
+        self.committed: list[list[str]] = []
+        self.durable: list[bool] = []
+
+    @contextmanager
+    def transaction(self, durable: bool):
+        done: list[str] = []
+        yield done
+        self.committed.append(done)
+        self.durable.append(durable)
+
+
+def held(writer: GroupCommitWriter) -> threading.Event:
+    release, started = threading.Event(), threading.Event()
+
+    def block(conn):
+        started.set()
+        release.wait(10)
+
+    writer.submit(block)
+    started.wait(10)
+    return release
+
+
+def write(name: str):
+    def job(conn):
+        conn.append(name)
+        return name
+
+    return job
+
+
+def test_waiting_jobs_share_one_commit_and_claims_alone_are_not_durable():
+    db = FakeDatabase()
+    writer = GroupCommitWriter(db.transaction)
+    release = held(writer)
+    futures = [writer.submit(write("a")), writer.submit(write("b"), durable=False)]
+    release.set()
+    assert [f.result(10) for f in futures] == ["a", "b"]
+    claim = writer.submit(write("claim"), durable=False)
+    assert claim.result(10) == "claim"
+    writer.close()
+    assert db.committed[1:] == [["a", "b"], ["claim"]]
+    assert db.durable[1:] == [True, False]
+
+
+def test_a_conflict_redoes_the_batch_instead_of_failing_a_job():
+    db = FakeDatabase()
+    woke: list[bool] = []
+    writer = GroupCommitWriter(db.transaction, Hooks(after_commit=lambda: woke.append(True)))
+    conflicts = iter([True])
+
+    def conflicted_once(conn):
+        if next(conflicts, False):
+            raise Conflict("deadlock detected")
+        conn.append("c")
+        return "c"
+
+    release = held(writer)
+    futures = [writer.submit(write("a")), writer.submit(conflicted_once, lambda _: True)]
+    release.set()
+    assert [f.result(10) for f in futures] == ["a", "c"]
+    writer.close()
+    assert db.committed[1:] == [["a", "c"]] and woke == [True]
+
+
+def test_after_hook_learns_whether_its_job_was_committed():
+    db = FakeDatabase()
+    writer = GroupCommitWriter(db.transaction)
+    told: dict[str, bool] = {}
+
+    def broken(conn):
+        raise ValueError("bad input")
+
+    release = held(writer)
+    ok = writer.submit(write("a"), after=lambda c: told.__setitem__("a", c))
+    bad = writer.submit(broken, after=lambda c: told.__setitem__("bad", c))
+    release.set()
+    assert ok.result(10) == "a"
+    with pytest.raises(ValueError, match="bad input"):
+        bad.result(10)
+    writer.close()
+    assert told == {"a": True, "bad": False}
