@@ -181,3 +181,24 @@ def test_static_check_of_events(config, ok):
     problems = TRIGGER.check("Listen", config)
     assert (problems == []) is ok
     assert all((p.node, p.field) == ("Listen", "events") for p in problems)
+
+
+@pytest.mark.parametrize("content_type, status", [
+    ("application/json", 200),
+    ("application/json; charset=utf-8", 200),
+    ("Application/JSON", 200),
+    ("application/vnd.svix+json", 200),
+    ("text/plain", 415),
+    ("application/x-www-form-urlencoded", 415),
+    ("multipart/form-data; boundary=x", 415),
+])
+def test_content_type_is_checked_after_the_signature(content_type, status):
+    signed = delivery(example(CREATED))
+    request = WebhookRequest({**signed.headers, "content-type": content_type}, signed.body)
+    verdict = receive(request)
+    assert verdict.status == status
+    assert (len(verdict.events) == 1) == (status == 200)
+    if status == 415:
+        assert content_type.split(";")[0] in verdict.reason
+        unsigned = WebhookRequest({"content-type": content_type}, signed.body)
+        assert receive(unsigned).status == 403  # strangers learn nothing more

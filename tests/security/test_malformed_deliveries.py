@@ -88,9 +88,6 @@ def test_unsigned_wrong_content_type_is_403(stack: Stack, counts) -> None:
     assert counts()[:2] == before[:2]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "web/webhooks.py receive_webhook never looks at Content-Type: a signed text/plain "
-    "(or form-encoded) body is parsed as JSON and accepted; expected 415"))
 def test_signed_wrong_content_type_is_415_and_stores_nothing(stack: Stack, counts) -> None:
     before = counts()
     delivery = signed(stack.webhook.secret, "msg_wrong_type", incident_body(3))
@@ -132,10 +129,6 @@ def test_an_unsigned_delivery_with_a_64_kib_header_is_refused(stack: Stack, coun
     assert counts()[:2] == before[:2]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "no header size limit: uvicorn with httptools (cli.py serve: uvicorn.run without "
-    "h11/limits) takes a 64 KiB header value and the signed delivery is accepted; "
-    "expected 431 Request Header Fields Too Large"))
 def test_a_64_kib_header_value_is_431(stack: Stack, counts) -> None:
     before = counts()
     delivery = signed(stack.webhook.secret, "msg_big_header", incident_body(4))
@@ -149,7 +142,7 @@ def test_a_huge_signature_header_is_403(stack: Stack, counts) -> None:
     before = counts()
     delivery = signed(stack.webhook.secret, "msg_many_sigs", GOOD)
     headers = {**delivery.headers,
-               "webhook-signature": " ".join(["v1,AAAA"] * 3000)}
+               "webhook-signature": " ".join(["v1,AAAA"] * 1500)}  # under the header limit
     answer = post(stack, GOOD, headers)
     assert answer.status_code == 403
     assert counts()[:2] == before[:2]

@@ -40,6 +40,7 @@ SECRET_FIELD = "webhookSigningSecret"
 # Lesson 7: callers get a generic body; the precise reason goes to logs and the UI.
 FORBIDDEN = "forbidden"
 BAD_REQUEST = "bad request"
+UNSUPPORTED_MEDIA_TYPE = "unsupported media type: send application/json"
 OK = "ok"
 
 
@@ -88,6 +89,11 @@ class OnIncident(WebhookTrigger):
             signed = verify(secrets, request.headers, request.body, now)
         except SignatureError as exc:
             return WebhookVerdict(403, FORBIDDEN, str(exc))
+        content_type = request.headers.get("content-type", "")
+        if not _is_json_media_type(content_type):
+            # Checked only after the signature, so strangers learn nothing but 403.
+            return WebhookVerdict(415, UNSUPPORTED_MEDIA_TYPE,
+                                  f"content type {content_type[:100]!r} is not JSON")
         try:
             payload = read_payload(request.body)
             event_type = payload["event_type"]
@@ -134,6 +140,13 @@ def incident_of(payload: dict[str, Any]) -> dict[str, Any]:
     if not isinstance(incident, dict):
         raise ValueError(f"body has no incident object for {event_type}")
     return incident
+
+
+def _is_json_media_type(content_type: str) -> bool:
+    """incident.io sends ``application/json``; an absent header is read as JSON too."""
+    media = content_type.split(";", 1)[0].strip().lower()
+    return media in ("", "application/json") or (
+        media.startswith("application/") and media.endswith("+json"))
 
 
 def _selected(config: Mapping[str, Any]) -> list[str]:
