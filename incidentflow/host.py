@@ -70,7 +70,14 @@ class _Target:
     node: Node
     trigger: WebhookTrigger
     secrets: tuple[str, ...]
-    expires: float
+    expires: float  # monotonic: bounds staleness across replicas
+    # The grace period of a rotated-out secret ends at this (clock) time, cache or not.
+    secrets_valid_until: datetime | None = None
+
+    def fresh(self, now: datetime) -> bool:
+        if self.expires <= time.monotonic():
+            return False
+        return self.secrets_valid_until is None or now < self.secrets_valid_until
 
 
 class Host:
@@ -334,7 +341,7 @@ class Host:
 
     async def _target(self, endpoint_id: str, now: datetime) -> _Target:
         cached = self._targets.get(endpoint_id)
-        if cached and cached.expires > time.monotonic():
+        if cached and cached.fresh(now):
             return cached
         endpoint = await self._db(self.store.get_endpoint, endpoint_id, now)
         record = await self._db(self.store.get_canvas, endpoint.canvas)
@@ -346,7 +353,8 @@ class Host:
         for secret in secrets:
             register_secret(secret)
         target = _Target(
-            record.canvas, node, trigger, secrets, time.monotonic() + ENDPOINT_CACHE_SECONDS
+            record.canvas, node, trigger, secrets, time.monotonic() + ENDPOINT_CACHE_SECONDS,
+            endpoint.previous_valid_until,
         )
         self._targets[endpoint_id] = target
         return target

@@ -82,11 +82,13 @@ def count(conn: Connection, endpoint_id: str, outcome: DeliveryOutcome, now: dat
 def _endpoint(row: Any, now: datetime) -> Endpoint:
     valid = [row["secret_enc"]] if row["secret_enc"] else []
     until = row["previous_valid_until"]
-    if row["previous_secret_enc"] and until is not None and until > now:
+    in_grace = bool(row["previous_secret_enc"]) and until is not None and until > now
+    if in_grace:
         valid.append(row["previous_secret_enc"])
     return Endpoint(
         id=row["id"], canvas=row["canvas"], node=row["node"],
         secret_configured=row["secret_enc"] is not None,
         secrets_encrypted=tuple(valid), last_delivery_at=row["last_delivery_at"],
         counts={outcome: row[f"{outcome}_count"] for outcome in OUTCOMES},
+        previous_valid_until=until if in_grace else None,
     )

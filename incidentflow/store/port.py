@@ -73,6 +73,8 @@ class Endpoint:
     secrets_encrypted: tuple[str, ...]
     last_delivery_at: datetime | None
     counts: dict[str, int]  # by DeliveryOutcome
+    # When the previous secret (if it is among the valid ones) stops being valid.
+    previous_valid_until: datetime | None = None
 
 
 @dataclass(frozen=True)

@@ -153,6 +153,18 @@ async def test_the_previous_secret_is_valid_for_24_hours_after_a_change(flow: Fl
     assert await status_with(fresh_host(flow), flow, new) == 200
 
 
+async def test_a_cached_endpoint_still_ends_the_grace_period_on_time(flow: Flow) -> None:
+    """The same host (its endpoint cache warm) refuses the old secret once 24 h passed."""
+    await applied(flow)
+    old, new = new_secret(), new_secret()
+    await flow.set_secret(old)
+    await flow.set_secret(new)
+    assert await status_with(flow.host, flow, old) == 200  # warms the cache
+    flow.clock.advance(hours=24, minutes=1)
+    assert await status_with(flow.host, flow, old) == 403
+    assert await status_with(flow.host, flow, new) == 200
+
+
 async def test_clearing_the_secret_drops_both(flow: Flow) -> None:
     await applied(flow)
     old, new = new_secret(), new_secret()
