@@ -27,7 +27,11 @@ class Settings:
     # True when the admin token was generated during this start (print it once).
     admin_token_generated: bool = False
     log_json: bool = False
-    retry_limit: int = 5
+    # Attempts of a retryable failure, first included. With the backoff below, 10
+    # attempts ride out about 13 minutes of an incident.io outage before giving up.
+    retry_limit: int = 10
+    retry_base_seconds: float = 2.0
+    retry_max_seconds: float = 300.0
     lease_seconds: float = 60.0
     worker_concurrency: int = 8
 
@@ -66,7 +70,9 @@ class Settings:
             admin_token=admin_token,
             admin_token_generated=generated,
             log_json=_flag(env.get("INCIDENTFLOW_LOG_JSON")),
-            retry_limit=int(env.get("INCIDENTFLOW_RETRY_LIMIT", "5")),
+            retry_limit=int(env.get("INCIDENTFLOW_RETRY_LIMIT", "10")),
+            retry_base_seconds=float(env.get("INCIDENTFLOW_RETRY_BASE_SECONDS", "2")),
+            retry_max_seconds=float(env.get("INCIDENTFLOW_RETRY_MAX_SECONDS", "300")),
             lease_seconds=float(env.get("INCIDENTFLOW_LEASE_SECONDS", "60")),
             worker_concurrency=int(env.get("INCIDENTFLOW_WORKER_CONCURRENCY", "8")),
         )

@@ -18,9 +18,9 @@ from incidentflow.settings import Settings
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    limit: int = 5  # attempts in all, the first included
+    limit: int = 10  # attempts in all, the first included
     base_seconds: float = 2.0
-    max_seconds: float = 600.0
+    max_seconds: float = 300.0
     jitter: float = 0.5  # the delay varies by up to this fraction, downwards
     random: Callable[[], float] = field(default=random.random, repr=False)
 
@@ -32,7 +32,13 @@ class RetryPolicy:
 
     @classmethod
     def from_settings(cls, settings: Settings, **overrides: object) -> RetryPolicy:
-        return cls(limit=settings.retry_limit, **overrides)  # type: ignore[arg-type]
+        given: dict[str, object] = {
+            "limit": settings.retry_limit,
+            "base_seconds": settings.retry_base_seconds,
+            "max_seconds": settings.retry_max_seconds,
+            **overrides,
+        }
+        return cls(**given)  # type: ignore[arg-type]
 
 
 def next_attempt_at(

@@ -59,3 +59,16 @@ def test_repr_never_shows_secrets(tmp_path: Path) -> None:
     settings = Settings.from_env({}, data_dir=tmp_path, admin_token="ifa_topsecret",
                                  secret_key="key-material")
     assert "ifa_topsecret" not in repr(settings) and "key-material" not in repr(settings)
+
+
+def test_retry_policy_comes_from_the_environment(tmp_path: Path) -> None:
+    from incidentflow.engine.retry import RetryPolicy
+
+    settings = Settings.from_env({
+        "INCIDENTFLOW_RETRY_LIMIT": "4", "INCIDENTFLOW_RETRY_BASE_SECONDS": "0.1",
+        "INCIDENTFLOW_RETRY_MAX_SECONDS": "3",
+    }, data_dir=tmp_path)
+    policy = RetryPolicy.from_settings(settings)
+    assert (policy.limit, policy.base_seconds, policy.max_seconds) == (4, 0.1, 3.0)
+    defaults = RetryPolicy.from_settings(Settings.from_env({}, data_dir=tmp_path))
+    assert (defaults.limit, defaults.base_seconds, defaults.max_seconds) == (10, 2.0, 300.0)
