@@ -308,6 +308,8 @@ class Host:
             log.warning(
                 "webhook rejected: canvas=%s node=%s status=%s reason=%s",
                 target.canvas.name, target.node.name, verdict.status, verdict.reason,
+                extra={"canvas": target.canvas.name, "node": target.node.name,
+                       "endpoint_id": endpoint_id, "outcome": "rejected"},
             )
             return verdict.status, {"error": verdict.public or "rejected"}
         events = [
@@ -322,6 +324,8 @@ class Host:
         log.debug(  # not INFO: one line per delivery costs more than the delivery itself
             "webhook %s: canvas=%s node=%s runs=%d",
             result.outcome, target.canvas.name, target.node.name, len(result.run_ids),
+            extra={"canvas": target.canvas.name, "node": target.node.name,
+                   "endpoint_id": endpoint_id, "outcome": result.outcome},
         )
         return 200, {"status": result.outcome}
 

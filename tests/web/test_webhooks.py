@@ -91,6 +91,17 @@ def test_a_bad_signature_is_403_with_a_generic_answer(api: TestClient, webhook: 
     assert runs_of(api) == []
 
 
+def test_a_rejection_is_logged_with_fields_for_json_logs(
+    api: TestClient, webhook: dict, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="incidentflow.host")
+    api.post(webhook["path"], content=CREATED, headers={"content-type": "application/json"})
+    [entry] = [r for r in caplog.records if r.getMessage().startswith("webhook rejected")]
+    endpoint_id = webhook["path"].rsplit("/", 1)[1]
+    assert (entry.canvas, entry.node, entry.endpoint_id, entry.outcome) == (  # type: ignore[attr-defined]
+        "hooks", "On Incident", endpoint_id, "rejected")
+
+
 def test_a_stale_timestamp_is_403(api: TestClient, webhook: dict) -> None:
     stale = signed_headers(webhook["secret"], CREATED, timestamp=int(time.time()) - 3600)
     assert api.post(webhook["path"], content=CREATED, headers=stale).status_code == 403
