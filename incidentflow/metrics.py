@@ -137,15 +137,17 @@ class MeteredStore:
                     QUEUE_WAIT.observe(max(0.0, (now - created).total_seconds()))
         return claimed
 
-    def finish(self, execution_id: str, *args: Any) -> bool:
-        return self._outcome("succeeded", execution_id, self._store.finish(execution_id, *args))
+    def finish(self, execution_id: str, *args: Any, **kwargs: Any) -> bool:
+        return self._outcome("succeeded", execution_id,
+                             self._store.finish(execution_id, *args, **kwargs))
 
-    def retry_later(self, execution_id: str, *args: Any) -> bool:
+    def retry_later(self, execution_id: str, *args: Any, **kwargs: Any) -> bool:
         return self._outcome("retried", execution_id,
-                             self._store.retry_later(execution_id, *args))
+                             self._store.retry_later(execution_id, *args, **kwargs))
 
-    def fail(self, execution_id: str, *args: Any) -> bool:
-        return self._outcome("failed", execution_id, self._store.fail(execution_id, *args))
+    def fail(self, execution_id: str, *args: Any, **kwargs: Any) -> bool:
+        return self._outcome("failed", execution_id,
+                             self._store.fail(execution_id, *args, **kwargs))
 
     def _outcome(self, result: str, execution_id: str, recorded: bool) -> bool:
         started = self._claimed_at.pop(execution_id, None)
