@@ -22,9 +22,10 @@ import secrets
 import socket
 import threading
 import time
+import weakref
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
-from functools import partial
 from typing import Any, Protocol, TypeVar
 
 import anyio
@@ -88,6 +89,11 @@ class Worker:
         self._wakeup = wakeup or Wakeup()
         self._policy = policy or RetryPolicy.from_settings(settings)
         self._concurrency = max(1, settings.worker_concurrency)
+        # Store calls wait in threads for the group-commit writer: one thread per slot
+        # (AnyIO's shared pool of 40 would cap how many finishes share a commit), and a
+        # plain executor, whose hand-off costs a fraction of ``anyio.to_thread``'s.
+        self._threads = ThreadPoolExecutor(self._concurrency + 4, "incidentflow-store")
+        weakref.finalize(self, self._threads.shutdown, wait=False)
         self._canvases: dict[tuple[str, int], Canvas] = {}
         self._slots_lock = threading.Lock()
         self._taken = 0  # slots running or reserved (claims, hand-overs)
@@ -362,7 +368,11 @@ class Worker:
             log.exception("execution %s: recording its failure failed", job.id)
 
     async def _db(self, fn: Callable[..., T], *args: Any) -> T:
-        return await anyio.to_thread.run_sync(partial(fn, *args))
+        # Shielded, as ``anyio.to_thread`` is: a cancelled caller still waits for the
+        # call to end, so nothing it started is left running behind its back.
+        with anyio.CancelScope(shield=True):
+            result = await asyncio.wrap_future(self._threads.submit(fn, *args))
+        return result
 
 
 def describe(exc: Exception) -> tuple[str, dict[str, Any] | None]:

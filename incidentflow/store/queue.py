@@ -4,8 +4,9 @@ Each function runs inside the caller's transaction (``Database.write``/``read``,
 group-commit batch), so the store composes them into the single transactions the port
 promises.
 
-The statements of the hot paths (a delivery's run, a finish) are built once, with bind
+The statements of the hot paths (a delivery's run, a claim) are built once, with bind
 parameters: building a SQLAlchemy statement per call cost more than executing it.
+Finishes are recorded a batch at a time: ``store.finishes``.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from sqlalchemy.engine import Connection
 from incidentflow.events import Event
 from incidentflow.store.codec import new_id
 from incidentflow.store.handoff import Handoff, RunContext
-from incidentflow.store.port import ClaimedExecution, Emitted, NewExecution
+from incidentflow.store.port import ClaimedExecution, NewExecution
 from incidentflow.store.schema import events, executions, runs
 
 _INSERT_RUN = runs.insert()
@@ -52,8 +53,7 @@ def _end_lease_statement(*columns: str) -> Any:
 
 
 _OUTCOME_COLUMNS = ("state", "resolved_config", "error", "error_details")
-_SUCCEED = _end_lease_statement(*_OUTCOME_COLUMNS, "finished_at")
-_FAIL = _SUCCEED
+_FAIL = _end_lease_statement(*_OUTCOME_COLUMNS, "finished_at")  # finishes: store.finishes
 _RETRY = _end_lease_statement(*_OUTCOME_COLUMNS, "next_attempt_at")
 
 
@@ -90,20 +90,35 @@ def _insert_event(
     conn: Connection, event_id: str, run_id: str, node: str,
     execution_id: str | None, channel: str, event: Event, now: datetime,
 ) -> None:
-    conn.execute(
-        _INSERT_EVENT,
-        {
-            "id": event_id, "run_id": run_id, "node": node, "execution_id": execution_id,
-            "channel": channel, "type": event.type, "timestamp": event.timestamp,
-            "data": event.data, "created_at": now,
-        },
-    )
+    conn.execute(_INSERT_EVENT, event_row(event_id, run_id, node, execution_id, channel,
+                                           event, now))
+
+
+def event_row(
+    event_id: str, run_id: str, node: str, execution_id: str | None, channel: str,
+    event: Event, now: datetime,
+) -> dict[str, Any]:
+    return {
+        "id": event_id, "run_id": run_id, "node": node, "execution_id": execution_id,
+        "channel": channel, "type": event.type, "timestamp": event.timestamp,
+        "data": event.data, "created_at": now,
+    }
 
 
 def insert_executions(
     conn: Connection, run_id: str, input_event_id: str, new: list[NewExecution], now: datetime,
     handoff: Handoff | None = None, run: RunContext | None = None,
 ) -> None:
+    rows = execution_rows(run_id, input_event_id, new, now, handoff, run)
+    if rows:
+        conn.execute(_INSERT_EXECUTIONS, rows)
+
+
+def execution_rows(
+    run_id: str, input_event_id: str, new: list[NewExecution], now: datetime,
+    handoff: Handoff | None = None, run: RunContext | None = None,
+) -> list[dict[str, Any]]:
+    """The rows of new executions, leased to the local worker where ``handoff`` allows."""
     rows = []
     for item in new:
         execution_id = new_id()
@@ -122,8 +137,7 @@ def insert_executions(
                     "lease_owner": owner, "lease_expires_at": expires, "started_at": now}
             handoff.add(run, execution_id, item, key, expires)  # type: ignore[union-attr,arg-type]
         rows.append(row)
-    if rows:
-        conn.execute(_INSERT_EXECUTIONS, rows)
+    return rows
 
 
 # -- claim -------------------------------------------------------------------------
@@ -136,17 +150,21 @@ def claim(
         due += _expired(conn, now, limit - len(due))
     if not due:
         return []
-    expires = now + timedelta(seconds=lease_seconds)
-    conn.execute(
-        executions.update()
-        .where(executions.c.id.in_(due))
-        .values(
-            state="running", lease_owner=worker_id, lease_expires_at=expires,
-            attempts=executions.c.attempts + 1, next_attempt_at=None,
-            started_at=sa.func.coalesce(executions.c.started_at, now),
-        )
-    )
+    conn.execute(_LEASE, {"ids": due, "v_worker": worker_id, "v_now": now,
+                          "v_expires": now + timedelta(seconds=lease_seconds)})
     return _claimed(conn, due)
+
+
+_LEASE = (
+    executions.update()
+    .where(executions.c.id.in_(sa.bindparam("ids", expanding=True)))
+    .values(
+        state="running", lease_owner=sa.bindparam("v_worker"),
+        lease_expires_at=sa.bindparam("v_expires"),
+        attempts=executions.c.attempts + 1, next_attempt_at=None,
+        started_at=sa.func.coalesce(executions.c.started_at, sa.bindparam("v_now")),
+    )
+)
 
 
 _earlier = executions.alias("earlier")
@@ -166,43 +184,49 @@ _KEY_BLOCKED = (
 _KEY_FREE = sa.or_(executions.c.concurrency_key.is_(None), ~_KEY_BLOCKED)
 
 
-def _due_queued(conn: Connection, now: datetime, limit: int) -> list[str]:
-    query = (
-        sa.select(executions.c.id)
-        .where(
-            executions.c.state == "queued", executions.c.next_attempt_at <= now, _KEY_FREE
-        )
-        .order_by(executions.c.next_attempt_at, executions.c.id)
-        .limit(limit)
-        .with_for_update(skip_locked=True)  # ignored by SQLite, where writes are serial
+_DUE_QUEUED = (
+    sa.select(executions.c.id)
+    .where(
+        executions.c.state == "queued",
+        executions.c.next_attempt_at <= sa.bindparam("b_now"),
+        _KEY_FREE,
     )
-    return list(conn.scalars(query))
+    .order_by(executions.c.next_attempt_at, executions.c.id)
+    .limit(sa.bindparam("b_limit", type_=sa.Integer))
+    .with_for_update(skip_locked=True)  # ignored by SQLite, where writes are serial
+)
+_EXPIRED = (
+    sa.select(executions.c.id)
+    .where(executions.c.state == "running",
+           executions.c.lease_expires_at <= sa.bindparam("b_now"))
+    .order_by(executions.c.lease_expires_at)
+    .limit(sa.bindparam("b_limit", type_=sa.Integer))
+    .with_for_update(skip_locked=True)
+)
+_root = events.alias("root")
+_given = events.alias("given")
+_CLAIMED = (
+    sa.select(executions, runs.c.canvas, runs.c.canvas_version, _root, _given)
+    .join(runs, runs.c.id == executions.c.run_id)
+    .join(_root, _root.c.id == runs.c.root_event_id)
+    .join(_given, _given.c.id == executions.c.input_event_id)
+    .where(executions.c.id.in_(sa.bindparam("ids", expanding=True)))
+    .order_by(executions.c.id)
+)
+
+
+def _due_queued(conn: Connection, now: datetime, limit: int) -> list[str]:
+    return list(conn.scalars(_DUE_QUEUED, {"b_now": now, "b_limit": limit}))
 
 
 def _expired(conn: Connection, now: datetime, limit: int) -> list[str]:
-    query = (
-        sa.select(executions.c.id)
-        .where(executions.c.state == "running", executions.c.lease_expires_at <= now)
-        .order_by(executions.c.lease_expires_at)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    )
-    return list(conn.scalars(query))
+    return list(conn.scalars(_EXPIRED, {"b_now": now, "b_limit": limit}))
 
 
 def _claimed(conn: Connection, ids: list[str]) -> list[ClaimedExecution]:
-    root = events.alias("root")
-    given = events.alias("given")
-    query = (
-        sa.select(executions, runs.c.canvas, runs.c.canvas_version, root, given)
-        .join(runs, runs.c.id == executions.c.run_id)
-        .join(root, root.c.id == runs.c.root_event_id)
-        .join(given, given.c.id == executions.c.input_event_id)
-        .where(executions.c.id.in_(ids))
-        .order_by(executions.c.id)
-    )
+    root, given = _root, _given
     claimed = []
-    for row in conn.execute(query):
+    for row in conn.execute(_CLAIMED, {"ids": ids}):
         m = row._mapping
         claimed.append(
             ClaimedExecution(
@@ -233,27 +257,6 @@ def _end_lease(
     params = {"b_id": execution_id, "b_worker": worker_id}
     params.update({f"v_{column}": value for column, value in values.items()})
     return conn.execute(statement, params).first()
-
-
-def finish(
-    conn: Connection, execution_id: str, worker_id: str,
-    resolved_config: dict[str, Any] | None, emitted: list[Emitted], now: datetime,
-    handoff: Handoff | None = None, run: RunContext | None = None,
-) -> bool:
-    ended = _end_lease(
-        conn, _SUCCEED, execution_id, worker_id,
-        {"state": "succeeded", "finished_at": now, "resolved_config": resolved_config,
-         "error": None, "error_details": None},
-    )
-    if ended is None:
-        return False
-    run_id, node = ended
-    for item in emitted:
-        event_id = new_id()
-        _insert_event(conn, event_id, run_id, node, execution_id, item.channel, item.event, now)
-        insert_executions(conn, run_id, event_id, item.downstream, now, handoff, run)
-    settle_run(conn, run_id, sum(len(item.downstream) for item in emitted), now)
-    return True
 
 
 def retry_later(

@@ -30,6 +30,7 @@ from incidentflow.store import endpoints as endpoint_rows
 from incidentflow.store import history, queue, retention, tokens  # +tables/indexes
 from incidentflow.store.codec import canvas_from_spec, canvas_to_spec, new_id, spec_hash
 from incidentflow.store.database import Database
+from incidentflow.store.finishes import Finish, finish_many
 from incidentflow.store.handoff import Handoff, LocalWorker, RunContext
 from incidentflow.store.notify import WorkListener, notify_workers
 from incidentflow.store.port import (
@@ -58,6 +59,16 @@ from incidentflow.store.writer import Hooks
 
 if TYPE_CHECKING:
     from incidentflow.registry import Registry
+
+
+class _Finishes:
+    """The writer's group of ``finish`` jobs (``store.writer.Group``)."""
+
+    def run_many(self, conn: Connection, payloads: list[Finish]) -> list[bool]:
+        return finish_many(conn, payloads)
+
+
+_FINISHES = _Finishes()
 
 
 class SqlStore:
@@ -321,14 +332,15 @@ class SqlStore:
         if origin is not None:
             run = RunContext(origin.run_id, origin.canvas, origin.canvas_version, origin.root)
 
-        def finish(conn: Connection) -> bool:
-            if handoff is not None:
-                handoff.reset()
-            return queue.finish(conn, execution_id, worker_id, resolved_config, emitted, now,
-                                handoff, run)
+        item = Finish(execution_id, worker_id, resolved_config, emitted, now, handoff, run)
 
+        def finish(conn: Connection) -> bool:  # alone, when its batch is redone
+            return finish_many(conn, [item])[0]
+
+        # Grouped: the batch's finishes are recorded set-based (store.finishes).
         return self._db.writer.submit(
-            finish, lambda done: done and enqueues, after=handoff.settle if handoff else None
+            finish, lambda done: done and enqueues, after=handoff.settle if handoff else None,
+            group=_FINISHES, payload=item,
         ).result()
 
     def retry_later(

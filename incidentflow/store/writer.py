@@ -12,6 +12,12 @@ Under no load a batch holds one job and waits for nothing; under load the batch 
 while the previous commit's fsync runs, so throughput follows the load instead of the
 disk's fsync rate.
 
+Jobs of one kind may share a ``Group``: the batch then runs all of that group's jobs
+with one call of ``Group.run_many`` (set-based statements: one ``executemany`` for the
+whole batch instead of a few statements per job; executing statements, not the
+database, was the writer's cost). If ``run_many`` raises, the batch is redone with
+each job run alone, so a failing job still fails alone.
+
 A job may say its transaction made work due (``wakes``): the batch then calls
 ``before_commit`` inside the transaction (PostgreSQL: NOTIFY) and ``after_commit``
 once after it (in-process workers wake at once).
@@ -26,7 +32,7 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from sqlalchemy.engine import Connection
 
@@ -39,12 +45,21 @@ MAX_CONFLICT_RETRIES = 5
 _TRANSIENT_SQLSTATES = frozenset({"40P01", "40001"})  # deadlock, serialization failure
 
 
+class Group(Protocol):
+    """Runs the payloads of many jobs of one kind in one go, in order; returns one
+    result per payload (``submit(..., group=, payload=)``)."""
+
+    def run_many(self, conn: Connection, payloads: list[Any]) -> list[Any]: ...
+
+
 @dataclass
 class _Job(Generic[T]):
     run: Callable[[Connection], T]
     wakes: Callable[[T], bool] | None
     durable: bool
     after: Callable[[bool], None] | None = None  # told whether the job was committed
+    group: Group | None = None
+    payload: Any = None
     future: Future[T] = field(default_factory=Future)
 
 
@@ -77,10 +92,14 @@ class GroupCommitWriter:
         *,
         durable: bool = True,
         after: Callable[[bool], None] | None = None,
+        group: Group | None = None,
+        payload: Any = None,
     ) -> Future[T]:
         """Queue ``run`` for the next batch; the future resolves after its commit.
-        ``after(committed)`` is called in the writer thread before the future resolves."""
-        job = _Job(run, wakes, durable, after)
+        ``after(committed)`` is called in the writer thread before the future resolves.
+        With ``group``, the batch runs ``group.run_many(conn, [payload, ...])`` for all
+        its jobs of that group instead (``run`` alone when a batch is redone)."""
+        job = _Job(run, wakes, durable, after, group, payload)
         self._ensure_thread()
         self._jobs.put(job)
         return job.future
@@ -132,9 +151,13 @@ class GroupCommitWriter:
         the same state, so they do what they did; jobs are pure database work). A
         deadlock or serialization failure is nobody's fault: the batch is redone."""
         conflicts = 0
+        grouped = True
         while batch:
             try:
-                results, woke = self._run(batch)
+                results, woke = self._run(batch, grouped)
+            except _GroupFailed:
+                grouped = False  # find the failing job: redo with each job alone
+                continue
             except _JobFailed as failed:
                 if _transient(failed.error) and conflicts < MAX_CONFLICT_RETRIES:
                     conflicts += 1
@@ -155,20 +178,46 @@ class GroupCommitWriter:
                 _settle(job, result, None)
             return
 
-    def _run(self, batch: list[_Job[Any]]) -> tuple[list[Any], bool]:
-        results: list[Any] = []
+    def _run(self, batch: list[_Job[Any]], grouped: bool) -> tuple[list[Any], bool]:
+        results: list[Any] = [_PENDING] * len(batch)
         woke = False
         with self._transaction(any(job.durable for job in batch)) as conn:
             for index, job in enumerate(batch):
-                try:
-                    result = job.run(conn)
-                except Exception as exc:
-                    raise _JobFailed(index, exc) from exc
-                results.append(result)
+                if results[index] is not _PENDING:  # ran with its group
+                    continue
+                if grouped and job.group is not None:
+                    _run_group(conn, batch, index, results)
+                else:
+                    try:
+                        results[index] = job.run(conn)
+                    except Exception as exc:
+                        raise _JobFailed(index, exc) from exc
+            for job, result in zip(batch, results, strict=True):
                 woke = woke or (job.wakes is not None and bool(job.wakes(result)))
             if woke and self.hooks.before_commit is not None:
                 self.hooks.before_commit(conn)
         return results, woke
+
+
+_PENDING: Any = object()
+
+
+def _run_group(conn: Connection, batch: list[_Job[Any]], first: int, results: list[Any]) -> None:
+    """Run every job of ``batch[first]``'s group, at the place of the first one."""
+    group = batch[first].group
+    members = [i for i in range(first, len(batch)) if batch[i].group is group]
+    try:
+        answers = group.run_many(conn, [batch[i].payload for i in members])  # type: ignore[union-attr]
+    except Exception as exc:
+        raise _GroupFailed() from exc
+    if len(answers) != len(members):
+        raise _GroupFailed()
+    for i, answer in zip(members, answers, strict=True):
+        results[i] = answer
+
+
+class _GroupFailed(Exception):
+    """A group's ``run_many`` raised: the batch is redone with each job alone."""
 
 
 class _JobFailed(Exception):

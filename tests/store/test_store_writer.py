@@ -100,3 +100,56 @@ def test_after_hook_learns_whether_its_job_was_committed():
         bad.result(10)
     writer.close()
     assert told == {"a": True, "bad": False}
+
+
+class Doubling:
+    """A group whose ``run_many`` records one entry for the whole batch."""
+
+    def __init__(self, fail_on: str | None = None) -> None:
+        self.calls: list[list[str]] = []
+        self.fail_on = fail_on
+
+    def run_many(self, conn, payloads):
+        self.calls.append(list(payloads))
+        if self.fail_on in payloads:
+            raise ValueError(self.fail_on)
+        conn.append("+".join(payloads))
+        return [p * 2 for p in payloads]
+
+
+def test_jobs_of_a_group_run_together_in_one_call():
+    db = FakeDatabase()
+    writer = GroupCommitWriter(db.transaction)
+    group = Doubling()
+    release = held(writer)
+    futures = [writer.submit(write("a")),
+               writer.submit(write("x"), group=group, payload="x"),
+               writer.submit(write("b")),
+               writer.submit(write("y"), group=group, payload="y")]
+    release.set()
+    assert [f.result(10) for f in futures] == ["a", "xx", "b", "yy"]
+    assert group.calls == [["x", "y"]]
+    assert db.committed[-1] == ["a", "x+y", "b"]
+
+
+def test_a_failing_group_is_redone_job_by_job_so_only_the_culprit_fails():
+    db = FakeDatabase()
+    writer = GroupCommitWriter(db.transaction)
+    group = Doubling(fail_on="bad")
+
+    def alone(name):
+        def run(conn):
+            if name == "bad":
+                raise ValueError(name)
+            conn.append(name)
+            return name * 2
+        return run
+
+    release = held(writer)
+    good = writer.submit(alone("ok"), group=group, payload="ok")
+    bad = writer.submit(alone("bad"), group=group, payload="bad")
+    release.set()
+    assert good.result(10) == "okok"
+    with pytest.raises(ValueError, match="bad"):
+        bad.result(10)
+    assert db.committed[-1] == ["ok"]

@@ -1,0 +1,146 @@
+"""Set-based finishes: every successful execution of a group-commit batch recorded with a
+handful of statements, whatever the batch's size.
+
+Per finish, ``queue.finish`` runs ~5 statements (end the lease, insert each event and
+its downstream executions, settle the run); executing them through SQLAlchemy, not the
+database, was most of the writer thread's time. ``finish_many`` does the same for a
+whole batch: one locking read of the leases, one ``executemany`` per table, one read
+of the runs that ended. Same guarantees as ``queue.finish``: an execution whose lease
+this worker no longer holds is refused (False) and writes nothing; a run ends when its
+last pending execution ends.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from incidentflow.store.codec import new_id
+from incidentflow.store.handoff import Handoff, RunContext
+from incidentflow.store.port import Emitted
+from incidentflow.store.queue import event_row, execution_rows
+from incidentflow.store.schema import events, executions, runs
+
+
+@dataclass
+class Finish:
+    """One ``SqlStore.finish`` call (its ``handoff`` is reset at each attempt)."""
+
+    execution_id: str
+    worker_id: str
+    resolved_config: dict[str, Any] | None
+    emitted: list[Emitted]
+    now: datetime
+    handoff: Handoff | None = None
+    run: RunContext | None = None
+
+
+_LEASES = (
+    sa.select(executions.c.id, executions.c.run_id, executions.c.node, executions.c.lease_owner)
+    .where(executions.c.id.in_(sa.bindparam("ids", expanding=True)),
+           executions.c.state == "running")
+    .with_for_update()  # PostgreSQL: no other process takes a lease over meanwhile
+)
+_SUCCEED = (
+    executions.update()
+    .where(executions.c.id == sa.bindparam("b_id"),
+           executions.c.lease_owner == sa.bindparam("b_worker"),
+           executions.c.state == "running")
+    .values(state="succeeded", lease_owner=None, lease_expires_at=None,
+            finished_at=sa.bindparam("v_finished_at"),
+            resolved_config=sa.bindparam("v_resolved_config"),
+            error=sa.bindparam("v_error"), error_details=sa.bindparam("v_error_details"))
+)
+_INSERT_EVENTS = events.insert()
+_INSERT_EXECUTIONS = executions.insert()
+_ADD_PENDING = (
+    runs.update()
+    .where(runs.c.id == sa.bindparam("b_run"))
+    .values(pending=runs.c.pending + sa.bindparam("b_delta"))
+)
+_ENDED_RUNS = sa.select(runs.c.id).where(
+    runs.c.id.in_(sa.bindparam("ids", expanding=True)), runs.c.pending <= 0
+)
+_FAILED_RUNS = (
+    sa.select(executions.c.run_id)
+    .where(executions.c.run_id.in_(sa.bindparam("ids", expanding=True)),
+           executions.c.state == "failed")
+    .distinct()
+)
+_END_RUN = (
+    runs.update()
+    .where(runs.c.id == sa.bindparam("b_run"), runs.c.state == "running")
+    .values(state=sa.bindparam("v_state"), finished_at=sa.bindparam("v_finished_at"))
+)
+
+
+def finish_many(conn: Connection, finishes: list[Finish]) -> list[bool]:
+    """Record ``finishes`` (in order) in the open transaction; True for each recorded."""
+    for item in finishes:
+        if item.handoff is not None:
+            item.handoff.reset()
+    leases = _held_leases(conn, sorted({item.execution_id for item in finishes}))
+    done: list[bool] = []
+    ended, new_events, new_executions = [], [], []
+    settles: dict[str, tuple[int, datetime]] = {}  # run -> (pending delta, latest now)
+    for item in finishes:
+        lease = leases.get(item.execution_id)
+        if lease is None or lease[2] != item.worker_id:
+            done.append(False)
+            continue
+        del leases[item.execution_id]  # a second finish of it in this batch is refused
+        run_id, node, _ = lease
+        ended.append({
+            "b_id": item.execution_id, "b_worker": item.worker_id,
+            "v_finished_at": item.now, "v_resolved_config": item.resolved_config,
+            "v_error": None, "v_error_details": None,
+        })
+        enqueued = 0
+        for emitted in item.emitted:
+            event_id = new_id()
+            new_events.append(event_row(event_id, run_id, node, item.execution_id,
+                                        emitted.channel, emitted.event, item.now))
+            new_executions += execution_rows(run_id, event_id, emitted.downstream, item.now,
+                                             item.handoff, item.run)
+            enqueued += len(emitted.downstream)
+        delta, _ = settles.get(run_id, (0, item.now))
+        settles[run_id] = (delta + enqueued - 1, item.now)
+        done.append(True)
+    if ended:
+        conn.execute(_SUCCEED, ended)
+    if new_events:
+        conn.execute(_INSERT_EVENTS, new_events)
+    if new_executions:
+        conn.execute(_INSERT_EXECUTIONS, new_executions)
+    _settle_runs(conn, settles)
+    return done
+
+
+def _held_leases(conn: Connection, ids: list[str]) -> dict[str, tuple[str, str, str | None]]:
+    """Running executions among ``ids``: id -> (run_id, node, lease owner)."""
+    rows = conn.execute(_LEASES, {"ids": ids})
+    return {row.id: (row.run_id, row.node, row.lease_owner) for row in rows}
+
+
+def _settle_runs(conn: Connection, settles: dict[str, tuple[int, datetime]]) -> None:
+    """Apply each run's pending delta; end the runs with none pending. A run whose
+    delta is 0 (each finish enqueued one more) cannot have ended: not touched. Last in
+    the transaction and in id order: the row locks serialize a run's finishes across
+    processes, so they are held briefly and taken in one order."""
+    changed = sorted(run for run, (delta, _) in settles.items() if delta != 0)
+    if not changed:
+        return
+    conn.execute(_ADD_PENDING, [{"b_run": run, "b_delta": settles[run][0]} for run in changed])
+    over = list(conn.scalars(_ENDED_RUNS, {"ids": changed}))
+    if not over:
+        return
+    failed = set(conn.scalars(_FAILED_RUNS, {"ids": over}))
+    conn.execute(_END_RUN, [
+        {"b_run": run, "v_state": "failed" if run in failed else "succeeded",
+         "v_finished_at": settles[run][1]}
+        for run in over
+    ])
