@@ -15,27 +15,19 @@ that fixture in your own conftest to give the store your component catalogue).
 
 from __future__ import annotations
 
-import os
 import secrets
 from collections.abc import Iterator
 from urllib.parse import quote
 
 import pytest
 import sqlalchemy as sa
+from helpers import postgres_base_url
 
 from incidentflow.registry import Registry
 from incidentflow.store.sql import SqlStore
 
 pytest_plugins = ["_logscan"]  # session-wide scan: no secret in any log line
 
-CI_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-
-
-def postgres_base_url() -> str | None:
-    url = os.environ.get("INCIDENTFLOW_TEST_DATABASE_URL")
-    if not url and os.environ.get("CI"):
-        url = CI_POSTGRES
-    return url or None
 
 
 @pytest.fixture(

@@ -88,12 +88,30 @@ def server_process(data_dir: Path, *extra_args: str, env: dict[str, str] | None 
         wait_until(lambda: _healthy(server), timeout, what=f"server at {url}")
         yield server
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process)
+
+
+def stop_process(process: subprocess.Popen[bytes], timeout: float = 15.0) -> None:
+    """SIGTERM (graceful shutdown is part of what is tested), SIGKILL if it hangs."""
+    if process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+CI_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+
+def postgres_base_url() -> str | None:
+    """The PostgreSQL server for tests: INCIDENTFLOW_TEST_DATABASE_URL, or the CI one."""
+    url = os.environ.get("INCIDENTFLOW_TEST_DATABASE_URL")
+    if not url and os.environ.get("CI"):
+        url = CI_POSTGRES
+    return url or None
 
 
 def _healthy(server: ServerProcess) -> bool:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from helpers import ServerProcess, cli_command, free_port, wait_until
+from helpers import ServerProcess, cli_command, free_port, stop_process, wait_until
 
 EMULATOR_KEY = "e2e-emulator-key"
 MAJOR = "01FCNDV6P870EA6S7TK1DSYDG1"  # the emulator's fixed "Major" severity id
@@ -60,12 +60,7 @@ def emulator_process(log_dir: Path) -> Iterator[str]:
         wait_until(lambda: _answers(process, f"{url}/_emulator/faults"), 30, what="emulator")
         yield url
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process)
 
 
 def _answers(process: subprocess.Popen[bytes], url: str) -> bool:

@@ -9,8 +9,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from helpers import postgres_base_url
 
-from .databases import fresh_database, postgres_base_url
+from .databases import fresh_database
 
 
 @pytest.fixture

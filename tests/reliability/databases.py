@@ -7,21 +7,10 @@ processes take the URL too, and a whole database is simpler to reason about and 
 from __future__ import annotations
 
 import contextlib
-import os
 import secrets
 from collections.abc import Iterator
 
 import sqlalchemy as sa
-
-CI_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-
-
-def postgres_base_url() -> str | None:
-    """The shared server, as ``tests/conftest.py`` finds it (env var, or CI)."""
-    url = os.environ.get("INCIDENTFLOW_TEST_DATABASE_URL")
-    if not url and os.environ.get("CI"):
-        url = CI_POSTGRES
-    return url or None
 
 
 def with_database(url: str, name: str) -> str:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
-from helpers import cli_command, free_port, wait_until
+from helpers import cli_command, free_port, stop_process, wait_until
 
 PROOF_EMULATOR = Path(__file__).with_name("proof_emulator.py")
 
@@ -46,13 +46,7 @@ def _register_log(path: Path) -> None:
 
 
 def _stop(child: Child) -> None:
-    if child.process.poll() is None:
-        child.process.terminate()
-        try:
-            child.process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            child.process.kill()
-            child.process.wait()
+    stop_process(child.process)
 
 
 @contextlib.contextmanager

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -12,14 +11,10 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
+from helpers import stop_process
 
 STARTUP_DEADLINE = 30.0  # seconds; a readiness bound, not an assertion on timing
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @contextmanager
@@ -31,11 +26,7 @@ def process(args: list[str], ready_url: str, env: dict[str, str], log: Path) -> 
             _wait_ready(child, ready_url, log)
             yield
         finally:
-            child.terminate()
-            try:
-                child.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                child.kill()
+            stop_process(child, timeout=10)
 
 
 def _wait_ready(child: subprocess.Popen[bytes], url: str, log: Path) -> None:

@@ -16,7 +16,8 @@ from typing import Any
 
 import httpx
 import pytest
-from servers import cli, free_port, process
+from helpers import free_port
+from servers import cli, process
 from ui_support import MAJOR
 
 pytestmark = pytest.mark.browser
