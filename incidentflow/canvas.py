@@ -112,9 +112,6 @@ class Canvas:
                 return node
         raise KeyError(name)
 
-    def has_node(self, name: str) -> bool:
-        return any(node.name == name for node in self.nodes)
-
     def downstream(self, source: str, channel: str) -> list[Node]:
         """Nodes subscribed to ``channel`` of ``source``, in file order."""
         return [

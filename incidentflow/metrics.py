@@ -112,10 +112,6 @@ class MeteredStore:
     def __getattr__(self, name: str) -> Any:
         return getattr(self._store, name)
 
-    @property
-    def wrapped(self) -> Any:
-        return self._store
-
     def accept_delivery(self, endpoint_id: str, webhook_id: str | None, events: Any,
                         now: datetime) -> Any:
         result = self._store.accept_delivery(endpoint_id, webhook_id, events, now)
