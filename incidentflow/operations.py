@@ -55,7 +55,7 @@ class Operations:
     async def list_tokens(self) -> list[TokenRecord]:
         """API tokens only: browser sessions share the table but are the UI's business."""
         rows = await self._db(self._store.list_tokens)
-        return [row for row in rows if not token_rows.is_session_row(row.name)]
+        return [row for row in rows if not row.is_session]
 
     async def revoke_token(self, token_id: str) -> TokenRecord:
         record: TokenRecord = await self._db(self._store.revoke_token, token_id,
@@ -90,9 +90,6 @@ def _token_name(name: Any) -> str:
     if not isinstance(name, str) or not name.strip():
         raise InvalidInput("invalid token", [Problem("is required (e.g. \"ci\")", field="name")])
     name = name.strip()
-    if token_rows.is_session_row(name):
-        raise InvalidInput("invalid token", [Problem(
-            f"must not start with {token_rows.SESSION_ROW_PREFIX.strip()!r}", field="name")])
     if len(name) > token_rows.MAX_NAME_LENGTH:
         raise InvalidInput("invalid token", [Problem(
             f"must be at most {token_rows.MAX_NAME_LENGTH} characters", field="name")])

@@ -477,9 +477,11 @@ class SqlStore:
         ]
 
     # -- API tokens (store/tokens.py) and retention (store/retention.py) ---------------
-    def create_token(self, name: str, token_hash: str, now: datetime) -> tokens.TokenRecord:
+    def create_token(
+        self, name: str, token_hash: str, now: datetime, kind: str = tokens.API
+    ) -> tokens.TokenRecord:
         with self._db.write() as conn:
-            return tokens.insert(conn, name, token_hash, now)
+            return tokens.insert(conn, name, token_hash, now, kind)
 
     def list_tokens(self) -> list[tokens.TokenRecord]:
         with self._db.read() as conn:

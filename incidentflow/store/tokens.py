@@ -28,14 +28,10 @@ from incidentflow.store.schema import ID, NAME, UTCDateTime, metadata
 
 TOKEN_PREFIX = "ift_"
 MAX_NAME_LENGTH = 200
-# Browser sessions live in this table too (so sign-out holds on every replica); their
-# rows carry this name prefix and an unusable token hash.
+# Browser sessions live in this table too, as rows of kind "session" (so a sign-out
+# holds on every replica); their token hash is unusable. The prefix only labels them.
 SESSION_ROW_PREFIX = "browser session · "
-
-
-def is_session_row(name: str) -> bool:
-    """Rows of the token table that are browser sessions, not API tokens."""
-    return name.startswith(SESSION_ROW_PREFIX)
+API, SESSION = "api", "session"
 
 api_tokens = sa.Table(
     "api_tokens",
@@ -46,6 +42,7 @@ api_tokens = sa.Table(
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("last_used_at", UTCDateTime),
     sa.Column("revoked_at", UTCDateTime),
+    sa.Column("kind", sa.String(16), nullable=False, server_default=API),
     sa.UniqueConstraint("token_hash"),
 )
 
@@ -59,10 +56,15 @@ class TokenRecord:
     created_at: datetime
     last_used_at: datetime | None
     revoked_at: datetime | None
+    kind: str = API
 
     @property
     def revoked(self) -> bool:
         return self.revoked_at is not None
+
+    @property
+    def is_session(self) -> bool:
+        return self.kind == SESSION
 
 
 def new_token() -> str:
@@ -81,10 +83,11 @@ def looks_like_token(value: str) -> bool:
 # -- functions on an open transaction (SqlStore composes them) --------------------------
 
 
-def insert(conn: Connection, name: str, token_hash: str, now: datetime) -> TokenRecord:
+def insert(conn: Connection, name: str, token_hash: str, now: datetime,
+           kind: str = API) -> TokenRecord:
     token_id = new_id()
     conn.execute(api_tokens.insert().values(
-        id=token_id, name=name, token_hash=token_hash, created_at=now))
+        id=token_id, name=name, token_hash=token_hash, created_at=now, kind=kind))
     return by_id(conn, token_id)
 
 
@@ -129,7 +132,8 @@ def touch(conn: Connection, token_id: str, now: datetime) -> None:
 
 def _record(row: Any) -> TokenRecord:
     return TokenRecord(id=row.id, name=row.name, created_at=row.created_at,
-                       last_used_at=row.last_used_at, revoked_at=row.revoked_at)
+                       last_used_at=row.last_used_at, revoked_at=row.revoked_at,
+                       kind=row.kind)
 
 
 def prune_sessions_batch(conn: Connection, before: datetime, limit: int) -> int:
@@ -137,8 +141,7 @@ def prune_sessions_batch(conn: Connection, before: datetime, limit: int) -> int:
     revoked or not. API tokens are never pruned."""
     ids = list(conn.scalars(
         sa.select(api_tokens.c.id)
-        .where(api_tokens.c.name.startswith(SESSION_ROW_PREFIX, autoescape=True),
-               api_tokens.c.created_at < before)
+        .where(api_tokens.c.kind == SESSION, api_tokens.c.created_at < before)
         .limit(limit)
     ))
     if ids:

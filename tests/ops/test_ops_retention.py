@@ -127,10 +127,8 @@ def test_bad_retention_days_is_a_clear_error(raw) -> None:
 
 
 def test_expired_browser_sessions_go_api_tokens_stay(store):
-    from incidentflow.store.tokens import SESSION_ROW_PREFIX
-
-    old_session = store.create_token(SESSION_ROW_PREFIX + "admin", "h1", NOW - timedelta(days=3))
-    new_session = store.create_token(SESSION_ROW_PREFIX + "admin", "h2", NOW - timedelta(hours=1))
+    old_session = store.create_token("admin", "h1", NOW - timedelta(days=3), "session")
+    new_session = store.create_token("admin", "h2", NOW - timedelta(hours=1), "session")
     old_token = store.create_token("ci", "h3", NOW - timedelta(days=300))
 
     pruned = prune(store, NOW, days=30)

@@ -103,8 +103,7 @@ def test_revoking_twice_keeps_the_first_time_and_unknown_is_404(api):
 
 
 @pytest.mark.parametrize(("body", "status"), [({}, 422), ({"name": "  "}, 422),
-                                              ({"name": 5}, 422), ({"name": "x" * 201}, 422),
-                                              ({"name": "browser session · me"}, 422)])
+                                              ({"name": 5}, 422), ({"name": "x" * 201}, 422)])
 def test_a_token_needs_a_name(api, body, status):
     response = api.post("/api/v1/tokens", json=body)
     assert response.status_code == status

@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from incidentflow.errors import IncidentflowError
-from incidentflow.store.tokens import SESSION_ROW_PREFIX, is_session_row
+from incidentflow.store.tokens import SESSION_ROW_PREFIX
 from incidentflow.web.ui.context import quoted, redirect, ui
 from incidentflow.web.ui.problems import problems_of
 from incidentflow.web.ui.session import SESSION_SECONDS
@@ -39,7 +39,7 @@ async def create_token(request: Request) -> Response:
 async def confirm_revoke(request: Request) -> Response:
     context = ui(request)
     record = await context.call(context.host.store.get_token, request.path_params["token_id"])
-    session = is_session_row(record.name)
+    session = record.is_session
     what = f"the browser session “{_session_who(record.name)}”" if session else (
         f"the API token “{record.name}”")
     return context.page(request, "confirm.html", {
@@ -61,7 +61,7 @@ async def revoke_token(request: Request) -> Response:
     await context.form(request)
     token_id = request.path_params["token_id"]
     record = await context.operations.revoke_token(token_id)
-    if is_session_row(record.name):
+    if record.is_session:
         # the session's own row is revoked in the store; drop this process's cache too
         await context.call(context.codec.forget, token_id)
     return redirect(request, "/tokens", notice="token-revoked")
@@ -81,9 +81,9 @@ async def _render(
     sessions = [
         {"record": r, "who": _session_who(r.name), "current": r.id == request.state.session.sid}
         for r in rows
-        if is_session_row(r.name) and not r.revoked and _aware(r.created_at) > oldest_live
+        if r.is_session and not r.revoked and _aware(r.created_at) > oldest_live
     ]
-    tokens = [r for r in rows if not is_session_row(r.name)]
+    tokens = [r for r in rows if not r.is_session]
     return context.page(request, "tokens.html", {
         "title": "API tokens",
         "tokens": tokens,

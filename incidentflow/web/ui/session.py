@@ -36,9 +36,9 @@ from typing import Any
 from incidentflow.errors import NotFound
 from incidentflow.settings import Settings
 from incidentflow.store.tokens import (
+    SESSION,
     SESSION_ROW_PREFIX,
     hash_token,
-    is_session_row,
     looks_like_token,
     new_token,
 )
@@ -94,7 +94,7 @@ def authenticate(settings: Settings, token: str, store: Any = None) -> str | Non
     if store is None or not looks_like_token(presented):
         return None
     record = store.active_token(hash_token(presented))
-    if record is None or is_session_row(record.name):
+    if record is None or record.is_session:
         return None
     return f"{TOKEN_WHO_PREFIX}{record.id}"
 
@@ -178,7 +178,8 @@ class SessionCodec:
         if store is None:
             raise RuntimeError("no store bound: sessions cannot be revoked, refusing sign-in")
         row = store.create_token(
-            f"{SESSION_ROW_PREFIX}{who}"[:200], hash_token(new_token()), datetime.now(UTC)
+            f"{SESSION_ROW_PREFIX}{who}"[:200], hash_token(new_token()), datetime.now(UTC),
+            SESSION,
         )
         return replace(
             new_anonymous(),
