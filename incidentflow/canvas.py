@@ -32,6 +32,7 @@ import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from incidentflow.canvas_io import (
@@ -107,18 +108,24 @@ class Canvas:
     description: str = ""
 
     def node(self, name: str) -> Node:
-        for node in self.nodes:
-            if node.name == name:
-                return node
-        raise KeyError(name)
+        return self._by_name[name]  # KeyError for an unknown node
 
     def downstream(self, source: str, channel: str) -> list[Node]:
         """Nodes subscribed to ``channel`` of ``source``, in file order."""
-        return [
-            self.node(e.target)
-            for e in self.edges
-            if e.source == source and e.channel == channel
-        ]
+        return list(self._subscribers.get((source, channel), ()))
+
+    # Indexes built on first use: the engine asks for nodes and subscribers once per
+    # execution, and a canvas may have hundreds of nodes. Canvases never change.
+    @cached_property
+    def _by_name(self) -> dict[str, Node]:
+        return {node.name: node for node in self.nodes}
+
+    @cached_property
+    def _subscribers(self) -> dict[tuple[str, str], tuple[Node, ...]]:
+        index: dict[tuple[str, str], list[Node]] = {}
+        for edge in self.edges:
+            index.setdefault((edge.source, edge.channel), []).append(self.node(edge.target))
+        return {key: tuple(nodes) for key, nodes in index.items()}
 
     def to_dict(self) -> dict[str, Any]:
         """The canonical file form (YAML/JSON), with defaults left out."""

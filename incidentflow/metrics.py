@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future
 from datetime import UTC, datetime
 from typing import Any
 
@@ -136,6 +137,16 @@ class MeteredStore:
     def finish(self, execution_id: str, *args: Any, **kwargs: Any) -> bool:
         return self._outcome("succeeded", execution_id,
                              self._store.finish(execution_id, *args, **kwargs))
+
+    def finish_soon(self, execution_id: str, *args: Any, **kwargs: Any) -> Future[bool]:
+        future: Future[bool] = self._store.finish_soon(execution_id, *args, **kwargs)
+
+        def count(done: Future[bool]) -> None:  # in the writer thread, after the commit
+            if not done.cancelled() and done.exception() is None:
+                self._outcome("succeeded", execution_id, done.result())
+
+        future.add_done_callback(count)
+        return future
 
     def retry_later(self, execution_id: str, *args: Any, **kwargs: Any) -> bool:
         return self._outcome("retried", execution_id,

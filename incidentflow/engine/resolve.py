@@ -34,9 +34,13 @@ def uses_expressions(node: Node, component: Component) -> bool:
         value = node.configuration.get(field.name, field.default)
         if field.kind == "condition" and value is not None:
             return True
-        if field.kind in ("template", "object") and "{{" in json.dumps(value, default=str):
+        if field.kind in ("template", "object") and _templated(json.dumps(value, default=str)):
             return True
     return False
+
+
+def _templated(text: str) -> bool:
+    return "{{" in text or "{%" in text
 
 
 def _resolve(field: Field, value: Any, scope: Mapping[str, Any], node: str) -> Any:

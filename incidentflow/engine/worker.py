@@ -16,6 +16,7 @@ nothing: the store refuses its outcome.
 from __future__ import annotations
 
 import asyncio
+import copy
 import logging
 import os
 import secrets
@@ -25,6 +26,7 @@ import time
 import weakref
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
@@ -51,7 +53,7 @@ from incidentflow.expressions import scope_for
 from incidentflow.registry import Registry
 from incidentflow.settings import Settings
 from incidentflow.store.database import store_unavailable
-from incidentflow.store.port import ClaimedExecution, Store
+from incidentflow.store.port import ClaimedExecution, Emitted, Store
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -100,6 +102,8 @@ class Worker:
         self._handed: tuple[asyncio.AbstractEventLoop, _Starter] | None = None
         self._integrations: dict[str, tuple[float, dict[str, Any]]] = {}
         self._running: set[str] = set()  # execution ids whose lease we hold
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._plans: dict[tuple[str, int, str], _NodePlan] = {}
         self._next_retry: datetime | None = None
 
     # -- loops ---------------------------------------------------------------------------
@@ -124,13 +128,15 @@ class Worker:
         try:
             async with anyio.create_task_group() as beating:
                 beating.start_soon(self._heartbeat)
-                async with anyio.create_task_group() as group:
-                    self._attach(group, subscription)
-                    group.start_soon(_poke_when_set, stop, subscription)
+                beating.start_soon(_poke_when_set, stop, subscription)
+                try:
+                    self._attach(subscription)
                     while not stop.is_set():
-                        if not await self._fill(group, subscription):
+                        if not await self._fill(subscription):
                             await subscription.wait(self._wait_seconds())
                     self._detach()  # stopping: take nothing new, finish what runs
+                finally:
+                    await self._join()
                 beating.cancel_scope.cancel()  # every execution ended: nothing to extend
         finally:
             self._detach()
@@ -167,10 +173,10 @@ class Worker:
         except RuntimeError:  # the loop is closed
             self.unreserve(len(jobs))
 
-    def _attach(self, group: anyio.abc.TaskGroup, subscription: Subscription) -> None:
+    def _attach(self, subscription: Subscription) -> None:
         def start(jobs: list[ClaimedExecution]) -> None:
             for job in jobs:
-                group.start_soon(self._process_in_slot, job, subscription)
+                self._start(job, subscription)
 
         self._handed = (asyncio.get_running_loop(), start)
         attach = getattr(self._store, "attach_worker", None)
@@ -217,7 +223,30 @@ class Worker:
             except Exception as exc:  # the next beat tries again; the lease has margin
                 log.warning("extending %d leases failed: %s", len(running), exc)
 
-    async def _fill(self, group: anyio.abc.TaskGroup, subscription: Subscription) -> bool:
+    def _start(self, job: ClaimedExecution, subscription: Subscription) -> None:
+        # A plain task, not a task group's: spawning is a large share of a fast
+        # execution's cost, and ``_join`` gives the same structure (wait, or cancel
+        # and wait) when the worker stops.
+        task = asyncio.get_running_loop().create_task(self._process_in_slot(job, subscription))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _join(self) -> None:
+        """Wait for every execution started; if cancelled meanwhile (a stop that could
+        not wait), cancel them and still wait: each records its outcome (shielded), so
+        nothing it did is lost before the leases are handed back."""
+        try:
+            while self._tasks:
+                await asyncio.wait(set(self._tasks))
+        except BaseException:
+            for task in self._tasks:
+                task.cancel()
+            with anyio.CancelScope(shield=True):
+                while self._tasks:
+                    await asyncio.wait(set(self._tasks))
+            raise
+
+    async def _fill(self, subscription: Subscription) -> bool:
         """Claim into free slots; True if every slot was filled (more may be due)."""
         free = self.reserve(self._concurrency)
         if free <= 0:
@@ -230,7 +259,7 @@ class Worker:
             return False
         self.unreserve(free - len(claimed))
         for job in claimed:
-            group.start_soon(self._process_in_slot, job, subscription)
+            self._start(job, subscription)
         return len(claimed) == free
 
     async def _process_in_slot(self, job: ClaimedExecution, subscription: Subscription) -> None:
@@ -268,28 +297,57 @@ class Worker:
     async def _process(self, job: ClaimedExecution, executed: Callable[[], None]) -> None:
         config: dict[str, Any] | None = None
         try:
-            canvas, node, component = await self._locate(job)
-            resolved = await self._resolve(job, node, component)
-            config = masked(component, resolved)
+            node_plan = await self._plan(job)
+            node, component = node_plan.node, node_plan.component
+            if node_plan.static is not None:  # nothing to render: resolved once per version
+                resolved, config = _fresh(node_plan.static), node_plan.static_masked
+            else:
+                resolved = await self._resolve(job, node, component)
+                config = masked(component, resolved)
             emissions = await self._execute(job, node, component, resolved)
             executed()
-            emitted = plan(canvas, node.name, emissions, job.root)
+            emitted = plan(node_plan.canvas, node.name, emissions, job.root)
             # ``job`` last: lets the store hand the downstream executions to us at once.
-            done = await self._db(self._store.finish, job.id, self.id, config, emitted,
-                                  self._clock(), job)
+            done = await self._finish(job, config, emitted)
             if not done:
                 log.warning("execution %s: lease lost, its outcome was discarded", job.id)
         except Exception as exc:
             executed()
             await self._record_failure(job, exc, config)
 
-    async def _locate(self, job: ClaimedExecution) -> tuple[Canvas, Node, Component]:
+    async def _finish(
+        self, job: ClaimedExecution, config: dict[str, Any] | None, emitted: list[Emitted]
+    ) -> bool:
+        """Record success. A store that can (``finish_soon``) is awaited directly: no
+        thread to hop through on the way to its writer."""
+        soon = getattr(self._store, "finish_soon", None)
+        if soon is None:
+            return await self._db(self._store.finish, job.id, self.id, config, emitted,
+                                  self._clock(), job)
+        return await _settled(asyncio.wrap_future(
+            soon(job.id, self.id, config, emitted, self._clock(), job)
+        ))
+
+    async def _plan(self, job: ClaimedExecution) -> _NodePlan:
+        key = (job.canvas, job.canvas_version, job.node)
+        found = self._plans.get(key)
+        if found is not None:
+            return found
         canvas = await self._canvas(job.canvas, job.canvas_version)
         try:
             node = canvas.node(job.node)
         except KeyError:
             raise PermanentError(f"canvas {job.canvas!r} has no node {job.node!r}") from None
-        return canvas, node, self._registry.component(node.type)
+        component = self._registry.component(node.type)
+        static = None
+        if not uses_expressions(node, component):
+            static = resolve_config(node, component, {})
+        if len(self._plans) >= _CANVAS_CACHE_LIMIT * 8:
+            self._plans.clear()
+        found = _NodePlan(canvas, node, component, static,
+                          masked(component, static) if static is not None else None)
+        self._plans[key] = found
+        return found
 
     async def _canvas(self, name: str, version: int) -> Canvas:
         key = (name, version)
@@ -303,9 +361,7 @@ class Worker:
     async def _resolve(
         self, job: ClaimedExecution, node: Node, component: Component
     ) -> dict[str, Any]:
-        nodes: dict[str, Event] = {}
-        if uses_expressions(node, component):  # skip a query for plain configurations
-            nodes = await self._db(self._store.node_events, job.run_id)
+        nodes: dict[str, Event] = await self._db(self._store.node_events, job.run_id)
         scope = scope_for(job.root, job.input, nodes, job.run_id, job.canvas)
         return resolve_config(node, component, scope)
 
@@ -389,6 +445,36 @@ def describe(exc: Exception) -> tuple[str, dict[str, Any] | None]:
 
 def _nothing() -> None:
     pass
+
+
+def _fresh(config: dict[str, Any]) -> dict[str, Any]:
+    """A copy a component may change without changing the cached one."""
+    return copy.deepcopy(config) if config else {}
+
+
+@dataclass(frozen=True)
+class _NodePlan:
+    """What running a node of one canvas version needs, worked out once."""
+
+    canvas: Canvas
+    node: Node
+    component: Component
+    static: dict[str, Any] | None  # the resolved configuration, if it renders nothing
+    static_masked: dict[str, Any] | None
+
+
+async def _settled(future: asyncio.Future[T]) -> T:
+    """``await future``; if the caller is cancelled meanwhile, still wait for it, then
+    re-raise the cancellation (a store call that started is never left behind)."""
+    try:
+        return await asyncio.shield(future)
+    except asyncio.CancelledError:
+        while not future.done():
+            try:
+                await asyncio.shield(future)
+            except asyncio.CancelledError:
+                continue
+        raise
 
 
 async def _poke_when_set(stop: StopSignal, subscription: Subscription) -> None:

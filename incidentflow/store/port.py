@@ -15,6 +15,7 @@ Transaction rules (DESIGN.md, Lesson 4):
 
 from __future__ import annotations
 
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal, Protocol
@@ -239,8 +240,23 @@ class Store(Protocol):
         resolved_config: dict[str, Any] | None,
         emitted: list[Emitted],
         now: datetime,
+        origin: ClaimedExecution | None = None,
     ) -> bool:
-        """Success. False (and nothing written) if the lease was lost meanwhile."""
+        """Success. False (and nothing written) if the lease was lost meanwhile.
+        ``origin`` (the execution as claimed) lets the store hand its downstream
+        executions straight to a worker in this process."""
+        ...
+
+    def finish_soon(
+        self,
+        execution_id: str,
+        worker_id: str,
+        resolved_config: dict[str, Any] | None,
+        emitted: list[Emitted],
+        now: datetime,
+        origin: ClaimedExecution | None = None,
+    ) -> Future[bool]:
+        """``finish`` without blocking: the future resolves once it is committed."""
         ...
 
     def retry_later(

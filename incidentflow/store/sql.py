@@ -15,6 +15,7 @@ worker of this process (``store.handoff``, ``attach_worker``).
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import Future
 from datetime import datetime
 from functools import partial
 from typing import TYPE_CHECKING, Any
@@ -326,6 +327,22 @@ class SqlStore:
     ) -> bool:
         """``origin`` (the finished execution as claimed) lets its downstream executions
         be handed to the local worker (``store.handoff``) without another query."""
+        return self.finish_soon(
+            execution_id, worker_id, resolved_config, emitted, now, origin
+        ).result()
+
+    def finish_soon(
+        self,
+        execution_id: str,
+        worker_id: str,
+        resolved_config: dict[str, Any] | None,
+        emitted: list[Emitted],
+        now: datetime,
+        origin: ClaimedExecution | None = None,
+    ) -> Future[bool]:
+        """``finish`` without waiting: the future resolves after the commit. Never
+        blocks, so the worker's event loop may call it and await the future directly
+        (no thread to wait in)."""
         enqueues = any(item.downstream for item in emitted)
         handoff = self._handoff(now) if origin is not None and enqueues else None
         run = None
@@ -341,7 +358,7 @@ class SqlStore:
         return self._db.writer.submit(
             finish, lambda done: done and enqueues, after=handoff.settle if handoff else None,
             group=_FINISHES, payload=item,
-        ).result()
+        )
 
     def retry_later(
         self,

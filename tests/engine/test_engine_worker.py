@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from concurrent.futures import Future
+
 from engine_fixtures import BOX, NOW, chain
 
 from incidentflow.canvas import Edge, Node
@@ -154,6 +156,14 @@ async def test_database_outage_while_recording_leaves_the_execution_to_be_retrie
 
         def finish(self, *args):
             raise sa.exc.OperationalError("COMMIT", {}, Exception("server closed the connection"))
+
+        def finish_soon(self, *args):  # what the worker awaits (the writer's future)
+            future = Future()
+            try:
+                self.finish(*args)
+            except Exception as exc:
+                future.set_exception(exc)
+            return future
 
     worker = workers.make()
     worker._store = Restarting()
