@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future
 from datetime import UTC, datetime
 from typing import Any
 
@@ -138,15 +137,15 @@ class MeteredStore:
         return self._outcome("succeeded", execution_id,
                              self._store.finish(execution_id, *args, **kwargs))
 
-    def finish_soon(self, execution_id: str, *args: Any, **kwargs: Any) -> Future[bool]:
-        future: Future[bool] = self._store.finish_soon(execution_id, *args, **kwargs)
+    def finish_then(self, execution_id: str, *args: Any) -> None:
+        *rest, then = args
 
-        def count(done: Future[bool]) -> None:  # in the writer thread, after the commit
-            if not done.cancelled() and done.exception() is None:
-                self._outcome("succeeded", execution_id, done.result())
+        def counted(recorded: bool | None, error: BaseException | None) -> None:
+            if error is None:  # in the writer thread, after the commit
+                self._outcome("succeeded", execution_id, bool(recorded))
+            then(recorded, error)
 
-        future.add_done_callback(count)
-        return future
+        self._store.finish_then(execution_id, *rest, counted)
 
     def retry_later(self, execution_id: str, *args: Any, **kwargs: Any) -> bool:
         return self._outcome("retried", execution_id,

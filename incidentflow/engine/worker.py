@@ -38,6 +38,7 @@ from incidentflow import logging as secret_logging
 from incidentflow.canvas import Canvas, Node
 from incidentflow.components.base import Component, Emission, ExecutionContext
 from incidentflow.crypto import SecretBox
+from incidentflow.engine.inbox import Inbox, settle
 from incidentflow.engine.resolve import masked, resolve_config, uses_expressions
 from incidentflow.engine.retry import RetryPolicy, next_attempt_at
 from incidentflow.engine.router import plan
@@ -99,7 +100,8 @@ class Worker:
         self._canvases: dict[tuple[str, int], Canvas] = {}
         self._slots_lock = threading.Lock()
         self._taken = 0  # slots running or reserved (claims, hand-overs)
-        self._handed: tuple[asyncio.AbstractEventLoop, _Starter] | None = None
+        self._handed: tuple[Inbox, _Starter] | None = None
+        self._inboxes: dict[asyncio.AbstractEventLoop, Inbox] = {}
         self._integrations: dict[str, tuple[float, dict[str, Any]]] = {}
         self._running: set[str] = set()  # execution ids whose lease we hold
         self._tasks: set[asyncio.Task[None]] = set()
@@ -167,9 +169,9 @@ class Worker:
         if target is None:  # stopped meanwhile: the leases expire and are taken over
             self.unreserve(len(jobs))
             return
-        loop, start = target
+        inbox, start = target
         try:
-            loop.call_soon_threadsafe(start, jobs)
+            inbox.put(start, jobs)
         except RuntimeError:  # the loop is closed
             self.unreserve(len(jobs))
 
@@ -178,7 +180,7 @@ class Worker:
             for job in jobs:
                 self._start(job, subscription)
 
-        self._handed = (asyncio.get_running_loop(), start)
+        self._handed = (self._inbox(), start)
         attach = getattr(self._store, "attach_worker", None)
         if attach is not None:
             attach(self)
@@ -318,15 +320,26 @@ class Worker:
     async def _finish(
         self, job: ClaimedExecution, config: dict[str, Any] | None, emitted: list[Emitted]
     ) -> bool:
-        """Record success. A store that can (``finish_soon``) is awaited directly: no
-        thread to hop through on the way to its writer."""
-        soon = getattr(self._store, "finish_soon", None)
-        if soon is None:
+        """Record success. A store that can (``finish_then``) is awaited through the
+        inbox: no thread to wait in, one loop wakeup per committed batch."""
+        then_ = getattr(self._store, "finish_then", None)
+        if then_ is None:
             return await self._db(self._store.finish, job.id, self.id, config, emitted,
                                   self._clock(), job)
-        return await _settled(asyncio.wrap_future(
-            soon(job.id, self.id, config, emitted, self._clock(), job)
-        ))
+        inbox = self._inbox()
+        recorded: asyncio.Future[bool] = inbox.loop.create_future()
+        then_(job.id, self.id, config, emitted, self._clock(), job,
+              lambda result, error: inbox.put(settle, recorded, result, error))
+        return await _settled(recorded)
+
+    def _inbox(self) -> Inbox:
+        loop = asyncio.get_running_loop()
+        inbox = self._inboxes.get(loop)
+        if inbox is None:  # one per loop (tests may drive a worker from several)
+            self._inboxes = {loop: inbox for loop, inbox in self._inboxes.items()
+                             if not loop.is_closed()}
+            inbox = self._inboxes[loop] = Inbox(loop)
+        return inbox
 
     async def _plan(self, job: ClaimedExecution) -> _NodePlan:
         key = (job.canvas, job.canvas_version, job.node)

@@ -15,7 +15,7 @@ Transaction rules (DESIGN.md, Lesson 4):
 
 from __future__ import annotations
 
-from concurrent.futures import Future
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal, Protocol
@@ -247,16 +247,18 @@ class Store(Protocol):
         executions straight to a worker in this process."""
         ...
 
-    def finish_soon(
+    def finish_then(
         self,
         execution_id: str,
         worker_id: str,
         resolved_config: dict[str, Any] | None,
         emitted: list[Emitted],
         now: datetime,
-        origin: ClaimedExecution | None = None,
-    ) -> Future[bool]:
-        """``finish`` without blocking: the future resolves once it is committed."""
+        origin: ClaimedExecution | None,
+        then: Callable[[bool | None, BaseException | None], None],
+    ) -> None:
+        """``finish`` without blocking: ``then(recorded, error)`` is called from another
+        thread once it is committed (or failed)."""
         ...
 
     def retry_later(

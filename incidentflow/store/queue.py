@@ -21,7 +21,7 @@ from incidentflow.events import Event
 from incidentflow.store.codec import new_id
 from incidentflow.store.handoff import Handoff, RunContext
 from incidentflow.store.port import ClaimedExecution, NewExecution
-from incidentflow.store.schema import events, executions, runs
+from incidentflow.store.schema import QUEUED, RUNNING, events, executions, runs
 
 _INSERT_RUN = runs.insert()
 _INSERT_EVENT = events.insert()
@@ -187,7 +187,7 @@ _KEY_FREE = sa.or_(executions.c.concurrency_key.is_(None), ~_KEY_BLOCKED)
 _DUE_QUEUED = (
     sa.select(executions.c.id)
     .where(
-        executions.c.state == "queued",
+        executions.c.state == QUEUED,
         executions.c.next_attempt_at <= sa.bindparam("b_now"),
         _KEY_FREE,
     )
@@ -197,7 +197,7 @@ _DUE_QUEUED = (
 )
 _EXPIRED = (
     sa.select(executions.c.id)
-    .where(executions.c.state == "running",
+    .where(executions.c.state == RUNNING,
            executions.c.lease_expires_at <= sa.bindparam("b_now"))
     .order_by(executions.c.lease_expires_at)
     .limit(sa.bindparam("b_limit", type_=sa.Integer))
@@ -311,7 +311,7 @@ def release(conn: Connection, worker_id: str, now: datetime) -> int:
     # started), so the attempt it was claimed for is handed back too.
     result = conn.execute(
         executions.update()
-        .where(executions.c.lease_owner == worker_id, executions.c.state == "running")
+        .where(executions.c.lease_owner == worker_id, executions.c.state == RUNNING)
         .values(
             state="queued", lease_owner=None, lease_expires_at=None, next_attempt_at=now,
             attempts=executions.c.attempts - 1,
@@ -339,8 +339,8 @@ def extend_leases(
 
 def queue_depth(conn: Connection, now: datetime) -> int:
     due = sa.or_(
-        sa.and_(executions.c.state == "queued", executions.c.next_attempt_at <= now),
-        sa.and_(executions.c.state == "running", executions.c.lease_expires_at <= now),
+        sa.and_(executions.c.state == QUEUED, executions.c.next_attempt_at <= now),
+        sa.and_(executions.c.state == RUNNING, executions.c.lease_expires_at <= now),
     )
     return int(conn.scalar(sa.select(sa.func.count()).select_from(executions).where(due)) or 0)
 

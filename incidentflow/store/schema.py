@@ -41,6 +41,17 @@ class UTCDateTime(sa.TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+# States as SQL literals, not bound parameters: only then can a query planner see that
+# a partial index (``state = 'queued'``) covers the query.
+QUEUED: sa.ColumnElement[str] = sa.literal_column("'queued'")
+RUNNING: sa.ColumnElement[str] = sa.literal_column("'running'")
+
+
+def _partial(name: str, columns: tuple[str, ...], where: str) -> sa.Index:
+    condition = sa.text(where)
+    return sa.Index(name, *columns, sqlite_where=condition, postgresql_where=condition)
+
+
 ID = sa.String(40)
 NAME = sa.String(200)
 
@@ -157,11 +168,13 @@ executions = sa.Table(
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("started_at", UTCDateTime),
     sa.Column("finished_at", UTCDateTime),
-    # claim: due queued work, and running work whose lease expired
-    sa.Index(None, "state", "next_attempt_at"),
-    sa.Index(None, "state", "lease_expires_at"),
     sa.Index(None, "run_id", "state"),  # the run page, and "is the run finished?"
-    sa.Index(None, "concurrency_key", "state"),  # claim: is an earlier one of this key open?
+    # Partial (migration 0005): finished executions, most rows, sit in none of these.
+    # claim: due queued work, and running work whose lease expired
+    _partial("ix_executions_queued_due", ("next_attempt_at", "id"), "state = 'queued'"),
+    _partial("ix_executions_running_lease", ("lease_expires_at",), "state = 'running'"),
+    # claim: is an earlier execution of this key still open?
+    _partial("ix_executions_keyed", ("concurrency_key", "state"), "concurrency_key IS NOT NULL"),
 )
 
 integrations = sa.Table(

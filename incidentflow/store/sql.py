@@ -15,7 +15,7 @@ worker of this process (``store.handoff``, ``attach_worker``).
 from __future__ import annotations
 
 from collections.abc import Callable
-from concurrent.futures import Future
+from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
 from typing import TYPE_CHECKING, Any
@@ -70,6 +70,14 @@ class _Finishes:
 
 
 _FINISHES = _Finishes()
+
+
+@dataclass(frozen=True)
+class _WriteJob:
+    """A job for the group-commit writer and the options to submit it with."""
+
+    run: Callable[[Connection], Any]
+    options: dict[str, Any]
 
 
 class SqlStore:
@@ -327,38 +335,50 @@ class SqlStore:
     ) -> bool:
         """``origin`` (the finished execution as claimed) lets its downstream executions
         be handed to the local worker (``store.handoff``) without another query."""
-        return self.finish_soon(
-            execution_id, worker_id, resolved_config, emitted, now, origin
-        ).result()
+        job = self._finish_job(execution_id, worker_id, resolved_config, emitted, now, origin)
+        return self._db.writer.submit(job.run, **job.options).result()
 
-    def finish_soon(
+    def finish_then(
         self,
         execution_id: str,
         worker_id: str,
         resolved_config: dict[str, Any] | None,
         emitted: list[Emitted],
         now: datetime,
-        origin: ClaimedExecution | None = None,
-    ) -> Future[bool]:
-        """``finish`` without waiting: the future resolves after the commit. Never
-        blocks, so the worker's event loop may call it and await the future directly
-        (no thread to wait in)."""
+        origin: ClaimedExecution | None,
+        then: Callable[[bool | None, BaseException | None], None],
+    ) -> None:
+        """``finish`` without blocking: ``then(recorded, error)`` is called (in the
+        writer thread) once it is committed. For the worker's event loop, which must
+        not wait in a thread."""
+        job = self._finish_job(execution_id, worker_id, resolved_config, emitted, now, origin)
+        self._db.writer.submit_then(job.run, then, **job.options)
+
+    def _finish_job(
+        self,
+        execution_id: str,
+        worker_id: str,
+        resolved_config: dict[str, Any] | None,
+        emitted: list[Emitted],
+        now: datetime,
+        origin: ClaimedExecution | None,
+    ) -> _WriteJob:
         enqueues = any(item.downstream for item in emitted)
         handoff = self._handoff(now) if origin is not None and enqueues else None
         run = None
         if origin is not None:
             run = RunContext(origin.run_id, origin.canvas, origin.canvas_version, origin.root)
-
         item = Finish(execution_id, worker_id, resolved_config, emitted, now, handoff, run)
 
         def finish(conn: Connection) -> bool:  # alone, when its batch is redone
             return finish_many(conn, [item])[0]
 
         # Grouped: the batch's finishes are recorded set-based (store.finishes).
-        return self._db.writer.submit(
-            finish, lambda done: done and enqueues, after=handoff.settle if handoff else None,
-            group=_FINISHES, payload=item,
-        )
+        return _WriteJob(finish, {
+            "wakes": (lambda done: done) if enqueues else None,
+            "after": handoff.settle if handoff else None,
+            "group": _FINISHES, "payload": item,
+        })
 
     def retry_later(
         self,

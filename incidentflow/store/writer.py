@@ -31,7 +31,7 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import Future
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
 
 from sqlalchemy.engine import Connection
@@ -52,7 +52,11 @@ class Group(Protocol):
     def run_many(self, conn: Connection, payloads: list[Any]) -> list[Any]: ...
 
 
-@dataclass
+# Called in the writer thread with (result, None) after the commit, or (None, error).
+Then = Callable[[Any, BaseException | None], None]
+
+
+@dataclass(slots=True)
 class _Job(Generic[T]):
     run: Callable[[Connection], T]
     wakes: Callable[[T], bool] | None
@@ -60,7 +64,8 @@ class _Job(Generic[T]):
     after: Callable[[bool], None] | None = None  # told whether the job was committed
     group: Group | None = None
     payload: Any = None
-    future: Future[T] = field(default_factory=Future)
+    future: Future[T] | None = None  # the answer: a future, or ``then``
+    then: Then | None = None
 
 
 @dataclass
@@ -99,10 +104,29 @@ class GroupCommitWriter:
         ``after(committed)`` is called in the writer thread before the future resolves.
         With ``group``, the batch runs ``group.run_many(conn, [payload, ...])`` for all
         its jobs of that group instead (``run`` alone when a batch is redone)."""
-        job = _Job(run, wakes, durable, after, group, payload)
+        future: Future[T] = Future()
+        self._put(_Job(run, wakes, durable, after, group, payload, future=future))
+        return future
+
+    def submit_then(
+        self,
+        run: Callable[[Connection], T],
+        then: Then,
+        wakes: Callable[[T], bool] | None = None,
+        *,
+        durable: bool = True,
+        after: Callable[[bool], None] | None = None,
+        group: Group | None = None,
+        payload: Any = None,
+    ) -> None:
+        """``submit`` for callers on an event loop: no future (a ``Future`` costs a
+        lock and a condition, a large share of a fast job); ``then(result, error)`` is
+        called in the writer thread once the job is settled."""
+        self._put(_Job(run, wakes, durable, after, group, payload, then=then))
+
+    def _put(self, job: _Job[Any]) -> None:
         self._ensure_thread()
         self._jobs.put(job)
-        return job.future
 
     def close(self) -> None:
         thread = self._thread
@@ -229,8 +253,11 @@ class _JobFailed(Exception):
 def _settle(job: _Job[Any], result: Any, error: BaseException | None) -> None:
     if job.after is not None:
         _safely(lambda: job.after(error is None))  # type: ignore[misc]
+    if job.then is not None:
+        _safely(lambda: job.then(result, error))  # type: ignore[misc]
+        return
     future = job.future
-    if future.set_running_or_notify_cancel():
+    if future is not None and future.set_running_or_notify_cancel():
         if error is None:
             future.set_result(result)
         else:
