@@ -57,24 +57,26 @@ _SUCCEED = (
 )
 _INSERT_EVENTS = events.insert()
 _INSERT_EXECUTIONS = executions.insert()
-_ADD_PENDING = (
+_failed_in_run = (
+    sa.select(executions.c.id)
+    .where(executions.c.run_id == runs.c.id, executions.c.state == sa.literal_column("'failed'"))
+    .exists()
+)
+_ends = sa.and_(runs.c.state == "running", runs.c.pending + sa.bindparam("b_delta") <= 0)
+# One statement per run whose pending count changed: add the delta and, when nothing is
+# left pending, end the run (failed if any of its executions failed). SET expressions
+# see the row as it was, so ``pending + delta`` is the new count in each of them.
+_SETTLE_RUN = (
     runs.update()
     .where(runs.c.id == sa.bindparam("b_run"))
-    .values(pending=runs.c.pending + sa.bindparam("b_delta"))
-)
-_ENDED_RUNS = sa.select(runs.c.id).where(
-    runs.c.id.in_(sa.bindparam("ids", expanding=True)), runs.c.pending <= 0
-)
-_FAILED_RUNS = (
-    sa.select(executions.c.run_id)
-    .where(executions.c.run_id.in_(sa.bindparam("ids", expanding=True)),
-           executions.c.state == "failed")
-    .distinct()
-)
-_END_RUN = (
-    runs.update()
-    .where(runs.c.id == sa.bindparam("b_run"), runs.c.state == "running")
-    .values(state=sa.bindparam("v_state"), finished_at=sa.bindparam("v_finished_at"))
+    .values(
+        pending=runs.c.pending + sa.bindparam("b_delta"),
+        state=sa.case(
+            (_ends, sa.case((_failed_in_run, "failed"), else_="succeeded")),
+            else_=runs.c.state,
+        ),
+        finished_at=sa.case((_ends, sa.bindparam("v_finished_at")), else_=runs.c.finished_at),
+    )
 )
 
 
@@ -132,15 +134,8 @@ def _settle_runs(conn: Connection, settles: dict[str, tuple[int, datetime]]) -> 
     the transaction and in id order: the row locks serialize a run's finishes across
     processes, so they are held briefly and taken in one order."""
     changed = sorted(run for run, (delta, _) in settles.items() if delta != 0)
-    if not changed:
-        return
-    conn.execute(_ADD_PENDING, [{"b_run": run, "b_delta": settles[run][0]} for run in changed])
-    over = list(conn.scalars(_ENDED_RUNS, {"ids": changed}))
-    if not over:
-        return
-    failed = set(conn.scalars(_FAILED_RUNS, {"ids": over}))
-    conn.execute(_END_RUN, [
-        {"b_run": run, "v_state": "failed" if run in failed else "succeeded",
-         "v_finished_at": settles[run][1]}
-        for run in over
-    ])
+    if changed:
+        conn.execute(_SETTLE_RUN, [
+            {"b_run": run, "b_delta": settles[run][0], "v_finished_at": settles[run][1]}
+            for run in changed
+        ])

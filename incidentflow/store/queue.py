@@ -205,8 +205,15 @@ _EXPIRED = (
 )
 _root = events.alias("root")
 _given = events.alias("given")
+# Only what a ClaimedExecution holds, read by position: a claim reads many rows, and
+# mapping lookups by column object cost more than the query.
 _CLAIMED = (
-    sa.select(executions, runs.c.canvas, runs.c.canvas_version, _root, _given)
+    sa.select(
+        executions.c.id, executions.c.run_id, runs.c.canvas, runs.c.canvas_version,
+        executions.c.node, _given.c.type, _given.c.data, _given.c.timestamp,
+        executions.c.attempts, executions.c.idempotency_key,
+        _root.c.type, _root.c.data, _root.c.timestamp, executions.c.lease_expires_at,
+    )
     .join(runs, runs.c.id == executions.c.run_id)
     .join(_root, _root.c.id == runs.c.root_event_id)
     .join(_given, _given.c.id == executions.c.input_event_id)
@@ -224,21 +231,18 @@ def _expired(conn: Connection, now: datetime, limit: int) -> list[str]:
 
 
 def _claimed(conn: Connection, ids: list[str]) -> list[ClaimedExecution]:
-    root, given = _root, _given
-    claimed = []
-    for row in conn.execute(_CLAIMED, {"ids": ids}):
-        m = row._mapping
-        claimed.append(
-            ClaimedExecution(
-                id=m[executions.c.id], run_id=m[executions.c.run_id],
-                canvas=m[runs.c.canvas], canvas_version=m[runs.c.canvas_version],
-                node=m[executions.c.node], input=event_of(m, given),
-                attempt=m[executions.c.attempts],
-                idempotency_key=m[executions.c.idempotency_key],
-                root=event_of(m, root), lease_expires_at=m[executions.c.lease_expires_at],
-            )
+    return [
+        ClaimedExecution(
+            id=id_, run_id=run_id, canvas=canvas, canvas_version=version, node=node,
+            input=Event(type=given_type, data=given_data, timestamp=given_timestamp),
+            attempt=attempts, idempotency_key=key,
+            root=Event(type=root_type, data=root_data, timestamp=root_timestamp),
+            lease_expires_at=expires,
         )
-    return claimed
+        for (id_, run_id, canvas, version, node, given_type, given_data, given_timestamp,
+             attempts, key, root_type, root_data, root_timestamp, expires)
+        in conn.execute(_CLAIMED, {"ids": ids})
+    ]
 
 
 def event_of(mapping: Any, table: Any = events) -> Event:
