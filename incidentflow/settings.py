@@ -33,7 +33,7 @@ class Settings:
     retry_base_seconds: float = 2.0
     retry_max_seconds: float = 300.0
     lease_seconds: float = 60.0
-    worker_concurrency: int = 8
+    worker_concurrency: int = 64
 
     @classmethod
     def from_env(
@@ -74,7 +74,7 @@ class Settings:
             retry_base_seconds=float(env.get("INCIDENTFLOW_RETRY_BASE_SECONDS", "2")),
             retry_max_seconds=float(env.get("INCIDENTFLOW_RETRY_MAX_SECONDS", "300")),
             lease_seconds=float(env.get("INCIDENTFLOW_LEASE_SECONDS", "60")),
-            worker_concurrency=int(env.get("INCIDENTFLOW_WORKER_CONCURRENCY", "8")),
+            worker_concurrency=int(env.get("INCIDENTFLOW_WORKER_CONCURRENCY", "64")),
         )
         rest = {k: v for k, v in given.items() if k not in _FROM_ABOVE}
         return replace(settings, **rest) if rest else settings  # type: ignore[arg-type]

@@ -157,7 +157,12 @@ def http_sink() -> Iterator[Sink]:
         def log_message(self, format: str, *args: Any) -> None:
             pass  # keep test output quiet
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    class Server(ThreadingHTTPServer):
+        # The default listen backlog (5) refuses connections when several workers, 64
+        # executions each, call at once; a real upstream's backlog is far larger.
+        request_queue_size = 1024
+
+    server = Server(("127.0.0.1", 0), Handler)
     sink.url = f"http://127.0.0.1:{server.server_address[1]}"
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
