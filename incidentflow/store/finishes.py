@@ -19,10 +19,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from incidentflow.store.bulk import BulkStatement
 from incidentflow.store.codec import new_id
 from incidentflow.store.handoff import Handoff, RunContext
 from incidentflow.store.port import Emitted
-from incidentflow.store.queue import event_row, execution_rows
+from incidentflow.store.queue import EVENT_COLUMNS, EXECUTION_COLUMNS, event_row, execution_rows
 from incidentflow.store.schema import events, executions, runs
 
 
@@ -45,7 +46,7 @@ _LEASES = (
            executions.c.state == "running")
     .with_for_update()  # PostgreSQL: no other process takes a lease over meanwhile
 )
-_SUCCEED = (
+_SUCCEED = BulkStatement(
     executions.update()
     .where(executions.c.id == sa.bindparam("b_id"),
            executions.c.lease_owner == sa.bindparam("b_worker"),
@@ -55,8 +56,8 @@ _SUCCEED = (
             resolved_config=sa.bindparam("v_resolved_config"),
             error=sa.bindparam("v_error"), error_details=sa.bindparam("v_error_details"))
 )
-_INSERT_EVENTS = events.insert()
-_INSERT_EXECUTIONS = executions.insert()
+_INSERT_EVENTS = BulkStatement(events.insert(), EVENT_COLUMNS)
+_INSERT_EXECUTIONS = BulkStatement(executions.insert(), EXECUTION_COLUMNS)
 _failed_in_run = (
     sa.select(executions.c.id)
     .where(executions.c.run_id == runs.c.id, executions.c.state == sa.literal_column("'failed'"))
@@ -113,11 +114,11 @@ def finish_many(conn: Connection, finishes: list[Finish]) -> list[bool]:
         settles[run_id] = (delta + enqueued - 1, item.now)
         done.append(True)
     if ended:
-        conn.execute(_SUCCEED, ended)
+        _SUCCEED.execute(conn, ended)
     if new_events:
-        conn.execute(_INSERT_EVENTS, new_events)
+        _INSERT_EVENTS.execute(conn, new_events)
     if new_executions:
-        conn.execute(_INSERT_EXECUTIONS, new_executions)
+        _INSERT_EXECUTIONS.execute(conn, new_executions)
     _settle_runs(conn, settles)
     return done
 

@@ -94,6 +94,14 @@ def _insert_event(
                                            event, now))
 
 
+# The keys of ``event_row`` and ``execution_rows`` (store.bulk inserts exactly these).
+EVENT_COLUMNS = ("id", "run_id", "node", "execution_id", "channel", "type", "timestamp",
+                 "data", "created_at")
+EXECUTION_COLUMNS = ("id", "run_id", "node", "input_event_id", "state", "attempts",
+                     "next_attempt_at", "idempotency_key", "concurrency_key", "created_at",
+                     "lease_owner", "lease_expires_at", "started_at")
+
+
 def event_row(
     event_id: str, run_id: str, node: str, execution_id: str | None, channel: str,
     event: Event, now: datetime,
