@@ -63,8 +63,10 @@ QUEUE_WAIT = Histogram(
     "First attempts: from enqueue to claim by a worker (retries wait on purpose; excluded).",
     buckets=_WAIT_BUCKETS, registry=REGISTRY,
 )
-for _result in ("succeeded", "failed", "retried"):  # show zeros before the first one
-    EXECUTIONS.labels(result=_result)
+# Made once (show zeros before the first one); ``.labels()`` per execution costs a lock
+# and a lookup on the engine's hot path.
+_RESULTS = {result: EXECUTIONS.labels(result=result)
+            for result in ("succeeded", "failed", "retried")}
 for _outcome in ("accepted", "duplicate", "ignored"):
     DELIVERIES.labels(outcome=_outcome, reason="")
 
@@ -158,7 +160,7 @@ class MeteredStore:
     def _outcome(self, result: str, execution_id: str, recorded: bool) -> bool:
         started = self._claimed_at.pop(execution_id, None)
         if recorded:
-            EXECUTIONS.labels(result=result).inc()
+            _RESULTS[result].inc()
             if started is not None:
                 EXECUTION_SECONDS.observe(self._clock() - started)
         return recorded

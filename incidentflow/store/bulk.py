@@ -27,11 +27,22 @@ Converter = Callable[[Any], Any]
 def sqlite_time(value: datetime | None) -> str | None:
     """What SQLAlchemy's SQLite ``DATETIME`` stores for an aware UTC time (naive UTC,
     always six digits of microseconds, so the strings compare as the times do)."""
+    global _last_time
     if value is None:
         return None
-    if value.tzinfo is None:
+    last = _last_time
+    if value is last[0]:  # a batch's rows share their times: convert each once
+        return last[1]
+    zone = value.tzinfo
+    if zone is None:
         raise ValueError("naive datetime given to the store; pass an aware UTC time")
-    return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+    utc = value if zone is UTC else value.astimezone(UTC)
+    text = utc.isoformat(" ", "microseconds")[:26]  # without "+00:00"
+    _last_time = (value, text)  # one assignment: safe to share between threads
+    return text
+
+
+_last_time: tuple[datetime | None, str] = (None, "")
 
 
 _FROM_ROW: Any = object()
@@ -59,13 +70,15 @@ class BulkStatement:
         if not rows:
             return
         compiled = self._for(conn.dialect)
-        plan = tuple(zip(compiled.names, compiled.converters, compiled.constants, strict=True))
+        taken = tuple(zip(compiled.names, compiled.constants, strict=True))
+        conversions = [(index, convert) for index, convert in enumerate(compiled.converters)
+                       if convert is not None]
         params: list[Any] = []
         for row in rows:
-            values = [
-                _value(row[name] if constant is _FROM_ROW else constant, convert)
-                for name, convert, constant in plan
-            ]
+            values = [row[name] if constant is _FROM_ROW else constant
+                      for name, constant in taken]
+            for index, convert in conversions:
+                values[index] = convert(values[index])
             params.append(tuple(values) if compiled.positional
                           else dict(zip(compiled.names, values, strict=True)))
         cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
@@ -90,10 +103,6 @@ class BulkStatement:
         constants = tuple(_FROM_ROW if bind.required else bind.value for bind in binds)
         return _Compiled(compiled.string, names, converters, constants,
                          bool(compiled.positional))
-
-
-def _value(value: Any, convert: Converter | None) -> Any:
-    return value if convert is None else convert(value)
 
 
 def _converter(type_: Any, dialect: Dialect) -> Converter | None:
