@@ -126,6 +126,19 @@ class MeteredStore:
 
     def claim(self, worker_id: str, now: datetime, lease_seconds: float, limit: int) -> Any:
         claimed = self._store.claim(worker_id, now, lease_seconds, limit)
+        self._claimed(claimed, now)
+        return claimed
+
+    def claim_then(self, worker_id: str, now: datetime, lease_seconds: float, limit: int,
+                   then: Callable[[Any, BaseException | None], None]) -> None:
+        def counted(claimed: Any, error: BaseException | None) -> None:
+            if error is None:  # in the writer thread, after the commit
+                self._claimed(claimed, now)
+            then(claimed, error)
+
+        self._store.claim_then(worker_id, now, lease_seconds, limit, counted)
+
+    def _claimed(self, claimed: Any, now: datetime) -> None:
         started = self._clock()
         for job in claimed:
             self._claimed_at[job.id] = started
@@ -133,7 +146,6 @@ class MeteredStore:
                 created = id_time(job.id)
                 if created is not None:
                     QUEUE_WAIT.observe(max(0.0, (now - created).total_seconds()))
-        return claimed
 
     def finish(self, execution_id: str, *args: Any, **kwargs: Any) -> bool:
         return self._outcome("succeeded", execution_id,

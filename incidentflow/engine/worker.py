@@ -281,7 +281,10 @@ class Worker:
 
     async def _claim(self, limit: int) -> list[ClaimedExecution]:
         lease = self._settings.lease_seconds
-        return await self._db(self._store.claim, self.id, self._clock(), lease, limit)
+        then_ = getattr(self._store, "claim_then", None)
+        if then_ is None:
+            return await self._db(self._store.claim, self.id, self._clock(), lease, limit)
+        return await self._then(then_, self.id, self._clock(), lease, limit)
 
     # -- one execution -------------------------------------------------------------------
     async def process(
@@ -326,11 +329,15 @@ class Worker:
         if then_ is None:
             return await self._db(self._store.finish, job.id, self.id, config, emitted,
                                   self._clock(), job)
+        return await self._then(then_, job.id, self.id, config, emitted, self._clock(), job)
+
+    async def _then(self, call: Callable[..., None], *args: Any) -> Any:
+        """``call(*args, then)``, a store call that answers through ``then`` from its
+        writer thread, awaited through the inbox (shielded, as ``_db`` is)."""
         inbox = self._inbox()
-        recorded: asyncio.Future[bool] = inbox.loop.create_future()
-        then_(job.id, self.id, config, emitted, self._clock(), job,
-              lambda result, error: inbox.put(settle, recorded, result, error))
-        return await _settled(recorded)
+        answer: asyncio.Future[Any] = inbox.loop.create_future()
+        call(*args, lambda result, error: inbox.put(settle, answer, result, error))
+        return await _settled(answer)
 
     def _inbox(self) -> Inbox:
         loop = asyncio.get_running_loop()

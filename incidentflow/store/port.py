@@ -233,6 +233,14 @@ class Store(Protocol):
         ones whose lease expired (their worker died). Commits before returning."""
         ...
 
+    def claim_then(
+        self, worker_id: str, now: datetime, lease_seconds: float, limit: int,
+        then: Callable[[list[ClaimedExecution] | None, BaseException | None], None],
+    ) -> None:
+        """``claim`` without blocking: ``then(claimed, error)`` is called from another
+        thread once it is committed (or failed)."""
+        ...
+
     def finish(
         self,
         execution_id: str,

@@ -324,6 +324,18 @@ class SqlStore:
         # Not durable: a claim lost in a power cut is a lease that never existed.
         return self._db.writer.submit(claim, durable=False).result()
 
+    def claim_then(
+        self, worker_id: str, now: datetime, lease_seconds: float, limit: int,
+        then: Callable[[list[ClaimedExecution] | None, BaseException | None], None],
+    ) -> None:
+        """``claim`` without blocking (see ``finish_then``)."""
+        if limit < 1:
+            then([], None)
+            return
+        claim = partial(queue.claim, worker_id=worker_id, now=now,
+                        lease_seconds=lease_seconds, limit=limit)
+        self._db.writer.submit_then(claim, then, durable=False)
+
     def finish(
         self,
         execution_id: str,
