@@ -11,7 +11,9 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 
 class Inbox:
@@ -41,6 +43,16 @@ class Inbox:
             calls, self._calls, self._scheduled = self._calls, [], False
         for call, args in calls:
             call(*args)
+
+
+class Answer(asyncio.Future[T]):
+    """The answer of a store call that is already running in another thread. Cancelling
+    the task that awaits it does not abandon it: the task gets its CancelledError once
+    the answer is in (what a shield does, without a second future per call), so
+    nothing the call did is left behind its caller's back."""
+
+    def cancel(self, msg: Any = None) -> bool:
+        return False
 
 
 def settle(future: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:

@@ -38,7 +38,7 @@ from incidentflow import logging as secret_logging
 from incidentflow.canvas import Canvas, Node
 from incidentflow.components.base import Component, Emission, ExecutionContext
 from incidentflow.crypto import SecretBox
-from incidentflow.engine.inbox import Inbox, settle
+from incidentflow.engine.inbox import Answer, Inbox, settle
 from incidentflow.engine.resolve import masked, resolve_config, uses_expressions
 from incidentflow.engine.retry import RetryPolicy, next_attempt_at
 from incidentflow.engine.router import plan
@@ -335,9 +335,9 @@ class Worker:
         """``call(*args, then)``, a store call that answers through ``then`` from its
         writer thread, awaited through the inbox (shielded, as ``_db`` is)."""
         inbox = self._inbox()
-        answer: asyncio.Future[Any] = inbox.loop.create_future()
+        answer: Answer[Any] = Answer(loop=inbox.loop)
         call(*args, lambda result, error: inbox.put(settle, answer, result, error))
-        return await _settled(answer)
+        return await answer
 
     def _inbox(self) -> Inbox:
         loop = asyncio.get_running_loop()
@@ -483,18 +483,6 @@ class _NodePlan:
     static_masked: dict[str, Any] | None
 
 
-async def _settled(future: asyncio.Future[T]) -> T:
-    """``await future``; if the caller is cancelled meanwhile, still wait for it, then
-    re-raise the cancellation (a store call that started is never left behind)."""
-    try:
-        return await asyncio.shield(future)
-    except asyncio.CancelledError:
-        while not future.done():
-            try:
-                await asyncio.shield(future)
-            except asyncio.CancelledError:
-                continue
-        raise
 
 
 async def _poke_when_set(stop: StopSignal, subscription: Subscription) -> None:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.sql.dml import UpdateBase
 
@@ -27,22 +28,40 @@ Converter = Callable[[Any], Any]
 def sqlite_time(value: datetime | None) -> str | None:
     """What SQLAlchemy's SQLite ``DATETIME`` stores for an aware UTC time (naive UTC,
     always six digits of microseconds, so the strings compare as the times do)."""
-    global _last_time
     if value is None:
         return None
-    last = _last_time
-    if value is last[0]:  # a batch's rows share their times: convert each once
-        return last[1]
+    text = _TIMES.get(value)  # a batch's rows share their times: convert each once
+    if text is not None:
+        return text
     zone = value.tzinfo
     if zone is None:
         raise ValueError("naive datetime given to the store; pass an aware UTC time")
     utc = value if zone is UTC else value.astimezone(UTC)
     text = utc.isoformat(" ", "microseconds")[:26]  # without "+00:00"
-    _last_time = (value, text)  # one assignment: safe to share between threads
+    if len(_TIMES) >= _TIMES_KEPT:
+        _TIMES.clear()
+    _TIMES[value] = text  # dict operations are atomic: safe to share between threads
     return text
 
 
-_last_time: tuple[datetime | None, str] = (None, "")
+_TIMES: dict[datetime, str] = {}
+_TIMES_KEPT = 4096
+
+
+def _json(processor: Converter) -> Converter:
+    """The JSON processor, with the values every finish writes (no resolved config,
+    no error details) converted once instead of once per row."""
+    none, empty = processor(None), processor({})
+
+    def convert(value: Any) -> Any:
+        if value is None:
+            return none
+        if type(value) is dict and not value:
+            return empty
+        return processor(value)
+
+    return convert
+
 
 
 _FROM_ROW: Any = object()
@@ -109,4 +128,6 @@ def _converter(type_: Any, dialect: Dialect) -> Converter | None:
     if isinstance(type_, UTCDateTime) and dialect.name == "sqlite":
         return sqlite_time
     processor: Converter | None = type_.dialect_impl(dialect).bind_processor(dialect)
+    if processor is not None and isinstance(type_, sa.JSON):
+        return _json(processor)
     return processor

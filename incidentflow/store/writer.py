@@ -136,7 +136,9 @@ class GroupCommitWriter:
         self._thread = None
 
     def _ensure_thread(self) -> None:
-        if self._thread is not None and self._thread.is_alive():
+        # The thread never ends but by close() (every error is answered to its job), so
+        # "started" is enough here: ``is_alive()`` per job costs a lock on the hot path.
+        if self._thread is not None:
             return
         with self._start_lock:  # started on first use: a process that never writes has none
             if self._thread is None or not self._thread.is_alive():
@@ -252,9 +254,9 @@ class _JobFailed(Exception):
 
 def _settle(job: _Job[Any], result: Any, error: BaseException | None) -> None:
     if job.after is not None:
-        _safely(lambda: job.after(error is None))  # type: ignore[misc]
+        _safely(job.after, error is None)
     if job.then is not None:
-        _safely(lambda: job.then(result, error))  # type: ignore[misc]
+        _safely(job.then, result, error)
         return
     future = job.future
     if future is not None and future.set_running_or_notify_cancel():
@@ -269,9 +271,9 @@ def _transient(exc: BaseException) -> bool:
     return getattr(original, "sqlstate", None) in _TRANSIENT_SQLSTATES
 
 
-def _safely(hook: Callable[[], None]) -> None:
+def _safely(hook: Callable[..., None], *args: Any) -> None:
     try:
-        hook()
+        hook(*args)
     except Exception:
         log.exception("after-commit hook failed")
 

@@ -40,7 +40,7 @@ def _stored(store, ids: list[str]) -> list[tuple]:
     NOW.replace(microsecond=5),
     NOW.astimezone(timezone(timedelta(hours=-5))),          # another zone: stored as UTC
 ])
-@pytest.mark.parametrize("data", [None, {"a": [1, "ü"]}, "text"])
+@pytest.mark.parametrize("data", [None, {}, {"a": [1, "ü"]}, "text", []])
 def test_bulk_rows_equal_sqlalchemy_rows(store, created_at, data):
     with store._db.write() as conn:
         conn.execute(canvases.insert(), CANVAS)
