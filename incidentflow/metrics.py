@@ -95,7 +95,14 @@ def reason_class(reason: str) -> str:
 
 
 def count_delivery(outcome: str, reason: str = "") -> None:
-    DELIVERIES.labels(outcome=outcome, reason=reason).inc()
+    child = _DELIVERY_COUNTERS.get((outcome, reason))
+    if child is None:
+        child = _DELIVERY_COUNTERS[(outcome, reason)] = DELIVERIES.labels(
+            outcome=outcome, reason=reason)
+    child.inc()
+
+
+_DELIVERY_COUNTERS: dict[tuple[str, str], Any] = {}
 
 
 # -- the store wrapper --------------------------------------------------------------------
@@ -119,6 +126,16 @@ class MeteredStore:
         result = self._store.accept_delivery(endpoint_id, webhook_id, events, now)
         count_delivery(result.outcome)
         return result
+
+    def accept_delivery_then(self, endpoint_id: str, webhook_id: str | None, events: Any,
+                             now: datetime, then: Callable[[Any, BaseException | None], None],
+                             ) -> None:
+        def counted(result: Any, error: BaseException | None) -> None:
+            if error is None:  # in the writer thread, after the commit
+                count_delivery(result.outcome)
+            then(result, error)
+
+        self._store.accept_delivery_then(endpoint_id, webhook_id, events, now, counted)
 
     def record_rejection(self, endpoint_id: str, reason: str, now: datetime) -> None:
         self._store.record_rejection(endpoint_id, reason, now)

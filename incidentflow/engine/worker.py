@@ -38,7 +38,6 @@ from incidentflow import logging as secret_logging
 from incidentflow.canvas import Canvas, Node
 from incidentflow.components.base import Component, Emission, ExecutionContext
 from incidentflow.crypto import SecretBox
-from incidentflow.engine.inbox import Answer, Inbox, settle
 from incidentflow.engine.resolve import masked, resolve_config, uses_expressions
 from incidentflow.engine.retry import RetryPolicy, next_attempt_at
 from incidentflow.engine.router import plan
@@ -51,6 +50,7 @@ from incidentflow.errors import (
 )
 from incidentflow.events import Event, utcnow
 from incidentflow.expressions import scope_for
+from incidentflow.inbox import Inbox, answered, inbox
 from incidentflow.registry import Registry
 from incidentflow.settings import Settings
 from incidentflow.store.database import store_unavailable
@@ -101,7 +101,6 @@ class Worker:
         self._slots_lock = threading.Lock()
         self._taken = 0  # slots running or reserved (claims, hand-overs)
         self._handed: tuple[Inbox, _Starter] | None = None
-        self._inboxes: dict[asyncio.AbstractEventLoop, Inbox] = {}
         self._integrations: dict[str, tuple[float, dict[str, Any]]] = {}
         self._running: set[str] = set()  # execution ids whose lease we hold
         self._tasks: set[asyncio.Task[None]] = set()
@@ -169,9 +168,9 @@ class Worker:
         if target is None:  # stopped meanwhile: the leases expire and are taken over
             self.unreserve(len(jobs))
             return
-        inbox, start = target
+        box, start = target
         try:
-            inbox.put(start, jobs)
+            box.put(start, jobs)
         except RuntimeError:  # the loop is closed
             self.unreserve(len(jobs))
 
@@ -180,7 +179,7 @@ class Worker:
             for job in jobs:
                 self._start(job, subscription)
 
-        self._handed = (self._inbox(), start)
+        self._handed = (inbox(), start)
         attach = getattr(self._store, "attach_worker", None)
         if attach is not None:
             attach(self)
@@ -334,19 +333,7 @@ class Worker:
     async def _then(self, call: Callable[..., None], *args: Any) -> Any:
         """``call(*args, then)``, a store call that answers through ``then`` from its
         writer thread, awaited through the inbox (shielded, as ``_db`` is)."""
-        inbox = self._inbox()
-        answer: Answer[Any] = Answer(loop=inbox.loop)
-        call(*args, lambda result, error: inbox.put(settle, answer, result, error))
-        return await answer
-
-    def _inbox(self) -> Inbox:
-        loop = asyncio.get_running_loop()
-        inbox = self._inboxes.get(loop)
-        if inbox is None:  # one per loop (tests may drive a worker from several)
-            self._inboxes = {loop: inbox for loop, inbox in self._inboxes.items()
-                             if not loop.is_closed()}
-            inbox = self._inboxes[loop] = Inbox(loop)
-        return inbox
+        return await answered(call, *args)
 
     async def _plan(self, job: ClaimedExecution) -> _NodePlan:
         key = (job.canvas, job.canvas_version, job.node)

@@ -213,6 +213,18 @@ class Store(Protocol):
         nothing new. No events: outcome "ignored" (still recorded, still deduped)."""
         ...
 
+    def accept_delivery_then(
+        self,
+        endpoint_id: str,
+        webhook_id: str | None,
+        events: list[tuple[Event, list[NewExecution]]],
+        now: datetime,
+        then: Callable[[DeliveryResult | None, BaseException | None], None],
+    ) -> None:
+        """``accept_delivery`` without blocking: ``then(result, error)`` is called from
+        another thread once it is committed (or failed)."""
+        ...
+
     def record_rejection(self, endpoint_id: str, reason: str, now: datetime) -> None: ...
     def recent_deliveries(self, endpoint_id: str, limit: int = 20) -> list[DeliveryRecord]: ...
 

@@ -220,14 +220,37 @@ class SqlStore:
     ) -> DeliveryResult:
         # Group commit (store.writer): concurrent deliveries share one transaction and
         # one fsync, each in its own savepoint; answered only after the commit.
+        job = self._accept_job(endpoint_id, webhook_id, events, now)
+        return self._db.writer.submit(job.run, **job.options).result()
+
+    def accept_delivery_then(
+        self,
+        endpoint_id: str,
+        webhook_id: str | None,
+        events: list[tuple[Event, list[NewExecution]]],
+        now: datetime,
+        then: Callable[[DeliveryResult | None, BaseException | None], None],
+    ) -> None:
+        """``accept_delivery`` without blocking (see ``finish_then``): the webhook
+        receiver awaits the commit on its event loop instead of in a thread."""
+        job = self._accept_job(endpoint_id, webhook_id, events, now)
+        self._db.writer.submit_then(job.run, then, **job.options)
+
+    def _accept_job(
+        self,
+        endpoint_id: str,
+        webhook_id: str | None,
+        events: list[tuple[Event, list[NewExecution]]],
+        now: datetime,
+    ) -> _WriteJob:
         handoff = self._handoff(now)
         accept = partial(self._accept, endpoint_id=endpoint_id, webhook_id=webhook_id,
                          events=events, now=now, handoff=handoff)
         enqueues = any(first for _, first in events)
-        return self._db.writer.submit(
-            accept, lambda result: enqueues and result.outcome == "accepted",
-            after=handoff.settle if handoff else None,
-        ).result()
+        return _WriteJob(accept, {
+            "wakes": lambda result: enqueues and result.outcome == "accepted",
+            "after": handoff.settle if handoff else None,
+        })
 
     def _accept(
         self,

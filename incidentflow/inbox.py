@@ -1,15 +1,18 @@
 """Calls from other threads onto an event loop, many per wakeup.
 
-The store's writer thread settles a whole batch of the worker's jobs at once (their
-finishes, the executions handed over). ``loop.call_soon_threadsafe`` per job would
-wake the loop once per job (a syscall each); the inbox queues the calls and wakes the
-loop once, and the loop runs everything queued meanwhile.
+The store's writer thread settles a whole batch of jobs at once (deliveries, the
+worker's finishes and claims, the executions handed over). Waiting for each in a
+thread of its own costs a thread wakeup and a GIL hand-off per job, and
+``loop.call_soon_threadsafe`` per job wakes the loop once per job; the inbox queues
+the calls and wakes the loop once, and the loop runs everything queued meanwhile.
+``Answer`` is what a coroutine awaits meanwhile (``answered``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import threading
+import weakref
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -55,6 +58,23 @@ class Answer(asyncio.Future[T]):
         return False
 
 
+_INBOXES: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Inbox] = (
+    weakref.WeakKeyDictionary()
+)
+_INBOXES_LOCK = threading.Lock()
+
+
+def inbox() -> Inbox:
+    """The running loop's inbox (one per loop, shared by everything on it, so a batch
+    that answers the worker and the webhook receiver alike wakes the loop once)."""
+    loop = asyncio.get_running_loop()
+    found = _INBOXES.get(loop)
+    if found is None:
+        with _INBOXES_LOCK:
+            found = _INBOXES.setdefault(loop, Inbox(loop))
+    return found
+
+
 def settle(future: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:
     """Resolve ``future`` (on its loop) unless its waiter gave up on it."""
     if future.done():
@@ -63,3 +83,13 @@ def settle(future: asyncio.Future[Any], result: Any, error: BaseException | None
         future.set_result(result)
     else:
         future.set_exception(error)
+
+
+async def answered(call: Callable[..., None], *args: Any) -> Any:
+    """``call(*args, then)``, a store call that answers through ``then(result, error)``
+    from its writer thread, awaited on the running loop. Cancelling the caller does not
+    abandon the call: the CancelledError comes once the answer is in."""
+    box = inbox()
+    answer: Answer[Any] = Answer(loop=box.loop)
+    call(*args, lambda result, error: box.put(settle, answer, result, error))
+    return await answer
