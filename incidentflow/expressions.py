@@ -125,6 +125,7 @@ class _Analysis:
 
     problem: str | None = None
     nodes: frozenset[str] = frozenset()
+    names: frozenset[str] = frozenset()  # top-level scope names it reads (root, nodes, ...)
 
 
 _PLAIN_TEXT = _Analysis()
@@ -170,6 +171,12 @@ class Expressions:
         """Node names used as ``nodes["Name"]`` / ``nodes.Name`` (empty on syntax errors)."""
         return self._analysis(text, condition=condition).nodes
 
+    def reads(self, text: str, name: str, *, condition: bool = False) -> bool:
+        """Whether ``text`` may read the scope variable ``name`` (True on syntax errors:
+        when in doubt, provide it)."""
+        analysis = self._analysis(text, condition=condition)
+        return analysis.problem is not None or name in analysis.names
+
     def _analysis(self, text: str, *, condition: bool) -> _Analysis:
         if not condition and not _has_markup(text):
             return _PLAIN_TEXT
@@ -194,7 +201,8 @@ class Expressions:
                 ast = self.env.parse(text)
         except TemplateSyntaxError as exc:
             return _Analysis(_syntax_message(exc))
-        return _Analysis(self._unknown_names(ast), _node_references(ast))
+        return _Analysis(self._unknown_names(ast), _node_references(ast),
+                         frozenset(meta.find_undeclared_variables(ast)))
 
     # --- evaluation at run time ------------------------------------------------------
 

@@ -8,7 +8,7 @@ declare pass through untouched (validation happens when the canvas is saved).
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from incidentflow.canvas import Node
@@ -37,6 +37,34 @@ def uses_expressions(node: Node, component: Component) -> bool:
         if field.kind in ("template", "object") and _templated(json.dumps(value, default=str)):
             return True
     return False
+
+
+def reads_nodes(node: Node, component: Component) -> bool:
+    """Whether resolving may read ``nodes`` (the run's earlier events), which costs a
+    query; ``root`` and ``previous`` come with the execution."""
+    for field in component.fields:
+        value = node.configuration.get(field.name, field.default)
+        if field.kind == "condition" and isinstance(value, str):
+            reads = EXPRESSIONS.reads(value, "nodes", condition=True)
+        elif field.kind in ("template", "object"):
+            reads = any(EXPRESSIONS.reads(text, "nodes") for text in _strings(value))
+        else:
+            reads = False
+        if reads:
+            return True
+    return False
+
+
+def _strings(value: Any) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _strings(key)
+            yield from _strings(item)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            yield from _strings(item)
 
 
 def _templated(text: str) -> bool:

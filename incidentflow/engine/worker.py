@@ -38,7 +38,7 @@ from incidentflow import logging as secret_logging
 from incidentflow.canvas import Canvas, Node
 from incidentflow.components.base import Component, Emission, ExecutionContext
 from incidentflow.crypto import SecretBox
-from incidentflow.engine.resolve import masked, resolve_config, uses_expressions
+from incidentflow.engine.resolve import masked, reads_nodes, resolve_config, uses_expressions
 from incidentflow.engine.retry import RetryPolicy, next_attempt_at
 from incidentflow.engine.router import plan
 from incidentflow.engine.wakeup import Subscription, Wakeup
@@ -306,7 +306,7 @@ class Worker:
             if node_plan.static is not None:  # nothing to render: resolved once per version
                 resolved, config = _fresh(node_plan.static), node_plan.static_masked
             else:
-                resolved = await self._resolve(job, node, component)
+                resolved = await self._resolve(job, node_plan)
                 config = masked(component, resolved)
             emissions = await self._execute(job, node, component, resolved)
             executed()
@@ -352,7 +352,8 @@ class Worker:
         if len(self._plans) >= _CANVAS_CACHE_LIMIT * 8:
             self._plans.clear()
         found = _NodePlan(canvas, node, component, static,
-                          masked(component, static) if static is not None else None)
+                          masked(component, static) if static is not None else None,
+                          static is None and reads_nodes(node, component))
         self._plans[key] = found
         return found
 
@@ -365,12 +366,12 @@ class Worker:
             self._canvases[key] = record.canvas
         return self._canvases[key]
 
-    async def _resolve(
-        self, job: ClaimedExecution, node: Node, component: Component
-    ) -> dict[str, Any]:
-        nodes: dict[str, Event] = await self._db(self._store.node_events, job.run_id)
+    async def _resolve(self, job: ClaimedExecution, node_plan: _NodePlan) -> dict[str, Any]:
+        nodes: dict[str, Event] = {}
+        if node_plan.reads_nodes:  # a query: only when a template reads ``nodes``
+            nodes = await self._db(self._store.node_events, job.run_id)
         scope = scope_for(job.root, job.input, nodes, job.run_id, job.canvas)
-        return resolve_config(node, component, scope)
+        return resolve_config(node_plan.node, node_plan.component, scope)
 
     async def _execute(
         self, job: ClaimedExecution, node: Node, component: Component, config: dict[str, Any]
@@ -468,6 +469,7 @@ class _NodePlan:
     component: Component
     static: dict[str, Any] | None  # the resolved configuration, if it renders nothing
     static_masked: dict[str, Any] | None
+    reads_nodes: bool  # whether rendering needs the run's earlier events
 
 
 

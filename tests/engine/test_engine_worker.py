@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 
-from engine_fixtures import BOX, NOW, chain
+from engine_fixtures import BOX, NOW, Echo, chain
 
 from incidentflow.canvas import Edge, Node
 from incidentflow.crypto import MASK
@@ -173,3 +173,17 @@ async def test_database_outage_while_recording_leaves_the_execution_to_be_retrie
     assert await workers.make("w2").drain() == 1
     [execution] = store.get_run(run_id).executions
     assert (execution.state, execution.attempts) == ("succeeded", 2)
+
+
+def test_only_templates_that_read_nodes_cost_a_query():
+    from incidentflow.components.core import Filter
+    from incidentflow.engine.resolve import reads_nodes
+
+    echo = Echo()
+    assert reads_nodes(Node("A", "t.echo", {"message": "{{ nodes['One'].data.x }}"}), echo)
+    assert reads_nodes(Node("A", "t.echo", {"message": "{% for n in nodes %}{{ n }}{% endfor %}"}),
+                       echo)
+    assert not reads_nodes(Node("A", "t.echo", {"message": "{{ root.data.nodes }}"}), echo)
+    assert not reads_nodes(Node("A", "t.echo", {"message": "plain nodes text"}), echo)
+    assert reads_nodes(Node("F", "filter", {"expression": "nodes.One.data.ok"}), Filter())
+    assert not reads_nodes(Node("F", "filter", {"expression": "previous.data.ok"}), Filter())
