@@ -1,6 +1,7 @@
 """Open-loop load at a fixed rate: each delivery is sent at its scheduled time,
 whether or not earlier ones have been answered (no coordinated omission), and its
-latency counts from that scheduled time."""
+latency counts from that scheduled time. Requests go out through ``bench.rawhttp``,
+pre-built, so the generator's own CPU stays out of the latencies."""
 
 from __future__ import annotations
 
@@ -9,9 +10,9 @@ import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
-import httpx
-
+from bench import rawhttp
 from bench.deliveries import Delivery
 
 
@@ -22,6 +23,7 @@ class OpenLoopResult:
     # the receiver accepted (2xx). CLOCK_MONOTONIC is system-wide on Linux, so other
     # processes' monotonic stamps compare with these.
     sent_at: dict[str, float] = field(default_factory=dict)
+    answered_at: dict[str, float] = field(default_factory=dict)  # when its 2xx came back
     failures: list[str] = field(default_factory=list)
     behind_ms: float = 0.0  # worst lag of a send behind its schedule (generator health)
 
@@ -30,35 +32,44 @@ async def run_open_loop(
     base_url: str, deliveries: Sequence[Delivery], rate: float
 ) -> OpenLoopResult:
     result = OpenLoopResult()
-    limits = httpx.Limits(max_connections=256, max_keepalive_connections=256)
-    async with httpx.AsyncClient(base_url=base_url, limits=limits, timeout=10) as client:
+    target = urlsplit(base_url)
+    host, port = target.hostname or "127.0.0.1", target.port or 80
+    connections = rawhttp.Connections(host, port)
+    # Built before the clock starts: the generator's own work stays out of the figure.
+    raw = [rawhttp.request_bytes(f"{host}:{port}", d.path, d.headers(), d.body)
+           for d in deliveries]
+    try:
         start = time.monotonic() + 0.05
         tasks = []
         for index, delivery in enumerate(deliveries):
             scheduled = start + index / rate
             await asyncio.sleep(max(0.0, scheduled - time.monotonic()))
             result.behind_ms = max(result.behind_ms, (time.monotonic() - scheduled) * 1000)
-            tasks.append(asyncio.create_task(_send(client, delivery, scheduled, result)))
+            tasks.append(asyncio.create_task(
+                _send(connections, raw[index], delivery, scheduled, result)
+            ))
         await asyncio.gather(*tasks)
+    finally:
+        await connections.close()
     return result
 
 
 async def _send(
-    client: httpx.AsyncClient, delivery: Delivery, scheduled: float, result: OpenLoopResult
+    connections: rawhttp.Connections, raw: bytes, delivery: Delivery, scheduled: float,
+    result: OpenLoopResult,
 ) -> None:
     try:
-        response = await client.post(
-            delivery.path, content=delivery.body, headers=delivery.headers()
-        )
-    except httpx.HTTPError as exc:
+        response = await connections.send(raw)
+    except (OSError, asyncio.IncompleteReadError, rawhttp.ProtocolError) as exc:
         result.failures.append(f"{type(exc).__name__}: {exc}")
         return
     answered = time.monotonic()
-    if response.is_success:
+    if 200 <= response.status < 300:
         result.latencies_ms.append((answered - scheduled) * 1000)
         result.sent_at[delivery.incident_name] = scheduled
+        result.answered_at[delivery.incident_name] = answered
     else:
-        result.failures.append(f"HTTP {response.status_code}")
+        result.failures.append(f"HTTP {response.status}")
 
 
 def percentile(values: Sequence[float], pct: float) -> float:
