@@ -7,6 +7,7 @@ lists) happen outside any store call, never inside a transaction (Lesson 4).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Callable, Mapping
@@ -103,6 +104,8 @@ class Host:
         self.settings, self.store, self.registry = settings, store, registry
         self.box, self.http, self.wakeup, self.clock = box, http, wakeup, clock
         self._targets: dict[str, _Target] = {}
+        self._loading: dict[str, asyncio.Future[_Target]] = {}
+        self._epoch = 0  # bumped by every invalidation
 
     async def _db(self, fn: Callable[..., T], *args: Any) -> T:
         return await anyio.to_thread.run_sync(partial(fn, *args))
@@ -294,7 +297,7 @@ class Host:
         endpoint = await self._db(
             self.store.set_endpoint_secret, canvas, node, encrypted, self.clock()
         )
-        self._targets.pop(endpoint.id, None)
+        self._forget_target(endpoint.id)
         log.info(
             "signing secret %s for %s/%s", "set" if secret else "cleared", canvas, node
         )
@@ -366,6 +369,17 @@ class Host:
         cached = self._targets.get(endpoint_id)
         if cached and cached.fresh(now):
             return cached
+        # Single flight: when the entry expires under load, every concurrent delivery
+        # would otherwise read the endpoint and its canvas again, all at once.
+        loading = self._loading.get(endpoint_id)
+        if loading is None:
+            loading = asyncio.ensure_future(self._load_target(endpoint_id, now))
+            self._loading[endpoint_id] = loading
+            loading.add_done_callback(partial(self._loaded, endpoint_id))
+        return await asyncio.shield(loading)
+
+    async def _load_target(self, endpoint_id: str, now: datetime) -> _Target:
+        epoch = self._epoch
         endpoint = await self._db(self.store.get_endpoint, endpoint_id, now)
         record = await self._db(self.store.get_canvas, endpoint.canvas)
         node = _node_of(record.canvas, endpoint.node)
@@ -379,13 +393,25 @@ class Host:
             record.canvas, node, trigger, secrets, time.monotonic() + ENDPOINT_CACHE_SECONDS,
             endpoint.previous_valid_until,
         )
-        self._targets[endpoint_id] = target
+        if epoch == self._epoch:  # not if a secret or canvas changed while we read
+            self._targets[endpoint_id] = target
         return target
 
+    def _loaded(self, endpoint_id: str, done: asyncio.Future[_Target]) -> None:
+        if self._loading.get(endpoint_id) is done:
+            del self._loading[endpoint_id]
+
+    def _forget_target(self, endpoint_id: str) -> None:
+        self._epoch += 1
+        self._targets.pop(endpoint_id, None)
+        self._loading.pop(endpoint_id, None)  # later deliveries read the new state
+
     def _forget_canvas(self, name: str) -> None:
+        self._epoch += 1
         for endpoint_id, target in list(self._targets.items()):
             if target.canvas.name == name:
-                self._targets.pop(endpoint_id, None)
+                self._forget_target(endpoint_id)
+        self._loading.clear()
 
     # -- integrations ----------------------------------------------------------
     async def put_integration(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
+import random
 import threading
 import time
 from typing import Any
@@ -18,14 +18,18 @@ _id_lock = threading.Lock()
 
 def new_id() -> str:
     """Sortable unique id: milliseconds (12 hex), a per-process sequence within the same
-    millisecond (4 hex, so ids made here sort in creation order), then 8 random bytes."""
+    millisecond (4 hex, so ids made here sort in creation order), then 64 random bits.
+
+    The random part only keeps processes apart (ids are not secrets: every read
+    needs a token), so it comes from ``random``, reseeded from the OS in every
+    process and after every fork, not from a system call per id (``os.urandom``)."""
     global _last_ms, _sequence
     with _id_lock:
         ms = max(int(time.time() * 1000), _last_ms)
         _sequence = _sequence + 1 if ms == _last_ms else 0
         _last_ms = ms
         sequence = _sequence & 0xFFFF
-    return f"{ms:012x}{sequence:04x}{os.urandom(8).hex()}"
+    return f"{ms:012x}{sequence:04x}{random.getrandbits(64):016x}"
 
 
 def canvas_to_spec(canvas: Canvas) -> dict[str, Any]:

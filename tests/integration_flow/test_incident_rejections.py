@@ -177,3 +177,54 @@ async def test_clearing_the_secret_drops_both(flow: Flow) -> None:
         assert response.status_code == 403
         assert response.json() == {"error": "signing secret not set"}
     await assert_nothing_stored(flow)
+
+
+# -- the endpoint cache ----------------------------------------------------------------------
+
+async def test_concurrent_deliveries_after_the_cache_expires_read_the_endpoint_once(
+    flow: Flow, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import asyncio
+    import time
+
+    from incidentflow import host as host_module
+
+    await applied(flow)
+    secret = new_secret()
+    await flow.set_secret(secret)
+    endpoint_id = await flow.endpoint_id()
+    reads: list[str] = []
+    store = flow.host.store
+    real = store.get_endpoint
+
+    def counting(endpoint: str, now):  # type: ignore[no-untyped-def]
+        reads.append(endpoint)
+        time.sleep(0.05)  # a slow read: the other deliveries arrive meanwhile
+        return real(endpoint, now)
+
+    monkeypatch.setattr(store._store, "get_endpoint", counting)
+    monkeypatch.setattr(host_module, "ENDPOINT_CACHE_SECONDS", 0.0)
+    flow.host._targets.clear()
+    bodies = [json.dumps({"event_type": CREATED, CREATED: {"id": f"01F{n}", "name": "DB"}})
+              .encode() for n in range(8)]
+    answers = await asyncio.gather(*(flow.deliver(secret, body) for body in bodies))
+    assert [a.status_code for a in answers] == [200] * 8
+    assert reads == [endpoint_id]  # one read for the eight of them
+
+
+async def test_a_secret_set_while_the_endpoint_loads_is_not_overwritten(flow: Flow) -> None:
+    import asyncio
+
+    await applied(flow)
+    old, new = new_secret(), new_secret()
+    await flow.set_secret(old)
+    endpoint_id = await flow.endpoint_id()
+    host = flow.host
+    host._targets.clear()
+    loading = asyncio.ensure_future(host._target(endpoint_id, flow.clock()))
+    await asyncio.sleep(0)  # the load has started reading
+    await flow.set_secret(new)  # meanwhile: must win over the load in flight
+    await loading
+    assert endpoint_id not in host._targets  # the stale load was not cached
+    target = await host._target(endpoint_id, flow.clock())
+    assert new in target.secrets
