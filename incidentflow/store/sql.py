@@ -29,6 +29,7 @@ from incidentflow.errors import NotFound
 from incidentflow.events import Event
 from incidentflow.store import endpoints as endpoint_rows
 from incidentflow.store import history, queue, retention, tokens  # +tables/indexes
+from incidentflow.store.accepts import Accept, accept_many
 from incidentflow.store.codec import canvas_from_spec, canvas_to_spec, new_id, spec_hash
 from incidentflow.store.database import Database
 from incidentflow.store.finishes import Finish, finish_many
@@ -70,6 +71,16 @@ class _Finishes:
 
 
 _FINISHES = _Finishes()
+
+
+class _Accepts:
+    """The writer's group of ``accept_delivery`` jobs (``store.writer.Group``)."""
+
+    def run_many(self, conn: Connection, payloads: list[Accept]) -> list[DeliveryResult]:
+        return accept_many(conn, payloads)
+
+
+_ACCEPTS = _Accepts()
 
 
 @dataclass(frozen=True)
@@ -244,12 +255,15 @@ class SqlStore:
         now: datetime,
     ) -> _WriteJob:
         handoff = self._handoff(now)
+        # Alone (when its batch is redone): the statement-by-statement path.
         accept = partial(self._accept, endpoint_id=endpoint_id, webhook_id=webhook_id,
                          events=events, now=now, handoff=handoff)
         enqueues = any(first for _, first in events)
         return _WriteJob(accept, {
             "wakes": lambda result: enqueues and result.outcome == "accepted",
             "after": handoff.settle if handoff else None,
+            # Grouped: the batch's deliveries are recorded set-based (store.accepts).
+            "group": _ACCEPTS, "payload": Accept(endpoint_id, webhook_id, events, now, handoff),
         })
 
     def _accept(

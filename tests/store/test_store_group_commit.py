@@ -96,3 +96,32 @@ def test_a_failed_commit_fails_every_job_of_the_batch_and_writes_nothing(store):
         with pytest.raises(sa.exc.IntegrityError):
             future.result(10)
     assert store.recent_deliveries(endpoint) == []  # not answered, not written
+
+
+def test_a_batch_of_deliveries_is_recorded_set_based_with_per_delivery_answers(store):
+    from datetime import timedelta
+
+    from incidentflow.store.accepts import Accept, accept_many
+
+    endpoint = endpoint_of(store)
+    later = NOW + timedelta(seconds=3)
+    batch = [
+        Accept(endpoint, "a", [(EVENT, [NewExecution("A", EVENT)])], NOW),
+        Accept(endpoint, "a", [(EVENT, [NewExecution("A", EVENT)])], NOW),  # same id
+        Accept(endpoint, "b", [], NOW),  # nothing to run: ignored, still deduplicated
+        Accept(endpoint, None, [(EVENT, [])], NOW),  # no id: never a duplicate
+        Accept(endpoint, None, [(EVENT, [])], later),
+    ]
+    with store._db.write() as conn:
+        results = accept_many(conn, batch)
+    assert [r.outcome for r in results] == [
+        "accepted", "duplicate", "ignored", "accepted", "accepted"]
+    assert [len(r.run_ids) for r in results] == [1, 0, 0, 1, 1]
+    run = store.get_run(results[0].run_ids[0])
+    assert [(e.node, e.state) for e in run.executions] == [("A", "queued")]
+    found = store.get_endpoint(endpoint, NOW)
+    assert (found.counts["accepted"], found.counts["duplicate"], found.counts["ignored"]) == (
+        3, 1, 1)
+    assert found.last_delivery_at == later
+    with store._db.write() as conn:  # a later batch sees what this one stored
+        assert accept_many(conn, [Accept(endpoint, "b", [], NOW)])[0].outcome == "duplicate"
