@@ -215,12 +215,16 @@ _root = events.alias("root")
 _given = events.alias("given")
 # Only what a ClaimedExecution holds, read by position: a claim reads many rows, and
 # mapping lookups by column object cost more than the query.
+_IS_ROOT = executions.c.input_event_id == runs.c.root_event_id
 _CLAIMED = (
     sa.select(
         executions.c.id, executions.c.run_id, runs.c.canvas, runs.c.canvas_version,
         executions.c.node, _given.c.type, _given.c.data, _given.c.timestamp,
-        executions.c.attempts, executions.c.idempotency_key,
-        _root.c.type, _root.c.data, _root.c.timestamp, executions.c.lease_expires_at,
+        executions.c.attempts, executions.c.idempotency_key, _IS_ROOT,
+        # A run's first executions handle its trigger event itself: its data (often
+        # kilobytes of JSON) is read and decoded once, not twice.
+        _root.c.type, sa.case((_IS_ROOT, sa.null()), else_=_root.c.data).label("root_data"),
+        _root.c.timestamp, executions.c.lease_expires_at,
     )
     .join(runs, runs.c.id == executions.c.run_id)
     .join(_root, _root.c.id == runs.c.root_event_id)
@@ -239,18 +243,18 @@ def _expired(conn: Connection, now: datetime, limit: int) -> list[str]:
 
 
 def _claimed(conn: Connection, ids: list[str]) -> list[ClaimedExecution]:
-    return [
-        ClaimedExecution(
+    claimed = []
+    for (id_, run_id, canvas, version, node, given_type, given_data, given_timestamp,
+         attempts, key, is_root, root_type, root_data, root_timestamp,
+         expires) in conn.execute(_CLAIMED, {"ids": ids}):
+        given = Event(type=given_type, data=given_data, timestamp=given_timestamp)
+        root = given if is_root else Event(root_type, root_data, root_timestamp)
+        claimed.append(ClaimedExecution(
             id=id_, run_id=run_id, canvas=canvas, canvas_version=version, node=node,
-            input=Event(type=given_type, data=given_data, timestamp=given_timestamp),
-            attempt=attempts, idempotency_key=key,
-            root=Event(type=root_type, data=root_data, timestamp=root_timestamp),
+            input=given, attempt=attempts, idempotency_key=key, root=root,
             lease_expires_at=expires,
-        )
-        for (id_, run_id, canvas, version, node, given_type, given_data, given_timestamp,
-             attempts, key, root_type, root_data, root_timestamp, expires)
-        in conn.execute(_CLAIMED, {"ids": ids})
-    ]
+        ))
+    return claimed
 
 
 def event_of(mapping: Any, table: Any = events) -> Event:
