@@ -258,9 +258,10 @@ class SqlStore:
         # Alone (when its batch is redone): the statement-by-statement path.
         accept = partial(self._accept, endpoint_id=endpoint_id, webhook_id=webhook_id,
                          events=events, now=now, handoff=handoff)
-        enqueues = any(first for _, first in events)
+        enqueued = sum(len(first) for _, first in events)
         return _WriteJob(accept, {
-            "wakes": lambda result: enqueues and result.outcome == "accepted",
+            "wakes": lambda result: (result.outcome == "accepted"
+                                     and _left_queued(handoff, enqueued)),
             "after": handoff.settle if handoff else None,
             # Grouped: the batch's deliveries are recorded set-based (store.accepts).
             "group": _ACCEPTS, "payload": Accept(endpoint_id, webhook_id, events, now, handoff),
@@ -339,7 +340,8 @@ class SqlStore:
                                     handoff=handoff)
 
         return self._db.writer.submit(
-            start, lambda _: bool(first), after=handoff.settle if handoff else None
+            start, lambda _: _left_queued(handoff, len(first)),
+            after=handoff.settle if handoff else None,
         ).result()
 
     def list_runs(self, canvas: str, limit: int = 50) -> list[RunRecord]:
@@ -412,8 +414,8 @@ class SqlStore:
         now: datetime,
         origin: ClaimedExecution | None,
     ) -> _WriteJob:
-        enqueues = any(item.downstream for item in emitted)
-        handoff = self._handoff(now) if origin is not None and enqueues else None
+        enqueued = sum(len(item.downstream) for item in emitted)
+        handoff = self._handoff(now) if origin is not None and enqueued else None
         run = None
         if origin is not None:
             run = RunContext(origin.run_id, origin.canvas, origin.canvas_version, origin.root)
@@ -424,7 +426,7 @@ class SqlStore:
 
         # Grouped: the batch's finishes are recorded set-based (store.finishes).
         return _WriteJob(finish, {
-            "wakes": (lambda done: done) if enqueues else None,
+            "wakes": lambda done: done and _left_queued(handoff, enqueued),
             "after": handoff.settle if handoff else None,
             "group": _FINISHES, "payload": item,
         })
@@ -645,6 +647,16 @@ _COUNT = {
     )
     for outcome in endpoint_rows.OUTCOMES
 }
+
+
+def _left_queued(handoff: Handoff | None, enqueued: int) -> bool:
+    """Whether a job that enqueued ``enqueued`` executions left any of them queued for
+    a claim (and so must wake workers: NOTIFY on PostgreSQL). Evaluated before the
+    commit, when ``handoff`` holds what this attempt leased to the local worker; work
+    handed over needs no wakeup, and waking every worker for it cost each a claim
+    that found nothing."""
+    leased = len(handoff.jobs) if handoff is not None else 0
+    return enqueued > leased
 
 
 def _delivery_target(conn: Connection, endpoint_id: str) -> Any:
