@@ -66,6 +66,7 @@ class _Job(Generic[T]):
     payload: Any = None
     future: Future[T] | None = None  # the answer: a future, or ``then``
     then: Then | None = None
+    settled: bool = False
 
 
 @dataclass
@@ -136,8 +137,8 @@ class GroupCommitWriter:
         self._thread = None
 
     def _ensure_thread(self) -> None:
-        # The thread never ends but by close() (every error is answered to its job), so
-        # "started" is enough here: ``is_alive()`` per job costs a lock on the hot path.
+        # The thread ends only by close(), or after clearing ``_thread`` if it fails
+        # (``_loop``): "started" is enough here; ``is_alive()`` per job costs a lock.
         if self._thread is not None:
             return
         with self._start_lock:  # started on first use: a process that never writes has none
@@ -149,11 +150,24 @@ class GroupCommitWriter:
 
     # -- the writer thread ---------------------------------------------------------------
     def _loop(self) -> None:
-        while True:
-            batch = self._next_batch()
-            if batch is None:
-                return
-            self._commit(batch)
+        batch: list[_Job[Any]] = []
+        try:
+            while True:
+                batch = self._next_batch() or []
+                if not batch:
+                    return
+                self._commit(batch)
+        except BaseException as exc:
+            # A bug, not a database error (those are answered to their jobs): answer
+            # the batch with it, and let the next submit start a new thread instead of
+            # queueing forever.
+            log.exception("the group-commit writer thread failed; a new one will start")
+            for job in batch:
+                if not job.settled:
+                    _settle(job, None, exc)
+            with self._start_lock:
+                if self._thread is threading.current_thread():
+                    self._thread = None
 
     def _next_batch(self) -> list[_Job[Any]] | None:
         first = self._jobs.get()
@@ -253,6 +267,7 @@ class _JobFailed(Exception):
 
 
 def _settle(job: _Job[Any], result: Any, error: BaseException | None) -> None:
+    job.settled = True
     if job.after is not None:
         _safely(job.after, error is None)
     if job.then is not None:

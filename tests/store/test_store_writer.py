@@ -153,3 +153,31 @@ def test_a_failing_group_is_redone_job_by_job_so_only_the_culprit_fails():
     with pytest.raises(ValueError, match="bad"):
         bad.result(10)
     assert db.committed[-1] == ["ok"]
+
+
+def test_a_bug_in_the_writer_thread_answers_its_batch_and_a_new_thread_takes_over(
+    tmp_path, monkeypatch, caplog
+):
+    """Database errors are answered job by job; anything else that escapes kills the
+    thread. Its batch gets the error, and the next submit starts a new thread."""
+    from incidentflow.store.database import Database
+
+    db = Database(f"sqlite:///{tmp_path / 'w.db'}")
+    writer = db.writer
+    real = writer._commit
+    calls = []
+
+    def broken_once(batch):
+        calls.append(len(batch))
+        if len(calls) == 1:
+            raise RuntimeError("a bug in the batch loop")
+        real(batch)
+
+    monkeypatch.setattr(writer, "_commit", broken_once)
+    first = writer.submit(lambda conn: 1)
+    with pytest.raises(RuntimeError, match="a bug"):
+        first.result(10)
+    assert writer.submit(lambda conn: 2).result(10) == 2  # a new thread answered
+    assert "writer thread failed" in caplog.text
+    writer.close()
+    db.engine.dispose()
