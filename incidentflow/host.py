@@ -46,7 +46,6 @@ from incidentflow.store.port import (
     DeliveryResult,
     Endpoint,
     IntegrationRecord,
-    NewExecution,
     RunRecord,
     SavedCanvas,
 )
@@ -327,7 +326,9 @@ class Host:
             (event, _first_executions(target.canvas, target.node.name, event))
             for event in verdict.events
         ]
-        result = await self._accept(endpoint_id, verdict.dedupe_key, events, now)
+        # Awaited on the loop (no thread per delivery): one wakeup per committed batch.
+        result: DeliveryResult = await answered(
+            self.store.accept_delivery_then, endpoint_id, verdict.dedupe_key, events, now)
         if result.run_ids:
             self._wake()
         log.debug(  # not INFO: one line per delivery costs more than the delivery itself
@@ -337,19 +338,6 @@ class Host:
                    "endpoint_id": endpoint_id, "outcome": result.outcome},
         )
         return 200, {"status": result.outcome}
-
-    async def _accept(
-        self, endpoint_id: str, webhook_id: str | None,
-        events: list[tuple[Event, list[NewExecution]]], now: datetime,
-    ) -> DeliveryResult:
-        """The delivery committed. Awaited on the loop when the store can answer there
-        (``accept_delivery_then``): no thread per delivery, one wakeup per batch."""
-        then_ = getattr(self.store, "accept_delivery_then", None)
-        if then_ is None:
-            return await self._db(self.store.accept_delivery, endpoint_id, webhook_id,
-                                  events, now)
-        result: DeliveryResult = await answered(then_, endpoint_id, webhook_id, events, now)
-        return result
 
     def _verdict(
         self, target: _Target, headers: Mapping[str, str], body: bytes, now: datetime

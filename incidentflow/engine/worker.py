@@ -280,10 +280,9 @@ class Worker:
 
     async def _claim(self, limit: int) -> list[ClaimedExecution]:
         lease = self._settings.lease_seconds
-        then_ = getattr(self._store, "claim_then", None)
-        if then_ is None:
-            return await self._db(self._store.claim, self.id, self._clock(), lease, limit)
-        return await self._then(then_, self.id, self._clock(), lease, limit)
+        claimed: list[ClaimedExecution] = await answered(
+            self._store.claim_then, self.id, self._clock(), lease, limit)
+        return claimed
 
     # -- one execution -------------------------------------------------------------------
     async def process(
@@ -311,7 +310,6 @@ class Worker:
             emissions = await self._execute(job, node, component, resolved)
             executed()
             emitted = plan(node_plan.canvas, node.name, emissions, job.root)
-            # ``job`` last: lets the store hand the downstream executions to us at once.
             done = await self._finish(job, config, emitted)
             if not done:
                 log.warning("execution %s: lease lost, its outcome was discarded", job.id)
@@ -322,18 +320,12 @@ class Worker:
     async def _finish(
         self, job: ClaimedExecution, config: dict[str, Any] | None, emitted: list[Emitted]
     ) -> bool:
-        """Record success. A store that can (``finish_then``) is awaited through the
-        inbox: no thread to wait in, one loop wakeup per committed batch."""
-        then_ = getattr(self._store, "finish_then", None)
-        if then_ is None:
-            return await self._db(self._store.finish, job.id, self.id, config, emitted,
-                                  self._clock(), job)
-        return await self._then(then_, job.id, self.id, config, emitted, self._clock(), job)
-
-    async def _then(self, call: Callable[..., None], *args: Any) -> Any:
-        """``call(*args, then)``, a store call that answers through ``then`` from its
-        writer thread, awaited through the inbox (shielded, as ``_db`` is)."""
-        return await answered(call, *args)
+        """Record success, awaited through the loop's inbox: no thread to wait in, one
+        wakeup per committed batch. ``job`` lets the store hand the downstream
+        executions to this worker at once."""
+        done: bool = await answered(
+            self._store.finish_then, job.id, self.id, config, emitted, self._clock(), job)
+        return done
 
     async def _plan(self, job: ClaimedExecution) -> _NodePlan:
         key = (job.canvas, job.canvas_version, job.node)

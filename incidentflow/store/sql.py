@@ -15,7 +15,6 @@ worker of this process (``store.handoff``, ``attach_worker``).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
 from typing import TYPE_CHECKING, Any
@@ -57,7 +56,7 @@ from incidentflow.store.schema import (
     integrations,
     runs,
 )
-from incidentflow.store.writer import Hooks
+from incidentflow.store.writer import Hooks, waited
 
 if TYPE_CHECKING:
     from incidentflow.registry import Registry
@@ -81,14 +80,6 @@ class _Accepts:
 
 
 _ACCEPTS = _Accepts()
-
-
-@dataclass(frozen=True)
-class _WriteJob:
-    """A job for the group-commit writer and the options to submit it with."""
-
-    run: Callable[[Connection], Any]
-    options: dict[str, Any]
 
 
 class SqlStore:
@@ -230,9 +221,10 @@ class SqlStore:
         now: datetime,
     ) -> DeliveryResult:
         # Group commit (store.writer): concurrent deliveries share one transaction and
-        # one fsync, each in its own savepoint; answered only after the commit.
-        job = self._accept_job(endpoint_id, webhook_id, events, now)
-        return self._db.writer.submit(job.run, **job.options).result()
+        # one fsync; answered only after the commit.
+        result: DeliveryResult = waited(
+            self.accept_delivery_then, endpoint_id, webhook_id, events, now)
+        return result
 
     def accept_delivery_then(
         self,
@@ -244,28 +236,18 @@ class SqlStore:
     ) -> None:
         """``accept_delivery`` without blocking (see ``finish_then``): the webhook
         receiver awaits the commit on its event loop instead of in a thread."""
-        job = self._accept_job(endpoint_id, webhook_id, events, now)
-        self._db.writer.submit_then(job.run, then, **job.options)
-
-    def _accept_job(
-        self,
-        endpoint_id: str,
-        webhook_id: str | None,
-        events: list[tuple[Event, list[NewExecution]]],
-        now: datetime,
-    ) -> _WriteJob:
         handoff = self._handoff(now)
         # Alone (when its batch is redone): the statement-by-statement path.
         accept = partial(self._accept, endpoint_id=endpoint_id, webhook_id=webhook_id,
                          events=events, now=now, handoff=handoff)
         enqueued = sum(len(first) for _, first in events)
-        return _WriteJob(accept, {
-            "wakes": lambda result: (result.outcome == "accepted"
-                                     and _left_queued(handoff, enqueued)),
-            "after": handoff.settle if handoff else None,
+        self._db.writer.submit_then(
+            accept, then,
+            lambda result: result.outcome == "accepted" and _left_queued(handoff, enqueued),
+            after=handoff.settle if handoff else None,
             # Grouped: the batch's deliveries are recorded set-based (store.accepts).
-            "group": _ACCEPTS, "payload": Accept(endpoint_id, webhook_id, events, now, handoff),
-        })
+            group=_ACCEPTS, payload=Accept(endpoint_id, webhook_id, events, now, handoff),
+        )
 
     def _accept(
         self,
@@ -356,12 +338,9 @@ class SqlStore:
     def claim(
         self, worker_id: str, now: datetime, lease_seconds: float, limit: int
     ) -> list[ClaimedExecution]:
-        if limit < 1:
-            return []
-        claim = partial(queue.claim, worker_id=worker_id, now=now,
-                        lease_seconds=lease_seconds, limit=limit)
-        # Not durable: a claim lost in a power cut is a lease that never existed.
-        return self._db.writer.submit(claim, durable=False).result()
+        claimed: list[ClaimedExecution] = waited(
+            self.claim_then, worker_id, now, lease_seconds, limit)
+        return claimed
 
     def claim_then(
         self, worker_id: str, now: datetime, lease_seconds: float, limit: int,
@@ -386,8 +365,9 @@ class SqlStore:
     ) -> bool:
         """``origin`` (the finished execution as claimed) lets its downstream executions
         be handed to the local worker (``store.handoff``) without another query."""
-        job = self._finish_job(execution_id, worker_id, resolved_config, emitted, now, origin)
-        return self._db.writer.submit(job.run, **job.options).result()
+        done: bool = waited(
+            self.finish_then, execution_id, worker_id, resolved_config, emitted, now, origin)
+        return done
 
     def finish_then(
         self,
@@ -402,18 +382,6 @@ class SqlStore:
         """``finish`` without blocking: ``then(recorded, error)`` is called (in the
         writer thread) once it is committed. For the worker's event loop, which must
         not wait in a thread."""
-        job = self._finish_job(execution_id, worker_id, resolved_config, emitted, now, origin)
-        self._db.writer.submit_then(job.run, then, **job.options)
-
-    def _finish_job(
-        self,
-        execution_id: str,
-        worker_id: str,
-        resolved_config: dict[str, Any] | None,
-        emitted: list[Emitted],
-        now: datetime,
-        origin: ClaimedExecution | None,
-    ) -> _WriteJob:
         enqueued = sum(len(item.downstream) for item in emitted)
         handoff = self._handoff(now) if origin is not None and enqueued else None
         run = None
@@ -425,11 +393,10 @@ class SqlStore:
             return finish_many(conn, [item])[0]
 
         # Grouped: the batch's finishes are recorded set-based (store.finishes).
-        return _WriteJob(finish, {
-            "wakes": lambda done: done and _left_queued(handoff, enqueued),
-            "after": handoff.settle if handoff else None,
-            "group": _FINISHES, "payload": item,
-        })
+        self._db.writer.submit_then(
+            finish, then, lambda done: done and _left_queued(handoff, enqueued),
+            after=handoff.settle if handoff else None, group=_FINISHES, payload=item,
+        )
 
     def retry_later(
         self,

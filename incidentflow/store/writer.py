@@ -77,6 +77,21 @@ class Hooks:
     after_commit: Callable[[], None] | None = None
 
 
+def waited(call: Callable[..., None], *args: Any) -> Any:
+    """``call(*args, then)``, a store call that answers through ``then(result, error)``
+    (``submit_then``), for a caller that may block: its result, or its error raised."""
+    future: Future[Any] = Future()
+
+    def then(result: Any, error: BaseException | None) -> None:
+        if error is None:
+            future.set_result(result)
+        else:
+            future.set_exception(error)
+
+    call(*args, then)
+    return future.result()
+
+
 class GroupCommitWriter:
     def __init__(
         self,
