@@ -17,11 +17,13 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Iterator
+from typing import Any
 from urllib.parse import quote
 
 import pytest
 import sqlalchemy as sa
 from helpers import postgres_base_url
+from starlette.testclient import TestClient
 
 from incidentflow.registry import Registry
 from incidentflow.store.sql import SqlStore
@@ -72,3 +74,20 @@ def store(database_url: str, test_registry: Registry) -> Iterator[SqlStore]:
     store.migrate()
     yield store
     store.close()
+
+
+# -- clients of an ``app`` (each folder that serves one defines its ``app`` fixture) ----
+
+@pytest.fixture
+def api(app: Any) -> Iterator[TestClient]:
+    """The app, signed in with its admin token."""
+    token = app.state.settings.admin_token
+    with TestClient(app, headers={"Authorization": f"Bearer {token}"}) as client:
+        yield client
+
+
+@pytest.fixture
+def anon(app: Any) -> Iterator[TestClient]:
+    """The app, without credentials."""
+    with TestClient(app) as client:
+        yield client

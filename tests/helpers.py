@@ -171,3 +171,18 @@ def http_sink() -> Iterator[Sink]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+def api_operations() -> list[tuple[str, str]]:
+    """(method, concrete path) for every /api/v1 operation the OpenAPI document lists
+    (``tests/web/test_auth.py`` checks that the document lists every route)."""
+    import re
+
+    from incidentflow.web.openapi import API_PREFIX, openapi_document
+
+    operations = []
+    for template, item in openapi_document()["paths"].items():
+        if template.startswith(API_PREFIX):
+            path = re.sub(r"\{[^}]+\}", "x", template)
+            operations += [(method.upper(), path) for method in item]
+    return sorted(operations)

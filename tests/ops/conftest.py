@@ -3,14 +3,12 @@ the default node catalogue, no workers (tests drain work explicitly)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from ops_support import ADMIN_TOKEN
-from starlette.testclient import TestClient
 
 from incidentflow.registry import Registry, default_registry
 from incidentflow.settings import Settings
@@ -35,15 +33,3 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
 def app(settings: Settings, store: Any, test_registry: Registry) -> Any:
     return create_app(settings, store=store, registry=test_registry,
                       http=httpx.AsyncClient(), start_workers=False, retention_days=0)
-
-
-@pytest.fixture
-def api(app: Any) -> Iterator[TestClient]:
-    with TestClient(app, headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}) as client:
-        yield client
-
-
-@pytest.fixture
-def anon(app: Any) -> Iterator[TestClient]:
-    with TestClient(app) as client:
-        yield client

@@ -9,32 +9,13 @@ from datetime import UTC, datetime
 
 import pytest
 import sqlalchemy as sa
-from starlette.routing import Route
+from helpers import api_operations
 from starlette.testclient import TestClient
 
 from incidentflow.store.tokens import api_tokens, hash_token
-from incidentflow.web.api import Api
-from incidentflow.web.openapi import API_PREFIX, openapi_document
 from incidentflow.web.ui import session as ui_session
 
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
-
-
-def api_operations() -> list[tuple[str, str]]:
-    """(method, concrete path) of every /api/v1 operation in the route table, checked
-    against the OpenAPI document so a new route cannot escape this test."""
-    served = {
-        (method, API_PREFIX + route.path)
-        for route in Api(host=None).routes() if isinstance(route, Route)  # type: ignore[arg-type]
-        for method in (route.methods or ()) if method != "HEAD"
-    }
-    documented = {
-        (method.upper(), path)
-        for path, item in openapi_document()["paths"].items() if path.startswith(API_PREFIX)
-        for method in item
-    }
-    assert served == documented
-    return sorted((m, re.sub(r"\{[^}]+\}", "x", p)) for m, p in served)
 
 
 def create(api: TestClient, name: str = "ci") -> dict:

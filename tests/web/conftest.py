@@ -91,16 +91,6 @@ def app(settings: Settings, store: Any, test_registry: Registry,
                       start_workers=False)
 
 
-@pytest.fixture
-def api(app: Any) -> Iterator[TestClient]:
-    with TestClient(app, headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}) as client:
-        yield client
-
-
-@pytest.fixture
-def anon(app: Any) -> Iterator[TestClient]:
-    with TestClient(app) as client:
-        yield client
 
 
 def put_yaml(client: TestClient, name: str, text: str) -> httpx.Response:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import pytest
+from helpers import api_operations
 from starlette.routing import Route
 from starlette.testclient import TestClient
 
@@ -20,16 +20,6 @@ from .conftest import ADMIN_TOKEN
 def database_url(tmp_path: Path) -> str:
     """SQLite only: this module tests the web layer; the store's own tests cover both."""
     return f"sqlite:///{tmp_path / 'test.db'}"
-
-
-def api_operations() -> list[tuple[str, str]]:
-    """(method, concrete path) for every /api/v1 operation the OpenAPI document lists."""
-    operations = []
-    for template, item in openapi_document()["paths"].items():
-        if template.startswith(API_PREFIX):
-            path = re.sub(r"\{[^}]+\}", "x", template)
-            operations += [(method.upper(), path) for method in item]
-    return operations
 
 
 def test_the_document_lists_every_api_route() -> None:
