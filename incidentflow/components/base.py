@@ -121,6 +121,10 @@ class Component:
     hooks: ClassVar[tuple[Hook, ...]] = ()
     # One example of what this node emits; the UI previews expressions against it.
     example_output: ClassVar[dict[str, Any] | None] = None
+    # The kind of object this action opens, pages or escalates elsewhere (e.g.
+    # "incident.incident"). Such actions are rate-limited, and a trigger that listens
+    # for that kind in the same canvas is guarded against feeding itself.
+    creates: ClassVar[str | None] = None
 
     def check(self, node: str, config: Mapping[str, Any]) -> list[Problem]:
         """Static checks beyond field kinds/required (pure; run on every save)."""
@@ -174,6 +178,8 @@ class WebhookTrigger(Component):
     """A trigger that owns a public endpoint ``/webhooks/{endpoint_id}``."""
 
     role: ClassVar[Role] = "trigger"
+    # Kinds of object whose events this trigger receives (matched against ``creates``).
+    listens_for: ClassVar[frozenset[str]] = frozenset()
 
     def receive(
         self,

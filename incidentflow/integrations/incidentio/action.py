@@ -31,6 +31,7 @@ class CreateIncident(Component):
     description = "Creates a new incident in incident.io."
     icon = "🔥"
     integration = "incident"
+    creates = OUTPUT_EVENT
     fields = (
         Field(
             "name", "template", "Name", required=True,

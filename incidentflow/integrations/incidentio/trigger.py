@@ -49,6 +49,7 @@ class OnIncident(WebhookTrigger):
     label = "On Incident"
     description = "Starts a run when incident.io sends an incident created or updated webhook."
     icon = "🔥"
+    listens_for = frozenset({"incident.incident"})  # what Create Incident creates
     fields = (
         Field(
             "events", "multiselect", "Events", required=True, default=list(DEFAULT_EVENTS),
