@@ -9,7 +9,12 @@ Rules:
   mixed text becomes a string (dicts and lists inside it are written as JSON);
 - an unknown name or a missing field is an :class:`ExpressionError` naming node and
   field, never a silent empty string;
-- on a dict, a data key wins over a dict method (``root.data.items`` is the key).
+- on a dict, a data key wins over a dict method (``root.data.items`` is the key);
+- every evaluation runs under a budget (time, output size, integer size, iterations:
+  ``incidentflow.expression_budget``); going over it is a :class:`BudgetError`.
+
+Evaluation is synchronous. Strings that are plain lookups (``inline_safe``) are cheap
+enough for the event loop; the others belong in ``expression_pool``.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, NoReturn
 
@@ -30,10 +35,16 @@ from jinja2.utils import missing
 
 from incidentflow.errors import ExpressionError
 from incidentflow.events import Event
+from incidentflow.expression_budget import Budget, BudgetError, BudgetExceeded, current, metered
+from incidentflow.expression_guards import (
+    MeteringCodeGenerator,
+    check_binop,
+    check_method,
+    check_str_format,
+    guarded_filters,
+)
 
 SCOPE_NAMES = ("nodes", "previous", "root", "run")
-_MAX_REPEAT = 100_000  # longest string/list `*` may build
-_MAX_EXPONENT = 1_000
 _CACHE_LIMIT = 4096
 _MARKUP = ("{{", "{%", "{#")
 _WHOLE = re.compile(r"\A\s*\{\{-?(?P<expr>.*?)-?\}\}\s*\Z", re.S)
@@ -80,28 +91,54 @@ def _finalize(value: Any) -> Any:
 
 
 class _Sandbox(ImmutableSandboxedEnvironment):
-    """The sandbox, plus guards against expressions that build huge values."""
+    """The sandbox, metered: loops, calls, filters, operators and output report to the
+    evaluation's budget (``expression_budget.current()``), and what could build a huge
+    value is refused before it is built (``expression_guards``)."""
 
-    intercepted_binops = frozenset({"*", "**"})
+    code_generator_class = MeteringCodeGenerator
+    intercepted_binops = frozenset({"*", "**", "%", "+"})
 
     def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
-        if operator == "*":
-            _check_repeat(left, right)
-            _check_repeat(right, left)
-        elif isinstance(right, int | float) and abs(right) > _MAX_EXPONENT:
-            raise SecurityError(f"exponent {right} is too large (limit {_MAX_EXPONENT})")
-        return super().call_binop(context, operator, left, right)
+        meter = current()
+        check_binop(meter, operator, left, right)
+        return meter.size(super().call_binop(context, operator, left, right))
+
+    def call(self, context: Any, obj: Any, /, *args: Any, **kwargs: Any) -> Any:
+        meter = current()
+        meter.step()
+        args = check_method(meter, obj, args, kwargs)
+        return meter.size(super().call(context, obj, *args, **kwargs))
+
+    def wrap_str_format(self, value: Any) -> Callable[..., str] | None:
+        formatted = super().wrap_str_format(value)
+        if formatted is None:
+            return None
+        template = str(value.__self__)
+
+        def checked(*args: Any, **kwargs: Any) -> str:
+            meter = current()
+            check_str_format(meter, template, args, kwargs)
+            return str(meter.size(formatted(*args, **kwargs)))
+
+        return checked
+
+    # Called by the code ``MeteringCodeGenerator`` writes.
+    def metered_iter(self, iterable: Iterable[Any]) -> Iterator[Any]:
+        meter = current()
+        for item in iterable:
+            meter.step()
+            yield item
+
+    def metered_text(self, text: str) -> str:
+        return current().wrote(text)
+
+    def metered_size(self, value: Any) -> Any:
+        return current().size(value)
 
     def getattr(self, obj: Any, attribute: str) -> Any:
         if isinstance(obj, dict) and attribute in obj:
             return obj[attribute]  # event data first: a key named "items" beats dict.items
         return super().getattr(obj, attribute)
-
-
-def _check_repeat(sequence: Any, times: Any) -> None:
-    repeatable = isinstance(sequence, str | list | tuple) and isinstance(times, int)
-    if repeatable and len(sequence) * times > _MAX_REPEAT:
-        raise SecurityError(f"result of * would be longer than {_MAX_REPEAT}")
 
 
 @dataclass(frozen=True)
@@ -111,10 +148,15 @@ class _Compiled:
     source: str  # template text, used to explain failures
     expression: Callable[..., Any] | None = None
     template: Template | None = None
+    lookup: bool = False  # only reads values (names, fields, constants): builds nothing
 
     def run(self, scope: Mapping[str, Any]) -> Any:
+        current().new_value()
         if self.expression is not None:
-            return _plain(self.expression(**scope))
+            value = _plain(self.expression(**scope))
+            if not self.lookup:
+                _check_size(value)
+            return value
         assert self.template is not None
         return self.template.render(scope)
 
@@ -126,9 +168,19 @@ class _Analysis:
     problem: str | None = None
     nodes: frozenset[str] = frozenset()
     names: frozenset[str] = frozenset()  # top-level scope names it reads (root, nodes, ...)
+    lookup: bool = True  # plain lookups only: cheap enough to evaluate on the event loop
 
 
 _PLAIN_TEXT = _Analysis()
+
+
+def _check_size(value: Any) -> None:
+    """A whole expression's native result, measured as the JSON it will be sent as."""
+    meter = current()
+    if isinstance(value, dict | list):
+        meter.length(len(json.dumps(value, ensure_ascii=False)))
+    else:
+        meter.size(value)
 
 
 def _plain(value: Any) -> Any:
@@ -151,9 +203,13 @@ def _plain(value: Any) -> Any:
 class Expressions:
     """Compiles (once, cached) and evaluates templates and conditions in the sandbox."""
 
-    def __init__(self) -> None:
+    def __init__(self, budget: Budget | None = None) -> None:
+        self.budget = budget or Budget()  # when the caller gives none
         self.env = _Sandbox(undefined=_Strict, finalize=_finalize, autoescape=False)
         self.env.filters["fromjson"] = json.loads
+        self.env.filters = guarded_filters(self.env.filters)  # type: ignore[assignment]
+        # Paragraphs of lorem ipsum on demand: of no use in a workflow, and a size knob.
+        del self.env.globals["lipsum"]
         self._cache: dict[tuple[str, str], _Compiled] = {}
         self._analyses: dict[tuple[str, str], _Analysis] = {}
 
@@ -170,6 +226,13 @@ class Expressions:
     def referenced_nodes(self, text: str, *, condition: bool = False) -> frozenset[str]:
         """Node names used as ``nodes["Name"]`` / ``nodes.Name`` (empty on syntax errors)."""
         return self._analysis(text, condition=condition).nodes
+
+    def inline_safe(self, text: str, *, condition: bool = False) -> bool:
+        """Whether ``text`` only looks values up (``{{ root.data.incident.name }}``): no
+        loop, call, filter or operator that could take time, so evaluating it on the
+        event loop is fine. Decided once per string (cached)."""
+        analysis = self._analysis(text, condition=condition)
+        return analysis.problem is None and analysis.lookup
 
     def reads(self, text: str, name: str, *, condition: bool = False) -> bool:
         """Whether ``text`` may read the scope variable ``name`` (True on syntax errors:
@@ -202,32 +265,41 @@ class Expressions:
         except TemplateSyntaxError as exc:
             return _Analysis(_syntax_message(exc))
         return _Analysis(self._unknown_names(ast), _node_references(ast),
-                         frozenset(meta.find_undeclared_variables(ast)))
+                         frozenset(meta.find_undeclared_variables(ast)), _is_lookup(ast))
 
     # --- evaluation at run time ------------------------------------------------------
 
-    def render(self, value: Any, scope: Mapping[str, Any], node: str, field: str) -> Any:
-        """Render every string in ``value`` (dict values and list items recursively)."""
+    def render(self, value: Any, scope: Mapping[str, Any], node: str, field: str,
+               budget: Budget | None = None) -> Any:
+        """Render every string in ``value`` (dict values and list items recursively),
+        all under one ``budget`` (output: per string)."""
+        with metered(budget or self.budget):
+            return self._render(value, scope, node, field)
+
+    def _render(self, value: Any, scope: Mapping[str, Any], node: str, field: str) -> Any:
         if isinstance(value, str):
             if not _has_markup(value):
                 return value
             return self._run(lambda: self._compiled_template(value), scope, node, field)
         if isinstance(value, dict):
-            return {k: self.render(v, scope, node, f"{field}.{k}") for k, v in value.items()}
+            return {k: self._render(v, scope, node, f"{field}.{k}") for k, v in value.items()}
         if isinstance(value, list):
-            return [self.render(v, scope, node, f"{field}[{i}]") for i, v in enumerate(value)]
+            return [self._render(v, scope, node, f"{field}[{i}]") for i, v in enumerate(value)]
         return value
 
-    def evaluate(self, expression: str, scope: Mapping[str, Any], node: str, field: str) -> Any:
+    def evaluate(self, expression: str, scope: Mapping[str, Any], node: str, field: str,
+                 budget: Budget | None = None) -> Any:
         """Value of a bare expression such as ``root.data.severity == 'major'``."""
         if not expression.strip():
             raise ExpressionError("the expression is empty", node=node, field=field)
-        return self._run(lambda: self._compiled_expression(expression), scope, node, field)
+        with metered(budget or self.budget):
+            return self._run(lambda: self._compiled_expression(expression), scope, node, field)
 
     def condition(
-        self, expression: str, scope: Mapping[str, Any], node: str, field: str
+        self, expression: str, scope: Mapping[str, Any], node: str, field: str,
+        budget: Budget | None = None,
     ) -> bool:
-        return bool(self.evaluate(expression, scope, node, field))
+        return bool(self.evaluate(expression, scope, node, field, budget))
 
     # --- internals -------------------------------------------------------------------
 
@@ -244,6 +316,8 @@ class Expressions:
             raise ExpressionError(_syntax_message(exc), node=node, field=field) from None
         try:
             return compiled.run(scope)
+        except BudgetExceeded as exc:
+            raise BudgetError(exc, node=node, field=field) from None
         except _MissingValue as exc:
             message = self._explain(exc.undefined, compiled.source, scope)
         except SecurityError as exc:
@@ -260,9 +334,11 @@ class Expressions:
             match = _WHOLE.match(text)
             if match and self._is_single_expression(text):
                 expression = self.env.compile_expression(match["expr"], undefined_to_none=False)
-                found = _Compiled(text, expression=expression)
+                found = _Compiled(text, expression=expression,
+                                  lookup=_is_lookup(self.env.parse(text)))
             else:
-                found = _Compiled(text, template=self.env.from_string(text))
+                template = self.env.from_string(text)
+                found = _Compiled(text, template=template, lookup=_is_lookup(self.env.parse(text)))
             self._remember(("template", text), found)
         return found
 
@@ -270,7 +346,8 @@ class Expressions:
         found = self._cache.get(("expression", text))
         if found is None:
             expression = self.env.compile_expression(text, undefined_to_none=False)
-            found = _Compiled("{{ " + text + " }}", expression=expression)
+            lookup = _is_lookup(self._expression_ast(text))
+            found = _Compiled("{{ " + text + " }}", expression=expression, lookup=lookup)
             self._remember(("expression", text), found)
         return found
 
@@ -342,6 +419,31 @@ class Expressions:
         else:
             spelling, value = f"{spelling}[{key!r}]", self.env.getitem(value, key)
         return None if isinstance(value, Undefined) else (spelling, value)
+
+
+# What a string may contain and still be evaluated on the event loop: reading values,
+# comparing and combining them, and filters that take time in proportion to their input
+# at most. Anything else (loops, calls, arithmetic, other filters) goes to the pool.
+_LOOKUP_NODES = (
+    nodes.Template, nodes.Output, nodes.TemplateData, nodes.Name, nodes.Getattr,
+    nodes.Getitem, nodes.Const, nodes.Compare, nodes.Operand, nodes.Not, nodes.And,
+    nodes.Or, nodes.CondExpr, nodes.Test, nodes.List, nodes.Tuple, nodes.Dict, nodes.Pair,
+    nodes.Keyword,
+)
+_LOOKUP_FILTERS = frozenset({
+    "default", "d", "lower", "upper", "string", "trim", "length", "count", "first", "last",
+    "tojson", "title", "capitalize", "int", "float", "bool",
+})
+
+
+def _is_lookup(ast: nodes.Node) -> bool:
+    for node in ast.find_all(nodes.Node):
+        if isinstance(node, nodes.Filter):
+            if node.name not in _LOOKUP_FILTERS:
+                return False
+        elif not isinstance(node, _LOOKUP_NODES):
+            return False
+    return True
 
 
 def _lookups(ast: nodes.Node) -> Iterator[nodes.Getattr | nodes.Getitem]:

@@ -14,6 +14,8 @@ from pathlib import Path
 
 from cryptography.fernet import Fernet
 
+from incidentflow.expression_budget import Budget
+
 DEFAULT_PUBLIC_URL = "http://127.0.0.1:8000"
 
 
@@ -34,6 +36,9 @@ class Settings:
     retry_max_seconds: float = 300.0
     lease_seconds: float = 60.0
     worker_concurrency: int = 64
+    # What one expression evaluation may cost (INCIDENTFLOW_EXPRESSION_TIMEOUT_SECONDS,
+    # _MAX_OUTPUT_BYTES, _MAX_INTEGER_DIGITS, _MAX_ITERATIONS; docs/expressions.md).
+    expression_budget: Budget = field(default_factory=Budget)
 
     @classmethod
     def from_env(
@@ -75,6 +80,7 @@ class Settings:
             retry_max_seconds=float(env.get("INCIDENTFLOW_RETRY_MAX_SECONDS", "300")),
             lease_seconds=float(env.get("INCIDENTFLOW_LEASE_SECONDS", "60")),
             worker_concurrency=int(env.get("INCIDENTFLOW_WORKER_CONCURRENCY", "64")),
+            expression_budget=Budget.from_env(env),
         )
         rest = {k: v for k, v in given.items() if k not in _FROM_ABOVE}
         return replace(settings, **rest) if rest else settings  # type: ignore[arg-type]

@@ -3,6 +3,10 @@
 Field kinds decide: ``template`` and ``object`` values are rendered, ``condition`` is
 evaluated to a bool, everything else passes through. Keys the component does not
 declare pass through untouched (validation happens when the canvas is saved).
+
+Every field is evaluated under the expression budget (``expression_budget``); a node
+whose expressions are more than plain lookups is resolved in the expression pool, off
+the event loop (``resolve_config_async``).
 """
 
 from __future__ import annotations
@@ -14,18 +18,49 @@ from typing import Any
 from incidentflow.canvas import Node
 from incidentflow.components.base import Component, Field
 from incidentflow.crypto import MASK
+from incidentflow.expression_budget import Budget
+from incidentflow.expression_pool import off_loop
 from incidentflow.expressions import EXPRESSIONS
 
 
-def resolve_config(node: Node, component: Component, scope: Mapping[str, Any]) -> dict[str, Any]:
+def resolve_config(
+    node: Node, component: Component, scope: Mapping[str, Any], budget: Budget | None = None
+) -> dict[str, Any]:
+    """The configuration with its expressions evaluated, each field under ``budget``."""
     config = dict(node.configuration)
     for field in component.fields:
         if field.name not in config:
             if field.default is None:
                 continue
             config[field.name] = field.default
-        config[field.name] = _resolve(field, config[field.name], scope, node.name)
+        config[field.name] = _resolve(field, config[field.name], scope, node.name, budget)
     return config
+
+
+async def resolve_config_async(
+    node: Node, component: Component, scope: Mapping[str, Any], budget: Budget | None,
+    *, inline: bool,
+) -> dict[str, Any]:
+    """``resolve_config`` on the event loop when ``inline`` (``resolves_inline``: plain
+    lookups, fast), else in the expression pool, so a slow template cannot stall it."""
+    if inline:
+        return resolve_config(node, component, scope, budget)
+    return await off_loop(resolve_config, node, component, scope, budget)
+
+
+def resolves_inline(node: Node, component: Component) -> bool:
+    """Whether every expression of the node is a plain lookup (``inline_safe``)."""
+    for field in component.fields:
+        value = node.configuration.get(field.name, field.default)
+        if field.kind == "condition" and isinstance(value, str):
+            inline = EXPRESSIONS.inline_safe(value, condition=True)
+        elif field.kind in ("template", "object"):
+            inline = all(EXPRESSIONS.inline_safe(text) for text in _strings(value))
+        else:
+            inline = True
+        if not inline:
+            return False
+    return True
 
 
 def uses_expressions(node: Node, component: Component) -> bool:
@@ -71,11 +106,13 @@ def _templated(text: str) -> bool:
     return "{{" in text or "{%" in text
 
 
-def _resolve(field: Field, value: Any, scope: Mapping[str, Any], node: str) -> Any:
+def _resolve(
+    field: Field, value: Any, scope: Mapping[str, Any], node: str, budget: Budget | None
+) -> Any:
     if field.kind in ("template", "object"):
-        return EXPRESSIONS.render(value, scope, node, field.name)
+        return EXPRESSIONS.render(value, scope, node, field.name, budget)
     if field.kind == "condition" and isinstance(value, str):
-        return EXPRESSIONS.condition(value, scope, node, field.name)
+        return EXPRESSIONS.condition(value, scope, node, field.name, budget)
     return value
 
 

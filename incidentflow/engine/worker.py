@@ -7,7 +7,12 @@ database transaction open (Lesson 4). Outcomes:
 - ``RetryableError``: ``retry_later`` with backoff (``engine.retry``), the same
   idempotency key, until the retry limit, then ``fail``;
 - ``PermanentError``, ``ExpressionError``, any other error: ``fail`` at once, with
-  the message (unexpected errors are logged with their traceback).
+  the message (unexpected errors are logged with their traceback). An expression over
+  its budget (``BudgetError``, an ``ExpressionError``) is permanent too: it would go
+  over again on every attempt.
+
+Expressions that are more than plain lookups are evaluated in the expression pool
+(``engine.resolve``), so a slow template never holds the event loop.
 
 A worker whose lease was lost (it ran too long, another worker took over) writes
 nothing: the store refuses its outcome.
@@ -38,7 +43,14 @@ from incidentflow import logging as secret_logging
 from incidentflow.canvas import Canvas, Node
 from incidentflow.components.base import Component, Emission, ExecutionContext
 from incidentflow.crypto import SecretBox
-from incidentflow.engine.resolve import masked, reads_nodes, resolve_config, uses_expressions
+from incidentflow.engine.resolve import (
+    masked,
+    reads_nodes,
+    resolve_config,
+    resolve_config_async,
+    resolves_inline,
+    uses_expressions,
+)
 from incidentflow.engine.retry import RetryPolicy, next_attempt_at
 from incidentflow.engine.router import plan
 from incidentflow.engine.wakeup import Subscription, Wakeup
@@ -49,6 +61,7 @@ from incidentflow.errors import (
     PermanentError,
 )
 from incidentflow.events import Event, utcnow
+from incidentflow.expression_budget import BudgetError, metered
 from incidentflow.expressions import scope_for
 from incidentflow.inbox import Inbox, answered, inbox
 from incidentflow.registry import Registry
@@ -91,6 +104,7 @@ class Worker:
         self._settings, self._clock = settings, clock
         self._wakeup = wakeup or Wakeup()
         self._policy = policy or RetryPolicy.from_settings(settings)
+        self._budget = settings.expression_budget
         self._concurrency = max(1, settings.worker_concurrency)
         # Store calls wait in threads for the group-commit writer: one thread per slot
         # (AnyIO's shared pool of 40 would cap how many finishes share a commit), and a
@@ -309,7 +323,8 @@ class Worker:
                 config = masked(component, resolved)
             emissions = await self._execute(job, node, component, resolved)
             executed()
-            emitted = plan(node_plan.canvas, node.name, emissions, job.root)
+            with metered(self._budget):  # downstream concurrency keys are templates
+                emitted = plan(node_plan.canvas, node.name, emissions, job.root)
             done = await self._finish(job, config, emitted)
             if not done:
                 log.warning("execution %s: lease lost, its outcome was discarded", job.id)
@@ -345,7 +360,8 @@ class Worker:
             self._plans.clear()
         found = _NodePlan(canvas, node, component, static,
                           masked(component, static) if static is not None else None,
-                          static is None and reads_nodes(node, component))
+                          static is None and reads_nodes(node, component),
+                          static is not None or resolves_inline(node, component))
         self._plans[key] = found
         return found
 
@@ -363,7 +379,8 @@ class Worker:
         if node_plan.reads_nodes:  # a query: only when a template reads ``nodes``
             nodes = await self._db(self._store.node_events, job.run_id)
         scope = scope_for(job.root, job.input, nodes, job.run_id, job.canvas)
-        return resolve_config(node_plan.node, node_plan.component, scope)
+        return await resolve_config_async(node_plan.node, node_plan.component, scope,
+                                          self._budget, inline=node_plan.inline)
 
     async def _execute(
         self, job: ClaimedExecution, node: Node, component: Component, config: dict[str, Any]
@@ -435,6 +452,9 @@ def describe(exc: Exception) -> tuple[str, dict[str, Any] | None]:
     """The message and details stored for a failed attempt."""
     if isinstance(exc, ExecutionError):  # RetryableError and PermanentError too
         return str(exc), exc.details or None
+    if isinstance(exc, BudgetError):
+        return str(exc), {"node": exc.node, "field": exc.field, "budget": exc.budget,
+                          "limit": exc.limit, "setting": exc.setting}
     if isinstance(exc, ExpressionError):
         return str(exc), {"node": exc.node, "field": exc.field}
     if isinstance(exc, IncidentflowError):
@@ -462,6 +482,7 @@ class _NodePlan:
     static: dict[str, Any] | None  # the resolved configuration, if it renders nothing
     static_masked: dict[str, Any] | None
     reads_nodes: bool  # whether rendering needs the run's earlier events
+    inline: bool  # plain lookups only: resolved on the event loop, not in the pool
 
 
 

@@ -87,12 +87,9 @@ def test_missing_value_behind_a_default_filter_is_allowed():
         "x {{ cycler.__init__.__globals__ }}",
         "{{ root.data.list.append(3) }}",
         "{{ root.data.incident.update({'name': 'x'}) }}",
-        "{{ 'a' * 1000000 }}",
-        "{{ [0] * 1000000 }}",
-        "{{ 2 ** 100000 }}",
     ],
 )
-def test_sandbox_refuses_escapes_and_huge_values(template):
+def test_sandbox_refuses_escapes(template):
     error = failure(template)
     assert error.detail.startswith("not allowed:")
     assert SCOPE["root"]["data"]["list"] == [1, 2]

@@ -17,6 +17,7 @@ from incidentflow.events import Event
 
 if TYPE_CHECKING:
     from incidentflow.canvas import Canvas
+    from incidentflow.expression_budget import Budget
 
 
 @dataclass
@@ -139,7 +140,11 @@ def _upstream(canvas: Canvas, node: str) -> list[str]:
     return order
 
 
-def add_previews(views: list[FieldView], scope: dict[str, Any], node: str) -> None:
+def add_previews(
+    views: list[FieldView], scope: dict[str, Any], node: str, budget: Budget | None = None
+) -> None:
+    """Each expression field's value against ``scope``, under ``budget`` like a run.
+    Synchronous and possibly slow: call it in the expression pool (``off_loop``)."""
     from incidentflow.expressions import EXPRESSIONS
 
     for view in views:
@@ -147,9 +152,10 @@ def add_previews(views: list[FieldView], scope: dict[str, Any], node: str) -> No
             continue
         try:
             if view.field.kind == "condition":
-                result = EXPRESSIONS.evaluate(str(view.value), scope, node, view.field.name)
+                result = EXPRESSIONS.evaluate(str(view.value), scope, node, view.field.name,
+                                              budget)
             else:
-                result = EXPRESSIONS.render(view.value, scope, node, view.field.name)
+                result = EXPRESSIONS.render(view.value, scope, node, view.field.name, budget)
         except IncidentflowError as exc:
             view.preview_error = getattr(exc, "detail", None) or str(exc)
             continue
