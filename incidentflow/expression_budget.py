@@ -14,6 +14,7 @@ otherwise) sees its own meter.
 
 from __future__ import annotations
 
+import functools
 import math
 import threading
 import time
@@ -49,6 +50,7 @@ class Budget:
 
     @property
     def max_integer_bits(self) -> int:
+        """An integer of more bits surely has more digits than allowed."""
         return int(self.max_integer_digits * _BITS_PER_DIGIT) + 1
 
 
@@ -153,8 +155,15 @@ class Meter:
         if isinstance(value, str | bytes | list | tuple | dict | set):
             self.length(len(value))
         elif isinstance(value, int) and not isinstance(value, bool):
-            self.integer_bits(value.bit_length())
+            self.integer(value)
         return value
+
+    def integer(self, value: int) -> None:
+        """Exactly: at most ``max_integer_digits`` digits."""
+        self.integer_bits(value.bit_length())
+        digits = self.budget.max_integer_digits
+        if value.bit_length() > digits * _BITS_PER_DIGIT - 4 and abs(value) >= _ten_to(digits):
+            raise BudgetExceeded("integer", digits, f"an integer of more than {digits:,} digits")
 
     def length(self, length: int) -> None:
         if length > self.budget.max_output_bytes:
@@ -162,10 +171,16 @@ class Meter:
                                  f"a value of length {length:,} is too long")
 
     def integer_bits(self, bits: int) -> None:
+        """``bits``: what the integer will have at least (checked before computing it)."""
         if bits > self.budget.max_integer_bits:
             raise BudgetExceeded("integer", self.budget.max_integer_digits,
                                  f"an integer of about {int(bits / _BITS_PER_DIGIT):,} "
                                  "digits is too large")
+
+
+@functools.lru_cache(maxsize=8)
+def _ten_to(digits: int) -> int:
+    return 10**digits
 
 
 class _Unmetered(Meter):

@@ -36,7 +36,7 @@ def check_binop(meter: Meter, operator: str, left: Any, right: Any) -> None:
         _check_repeat(meter, left, right)
         _check_repeat(meter, right, left)
         if _is_int(left) and _is_int(right):
-            meter.integer_bits(left.bit_length() + right.bit_length())
+            meter.integer_bits(left.bit_length() + right.bit_length() - 1)  # at least
     elif operator == "**":
         if _is_int(left) and _is_int(right) and right > 0 and abs(left) > 1:
             meter.integer_bits((abs(left).bit_length() - 1) * right)

@@ -1,0 +1,97 @@
+"""Expression budgets in the worker (SQLite and PostgreSQL): a breach fails the
+execution permanently, at once and on takeover, and slow templates are evaluated off
+the event loop."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import replace
+
+from engine_fixtures import NOW, Echo, chain
+
+from incidentflow.canvas import Node
+from incidentflow.engine.resolve import resolves_inline
+from incidentflow.engine.router import first_executions
+from incidentflow.events import Event
+from incidentflow.expression_budget import Budget
+
+START = Event("start.manual", {"who": "alice"}, "2026-03-01T12:00:00Z")
+ISSUE_LOOP = "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}"
+
+
+def start(store, canvas) -> str:
+    store.save_canvas(canvas, "", [], NOW)
+    return store.start_run(
+        canvas.name, "Start", START, first_executions(canvas, "Start", START), NOW
+    )
+
+
+def with_budget(workers, budget: Budget):
+    base = type(workers).settings
+    workers.settings = lambda: replace(base(workers), expression_budget=budget)
+    return workers
+
+
+async def test_a_breach_fails_the_execution_permanently(store, workers):
+    run_id = start(store, chain("c", Node("Echo", "t.echo", {"message": ISSUE_LOOP})))
+    worker = workers.make()
+    assert await worker.drain() == 1
+    run = store.get_run(run_id)
+    [execution] = run.executions
+    assert (run.state, execution.state, execution.attempts) == ("failed", "failed", 1)
+    assert execution.error.startswith("Echo.message: over the iterations budget:")
+    assert "INCIDENTFLOW_EXPRESSION_MAX_ITERATIONS" in execution.error
+    assert execution.error_details == {
+        "node": "Echo", "field": "message", "budget": "iterations", "limit": 100_000,
+        "setting": "INCIDENTFLOW_EXPRESSION_MAX_ITERATIONS",
+    }
+    workers.clock.advance(hours=2)
+    assert await worker.drain() == 0  # never retried
+
+
+async def test_takeover_after_a_crash_fails_it_within_the_budget(store, workers):
+    with_budget(workers, Budget(timeout_seconds=0.3, max_iterations=10**12))
+    run_id = start(store, chain("c", Node("Echo", "t.echo", {"message": ISSUE_LOOP})))
+    store.claim("dead", NOW, 60, 10)  # ... and that worker is killed mid-evaluation
+    workers.clock.advance(seconds=61)
+    started = time.monotonic()
+    assert await workers.make("w2").drain() == 1
+    assert time.monotonic() - started < 5
+    [execution] = store.get_run(run_id).executions
+    assert (execution.state, execution.attempts) == ("failed", 2)
+    assert execution.error_details["budget"] == "time"
+    workers.clock.advance(hours=2)
+    assert await workers.make("w3").drain() == 0  # not taken over again
+
+
+async def test_a_slow_template_does_not_hold_the_event_loop(store, workers):
+    with_budget(workers, Budget(timeout_seconds=0.5, max_iterations=10**12))
+    for name in ("a", "b", "c"):
+        start(store, chain(name, Node("Echo", "t.echo", {"message": ISSUE_LOOP})))
+    lags: list[float] = []
+
+    async def probe() -> None:
+        while True:
+            before = time.monotonic()
+            await asyncio.sleep(0.005)
+            lags.append(time.monotonic() - before - 0.005)
+
+    probing = asyncio.get_running_loop().create_task(probe())
+    started = time.monotonic()
+    try:
+        assert await workers.make().drain() == 3
+    finally:
+        probing.cancel()
+    assert time.monotonic() - started >= 0.5  # the templates did run for their budget
+    assert len(lags) > 20 and max(lags) < 0.1, f"event loop held for {max(lags):.3f} s"
+
+
+def test_plain_lookups_resolve_inline_and_the_rest_in_the_pool():
+    def inline(config):
+        return resolves_inline(Node("Echo", "t.echo", config), Echo())
+
+    assert inline({"message": "hi {{ root.data.who }} of {{ run.id }}"})
+    assert inline({"message": "no expressions"})
+    assert not inline({"message": "{{ root.data.who|center(10) }}"})
+    assert not inline({"message": ISSUE_LOOP})
