@@ -17,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 T = TypeVar("T")
-POOL_THREADS = 4
+POOL_THREADS = 2
 
 _pool = ThreadPoolExecutor(POOL_THREADS, thread_name_prefix="incidentflow-expressions")
 
