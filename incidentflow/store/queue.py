@@ -204,7 +204,7 @@ _DUE_QUEUED = (
     .with_for_update(skip_locked=True)  # ignored by SQLite, where writes are serial
 )
 _EXPIRED = (
-    sa.select(executions.c.id)
+    sa.select(executions.c.id, executions.c.lease_owner, executions.c.error_details)
     .where(executions.c.state == RUNNING,
            executions.c.lease_expires_at <= sa.bindparam("b_now"))
     .order_by(executions.c.lease_expires_at)
@@ -238,8 +238,41 @@ def _due_queued(conn: Connection, now: datetime, limit: int) -> list[str]:
     return list(conn.scalars(_DUE_QUEUED, {"b_now": now, "b_limit": limit}))
 
 
+# An execution whose worker died while running it this many times in a row is failed
+# rather than taken over again: it is most likely what kills the workers (a poison pill
+# that would otherwise outlive every restart). Counted in ``error_details`` of the
+# running execution; a recorded outcome (finish, retry) replaces it.
+MAX_LEASE_EXPIRIES = 3
+LEASE_EXPIRIES = "leaseExpiries"
+_COUNT_EXPIRY = (
+    executions.update()
+    .where(executions.c.id == sa.bindparam("b_id"))
+    .values(error=sa.bindparam("v_error"), error_details=sa.bindparam("v_details"))
+)
+
+
 def _expired(conn: Connection, now: datetime, limit: int) -> list[str]:
-    return list(conn.scalars(_EXPIRED, {"b_now": now, "b_limit": limit}))
+    """Executions to take over (their worker died); the ones whose workers keep dying
+    are failed instead."""
+    taken = []
+    for execution_id, owner, details in conn.execute(
+            _EXPIRED, {"b_now": now, "b_limit": limit}).all():
+        count = _expiries(details) + 1
+        error = (f"its worker stopped while running it (lease expired) {count} "
+                 f"time{'s' if count > 1 else ''} in a row")
+        if count >= MAX_LEASE_EXPIRIES:
+            fail(conn, execution_id, owner, f"{error}; failed rather than taken over again "
+                 "(see the worker logs for what stopped it)", {LEASE_EXPIRIES: count}, None, now)
+            continue
+        conn.execute(_COUNT_EXPIRY, {"b_id": execution_id, "v_error": error,
+                                     "v_details": {LEASE_EXPIRIES: count}})
+        taken.append(execution_id)
+    return taken
+
+
+def _expiries(details: Any) -> int:
+    count = details.get(LEASE_EXPIRIES) if isinstance(details, dict) else None
+    return count if isinstance(count, int) else 0
 
 
 def _claimed(conn: Connection, ids: list[str]) -> list[ClaimedExecution]:

@@ -114,3 +114,40 @@ def test_on_work_is_called_after_commits_that_queue_work(database_url, test_regi
     queue_one(store)
     assert calls == [1]
     store.close()
+
+
+def test_an_execution_whose_workers_keep_dying_is_failed_not_taken_over_forever(store):
+    run_id = queue_one(store)
+    now = NOW
+    for attempt, worker in enumerate(("w1", "w2", "w3"), start=1):
+        [job] = store.claim(worker, now, 60, 10)  # ... and each worker is killed
+        assert job.attempt == attempt
+        now += timedelta(seconds=61)
+    assert store.claim("w4", now, 60, 10) == []  # the third expiry: failed instead
+    run = store.get_run(run_id)
+    [execution] = run.executions
+    assert (run.state, execution.state, execution.attempts) == ("failed", "failed", 3)
+    assert execution.error == (
+        "its worker stopped while running it (lease expired) 3 times in a row; failed "
+        "rather than taken over again (see the worker logs for what stopped it)")
+    assert execution.error_details == {"leaseExpiries": 3}
+    assert store.queue_depth(now) == 0
+
+
+def test_a_recorded_outcome_resets_the_count_of_dead_workers(store):
+    from incidentflow.store.queue import MAX_LEASE_EXPIRIES
+
+    queue_one(store)
+    now = NOW
+    for worker in ("w1", "w2"):  # two deaths ...
+        store.claim(worker, now, 60, 10)
+        now += timedelta(seconds=61)
+    [job] = store.claim("w3", now, 60, 10)
+    assert job.attempt == 3
+    assert store.retry_later(job.id, "w3", "503", None, None, now, now)  # ... then an outcome
+    for worker in ("w4", "w5"):
+        assert len(store.claim(worker, now, 60, 10)) == 1
+        now += timedelta(seconds=61)
+    assert MAX_LEASE_EXPIRIES == 3
+    [taken] = store.claim("w6", now, 60, 10)  # only two deaths since the outcome
+    assert taken.id == job.id and taken.attempt == 6
