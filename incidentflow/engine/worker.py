@@ -323,7 +323,10 @@ class Worker:
                 config = masked(component, resolved)
             emissions = await self._execute(job, node, component, resolved)
             executed()
-            with metered(self._budget):  # downstream concurrency keys are templates
+            if node_plan.keyed:  # concurrency keys are templates: under our budget
+                with metered(self._budget):
+                    emitted = plan(node_plan.canvas, node.name, emissions, job.root)
+            else:
                 emitted = plan(node_plan.canvas, node.name, emissions, job.root)
             done = await self._finish(job, config, emitted)
             if not done:
@@ -361,7 +364,8 @@ class Worker:
         found = _NodePlan(canvas, node, component, static,
                           masked(component, static) if static is not None else None,
                           static is None and reads_nodes(node, component),
-                          static is not None or resolves_inline(node, component))
+                          static is not None or resolves_inline(node, component),
+                          any(n.concurrency_key is not None for n in canvas.nodes))
         self._plans[key] = found
         return found
 
@@ -483,6 +487,7 @@ class _NodePlan:
     static_masked: dict[str, Any] | None
     reads_nodes: bool  # whether rendering needs the run's earlier events
     inline: bool  # plain lookups only: resolved on the event loop, not in the pool
+    keyed: bool  # some node of the canvas has a concurrency key (a template)
 
 
 
