@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -501,4 +502,14 @@ def scope_for(
     }
 
 
-EXPRESSIONS = Expressions()
+def _budget_from_environment() -> Budget:
+    """The budget of evaluations whose caller names none (routing keys): the process's
+    ``INCIDENTFLOW_EXPRESSION_*`` settings. A bad value falls back to the defaults here;
+    ``Settings.from_env`` refuses it when the process starts."""
+    try:
+        return Budget.from_env(os.environ)
+    except ValueError:
+        return Budget()
+
+
+EXPRESSIONS = Expressions(_budget_from_environment())

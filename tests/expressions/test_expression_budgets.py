@@ -264,3 +264,20 @@ def test_saving_a_hostile_template_does_not_run_it():
     started = time.monotonic()
     assert EXPRESSIONS.check_template("{{ 'a'|center(1000000000) }}" + ISSUE_LOOP) is None
     assert time.monotonic() - started < 1.0
+
+
+def test_evaluations_without_a_caller_budget_follow_the_process_settings():
+    import os
+    import subprocess
+    import sys
+
+    probe = ("from incidentflow.expressions import EXPRESSIONS\n"
+             "try:\n"
+             "    EXPRESSIONS.render('{% for i in range(4) %}{% endfor %}', {}, 'N', 'key')\n"
+             "except Exception as exc:\n"
+             "    print(exc)\n")
+    env = {**os.environ, "INCIDENTFLOW_EXPRESSION_MAX_ITERATIONS": "3"}
+    done = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True,
+                          text=True, timeout=60)
+    assert "N.key: over the iterations budget" in done.stdout, done.stderr
+    assert "(limit 3 iterations;" in done.stdout
