@@ -32,6 +32,7 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
+from starlette.types import ASGIApp
 
 from incidentflow import metrics
 from incidentflow.crypto import SecretBox
@@ -45,6 +46,7 @@ from incidentflow.web.auth import (
     BearerAuth,
     TokenVerifier,
 )
+from incidentflow.web.headers import HeaderLimits, SecurityHeaders
 from incidentflow.web.ops import Pruner, ops_routes
 from incidentflow.web.webhooks import webhook_routes
 
@@ -117,12 +119,24 @@ def create_app(
         Mount("/api/v1", app=BearerAuth(api_app(host), verifiers)),
         *ui_routes(host, settings),
     ]
-    app = Starlette(routes=routes, lifespan=lifespan,
-                    middleware=[Middleware(metrics.webhook_timer)])
+    app = EdgeApp(routes=routes, lifespan=lifespan,
+                  middleware=[Middleware(metrics.webhook_timer)])
     app.state.host = host
     app.state.settings = settings
     app.state.pruner = pruner
     return app
+
+
+class EdgeApp(Starlette):
+    """The app with its HTTP edge outermost, around Starlette's own error handling:
+    security headers on every answer (a 500 too), header limits before anything runs
+    (web/headers.py)."""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        settings: Settings = self.state.settings
+        limited = HeaderLimits(super().build_middleware_stack(), settings.max_header_bytes,
+                               settings.max_headers)
+        return SecurityHeaders(limited)
 
 
 def _bind_ui_tokens(settings: Settings, store: Store) -> None:
