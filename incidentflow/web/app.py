@@ -48,6 +48,7 @@ from incidentflow.web.auth import (
 )
 from incidentflow.web.headers import HeaderLimits, SecurityHeaders
 from incidentflow.web.ops import Pruner, ops_routes
+from incidentflow.web.throttle import throttle_for
 from incidentflow.web.webhooks import webhook_routes
 
 if TYPE_CHECKING:
@@ -116,7 +117,7 @@ def create_app(
         Route("/healthz", healthz, methods=["GET"]),
         *ops_routes(store, host.clock, metrics_token),
         *webhook_routes(),
-        Mount("/api/v1", app=BearerAuth(api_app(host), verifiers)),
+        Mount("/api/v1", app=BearerAuth(api_app(host), verifiers, throttle_for(settings))),
         *ui_routes(host, settings),
     ]
     app = EdgeApp(routes=routes, lifespan=lifespan,
