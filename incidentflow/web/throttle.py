@@ -15,6 +15,7 @@ only from ``FORWARDED_ALLOW_IPS``, by default 127.0.0.1).
 
 from __future__ import annotations
 
+import itertools
 import math
 import threading
 import time
@@ -28,8 +29,7 @@ from starlette.types import Scope
 if TYPE_CHECKING:
     from incidentflow.settings import Settings
 
-# Enough for every client of a busy site; past it, clients whose failures have all
-# expired are forgotten first, then the longest-known ones.
+# Enough for every client of a busy site; past it, see SigninThrottle._make_room.
 MAX_CLIENTS = 10_000
 
 
@@ -67,13 +67,16 @@ class SigninThrottle:
                 self._failures.pop(client, None)
 
     def _make_room(self, now: float) -> None:
+        """When full, forget clients whose failures expired, then the longest-known ones
+        down to 90 %, so a flood of new addresses costs one scan per 1,000 of them."""
         if len(self._failures) < MAX_CLIENTS:
             return
         expired = [c for c, f in self._failures.items() if f[-1] + self.window <= now]
         for client in expired:
             del self._failures[client]
-        while len(self._failures) >= MAX_CLIENTS:
-            del self._failures[next(iter(self._failures))]
+        excess = len(self._failures) - MAX_CLIENTS * 9 // 10
+        for client in list(itertools.islice(self._failures, max(0, excess))):
+            del self._failures[client]
 
 
 _throttles: weakref.WeakKeyDictionary[Settings, SigninThrottle] = weakref.WeakKeyDictionary()
