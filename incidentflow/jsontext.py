@@ -41,19 +41,24 @@ class NotJson(JsonRejected):
     """Not JSON at all (a syntax error), as opposed to JSON that breaks a rule above."""
 
 
-def decode(data: str | bytes) -> Any:
-    """The JSON value in ``data``; JsonRejected if it is not (acceptable) JSON."""
+def decode(data: str | bytes, *, unique_keys: bool = True) -> Any:
+    """The JSON value in ``data``; JsonRejected if it is not (acceptable) JSON.
+
+    ``unique_keys=False`` skips the duplicate-key check (a third of the decoding time)
+    where one reader alone ever reads the bytes and a person never writes them."""
     text = _text(data)
+    decoder = _DECODER if unique_keys else _DECODER_LAST_KEY_WINS
     try:
-        value = _DECODER.decode(text)
+        value = decoder.decode(text)
     except json.JSONDecodeError as exc:
         raise NotJson(f"{exc.msg} at line {exc.lineno}, column {exc.colno}") from None
     except RecursionError:
         raise JsonRejected(f"nested more than {MAX_DEPTH} levels deep") from None
     # Cheap tests first: nesting can only exceed MAX_DEPTH with that many brackets, and
-    # a lone surrogate needs a \\uD8xx-\\uDFxx escape; most bodies need no walk at all.
+    # a lone surrogate needs a \\uD8xx-\\uDFxx escape (or, in text handed to us as
+    # str, the character itself: never ASCII). Most bodies need no walk at all.
     deep = text.count("{") + text.count("[") > MAX_DEPTH
-    if deep or _SURROGATE_ESCAPE.search(text) or _LONE_SURROGATE.search(text):
+    if deep or _SURROGATE_ESCAPE.search(text) or _may_hold_surrogates(data, text):
         _check_tree(value, 0)
     return value
 
@@ -78,6 +83,11 @@ def _text(data: str | bytes) -> str:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise JsonRejected(f"not UTF-8 text (byte {exc.start})") from None
+
+
+def _may_hold_surrogates(data: str | bytes, text: str) -> bool:
+    # UTF-8 bytes decoded strictly never hold one; searching is slow, so only for str
+    return isinstance(data, str) and not text.isascii() and bool(_LONE_SURROGATE.search(text))
 
 
 def _check_tree(value: Any, depth: int) -> None:
@@ -128,9 +138,7 @@ def _no_constant(name: str) -> Any:
     raise JsonRejected(f"{name} is not a JSON number")
 
 
-_DECODER = json.JSONDecoder(
-    object_pairs_hook=_unique_keys,
-    parse_float=_finite_float,
-    parse_int=_bounded_int,
-    parse_constant=_no_constant,
-)
+_NUMBERS: dict[str, Any] = {
+    "parse_float": _finite_float, "parse_int": _bounded_int, "parse_constant": _no_constant}
+_DECODER = json.JSONDecoder(object_pairs_hook=_unique_keys, **_NUMBERS)
+_DECODER_LAST_KEY_WINS = json.JSONDecoder(**_NUMBERS)

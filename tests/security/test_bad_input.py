@@ -178,13 +178,14 @@ def incident_json(value: str) -> bytes:
     return f'{{"event_type": "{CREATED}", "{CREATED}": {incident}}}'.encode()
 
 
+# Duplicate keys are not looked for in signed deliveries (hot path; incident.io's bytes,
+# read by us alone): see docs/security.md.
 @pytest.mark.parametrize("case", ["NaN", "Infinity", "1e999", "lone surrogate",
-                                  "duplicate key", "5000-digit number", "too deep"])
+                                  "lone low surrogate in a list", "5000-digit number",
+                                  "too deep"])
 def test_a_signed_webhook_with_bad_json_is_400(api: TestClient, hook, errors,
                                                case: str) -> None:
     value = BAD_JSON[case][0].removeprefix('{"x": ').removesuffix("}")
-    if case == "duplicate key":
-        value = '{"k": 1, "k": 2}'
     answer = deliver(api, hook, incident_json(value))
     assert answer.status_code == 400, answer.text
     assert answer.json() == {"error": "bad request"}  # the reason stays in our logs
