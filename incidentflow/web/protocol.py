@@ -100,15 +100,6 @@ class BoundedHttpTools(HttpToolsProtocol):
         super().on_message_begin()
         self._start_head()
 
-    def on_url(self, url: bytes) -> None:
-        self._head_bytes += len(url)
-        super().on_url(url)
-
-    def on_header(self, name: bytes, value: bytes) -> None:
-        self._head_bytes += len(name) + len(value)
-        self._head_count += 1
-        super().on_header(name, value)
-
     def on_headers_complete(self) -> None:
         self._in_head = False
         self._cancel_head_timer()
@@ -132,15 +123,17 @@ class BoundedHttpTools(HttpToolsProtocol):
 
     def _start_head(self) -> None:
         self._in_head = True
-        self._head_bytes = 0
-        self._head_count = 0
         self._raw_head_bytes = 0
 
     def _head_problem(self) -> str | None:
-        if self._head_count > self.limits.max_headers:
-            return f"more than {self.limits.max_headers} header fields"
-        if self._head_bytes > self.limits.max_header_bytes:
-            return f"header fields larger than {self.limits.max_header_bytes} bytes"
+        """Counted once the head is parsed (cheaper than per header callback); while it
+        arrives, ``max_raw_bytes`` bounds what is buffered."""
+        limits = self.limits
+        if len(self.headers) > limits.max_headers:
+            return f"more than {limits.max_headers} header fields"
+        size = len(self.url) + sum(len(name) + len(value) for name, value in self.headers)
+        if size > limits.max_header_bytes:
+            return f"header fields larger than {limits.max_header_bytes} bytes"
         return None
 
     def _arm_head_timer(self) -> None:
