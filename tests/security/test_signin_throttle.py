@@ -44,6 +44,8 @@ def test_the_ui_form_throttles_then_recovers(app: Any) -> None:
     admin = app.state.settings.admin_token
     with TestClient(app, base_url="https://flows.example.com") as client:
         csrf = form_csrf(client)
+        for _ in range(ATTEMPTS + 1):  # an empty form is not a guess
+            assert sign_in(client, csrf, "").status_code == 401
         for _ in range(ATTEMPTS):
             assert sign_in(client, csrf, "ifa_wrong_guess").status_code == 401
         refused = sign_in(client, csrf, admin)  # even the right token waits now

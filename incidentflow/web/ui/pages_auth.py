@@ -40,7 +40,8 @@ async def signin(request: Request) -> Response:
     token = str(form.get("token") or "")
     who = await context.call(authenticate, context.settings, token, context.host.store)
     if not who:
-        throttle.failed(client)
+        if token.strip():  # an empty form is not a guess
+            throttle.failed(client)
         response = context.page(
             request,
             "signin.html",
