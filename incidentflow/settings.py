@@ -6,6 +6,7 @@ data directory with mode 0600, so a restart keeps them and nobody else can read 
 
 from __future__ import annotations
 
+import math
 import os
 import secrets
 from collections.abc import Mapping
@@ -115,18 +116,24 @@ _FROM_ABOVE = {"data_dir", "database_url", "public_url", "secret_key", "admin_to
 
 
 def _at_least(env: Mapping[str, str], name: str, default: int, minimum: int) -> int:
-    raw = env.get(name)
-    value = default if raw is None or raw.strip() == "" else int(raw)
-    if value < minimum:
-        raise ValueError(f"{name} must be at least {minimum} (got {value})")
-    return value
+    raw = (env.get(name) or "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit() or int(raw) < minimum:
+        raise ValueError(f"{name} must be a whole number of at least {minimum} (got {raw!r})")
+    return int(raw)
 
 
 def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
-    raw = env.get(name)
-    value = default if raw is None or raw.strip() == "" else float(raw)
+    raw = (env.get(name) or "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = math.nan
     if not 0 < value <= 24 * 3600:
-        raise ValueError(f"{name} must be a number of seconds above 0 (got {raw})")
+        raise ValueError(f"{name} must be a number of seconds above 0 (got {raw!r})")
     return value
 
 

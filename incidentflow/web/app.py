@@ -16,6 +16,10 @@ retention pruner (``INCIDENTFLOW_RETENTION_DAYS``, web/ops.py).
 
 The host and the worker see the store through ``metrics.MeteredStore``, which counts
 the outcomes they record; the webhook routes are timed by ``metrics.webhook_timer``.
+
+Around everything (``EdgeApp``): security headers on every answer and header limits
+(web/headers.py); the API's bearer tokens and the UI sign-in share one sign-in
+throttle (web/throttle.py). See docs/security.md.
 """
 
 from __future__ import annotations

@@ -2,6 +2,9 @@
 seconds): the proof emulator and ``incidentflow serve`` (SQLite) as processes, with an
 integration connected, a canvas applied and its trigger's signing secret set, so the
 API's paths hit real objects.
+
+Also the app in process on a real store (``settings``/``app``, with the root ``api`` and
+``anon`` clients) for the edge tests, and ``signed_in_form`` for UI pages.
 """
 
 from __future__ import annotations

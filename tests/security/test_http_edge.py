@@ -21,6 +21,8 @@ from urllib.parse import urlsplit
 import pytest
 from helpers import ServerProcess, server_process, wait_until
 
+from incidentflow.settings import Settings
+
 MAX_HEADER_BYTES = 4096
 MAX_HEADERS = 20
 HEADER_TIMEOUT = 1.0
@@ -175,3 +177,18 @@ def test_serve_warns_about_a_short_admin_token_without_printing_it(
                      timeout=10, what="the start-up warning")
     assert "is 17 characters; use at least 32" in log
     assert SHORT_ADMIN_TOKEN not in log
+
+
+@pytest.mark.parametrize(("name", "value", "says"), [
+    ("INCIDENTFLOW_MAX_HEADER_BYTES", "100", "at least 1024"),
+    ("INCIDENTFLOW_MAX_HEADERS", "0", "at least 10"),
+    ("INCIDENTFLOW_HEADER_TIMEOUT_SECONDS", "0", "above 0"),
+    ("INCIDENTFLOW_KEEPALIVE_TIMEOUT_SECONDS", "nan", "above 0"),
+    ("INCIDENTFLOW_SIGNIN_ATTEMPTS", "many", "whole number"),
+    ("INCIDENTFLOW_SIGNIN_WINDOW_SECONDS", "soon", "above 0"),
+])
+def test_edge_settings_out_of_range_are_refused(tmp_path, name: str, value: str,
+                                                says: str) -> None:
+    with pytest.raises(ValueError, match=says) as caught:
+        Settings.from_env({name: value}, data_dir=tmp_path)
+    assert name in str(caught.value)
