@@ -8,13 +8,13 @@ canonical file form back. Both are also importable from ``incidentflow.canvas``.
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from incidentflow import jsontext
 from incidentflow.errors import CanvasError, Problem
 
 if TYPE_CHECKING:
@@ -112,9 +112,11 @@ def _load(source: str | bytes | dict[str, Any]) -> Any:
 def _parse_text(text: str) -> Any:
     if text.lstrip().startswith("{"):
         try:
-            return json.loads(text)
-        except ValueError:
+            return jsontext.decode(text)
+        except jsontext.NotJson:
             pass  # not JSON; YAML flow style ("{name: x}") or a YAML error with a line number
+        except jsontext.JsonRejected as exc:  # JSON, but a key twice, NaN...: as YAML would
+            raise CanvasError([Problem(str(exc))]) from None
     return yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader is a SafeLoader
 
 

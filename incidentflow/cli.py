@@ -130,9 +130,11 @@ def serve(
     import uvicorn
 
     from incidentflow.web.app import create_app
+    from incidentflow.web.protocol import uvicorn_options
 
     settings = _settings(log_json, data_dir=data_dir, database_url=database_url,
                          public_url=public_url or _default_public_url(host, port))
+    _warn_if_short_admin_token(settings)
     store = _migrated_store(settings)
     if settings.admin_token_generated:
         out.print("[bold]Admin token[/] (shown once, kept in "
@@ -144,9 +146,24 @@ def serve(
                      metrics_token=os.environ.get("INCIDENTFLOW_METRICS_TOKEN") or None,
                      retention_days=_retention_days())
     try:
-        uvicorn.run(web, host=host, port=port, log_config=None, access_log=False)
+        uvicorn.run(web, host=host, port=port, log_config=None, access_log=False,
+                    **uvicorn_options(settings))
     finally:
         store.close()
+
+
+def _warn_if_short_admin_token(settings: Settings) -> None:
+    """A short admin token can be guessed despite the sign-in throttle: say so at start
+    (its length only; the token itself is never logged)."""
+    import logging
+
+    from incidentflow.settings import MIN_ADMIN_TOKEN_CHARS
+
+    if settings.admin_token_is_short:
+        logging.getLogger("incidentflow.serve").warning(
+            "the admin token (INCIDENTFLOW_ADMIN_TOKEN) is %d characters; use at least %d "
+            "random characters (e.g. `openssl rand -base64 32`)",
+            len(settings.admin_token), MIN_ADMIN_TOKEN_CHARS)
 
 
 def _default_public_url(host: str, port: int) -> str | None:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from incidentflow.canvas_io import read_document
 from incidentflow.crypto import MASK
 from incidentflow.errors import CanvasError, IncidentflowError, NotFound, Problem
+from incidentflow.jsontext import JsonRejected, decode
 
 if TYPE_CHECKING:
     from incidentflow.registry import Registry
@@ -31,6 +32,18 @@ class InvalidInput(IncidentflowError):
 
 class Malformed(InvalidInput):
     """The request body cannot even be decoded (bad JSON/YAML, not UTF-8)."""
+
+
+def json_object(body: str | bytes) -> dict[str, Any]:
+    """A request body that must be one JSON object, decoded by the strict rules of
+    ``incidentflow.jsontext``; Malformed (400) naming what is wrong otherwise."""
+    try:
+        value = decode(body)
+    except JsonRejected as exc:
+        raise Malformed(f"malformed JSON: {exc}") from None
+    if not isinstance(value, dict):
+        raise Malformed("the body must be a JSON object")
+    return value
 
 
 def integration_type(registry: Registry, type_: str) -> Any:

@@ -6,6 +6,7 @@ data directory with mode 0600, so a restart keeps them and nobody else can read 
 
 from __future__ import annotations
 
+import math
 import os
 import secrets
 from collections.abc import Mapping
@@ -17,6 +18,8 @@ from cryptography.fernet import Fernet
 from incidentflow.expression_budget import Budget
 
 DEFAULT_PUBLIC_URL = "http://127.0.0.1:8000"
+# An admin token shorter than this can be guessed; serve warns (see docs/security.md).
+MIN_ADMIN_TOKEN_CHARS = 32
 
 
 @dataclass(frozen=True)
@@ -39,6 +42,16 @@ class Settings:
     # What one expression evaluation may cost (INCIDENTFLOW_EXPRESSION_TIMEOUT_SECONDS,
     # _MAX_OUTPUT_BYTES, _MAX_INTEGER_DIGITS, _MAX_ITERATIONS; docs/expressions.md).
     expression_budget: Budget = field(default_factory=Budget)
+    # The HTTP edge (docs/security.md): a request's header block (names + values, and
+    # the request target) and header count; how long a client may take to send its
+    # headers, and how long an idle keep-alive connection stays open.
+    max_header_bytes: int = 16 * 1024
+    max_headers: int = 100
+    header_timeout_seconds: float = 10.0
+    keepalive_timeout_seconds: float = 5.0
+    # Failed sign-ins (UI form or API bearer token) per client before it must wait.
+    signin_attempts: int = 10
+    signin_window_seconds: float = 300.0
 
     @classmethod
     def from_env(
@@ -81,9 +94,20 @@ class Settings:
             lease_seconds=float(env.get("INCIDENTFLOW_LEASE_SECONDS", "60")),
             worker_concurrency=int(env.get("INCIDENTFLOW_WORKER_CONCURRENCY", "64")),
             expression_budget=Budget.from_env(env),
+            max_header_bytes=_at_least(env, "INCIDENTFLOW_MAX_HEADER_BYTES", 16 * 1024, 1024),
+            max_headers=_at_least(env, "INCIDENTFLOW_MAX_HEADERS", 100, 10),
+            header_timeout_seconds=_seconds(env, "INCIDENTFLOW_HEADER_TIMEOUT_SECONDS", 10.0),
+            keepalive_timeout_seconds=_seconds(
+                env, "INCIDENTFLOW_KEEPALIVE_TIMEOUT_SECONDS", 5.0),
+            signin_attempts=_at_least(env, "INCIDENTFLOW_SIGNIN_ATTEMPTS", 10, 1),
+            signin_window_seconds=_seconds(env, "INCIDENTFLOW_SIGNIN_WINDOW_SECONDS", 300.0),
         )
         rest = {k: v for k, v in given.items() if k not in _FROM_ABOVE}
         return replace(settings, **rest) if rest else settings  # type: ignore[arg-type]
+
+    @property
+    def admin_token_is_short(self) -> bool:
+        return len(self.admin_token) < MIN_ADMIN_TOKEN_CHARS
 
     @property
     def is_sqlite(self) -> bool:
@@ -95,6 +119,28 @@ class Settings:
 
 
 _FROM_ABOVE = {"data_dir", "database_url", "public_url", "secret_key", "admin_token"}
+
+
+def _at_least(env: Mapping[str, str], name: str, default: int, minimum: int) -> int:
+    raw = (env.get(name) or "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit() or int(raw) < minimum:
+        raise ValueError(f"{name} must be a whole number of at least {minimum} (got {raw!r})")
+    return int(raw)
+
+
+def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = (env.get(name) or "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = math.nan
+    if not 0 < value <= 24 * 3600:
+        raise ValueError(f"{name} must be a number of seconds above 0 (got {raw!r})")
+    return value
 
 
 def _flag(value: str | None) -> bool:

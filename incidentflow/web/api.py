@@ -6,7 +6,6 @@ A small Starlette app of its own, so its errors are always JSON
 
 from __future__ import annotations
 
-import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -25,11 +24,11 @@ from incidentflow.errors import (
 )
 from incidentflow.events import iso
 from incidentflow.host import Host, UpstreamError
-from incidentflow.inputs import InvalidInput, Malformed, load_document
+from incidentflow.inputs import InvalidInput, Malformed, json_object, load_document
 from incidentflow.operations import Operations
 from incidentflow.store.tokens import TokenRecord
 from incidentflow.web.openapi import openapi_document
-from incidentflow.web.views import catalogue, run_summary, run_view
+from incidentflow.web.views import catalogue, displayable_run, run_summary, run_view
 from incidentflow.web.webhooks import BodyTooLarge, read_limited
 
 MAX_API_BODY_BYTES = 1024 * 1024
@@ -61,7 +60,7 @@ class Api:
         name = request.path_params["name"]
         text = _utf8(await _body(request))
         content_type = request.headers.get("content-type", "")
-        document = _json_object(text) if "json" in content_type else load_document(text)
+        document = json_object(text) if "json" in content_type else load_document(text)
         saved, warnings = await self.host.apply_canvas(document, name=name, text=text)
         return JSONResponse({
             "name": saved.name,
@@ -95,7 +94,7 @@ class Api:
 
     async def get_run(self, request: Request) -> Response:
         run = await self.host.get_run(request.path_params["run_id"])
-        return JSONResponse(run_view(run, self.host.registry))
+        return JSONResponse(run_view(displayable_run(run), self.host.registry))
 
     async def replay_run(self, request: Request) -> Response:
         run_id = await self.ops.replay_run(request.path_params["run_id"])
@@ -104,7 +103,7 @@ class Api:
 
     # -- API tokens --------------------------------------------------------------------
     async def create_token(self, request: Request) -> Response:
-        body = _json_object(_utf8(await _body(request)))
+        body = json_object(_utf8(await _body(request)))
         created = await self.ops.create_token(body.get("name"))
         # The only time the token is ever shown.
         return JSONResponse({**token_view(created.record), "token": created.token},
@@ -125,7 +124,7 @@ class Api:
         return JSONResponse(await self.host.get_integration(request.path_params["name"]))
 
     async def put_integration(self, request: Request) -> Response:
-        body = _json_object(_utf8(await _body(request)))
+        body = json_object(_utf8(await _body(request)))
         type_, configuration = _integration_request(body)
         view = await self.host.put_integration(request.path_params["name"], type_, configuration)
         return JSONResponse(view)
@@ -206,19 +205,9 @@ def _utf8(raw: bytes) -> str:
         raise Malformed("the body must be UTF-8 text") from None
 
 
-def _json_object(text: str) -> dict[str, Any]:
-    try:
-        value = json.loads(text)
-    except (json.JSONDecodeError, RecursionError) as exc:
-        raise Malformed(f"malformed JSON: {exc}") from None
-    if not isinstance(value, dict):
-        raise Malformed("the body must be a JSON object")
-    return value
-
-
 async def _optional_json_object(request: Request) -> dict[str, Any]:
     text = _utf8(await _body(request)).strip()
-    return _json_object(text) if text else {}
+    return json_object(text) if text else {}
 
 
 def _integration_request(body: dict[str, Any]) -> tuple[str, dict[str, Any]]:

@@ -16,6 +16,10 @@ retention pruner (``INCIDENTFLOW_RETENTION_DAYS``, web/ops.py).
 
 The host and the worker see the store through ``metrics.MeteredStore``, which counts
 the outcomes they record; the webhook routes are timed by ``metrics.webhook_timer``.
+
+Around everything (``EdgeApp``): security headers on every answer and header limits
+(web/headers.py); the API's bearer tokens and the UI sign-in share one sign-in
+throttle (web/throttle.py). See docs/security.md.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
+from starlette.types import ASGIApp
 
 from incidentflow import metrics
 from incidentflow.crypto import SecretBox
@@ -45,7 +50,9 @@ from incidentflow.web.auth import (
     BearerAuth,
     TokenVerifier,
 )
+from incidentflow.web.headers import HeaderLimits, SecurityHeaders
 from incidentflow.web.ops import Pruner, ops_routes
+from incidentflow.web.throttle import throttle_for
 from incidentflow.web.webhooks import webhook_routes
 
 if TYPE_CHECKING:
@@ -114,15 +121,27 @@ def create_app(
         Route("/healthz", healthz, methods=["GET"]),
         *ops_routes(store, host.clock, metrics_token),
         *webhook_routes(),
-        Mount("/api/v1", app=BearerAuth(api_app(host), verifiers)),
+        Mount("/api/v1", app=BearerAuth(api_app(host), verifiers, throttle_for(settings))),
         *ui_routes(host, settings),
     ]
-    app = Starlette(routes=routes, lifespan=lifespan,
-                    middleware=[Middleware(metrics.webhook_timer)])
+    app = EdgeApp(routes=routes, lifespan=lifespan,
+                  middleware=[Middleware(metrics.webhook_timer)])
     app.state.host = host
     app.state.settings = settings
     app.state.pruner = pruner
     return app
+
+
+class EdgeApp(Starlette):
+    """The app with its HTTP edge outermost, around Starlette's own error handling:
+    security headers on every answer (a 500 too), header limits before anything runs
+    (web/headers.py)."""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        settings: Settings = self.state.settings
+        limited = HeaderLimits(super().build_middleware_stack(), settings.max_header_bytes,
+                               settings.max_headers)
+        return SecurityHeaders(limited)
 
 
 def _bind_ui_tokens(settings: Settings, store: Store) -> None:

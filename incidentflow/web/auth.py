@@ -22,6 +22,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from incidentflow.events import utcnow
 from incidentflow.store.tokens import hash_token, looks_like_token
+from incidentflow.web.throttle import SigninThrottle, client_of, too_many_message
 
 # Writing last_used_at on every request would put a write on every API call; once a
 # minute per token is precise enough for "is this token still in use?".
@@ -123,20 +124,35 @@ async def authenticate_async(
 
 
 class BearerAuth:
-    """ASGI middleware: 401 JSON unless a verifier accepts the bearer token."""
+    """ASGI middleware: 401 JSON unless a verifier accepts the bearer token.
 
-    def __init__(self, app: ASGIApp, verifiers: Sequence[TokenVerifier]):
-        self.app, self.verifiers = app, tuple(verifiers)
+    With a ``throttle``, a client that presented too many wrong tokens gets 429 and
+    ``Retry-After`` instead, without its token being checked (web/throttle.py)."""
+
+    def __init__(self, app: ASGIApp, verifiers: Sequence[TokenVerifier],
+                 throttle: SigninThrottle | None = None):
+        self.app, self.verifiers, self.throttle = app, tuple(verifiers), throttle
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        client = client_of(scope)
+        wait = self.throttle.retry_after(client) if self.throttle else None
+        if wait is not None:
+            await _answer(send, 429, {"error": too_many_message(wait)},
+                          [(b"retry-after", str(wait).encode())])
+            return
         header = _header(scope, b"authorization")
         principal = await authenticate_async(self.verifiers, header)
         if principal is None:
-            await _unauthorized(send)
+            if self.throttle and bearer_token(header) is not None:  # a wrong guess
+                self.throttle.failed(client)
+            await _answer(send, 401, {"error": "missing or invalid bearer token"},
+                          [(b"www-authenticate", b'Bearer realm="incidentflow"')])
             return
+        if self.throttle:
+            self.throttle.succeeded(client)
         scope.setdefault("state", {})["principal"] = principal
         await self.app(scope, receive, send)
 
@@ -148,15 +164,16 @@ def _header(scope: Scope, name: bytes) -> str | None:
     return None
 
 
-async def _unauthorized(send: Send) -> None:
-    body = json.dumps({"error": "missing or invalid bearer token"}).encode()
+async def _answer(send: Send, status: int, payload: dict[str, str],
+                  headers: list[tuple[bytes, bytes]]) -> None:
+    body = json.dumps(payload).encode()
     await send({
         "type": "http.response.start",
-        "status": 401,
+        "status": status,
         "headers": [
             (b"content-type", b"application/json"),
             (b"content-length", str(len(body)).encode()),
-            (b"www-authenticate", b'Bearer realm="incidentflow"'),
+            *headers,
         ],
     })
     await send({"type": "http.response.body", "body": body})

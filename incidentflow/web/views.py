@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
 from incidentflow.components.base import Component, Field
 from incidentflow.crypto import MASK
-from incidentflow.events import iso
+from incidentflow.events import Event, iso
 from incidentflow.integrations.base import Integration
+from incidentflow.jsontext import displayable
 from incidentflow.registry import Registry
 from incidentflow.store.port import ExecutionRecord, RunRecord
 
@@ -37,6 +39,30 @@ def run_view(run: RunRecord, registry: Registry) -> dict[str, Any]:
         "root": run.root.as_dict(),
         "executions": [execution_view(e, secret_names) for e in run.executions],
     }
+
+
+def displayable_run(run: RunRecord) -> RunRecord:
+    """``run`` with its stored values safe to show: rows written before ingress refused
+    NaN, infinities and lone surrogates may hold them, and no view may fail on them."""
+    return replace(
+        run,
+        root=_displayable_event(run.root),
+        executions=[
+            replace(
+                e,
+                input=_displayable_event(e.input),
+                resolved_config=displayable(e.resolved_config),
+                emitted=displayable(e.emitted),
+                error=displayable(e.error),
+                error_details=displayable(e.error_details),
+            )
+            for e in run.executions
+        ],
+    )
+
+
+def _displayable_event(event: Event) -> Event:
+    return replace(event, type=displayable(event.type), data=displayable(event.data))
 
 
 def execution_view(execution: ExecutionRecord, secret_names: frozenset[str]) -> dict[str, Any]:

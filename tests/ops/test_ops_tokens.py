@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
@@ -12,10 +13,18 @@ import sqlalchemy as sa
 from helpers import api_operations
 from starlette.testclient import TestClient
 
+from incidentflow.settings import Settings
 from incidentflow.store.tokens import api_tokens, hash_token
 from incidentflow.web.ui import session as ui_session
 
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """Wrong tokens are tried on every route from one client, more often than sign-in
+    throttling allows (it is tested in tests/security/test_signin_throttle.py)."""
+    return replace(settings, signin_attempts=10_000)
 
 
 def create(api: TestClient, name: str = "ci") -> dict:

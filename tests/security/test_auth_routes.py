@@ -40,7 +40,9 @@ WRONG_HEADERS = {
 def app(tmp_path: Path):
     settings = Settings.from_env({}, data_dir=tmp_path / "data",
                                  database_url=f"sqlite:///{tmp_path / 'auth.db'}",
-                                 admin_token=ADMIN, secret_key="routes-test-secret-key")
+                                 admin_token=ADMIN, secret_key="routes-test-secret-key",
+                                 # one client tries every route: more than throttling allows
+                                 signin_attempts=10_000)
     store = SqlStore(settings.database_url, default_registry())
     store.migrate()
     yield create_app(settings, store=store, start_workers=False)

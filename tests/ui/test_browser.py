@@ -84,13 +84,30 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]
         yield {"base": base, "emulator": emulator}
 
 
+# Every page reports what its Content-Security-Policy refused to the console (an init
+# script is injected by the browser, so the policy does not apply to it).
+REPORT_CSP_VIOLATIONS = """
+document.addEventListener("securitypolicyviolation", (e) => {
+  console.error("CSP violation: " + e.violatedDirective + " " + (e.blockedURI || "inline"));
+});
+"""
+
+
 @pytest.fixture(scope="module")
-def browser_context(servers: dict[str, str]) -> Iterator[Any]:
+def csp_violations() -> list[str]:
+    return []
+
+
+@pytest.fixture(scope="module")
+def browser_context(servers: dict[str, str], csp_violations: list[str]) -> Iterator[Any]:
     SHOTS.mkdir(parents=True, exist_ok=True)
     with pw_sync.sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         context = browser.new_context(viewport={"width": 1280, "height": 860},
                                       base_url=servers["base"])
+        context.add_init_script(REPORT_CSP_VIOLATIONS)
+        context.on("console", lambda message: csp_violations.append(message.text)
+                   if "CSP violation" in message.text else None)
         context.grant_permissions(["clipboard-read", "clipboard-write"],
                                   origin=servers["base"])
         context.set_default_timeout(10_000)
@@ -236,6 +253,20 @@ def test_the_whole_flow(browser_context: Any, servers: dict[str, str]) -> None:
     page.goto("/canvases/mirror-major-incidents")
     expect(page).to_have_url(f"{servers['base']}/signin?next=%2Fcanvases%2Fmirror-major-incidents")
     assert httpx.get(f"{servers['base']}/canvases", follow_redirects=False).status_code == 303
+
+
+def test_the_ui_works_under_its_content_security_policy(
+        browser_context: Any, servers: dict[str, str], csp_violations: list[str]) -> None:
+    """Runs after the whole flow above: no page of it broke the policy."""
+    assert csp_violations == []
+    page = browser_context.new_page()
+    answer = page.goto("/signin")
+    assert "frame-ancestors 'none'" in answer.headers["content-security-policy"]
+    # The listener does catch a violation: an inline style is refused and reported.
+    page.evaluate("document.body.insertAdjacentHTML('beforeend', '<p style=\"color:red\">x</p>')")
+    page.wait_for_timeout(200)
+    assert any("style-src" in v for v in csp_violations), csp_violations
+    page.close()
 
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -9,6 +10,7 @@ from helpers import api_operations
 from starlette.routing import Route
 from starlette.testclient import TestClient
 
+from incidentflow.settings import Settings
 from incidentflow.web.api import Api
 from incidentflow.web.auth import AdminTokenVerifier, authenticate, bearer_token
 from incidentflow.web.openapi import API_PREFIX, openapi_document
@@ -20,6 +22,13 @@ from .conftest import ADMIN_TOKEN
 def database_url(tmp_path: Path) -> str:
     """SQLite only: this module tests the web layer; the store's own tests cover both."""
     return f"sqlite:///{tmp_path / 'test.db'}"
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """Every route is tried with the same wrong token from one client, more often than
+    sign-in throttling allows (it is tested in tests/security/test_signin_throttle.py)."""
+    return replace(settings, signin_attempts=10_000)
 
 
 def test_the_document_lists_every_api_route() -> None:

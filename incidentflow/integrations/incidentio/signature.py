@@ -26,6 +26,9 @@ from datetime import datetime
 
 SECRET_PREFIX = "whsec_"
 TOLERANCE_SECONDS = 5 * 60
+# Unix seconds have 10 digits until the year 2286. A longer "timestamp" is not one, and
+# as an int it could not even be compared with the clock (float overflow).
+MAX_TIMESTAMP_DIGITS = 12
 HEADER_PREFIXES = ("webhook-", "svix-")
 
 
@@ -107,7 +110,8 @@ def _v1_entries(header: str) -> tuple[str, ...]:
 
 
 def _check_timestamp(timestamp: str, now: datetime) -> None:
-    if not (timestamp.isascii() and timestamp.isdigit()):
+    sane = timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= MAX_TIMESTAMP_DIGITS
+    if not sane:
         raise SignatureError(f"webhook-timestamp is not a unix time: {timestamp[:40]!r}")
     skew = int(timestamp) - now.timestamp()
     if skew < -TOLERANCE_SECONDS:

@@ -60,7 +60,8 @@
     area.scrollTop = Math.max(0, (line - 4) * lineHeight);
   });
 
-  // Graph zoom: -, Fit, 100 %, +. Without JS the graph shows at 75-100 % and scrolls.
+  // Graph zoom: -, Fit, 100 %, +; starts at 75-100 % and scrolls. Without JS the graph
+  // fits the page (no inline style: the Content-Security-Policy refuses it).
   document.querySelectorAll("[data-zoom-tools]").forEach(function (tools) {
     var scroller = document.getElementById(tools.getAttribute("data-zoom-tools"));
     var svg = scroller && scroller.querySelector("svg");

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from starlette.datastructures import FormData
 
+from incidentflow import jsontext
 from incidentflow.components.base import Component, Field
 from incidentflow.crypto import MASK
 from incidentflow.errors import IncidentflowError
@@ -82,9 +83,9 @@ def _parse(spec: Field, form: FormData, key: str, current: Any) -> Any:
         return int(number) if number.is_integer() else number
     if spec.kind == "object":
         try:
-            return json.loads(raw)
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"not valid JSON: {exc.msg} at line {exc.lineno}") from None
+            return jsontext.decode(raw)
+        except jsontext.JsonRejected as exc:
+            raise ValueError(f"not valid JSON: {exc}") from None
     return raw.replace("\r\n", "\n")
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
+from incidentflow.web.throttle import client_of, throttle_for
 from incidentflow.web.ui.context import redirect, ui
 from incidentflow.web.ui.session import COOKIE_NAME, authenticate, new_anonymous
 
@@ -25,9 +26,22 @@ async def signin_form(request: Request) -> Response:
 async def signin(request: Request) -> Response:
     context = ui(request)
     form = await context.form(request)
+    throttle, client = throttle_for(context.settings), client_of(request.scope)
+    wait = throttle.retry_after(client)
+    if wait is not None:  # refused before the token is even looked at
+        response = context.page(
+            request, "signin.html",
+            _form_context(request, error=f"Too many failed sign-ins from your address. "
+                          f"Try again in {wait} seconds.", next_=form.get("next")),
+            status=429,
+        )
+        response.headers["retry-after"] = str(wait)
+        return response
     token = str(form.get("token") or "")
     who = await context.call(authenticate, context.settings, token, context.host.store)
     if not who:
+        if token.strip():  # an empty form is not a guess
+            throttle.failed(client)
         response = context.page(
             request,
             "signin.html",
@@ -35,6 +49,7 @@ async def signin(request: Request) -> Response:
             status=401,
         )
         return response
+    throttle.succeeded(client)
     response = redirect(request, _safe_next(str(form.get("next") or "")))
     session = await context.call(context.codec.sign_in, request.state.session, who)
     context.set_session(response, session)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import yaml
@@ -10,6 +9,7 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
 
+from incidentflow import jsontext
 from incidentflow.canvas import Canvas, Node
 from incidentflow.components.base import Component, WebhookTrigger
 from incidentflow.errors import IncidentflowError, NotFound
@@ -177,9 +177,9 @@ async def run_node(request: Request) -> Response:
     name, node_name = request.path_params["name"], request.path_params["node"]
     raw = str(form.get("payload") or "").strip() or "{}"
     try:
-        payload = json.loads(raw)
-    except json.JSONDecodeError as exc:
-        error = f"The payload is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})."
+        payload = jsontext.decode(raw)
+    except jsontext.JsonRejected as exc:
+        error = f"The payload is not valid JSON: {exc}."
         return await _render(request, panel_extra=_payload_error(form, error), status=422)
     try:
         run_id = await context.host.run_manual(name, node_name, payload)

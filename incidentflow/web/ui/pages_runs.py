@@ -10,6 +10,7 @@ from starlette.responses import Response
 
 from incidentflow.store.port import ExecutionRecord, RunRecord
 from incidentflow.web.ui.context import ui
+from incidentflow.web.views import displayable_run
 
 RUNS_SHOWN = 50
 
@@ -40,7 +41,8 @@ async def run_list(request: Request) -> Response:
 
 async def run_page(request: Request) -> Response:
     context = ui(request)
-    run: RunRecord = await context.call(context.host.store.get_run, request.path_params["run_id"])
+    stored = await context.call(context.host.store.get_run, request.path_params["run_id"])
+    run: RunRecord = displayable_run(stored)
     executions = [
         {"record": e, "emitted": [_event_dict(x) for x in e.emitted], "incidents": incidents_of(e)}
         for e in run.executions
