@@ -33,10 +33,12 @@ from incidentflow.inbox import answered
 from incidentflow.inputs import (
     SECRET_PARAM,
     InvalidInput,
+    check_destinations,
     check_signing_secret,
     field_problem,
     integration_type,
     require_fields,
+    require_secrets_for_new_destination,
     source_text,
     split_config,
     with_name,
@@ -405,12 +407,17 @@ class Host:
     async def put_integration(
         self, name: str, type_: str, configuration: Mapping[str, Any]
     ) -> dict[str, Any]:
-        """Create or update; secret fields left out keep their stored value. The
+        """Create or update; secret fields left out keep their stored value, unless
+        a destination field (e.g. baseUrl) moves: then they must be given again. The
         status from validating against the service is stored either way."""
         integration = integration_type(self.registry, type_)
         existing = await self._existing_integration(name, type_)
         plain, secrets = split_config(integration, configuration)
+        check_destinations(integration, plain)
         kept = existing.secrets_encrypted if existing else {}
+        if existing is not None:
+            require_secrets_for_new_destination(
+                integration, existing.config, kept, plain, secrets)
         encrypted = {**kept, **{k: self.box.encrypt(v) for k, v in secrets.items()}}
         require_fields(integration, plain, encrypted)
         full = {**plain, **{k: self.box.decrypt(v) for k, v in encrypted.items()}}

@@ -8,11 +8,12 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from incidentflow.canvas_io import read_document
 from incidentflow.crypto import MASK
+from incidentflow.egress import url_problem
 from incidentflow.errors import CanvasError, IncidentflowError, NotFound, Problem
 from incidentflow.jsontext import JsonRejected, decode
 
@@ -91,6 +92,50 @@ def require_fields(integration: Any, plain: Mapping[str, Any], secrets: Mapping[
     ]
     if missing:
         raise InvalidInput("invalid integration configuration", missing)
+
+
+def check_destinations(integration: Any, plain: Mapping[str, Any]) -> None:
+    """Each destination field (e.g. baseUrl) is a URL the egress policy lets us call:
+    a literal metadata address or an unusable URL is refused before anything is sent."""
+    problems = []
+    for name in integration.destination_fields:
+        value = plain.get(name)
+        if value is None:
+            continue
+        problem = url_problem(value) if isinstance(value, str) else "must be a URL string"
+        if problem:
+            problems.append(Problem(problem, field=name))
+    if problems:
+        raise InvalidInput("invalid integration configuration", problems)
+
+
+def require_secrets_for_new_destination(
+    integration: Any,
+    stored: Mapping[str, Any],
+    stored_secrets: Iterable[str],
+    plain: Mapping[str, Any],
+    secrets: Mapping[str, str],
+) -> None:
+    """Moving a destination field (``stored`` → ``plain``) needs every stored secret
+    given again: a stored key is only ever sent where it was saved to go."""
+    moved = [
+        name for name in integration.destination_fields
+        if _destination(integration, name, stored) != _destination(integration, name, plain)
+    ]
+    missing = [name for name in integration.secret_fields()
+               if name in set(stored_secrets) and name not in secrets]
+    if not moved or not missing:
+        return
+    where, again = " and ".join(moved), " and ".join(missing)
+    message = (f"changing {where} needs {again} again: the stored value is only sent to "
+               "the address it was saved with")
+    raise InvalidInput(message, [Problem(message, field=name) for name in missing])
+
+
+def _destination(integration: Any, name: str, config: Mapping[str, Any]) -> str:
+    """The address a field's value points at, compared as text; empty means default."""
+    default = next((f.default for f in integration.fields if f.name == name), None)
+    return str(config.get(name) or default or "").strip().rstrip("/")
 
 
 def check_signing_secret(node: str, secret: str) -> None:

@@ -7,10 +7,13 @@ Outcome → what happens:
     429, 5xx                     RetryableError (Retry-After honoured: seconds or date)
     timeouts, network errors     RetryableError
     bad configuration            PermanentError (retrying cannot help)
+    unusable or refused URL      PermanentError, at attempt 1 (the egress policy,
+                                 docs/egress.md; literal URLs are refused at save)
 
 Every request carries ``Idempotency-Key: <ctx.idempotency_key>``; the key is stable
 across attempts of one execution, so a receiver can drop the duplicates our retries
-produce.
+produce. Messages (stored, shown and logged) name the URL as scheme://host/path only:
+its query string or userinfo may carry a token.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from incidentflow.components.base import (
     Option,
 )
 from incidentflow.components.retry_after import parse_retry_after
+from incidentflow.egress import check_url, redact_url, template_url_problem
 from incidentflow.errors import PermanentError, Problem, RetryableError
 from incidentflow.events import Event, iso
 
@@ -71,6 +75,10 @@ class HttpStep(Component):
 
     def check(self, node: str, config: Mapping[str, Any]) -> list[Problem]:
         problems = []
+        url = config.get("url")
+        url_problem = template_url_problem(url) if isinstance(url, str) else None
+        if url_problem:
+            problems.append(Problem(url_problem, node, "url"))
         method = config.get("method", "POST")
         if str(method).upper() not in METHODS:
             problems.append(Problem(f"method must be one of {', '.join(METHODS)}", node, "method"))
@@ -88,9 +96,10 @@ class HttpStep(Component):
         try:
             response = await ctx.http.send(request)
         except httpx.TimeoutException as exc:
-            raise RetryableError(f"{request.method} {request.url} timed out") from exc
+            raise RetryableError(f"{request.method} {redact_url(request.url)} timed out") from exc
         except httpx.TransportError as exc:
-            raise RetryableError(f"{request.method} {request.url} failed: {exc!r}") from exc
+            raise RetryableError(
+                f"{request.method} {redact_url(request.url)} failed: {exc!r}") from exc
         _raise_if_retryable(request, response, ctx)
         channel = "success" if response.is_success else "failure"
         event = Event(type=RESPONSE_EVENT, data=_response_data(response), timestamp=iso(ctx.now))
@@ -105,8 +114,7 @@ def _build_request(ctx: ExecutionContext) -> httpx.Request:
     url = config.get("url")
     if not isinstance(url, str) or not url.strip():
         raise PermanentError("url resolved to an empty value")
-    if not url.strip().lower().startswith(("http://", "https://")):
-        raise PermanentError(f"unsupported URL scheme: {url!r} (use http:// or https://)")
+    check_url(url)  # UnusableUrl / EgressRefused: permanent, so attempt 1 is the last
     headers = _headers(config.get("headers"), ctx.idempotency_key)
     timeout = _timeout(config)
     try:
@@ -118,7 +126,7 @@ def _build_request(ctx: ExecutionContext) -> httpx.Request:
             timeout=timeout,
         )
     except httpx.InvalidURL as exc:
-        raise PermanentError(f"invalid url {url!r}: {exc}") from exc
+        raise PermanentError(f"invalid URL {redact_url(url)}: {exc}") from exc
 
 
 def _headers(raw: Any, idempotency_key: str) -> dict[str, str]:
@@ -160,7 +168,7 @@ def _raise_if_retryable(
         return
     details = {"status": status, "body": response.text[:DETAIL_BODY_CHARS]}
     raise RetryableError(
-        f"{request.method} {request.url} answered {status}",
+        f"{request.method} {redact_url(request.url)} answered {status}",
         details=details,
         retry_after=parse_retry_after(response.headers.get("retry-after"), ctx.now),
     )

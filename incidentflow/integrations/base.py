@@ -1,8 +1,9 @@
 """What an integration is: a named connection to an outside service.
 
 An integration type (e.g. ``incident``) declares its configuration fields (secret
-ones are encrypted at rest), how to validate a configuration against the service,
-which resources it can list for pickers, and the components it brings.
+ones are encrypted at rest; ``destination_fields`` say where they are sent), how to
+validate a configuration against the service, which resources it can list for
+pickers, and the components it brings.
 """
 
 from __future__ import annotations
@@ -43,6 +44,11 @@ class Integration:
     fields: ClassVar[tuple[Field, ...]] = ()
     resource_types: ClassVar[tuple[str, ...]] = ()
     components: ClassVar[tuple[builtins.type[Component], ...]] = ()
+    # URL fields that decide where the secret fields are sent (e.g. a base URL). They
+    # are checked against the egress policy when saved, and changing one needs every
+    # stored secret given again: otherwise one request could send the stored key to
+    # any host.
+    destination_fields: ClassVar[tuple[str, ...]] = ()
 
     async def validate(
         self, config: Mapping[str, Any], http: httpx.AsyncClient

@@ -40,6 +40,7 @@ from starlette.types import ASGIApp
 
 from incidentflow import metrics
 from incidentflow.crypto import SecretBox
+from incidentflow.egress_transport import egress_client
 from incidentflow.host import Host
 from incidentflow.logging import register_secret
 from incidentflow.store import retention
@@ -89,7 +90,8 @@ def create_app(
 
         store = SqlStore(settings.database_url, registry)
     owned_http = http is None
-    http = http or httpx.AsyncClient(timeout=HTTP_TIMEOUT, follow_redirects=False)
+    # Every outgoing call goes through the egress policy (docs/egress.md).
+    http = http or egress_client(HTTP_TIMEOUT)
     register_secret(settings.admin_token)
     wakeup = _make_wakeup(settings, store)
     register_secret(metrics_token)

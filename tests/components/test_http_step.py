@@ -177,7 +177,7 @@ async def test_bad_configuration_fails_permanently(context_factory, config, mess
 def test_static_check_names_node_and_field():
     problems = STEP.check("Call", {"url": "x", "method": "TRACE", "timeout": -1, "headers": 3})
     assert {(p.node, p.field) for p in problems} == {
-        ("Call", "method"), ("Call", "timeout"), ("Call", "headers")
+        ("Call", "url"), ("Call", "method"), ("Call", "timeout"), ("Call", "headers")
     }
     assert STEP.check("Call", {"url": "https://h.example"}) == []
 

@@ -54,8 +54,8 @@ def test_a_rejected_key_is_stored_with_the_reason(api: TestClient) -> None:
 
 
 def test_an_update_without_the_key_keeps_the_stored_key(api: TestClient) -> None:
-    put_incident(api, apiKey=EMULATOR_KEY, baseUrl="http://unreachable.invalid")
-    view = put_incident(api, baseUrl=EMULATOR_URL)
+    put_incident(api, apiKey=EMULATOR_KEY, baseUrl=EMULATOR_URL)
+    view = put_incident(api, baseUrl=EMULATOR_URL)  # same address: the key may stay
     assert view["status"] == "ready"  # validated with the kept key
     assert view["configuration"]["apiKey"] == {"configured": True}
 

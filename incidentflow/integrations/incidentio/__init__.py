@@ -51,6 +51,7 @@ class IncidentIntegration(Integration):
         Field("baseUrl", "text", "Base URL", default=DEFAULT_BASE_URL,
               description="Change only for a proxy or the local emulator"),
     )
+    destination_fields = ("baseUrl",)  # the API key goes to this host
     resource_types = ("severity",)
     components = (OnIncident, CreateIncident)
 

@@ -30,6 +30,7 @@ from typing import Any
 import httpx
 
 from incidentflow.components.retry_after import parse_retry_after
+from incidentflow.egress import check_url, redact_url
 from incidentflow.errors import ExecutionError, PermanentError, RetryableError
 
 DEFAULT_BASE_URL = "https://api.incident.io"
@@ -85,6 +86,9 @@ class IncidentIOClient:
         if not self.api_key or not self.api_key.strip():
             raise PermanentError("the incident.io integration has no API key")
         self.base_url = (self.base_url or DEFAULT_BASE_URL).rstrip("/")
+        # A base URL the client cannot use, or the egress policy refuses, fails now:
+        # permanent, so neither this client nor the engine retries it.
+        check_url(self.base_url)
 
     @classmethod
     def from_config(
@@ -159,7 +163,8 @@ class IncidentIOClient:
         except httpx.TimeoutException as exc:
             raise IncidentIOUnavailable(f"incident.io did not answer {path} in time") from exc
         except httpx.TransportError as exc:
-            raise IncidentIOUnavailable(f"incident.io unreachable at {url}: {exc!r}") from exc
+            raise IncidentIOUnavailable(
+                f"incident.io unreachable at {redact_url(url)}: {exc!r}") from exc
         if response.status_code == 429 or response.status_code >= 500:
             raise _unavailable(response, self.clock())
         return response

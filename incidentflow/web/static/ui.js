@@ -112,4 +112,16 @@
         .catch(function () { /* transient: try again next tick */ });
     }, every * 1000);
   }
+
+  // Integration forms: once a base URL (data-destination = the stored one) moves, the
+  // stored key will not follow it, so the key fields become required.
+  document.addEventListener("input", function (event) {
+    var form = event.target.closest("form");
+    if (!form || !event.target.hasAttribute("data-destination")) return;
+    var same = function (a, b) { return a.trim().replace(/\/+$/, "") === b.trim().replace(/\/+$/, ""); };
+    var moved = Array.prototype.some.call(form.querySelectorAll("[data-destination]"), function (input) {
+      return !same(input.value || input.placeholder, input.getAttribute("data-destination"));
+    });
+    form.querySelectorAll("[data-needed-when-moved]").forEach(function (key) { key.required = moved; });
+  });
 })();

@@ -1,5 +1,6 @@
 """Integrations: add or update a connection (API key never shown back), its status,
-the resources it can see and the permissions it needs."""
+the resources it can see and the permissions it needs. Moving an integration's base URL
+asks for its key again (the host refuses otherwise; see docs/incidentio.md)."""
 
 from __future__ import annotations
 
@@ -42,8 +43,11 @@ async def _render(
     *,
     form_values: dict[str, str] | None = None,
     errors: dict[str, str] | None = None,
+    failed: str | None = None,
     status: int = 200,
 ) -> Response:
+    """``failed`` names the existing integration whose update was refused: its own
+    form shows the errors and what was typed, not the "add" form."""
     context = ui(request)
     integrations = await context.call(context.host.list_integrations)
     for item in integrations:
@@ -59,6 +63,7 @@ async def _render(
             "permissions": PERMISSIONS,
             "values": form_values or {"name": "incident", "type": "incident"},
             "errors": errors or {},
+            "failed": failed,
         },
         status,
     )
@@ -104,8 +109,14 @@ async def save_integration(request: Request) -> Response:
         await context.host.put_integration(name, type_, configuration)
     except IncidentflowError as exc:
         errors = {p.field or "": p.message for p in problems_of(exc)}
-        return await _render(request, form_values=values, errors=errors, status=422)
+        failed = name if await _exists(context, name) else None
+        return await _render(request, form_values=values, errors=errors, failed=failed,
+                             status=422)
     return redirect(request, "/integrations", notice="integration-saved")
+
+
+async def _exists(context: UiContext, name: str) -> bool:
+    return any(item["name"] == name for item in await context.host.list_integrations())
 
 
 async def confirm_delete(request: Request) -> Response:

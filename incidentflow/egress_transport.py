@@ -1,0 +1,143 @@
+"""The HTTP client every outgoing call uses, with the egress policy enforced where it
+cannot be dodged: on the address a connection is actually made to.
+
+A host name is resolved once, every address it resolved to is checked, and the
+connection goes to one of those checked addresses (never to the name, which the
+operating system would resolve again: a DNS answer that changes between the check and
+the connection is how rebinding attacks work). TLS still verifies the certificate
+against the host name in the URL.
+
+Outgoing calls connect directly: ``HTTP_PROXY`` / ``HTTPS_PROXY`` are not used, since a
+proxy would make the connection, and the check, somewhere else.
+"""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any
+
+import anyio
+import httpcore
+import httpx
+
+from incidentflow.egress import (
+    EgressPolicy,
+    EgressRefused,
+    check_url,
+    current_policy,
+    literal_address,
+)
+
+Resolver = Callable[[str, int], Awaitable[list[str]]]
+PolicySource = Callable[[], EgressPolicy]
+
+
+async def resolve(host: str, port: int) -> list[str]:
+    """Every address ``host`` resolves to, in the resolver's order, without repeats."""
+    literal = literal_address(host)
+    if literal is not None and "%" not in host:
+        return [str(literal)]
+    try:
+        found = await anyio.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except OSError as exc:  # socket.gaierror: the name does not resolve (now)
+        raise httpcore.ConnectError(f"cannot resolve {host}: {exc}") from exc
+    addresses: list[str] = []
+    for *_, sockaddr in found:
+        address = str(sockaddr[0])
+        if address not in addresses:
+            addresses.append(address)
+    return addresses
+
+
+class GuardedBackend(httpcore.AsyncNetworkBackend):
+    """Resolve, check every address against the policy, connect to a checked one."""
+
+    def __init__(
+        self,
+        policy: PolicySource = current_policy,
+        resolver: Resolver = resolve,
+        inner: httpcore.AsyncNetworkBackend | None = None,
+    ):
+        self._policy, self._resolver = policy, resolver
+        self._inner = inner or httpcore.AnyIOBackend()
+
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        policy = self._policy()
+        policy.check_host(host)
+        addresses = await self._resolve(host, port, timeout)
+        for address in addresses:  # every one: a mixed answer is refused as a whole
+            policy.check_address(host, address)
+        last_error: Exception = httpcore.ConnectError(f"{host} resolved to no address")
+        for address in addresses:
+            try:
+                return await self._inner.connect_tcp(
+                    address, port, timeout, local_address, socket_options)
+            except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
+                last_error = exc
+        raise last_error
+
+    async def _resolve(self, host: str, port: int, timeout: float | None) -> list[str]:
+        try:
+            with anyio.fail_after(timeout):
+                return await self._resolver(host, port)
+        except TimeoutError as exc:
+            raise httpcore.ConnectTimeout(f"resolving {host} timed out") from exc
+
+    async def connect_unix_socket(
+        self,
+        path: str,
+        timeout: float | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        raise EgressRefused("egress refused: outgoing calls never use Unix sockets")
+
+    async def sleep(self, seconds: float) -> None:
+        await self._inner.sleep(seconds)
+
+
+class EgressTransport(httpx.AsyncHTTPTransport):
+    """httpx's own transport, its connection pool built on :class:`GuardedBackend`;
+    each request's URL is checked first, so a bad one fails before any lookup."""
+
+    def __init__(
+        self,
+        policy: PolicySource = current_policy,
+        resolver: Resolver = resolve,
+        limits: httpx.Limits = httpx.Limits(max_connections=100, max_keepalive_connections=20),
+    ):
+        super().__init__(limits=limits)
+        self._policy = policy
+        # httpx has no parameter for the network backend: replace the pool it built
+        # with the same settings plus ours (tests/security/test_egress.py proves the
+        # guard sits on real connections).
+        self._pool = httpcore.AsyncConnectionPool(
+            ssl_context=httpx.create_ssl_context(),
+            max_connections=limits.max_connections,
+            max_keepalive_connections=limits.max_keepalive_connections,
+            keepalive_expiry=limits.keepalive_expiry,
+            network_backend=GuardedBackend(policy, resolver),
+        )
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        check_url(request.url, self._policy())
+        return await super().handle_async_request(request)
+
+
+def egress_client(
+    timeout: httpx.Timeout | float,
+    *,
+    policy: PolicySource = current_policy,
+    resolver: Resolver = resolve,
+) -> httpx.AsyncClient:
+    """The shared client for outgoing calls; redirects are never followed."""
+    policy()  # a bad INCIDENTFLOW_EGRESS_* setting stops the start, not the first call
+    return httpx.AsyncClient(
+        transport=EgressTransport(policy, resolver), timeout=timeout, follow_redirects=False)
