@@ -14,6 +14,7 @@ from incidentflow.canvas import Canvas, Node
 from incidentflow.components.base import Component, WebhookTrigger
 from incidentflow.errors import IncidentflowError, NotFound
 from incidentflow.events import utcnow
+from incidentflow.secrets_service import CanvasSecrets, preview_scope
 from incidentflow.web.ui.context import UiContext, quoted, redirect, ui
 from incidentflow.web.ui.node_form import (
     FieldView,
@@ -66,6 +67,8 @@ async def _panel(
         view.error = errors.get(view.field.name, "")
     await _fill_resource_options(context, node, fields)
     scope, source = example_scope(canvas, node.name, context.host.registry)
+    # Previews see which secrets exist, never their values.
+    scope["secrets"] = preview_scope(await CanvasSecrets(context.host).names())
     add_previews(fields, scope, node.name)
     panel: dict[str, Any] = {
         "node": node,
