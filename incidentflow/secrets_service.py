@@ -14,6 +14,7 @@ What lives here, and why together:
 
 from __future__ import annotations
 
+import asyncio
 import re
 import time
 from collections.abc import Iterator, Mapping
@@ -32,7 +33,7 @@ from incidentflow.inputs import InvalidInput
 from incidentflow.logging import register_secret
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Awaitable, Callable
 
     from incidentflow.canvas import Canvas, Node
     from incidentflow.components.base import Component, Emission
@@ -300,9 +301,21 @@ class SecretCache:
         self.seconds = seconds
         self._values: SecretValues | None = None
         self._expires = 0.0
+        self._loading: asyncio.Future[SecretValues] | None = None
 
     def fresh(self) -> SecretValues | None:
         return self._values if self._expires > time.monotonic() else None
+
+    async def get(self, load: Callable[[], Awaitable[SecretValues]]) -> SecretValues:
+        """The cached values, or those ``load`` (which calls :meth:`load` in a thread)
+        returns. Single flight: when the cache runs out under load, the executions
+        that want it share one read instead of each reading and decrypting."""
+        cached = self.fresh()
+        if cached is not None:
+            return cached
+        if self._loading is None or self._loading.done():
+            self._loading = asyncio.ensure_future(load())
+        return await asyncio.shield(self._loading)
 
     def load(self, store: Store, box: SecretBox) -> SecretValues:
         """Read and decrypt (blocking: call it in a thread)."""

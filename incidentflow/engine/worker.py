@@ -28,6 +28,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import Any, Protocol, TypeVar
 
 import anyio
@@ -386,10 +387,8 @@ class Worker:
     async def _secret_values(self) -> SecretValues:
         """Every secret, decrypted; cached like integrations, so a node that reads
         secrets costs a query and decryptions at most every few seconds."""
-        cached = self._secrets.fresh()
-        if cached is not None:
-            return cached
-        return await self._db(self._secrets.load, self._store, self._box)
+        return await self._secrets.get(
+            partial(self._db, self._secrets.load, self._store, self._box))
 
     async def _execute(
         self, job: ClaimedExecution, node: Node, component: Component, config: dict[str, Any]

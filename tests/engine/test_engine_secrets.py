@@ -135,7 +135,7 @@ async def test_only_nodes_that_read_secrets_read_them_and_briefly_cached(store, 
     start(store, CALL)
     start(store, CALL)
     await worker.drain()
-    assert reads == [1]  # two executions, one read: the cache holds for a few seconds
+    assert reads == [1]  # two executions at once, one read (single flight), then cached
 
 
 async def test_a_replaced_value_is_used_once_the_cache_expires(store, workers):

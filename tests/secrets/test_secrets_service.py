@@ -6,7 +6,7 @@ import pytest
 
 from incidentflow.canvas import parse_canvas
 from incidentflow.components.base import Emission
-from incidentflow.crypto import MASK
+from incidentflow.crypto import MASK, SecretBox
 from incidentflow.events import Event
 from incidentflow.inputs import InvalidInput
 from incidentflow.logging import mask_secrets
@@ -24,6 +24,7 @@ from incidentflow.secrets_service import (
 )
 
 REGISTRY = default_registry()
+BOX = SecretBox("service-test-key")
 
 CANVAS = """
 name: paging
@@ -140,3 +141,29 @@ def test_only_nodes_whose_expressions_read_secrets_need_them() -> None:
     canvas = parse_canvas(CANVAS, REGISTRY)
     reads = {n.name: reads_secrets(n, REGISTRY.component(n.type)) for n in canvas.nodes}
     assert reads == {"Start": False, "Page": True, "Only majors": True, "Plain": False}
+
+
+async def test_the_cache_reads_once_for_concurrent_executions_then_again_when_stale() -> None:
+    import asyncio
+
+    from incidentflow.secrets_service import SecretCache
+
+    loads = []
+
+    class Store:
+        def secrets_encrypted(self) -> dict[str, str]:
+            loads.append(1)
+            return {"T": BOX.encrypt("cached-value-1")}
+
+    cache = SecretCache(seconds=60)
+
+    async def load() -> SecretValues:
+        await asyncio.sleep(0.01)  # a read in a thread takes a while
+        return cache.load(Store(), BOX)
+
+    got = await asyncio.gather(*(cache.get(load) for _ in range(8)))
+    assert loads == [1] and {g.by_name["T"] for g in got} == {"cached-value-1"}
+    assert (await cache.get(load)).by_name == {"T": "cached-value-1"} and loads == [1]
+    cache.seconds, cache._expires = 0.0, 0.0  # stale
+    await cache.get(load)
+    assert loads == [1, 1]
