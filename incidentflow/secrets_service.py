@@ -48,6 +48,9 @@ SCOPE_NAME = "secrets"
 NAME_RULE = r"^[A-Za-z_][A-Za-z0-9_]{0,99}$"
 _NAME = re.compile(NAME_RULE)
 MAX_VALUE_CHARS = 64 * 1024
+# The log filter masks registered values from this length on (shorter ones would mask
+# ordinary words), so a shorter secret could not be kept out of every log line.
+MIN_VALUE_CHARS = 6
 CACHE_SECONDS = 5.0  # a new or rotated value reaches running workers within this
 _EXPRESSION_KINDS = ("template", "object", "condition")
 
@@ -72,6 +75,10 @@ def check_value(value: Any) -> str:
                            [Problem("is required and must be a string", field="value")])
     if not value:
         raise InvalidInput("invalid secret value", [Problem("must not be empty", field="value")])
+    if len(value) < MIN_VALUE_CHARS:
+        raise InvalidInput("invalid secret value", [Problem(
+            f"must be at least {MIN_VALUE_CHARS} characters (shorter values cannot be "
+            "masked in logs without masking ordinary words)", field="value")])
     if len(value) > MAX_VALUE_CHARS:
         raise InvalidInput("invalid secret value", [Problem(
             f"is longer than {MAX_VALUE_CHARS} characters", field="value")])

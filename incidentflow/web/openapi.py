@@ -222,7 +222,7 @@ def _schemas() -> dict[str, Any]:
     return {
         "Secret": secret,
         "SecretList": _object(["secrets"], secrets={"type": "array", "items": secret}),
-        "SecretInput": {**_object(["value"], value={"type": "string", "minLength": 1}),
+        "SecretInput": {**_object(["value"], value={"type": "string", "minLength": 6}),
                         "additionalProperties": False},
         "Error": _object(["error"], error={"type": "string"},
                          problems={"type": "array", "items": problem}),

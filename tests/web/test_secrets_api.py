@@ -75,7 +75,7 @@ def test_a_bad_name_is_a_422_naming_the_field(api: TestClient, name: str) -> Non
 
 
 @pytest.mark.parametrize(("body", "field"), [
-    ({}, "value"), ({"value": ""}, "value"), ({"value": 5}, "value"),
+    ({}, "value"), ({"value": ""}, "value"), ({"value": 5}, "value"), ({"value": "abc"}, "value"),
     ({"value": VALUE, "vaule": "x"}, "vaule"),
 ])
 def test_a_bad_body_is_a_422_naming_the_field(api: TestClient, body: dict, field: str) -> None:
