@@ -36,11 +36,13 @@ canvases_app = _group("Canvases on the server.")
 secret_app = _group("Webhook signing secrets of trigger nodes.")
 integrations_app = _group("Connections to outside services.")
 tokens_app = _group("API tokens (bearer credentials for scripts and the UI sign-in).")
+secrets_app = _group("Secrets for canvases, read in templates as {{ secrets.NAME }}.")
 app.add_typer(runs_app, name="runs")
 app.add_typer(canvases_app, name="canvases")
 app.add_typer(secret_app, name="secret")
 app.add_typer(integrations_app, name="integrations")
 app.add_typer(tokens_app, name="tokens")
+app.add_typer(secrets_app, name="secrets")
 
 
 class _LazyConsole:
@@ -587,3 +589,49 @@ def tokens_revoke(token_id: str, as_json: bool = JSON_OPTION) -> None:
         record = client.revoke_token(token_id)
     _emit(as_json, record, lambda: out.print(f"token {record['id']} ({record['name']}) revoked",
                                              highlight=False, soft_wrap=True))
+
+
+@secrets_app.command("set")
+def secrets_set(
+    name: str,
+    value_stdin: bool = typer.Option(False, "--value-stdin",
+                                     help="Read the value from stdin (for scripts)."),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Set or replace a secret; the value is asked for (hidden) or read from stdin."""
+    if value_stdin:
+        value = sys.stdin.read().rstrip("\r\n")  # the newline `echo` adds is not part of it
+    else:
+        value = str(typer.prompt(f"Value of {name}", hide_input=True,
+                                 confirmation_prompt=True))
+    if not value:
+        fail("no value given: a secret cannot be empty")
+    with _client() as client:
+        stored = client.put_secret(name, value)
+    _emit(as_json, stored, lambda: out.print(
+        f"secret {stored['name']} stored; templates read it as "
+        f"{{{{ secrets.{stored['name']} }}}}", highlight=False, soft_wrap=True))
+
+
+@secrets_app.command("list")
+def secrets_list(as_json: bool = JSON_OPTION) -> None:
+    """Secrets by name, with when each was set (values are never shown)."""
+    with _client() as client:
+        listed = client.secrets()
+
+    def render() -> None:
+        table = _table("name", "created", "updated")
+        for item in listed:
+            table.add_row(item["name"], item["createdAt"], item["updatedAt"])
+        out.print(table)
+
+    _emit(as_json, listed, render)
+
+
+@secrets_app.command("delete")
+def secrets_delete(name: str, as_json: bool = JSON_OPTION) -> None:
+    """Delete a secret: runs whose templates read it fail until it is set again."""
+    with _client() as client:
+        client.delete_secret(name)
+    _emit(as_json, {"name": name, "deleted": True},
+          lambda: out.print(f"secret {name} deleted", highlight=False))

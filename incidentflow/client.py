@@ -110,6 +110,17 @@ class ApiClient:
     def revoke_token(self, token_id: str) -> dict[str, Any]:
         return dict(self.request("DELETE", f"/tokens/{_segment(token_id)}"))
 
+    # -- secrets for canvases ------------------------------------------------------------
+    def put_secret(self, name: str, value: str) -> dict[str, Any]:
+        return dict(self.request("PUT", f"/secrets/{_segment(name)}", json={"value": value}))
+
+    def secrets(self) -> list[dict[str, Any]]:
+        """Names and dates; values are never returned."""
+        return list(self.request("GET", "/secrets")["secrets"])
+
+    def delete_secret(self, name: str) -> None:
+        self.request("DELETE", f"/secrets/{_segment(name)}")
+
     # -- integrations --------------------------------------------------------------------
     def put_integration(self, name: str, type_: str, configuration: dict[str, Any]) -> Any:
         return self.request("PUT", f"/integrations/{_segment(name)}",

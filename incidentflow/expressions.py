@@ -1,8 +1,10 @@
 """Sandboxed expressions: ``{{ ... }}`` templates and bare conditions (Jinja2 sandbox).
 
 Names in scope: ``root`` (the run's trigger event), ``previous`` (this execution's input
-event), ``nodes["Name"]`` (latest event a node emitted in this run) and ``run``
-(``{"id", "canvas"}``). Events are plain dicts ``{type, timestamp, data}``.
+event), ``nodes["Name"]`` (latest event a node emitted in this run), ``run``
+(``{"id", "canvas"}``) and ``secrets.NAME`` (a secret's value, see ``secrets_service``;
+the worker provides it only to nodes that read it). Events are plain dicts
+``{type, timestamp, data}``.
 
 Rules:
 - a string that is one whole ``{{ expr }}`` keeps the native type of ``expr``;
@@ -45,7 +47,7 @@ from incidentflow.expression_guards import (
     guarded_filters,
 )
 
-SCOPE_NAMES = ("nodes", "previous", "root", "run")
+SCOPE_NAMES = ("nodes", "previous", "root", "run", "secrets")
 _CACHE_LIMIT = 4096
 _MARKUP = ("{{", "{%", "{#")
 _WHOLE = re.compile(r"\A\s*\{\{-?(?P<expr>.*?)-?\}\}\s*\Z", re.S)
@@ -471,6 +473,9 @@ def _const_key(node: nodes.Getattr | nodes.Getitem) -> Any:
 def _missing_message(path: str, obj: Any, name: Any) -> str:
     if path == "nodes":
         return f"node {name!r} has not emitted an event in this run"
+    if path == "secrets":  # never list the others: names are enough of a hint
+        return (f"secret {name!r} is not set (set it on the Secrets page or with "
+                f"`incidentflow secrets set {name}`)")
     if isinstance(obj, dict):
         fields = ", ".join(sorted(map(str, obj))[:12]) or "none"
         return f"{path} has no field {name!r} (fields: {fields})"

@@ -44,6 +44,7 @@ from incidentflow.inputs import (
     with_name,
 )
 from incidentflow.logging import register_secret
+from incidentflow.secrets_service import CanvasSecrets
 from incidentflow.store.port import (
     DeliveryResult,
     Endpoint,
@@ -132,6 +133,7 @@ class Host:
         errors, warnings = await self._check_nodes(canvas)
         if errors:
             raise CanvasError(errors)
+        warnings.extend(await CanvasSecrets(self).missing_in(canvas))  # may be set later
         saved = await self._db(
             self.store.save_canvas, canvas, text, [w.as_dict() for w in warnings], self.clock()
         )

@@ -58,7 +58,9 @@ class HttpStep(Component):
             options=tuple(Option(m, m) for m in METHODS),
         ),
         Field("url", "template", "URL", required=True, description="http:// or https:// URL"),
-        Field("headers", "object", "Headers", description="Header name → value"),
+        Field("headers", "object", "Headers",
+              description="Header name → value; keep credentials in secrets, e.g. "
+                          "Authorization: Bearer {{ secrets.PAGER_TOKEN }}"),
         Field("body", "object", "Body", description="Sent as JSON"),
         Field("timeout", "number", "Timeout (seconds)", default=DEFAULT_TIMEOUT),
     )

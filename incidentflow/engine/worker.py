@@ -33,6 +33,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import Any, Protocol, TypeVar
 
 import anyio
@@ -65,6 +66,13 @@ from incidentflow.expression_budget import BudgetError, metered
 from incidentflow.expressions import scope_for
 from incidentflow.inbox import Inbox, answered, inbox
 from incidentflow.registry import Registry
+from incidentflow.secrets_service import (
+    NO_SECRETS,
+    SecretCache,
+    SecretValues,
+    masked_emissions,
+    reads_secrets,
+)
 from incidentflow.settings import Settings
 from incidentflow.store.database import store_unavailable
 from incidentflow.store.port import ClaimedExecution, Emitted, Store
@@ -116,6 +124,7 @@ class Worker:
         self._taken = 0  # slots running or reserved (claims, hand-overs)
         self._handed: tuple[Inbox, _Starter] | None = None
         self._integrations: dict[str, tuple[float, dict[str, Any]]] = {}
+        self._secrets = SecretCache(INTEGRATION_CACHE_SECONDS)
         self._running: set[str] = set()  # execution ids whose lease we hold
         self._tasks: set[asyncio.Task[None]] = set()
         self._plans: dict[tuple[str, int, str], _NodePlan] = {}
@@ -313,16 +322,21 @@ class Worker:
 
     async def _process(self, job: ClaimedExecution, executed: Callable[[], None]) -> None:
         config: dict[str, Any] | None = None
+        values = NO_SECRETS  # what to mask in anything stored: set when the node reads them
         try:
             node_plan = await self._plan(job)
             node, component = node_plan.node, node_plan.component
             if node_plan.static is not None:  # nothing to render: resolved once per version
                 resolved, config = _fresh(node_plan.static), node_plan.static_masked
             else:
-                resolved = await self._resolve(job, node_plan)
-                config = masked(component, resolved)
+                if node_plan.reads_secrets:
+                    values = await self._secret_values()
+                resolved = await self._resolve(job, node_plan, values)
+                config = values.mask(masked(component, resolved))
             emissions = await self._execute(job, node, component, resolved)
             executed()
+            if node_plan.reads_secrets:
+                emissions = masked_emissions(emissions, values)
             if node_plan.keyed:  # concurrency keys are templates: under our budget
                 with metered(self._budget):
                     emitted = plan(node_plan.canvas, node.name, emissions, job.root)
@@ -333,7 +347,7 @@ class Worker:
                 log.warning("execution %s: lease lost, its outcome was discarded", job.id)
         except Exception as exc:
             executed()
-            await self._record_failure(job, exc, config)
+            await self._record_failure(job, exc, config, values)
 
     async def _finish(
         self, job: ClaimedExecution, config: dict[str, Any] | None, emitted: list[Emitted]
@@ -365,7 +379,8 @@ class Worker:
                           masked(component, static) if static is not None else None,
                           static is None and reads_nodes(node, component),
                           static is not None or resolves_inline(node, component),
-                          any(n.concurrency_key is not None for n in canvas.nodes))
+                          any(n.concurrency_key is not None for n in canvas.nodes),
+                          static is None and reads_secrets(node, component))
         self._plans[key] = found
         return found
 
@@ -378,13 +393,23 @@ class Worker:
             self._canvases[key] = record.canvas
         return self._canvases[key]
 
-    async def _resolve(self, job: ClaimedExecution, node_plan: _NodePlan) -> dict[str, Any]:
+    async def _resolve(
+        self, job: ClaimedExecution, node_plan: _NodePlan, values: SecretValues
+    ) -> dict[str, Any]:
         nodes: dict[str, Event] = {}
         if node_plan.reads_nodes:  # a query: only when a template reads ``nodes``
             nodes = await self._db(self._store.node_events, job.run_id)
         scope = scope_for(job.root, job.input, nodes, job.run_id, job.canvas)
+        if node_plan.reads_secrets:
+            scope["secrets"] = values.by_name
         return await resolve_config_async(node_plan.node, node_plan.component, scope,
                                           self._budget, inline=node_plan.inline)
+
+    async def _secret_values(self) -> SecretValues:
+        """Every secret, decrypted; cached like integrations, so a node that reads
+        secrets costs a query and decryptions at most every few seconds."""
+        return await self._secrets.get(
+            partial(self._db, self._secrets.load, self._store, self._box))
 
     async def _execute(
         self, job: ClaimedExecution, node: Node, component: Component, config: dict[str, Any]
@@ -418,7 +443,8 @@ class Worker:
 
     # -- failures ------------------------------------------------------------------------
     async def _record_failure(
-        self, job: ClaimedExecution, exc: Exception, config: dict[str, Any] | None
+        self, job: ClaimedExecution, exc: Exception, config: dict[str, Any] | None,
+        values: SecretValues = NO_SECRETS,
     ) -> None:
         if store_unavailable(exc):
             # The database, not the execution, failed (e.g. a restart). Recording a
@@ -429,6 +455,8 @@ class Worker:
             return
         now = self._clock()
         message, details = describe(exc)
+        # e.g. a URL with a secret in its query, quoted by the http step's error
+        message, details = values.mask(message), values.mask(details)
         try:
             when = next_attempt_at(job.attempt, exc, now, self._policy)
             if when is not None:
@@ -488,6 +516,7 @@ class _NodePlan:
     reads_nodes: bool  # whether rendering needs the run's earlier events
     inline: bool  # plain lookups only: resolved on the event loop, not in the pool
     keyed: bool  # some node of the canvas has a concurrency key (a template)
+    reads_secrets: bool  # whether rendering needs the secrets (decrypted, masked after)
 
 
 

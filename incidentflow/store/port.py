@@ -25,6 +25,7 @@ from incidentflow.events import Event
 
 if TYPE_CHECKING:
     from incidentflow.store.retention import Pruned
+    from incidentflow.store.secret_rows import SecretRecord
     from incidentflow.store.tokens import TokenRecord
 
 ExecutionState = Literal["queued", "running", "succeeded", "failed"]
@@ -339,6 +340,18 @@ class Store(Protocol):
     def revoke_token(self, token_id: str, now: datetime) -> TokenRecord: ...
     def active_token(self, token_hash: str) -> TokenRecord | None: ...
     def touch_token(self, token_id: str, now: datetime) -> None: ...
+
+    # -- secrets for canvases (stored encrypted; values never listed) ---------------
+    def put_secret(self, name: str, value_encrypted: str, now: datetime) -> SecretRecord:
+        """Create, or replace the value of, the secret ``name``."""
+        ...
+    def list_secrets(self) -> list[SecretRecord]: ...
+    def delete_secret(self, name: str) -> None:
+        """NotFound if there is no such secret."""
+        ...
+    def secrets_encrypted(self) -> dict[str, str]:
+        """Every secret's ciphertext by name (for the worker to decrypt)."""
+        ...
 
     # -- retention ---------------------------------------------------------------
     def prune_batch(

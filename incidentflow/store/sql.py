@@ -27,7 +27,7 @@ from incidentflow.components.base import WebhookTrigger
 from incidentflow.errors import NotFound
 from incidentflow.events import Event
 from incidentflow.store import endpoints as endpoint_rows
-from incidentflow.store import history, queue, retention, tokens  # +tables/indexes
+from incidentflow.store import history, queue, retention, secret_rows, tokens  # +tables
 from incidentflow.store.accepts import Accept, accept_many
 from incidentflow.store.codec import canvas_from_spec, canvas_to_spec, new_id, spec_hash
 from incidentflow.store.database import Database
@@ -557,6 +557,25 @@ class SqlStore:
     def touch_token(self, token_id: str, now: datetime) -> None:
         with self._db.write() as conn:
             tokens.touch(conn, token_id, now)
+
+    # -- secrets for canvases (store/secret_rows.py) -----------------------------------
+    def put_secret(
+        self, name: str, value_encrypted: str, now: datetime
+    ) -> secret_rows.SecretRecord:
+        with self._db.write() as conn:
+            return secret_rows.put(conn, name, value_encrypted, now)
+
+    def list_secrets(self) -> list[secret_rows.SecretRecord]:
+        with self._db.read() as conn:
+            return secret_rows.list_all(conn)
+
+    def delete_secret(self, name: str) -> None:
+        with self._db.write() as conn:
+            secret_rows.delete(conn, name)
+
+    def secrets_encrypted(self) -> dict[str, str]:
+        with self._db.read() as conn:
+            return secret_rows.all_encrypted(conn)
 
     def prune_batch(
         self, runs_before: datetime, deliveries_before: datetime, limit: int,

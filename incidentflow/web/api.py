@@ -26,6 +26,7 @@ from incidentflow.events import iso
 from incidentflow.host import Host, UpstreamError
 from incidentflow.inputs import InvalidInput, Malformed, json_object, load_document
 from incidentflow.operations import Operations
+from incidentflow.secrets_service import CanvasSecrets, check_name, secret_view, value_in
 from incidentflow.store.tokens import TokenRecord
 from incidentflow.web.openapi import openapi_document
 from incidentflow.web.views import catalogue, displayable_run, run_summary, run_view
@@ -48,6 +49,7 @@ class Api:
     def __init__(self, host: Host):
         self.host = host
         self.ops = Operations(host)
+        self.secrets = CanvasSecrets(host)
 
     # -- canvases ----------------------------------------------------------------
     async def list_canvases(self, request: Request) -> Response:
@@ -116,6 +118,19 @@ class Api:
         record = await self.ops.revoke_token(request.path_params["token_id"])
         return JSONResponse(token_view(record))
 
+    # -- secrets for canvases (values go in, never come out) ---------------------------
+    async def list_secrets(self, request: Request) -> Response:
+        return JSONResponse({"secrets": [secret_view(r) for r in await self.secrets.records()]})
+
+    async def put_secret(self, request: Request) -> Response:
+        name = check_name(request.path_params["name"])
+        value = value_in(json_object(_utf8(await _body(request))))
+        return JSONResponse(secret_view(await self.secrets.put(name, value)))
+
+    async def delete_secret(self, request: Request) -> Response:
+        await self.secrets.delete(check_name(request.path_params["name"]))
+        return Response(status_code=204)
+
     # -- integrations ----------------------------------------------------------------
     async def list_integrations(self, request: Request) -> Response:
         return JSONResponse({"integrations": await self.host.list_integrations()})
@@ -161,6 +176,9 @@ class Api:
             Route("/tokens", self.list_tokens, methods=["GET"]),
             Route("/tokens", self.create_token, methods=["POST"]),
             Route("/tokens/{token_id}", self.revoke_token, methods=["DELETE"]),
+            Route("/secrets", self.list_secrets, methods=["GET"]),
+            Route("/secrets/{name}", self.put_secret, methods=["PUT"]),
+            Route("/secrets/{name}", self.delete_secret, methods=["DELETE"]),
             Route("/integrations", self.list_integrations, methods=["GET"]),
             Route("/integrations/{name}", self.get_integration, methods=["GET"]),
             Route("/integrations/{name}", self.put_integration, methods=["PUT"]),

@@ -43,6 +43,7 @@ def _path_param(name: str, description: str) -> dict[str, Any]:
 NAME = _path_param("name", "Canvas name")
 NODE = _path_param("node", "Node name")
 INTEGRATION = _path_param("name", "Integration name")
+SECRET = _path_param("name", "Secret name: a letter or _, then letters, digits or _")
 
 
 def _op(summary: str, responses: dict[str, Any], *, params: list | None = None,
@@ -137,6 +138,18 @@ def _paths() -> dict[str, Any]:
             "Revoke an API token (at once, in every process)",
             {"200": _json(_ref("Token"), "Revoked")},
             params=[_path_param("token_id", "Token id")], errors=(401, 404))},
+        f"{p}/secrets": {"get": _op(
+            "Secrets for canvases: names and dates, never values",
+            {"200": _json(_ref("SecretList"), "Secrets")})},
+        f"{p}/secrets/{{name}}": {
+            "put": _op("Set or replace a secret (stored encrypted; read in templates as "
+                       "{{ secrets.NAME }})", {"200": _json(_ref("Secret"), "Stored")},
+                       params=[SECRET], body={"required": True, "content": {
+                           "application/json": {"schema": _ref("SecretInput")}}},
+                       errors=(400, 401, 413, 422)),
+            "delete": _op("Delete a secret (runs that read it fail until it is set again)",
+                          deleted, params=[SECRET], errors=(401, 404, 422)),
+        },
         f"{p}/integrations": {"get": _op(
             "List integrations (secrets never returned)",
             {"200": _json(_ref("IntegrationList"), "Integrations")})},
@@ -204,7 +217,13 @@ def _schemas() -> dict[str, Any]:
     token = _object(["id", "name", "createdAt", "revoked"], id={"type": "string"},
                     name={"type": "string"}, createdAt=_WHEN, lastUsedAt=_WHEN,
                     revoked={"type": "boolean"}, revokedAt=_WHEN)
+    secret = _object(["name", "createdAt", "updatedAt"], name={"type": "string"},
+                     createdAt=_WHEN, updatedAt=_WHEN)
     return {
+        "Secret": secret,
+        "SecretList": _object(["secrets"], secrets={"type": "array", "items": secret}),
+        "SecretInput": {**_object(["value"], value={"type": "string", "minLength": 6}),
+                        "additionalProperties": False},
         "Error": _object(["error"], error={"type": "string"},
                          problems={"type": "array", "items": problem}),
         "Problem": problem,

@@ -46,6 +46,8 @@ NOTICES = {
     "canvas-deleted": "Canvas deleted.",
     "integration-deleted": "Integration deleted.",
     "token-revoked": "Revoked. It is refused everywhere from now on.",
+    "secret-saved": "Secret saved. Running workers use the new value within a few seconds.",
+    "secret-deleted": "Secret deleted.",
 }
 
 

@@ -163,4 +163,5 @@ def add_previews(
         except Exception as exc:  # a preview must never break the page
             view.preview_error = f"cannot preview: {type(exc).__name__}"
             continue
-        view.preview = result if isinstance(result, str) else json.dumps(result, indent=2)
+        view.preview = (result if isinstance(result, str)
+                        else json.dumps(result, indent=2, ensure_ascii=False))

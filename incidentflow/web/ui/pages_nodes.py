@@ -15,6 +15,7 @@ from incidentflow.components.base import Component, WebhookTrigger
 from incidentflow.errors import IncidentflowError, NotFound
 from incidentflow.events import utcnow
 from incidentflow.expression_pool import off_loop
+from incidentflow.secrets_service import CanvasSecrets, preview_scope
 from incidentflow.web.ui.context import UiContext, quoted, redirect, ui
 from incidentflow.web.ui.node_form import (
     FieldView,
@@ -67,6 +68,8 @@ async def _panel(
         view.error = errors.get(view.field.name, "")
     await _fill_resource_options(context, node, fields)
     scope, source = example_scope(canvas, node.name, context.host.registry)
+    # Previews see which secrets exist, never their values.
+    scope["secrets"] = preview_scope(await CanvasSecrets(context.host).names())
     # Off the event loop and under the runs' budget: opening a node whose template is
     # slow must not stall the server.
     await off_loop(add_previews, fields, scope, node.name, context.settings.expression_budget)

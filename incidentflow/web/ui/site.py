@@ -21,6 +21,7 @@ from incidentflow.web.ui import (
     pages_integrations,
     pages_nodes,
     pages_runs,
+    pages_secrets,
     pages_tokens,
 )
 from incidentflow.web.ui.context import UiContext, redirect_to_signin, ui
@@ -77,6 +78,10 @@ def _page_routes() -> list[BaseRoute]:
         Route("/tokens", pages_tokens.create_token, methods=["POST"]),
         Route("/tokens/{token_id}/revoke", pages_tokens.confirm_revoke, methods=["GET"]),
         Route("/tokens/{token_id}/revoke", pages_tokens.revoke_token, methods=["POST"]),
+        Route("/secrets", pages_secrets.secret_list, methods=["GET"]),
+        Route("/secrets", pages_secrets.save_secret, methods=["POST"]),
+        Route("/secrets/{name}/delete", pages_secrets.confirm_delete, methods=["GET"]),
+        Route("/secrets/{name}/delete", pages_secrets.delete_secret, methods=["POST"]),
         Mount("/static", app=StaticFiles(directory=STATIC_DIR), name="static"),
     ]
 
