@@ -11,8 +11,11 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 from cryptography.fernet import Fernet
+
+from incidentflow.errors import ConfigurationError
 
 DEFAULT_PUBLIC_URL = "http://127.0.0.1:8000"
 
@@ -34,6 +37,10 @@ class Settings:
     retry_max_seconds: float = 300.0
     lease_seconds: float = 60.0
     worker_concurrency: int = 64
+    # Actions that create things elsewhere (``rate_limit.py``): at most this many per
+    # window per node, unless the node sets its own ``rateLimit``.
+    create_rate_limit_max: int = 10
+    create_rate_limit_per_seconds: float = 60.0
 
     @classmethod
     def from_env(
@@ -75,6 +82,7 @@ class Settings:
             retry_max_seconds=float(env.get("INCIDENTFLOW_RETRY_MAX_SECONDS", "300")),
             lease_seconds=float(env.get("INCIDENTFLOW_LEASE_SECONDS", "60")),
             worker_concurrency=int(env.get("INCIDENTFLOW_WORKER_CONCURRENCY", "64")),
+            **_create_rate_limit(env),
         )
         rest = {k: v for k, v in given.items() if k not in _FROM_ABOVE}
         return replace(settings, **rest) if rest else settings  # type: ignore[arg-type]
@@ -86,6 +94,24 @@ class Settings:
     def webhook_url(self, endpoint_id: str) -> str:
         """Built on read (Lesson 1): changing the public URL moves every webhook URL."""
         return f"{self.public_url}/webhooks/{endpoint_id}"
+
+
+def _create_rate_limit(env: Mapping[str, str]) -> dict[str, Any]:
+    """The global limit on create actions; refused when it would disable the brake."""
+    maximum = env.get("INCIDENTFLOW_CREATE_RATE_LIMIT_MAX", "10")
+    per = env.get("INCIDENTFLOW_CREATE_RATE_LIMIT_PER_SECONDS", "60")
+    try:
+        values = {"create_rate_limit_max": int(maximum),
+                  "create_rate_limit_per_seconds": float(per)}
+    except ValueError:
+        values = {}
+    if not values or values["create_rate_limit_max"] < 1 or not (
+            values["create_rate_limit_per_seconds"] > 0):
+        raise ConfigurationError(
+            "INCIDENTFLOW_CREATE_RATE_LIMIT_MAX must be a whole number of at least 1 and "
+            "INCIDENTFLOW_CREATE_RATE_LIMIT_PER_SECONDS a number of seconds above 0 "
+            f"(got {maximum!r} and {per!r})")
+    return values
 
 
 _FROM_ABOVE = {"data_dir", "database_url", "public_url", "secret_key", "admin_token"}

@@ -38,6 +38,7 @@ from incidentflow import logging as secret_logging
 from incidentflow.canvas import Canvas, Node
 from incidentflow.components.base import Component, Emission, ExecutionContext
 from incidentflow.crypto import SecretBox
+from incidentflow.engine.rate_gate import RateGate
 from incidentflow.engine.resolve import masked, reads_nodes, resolve_config, uses_expressions
 from incidentflow.engine.retry import RetryPolicy, next_attempt_at
 from incidentflow.engine.router import plan
@@ -106,6 +107,7 @@ class Worker:
         self._tasks: set[asyncio.Task[None]] = set()
         self._plans: dict[tuple[str, int, str], _NodePlan] = {}
         self._next_retry: datetime | None = None
+        self._rate_gate = RateGate(store, settings, self.id)
 
     # -- loops ---------------------------------------------------------------------------
     async def drain(self) -> int:
@@ -307,6 +309,9 @@ class Worker:
             else:
                 resolved = await self._resolve(job, node_plan)
                 config = masked(component, resolved)
+            if component.creates is not None and not await self._admitted(job, node, config):
+                executed()
+                return
             emissions = await self._execute(job, node, component, resolved)
             executed()
             emitted = plan(node_plan.canvas, node.name, emissions, job.root)
@@ -316,6 +321,16 @@ class Worker:
         except Exception as exc:
             executed()
             await self._record_failure(job, exc, config)
+
+    async def _admitted(
+        self, job: ClaimedExecution, node: Node, config: dict[str, Any] | None
+    ) -> bool:
+        """The create rate limit (``engine.rate_gate``): only for actions that create
+        something elsewhere. False: the store held the execution (or the lease was
+        lost), and there is nothing more to record."""
+        admitted: bool = await self._db(self._rate_gate.admit, job, node, config,
+                                        self._clock())
+        return admitted
 
     async def _finish(
         self, job: ClaimedExecution, config: dict[str, Any] | None, emitted: list[Emitted]
