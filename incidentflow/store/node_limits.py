@@ -106,8 +106,8 @@ def _hold(
 
 
 def held_message(node: str, limit: RateLimit) -> str:
-    return (f"held: node {node!r} went past its rate limit ({limit.describe()}) and "
-            "tripped; resume the node to release or discard what it holds")
+    return (f"node {node!r} went past its rate limit ({limit.describe()}) and tripped; "
+            "this execution is held until a person resumes the node (release or discard)")
 
 
 DISCARD_MESSAGE = ("discarded by a person after the node's rate limit tripped; "

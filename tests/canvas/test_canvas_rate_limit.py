@@ -94,7 +94,8 @@ def test_rate_limit_survives_the_store_codec_and_leaves_old_hashes_alone(registr
     ({"max": True, "per": 60}, "rateLimit.max", "must be a whole number"),
     ({"max": 10, "per": "60s"}, "rateLimit.per", "must be a number of seconds"),
     ({"max": 10, "per": 0.5}, "rateLimit.per", "must be from 1 to 604800 seconds (a week)"),
-    ({"max": 10, "per": 60, "burst": 5}, "rateLimit.burst", "unknown field 'burst'; known: max, per"),
+    ({"max": 10, "per": 60, "burst": 5}, "rateLimit.burst",
+     "unknown field 'burst'; known: max, per"),
 ])
 def test_bad_rate_limit_names_node_and_field(registry, value, field, message):
     assert problems(registry, canvas_with({"rateLimit": value})) == [("Create", field, message)]

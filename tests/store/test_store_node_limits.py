@@ -45,8 +45,9 @@ def test_exactly_max_slots_then_the_node_trips_and_holds(store):
     assert held.state == "running" and held.finished_at is None  # the run stays open
     (execution,) = held.executions
     assert execution.state == "held" and execution.attempts == 0
-    assert execution.error == ("held: node 'A' went past its rate limit (3 per 60 s) and "
-                               "tripped; resume the node to release or discard what it holds")
+    assert execution.error == (
+        "node 'A' went past its rate limit (3 per 60 s) and tripped; this execution is held "
+        "until a person resumes the node (release or discard)")
     assert execution.resolved_config == CONFIG
     (state,) = store.node_limits("demo")
     assert (state.node, state.tripped, state.tripped_at, state.held) == ("A", True, NOW, 2)

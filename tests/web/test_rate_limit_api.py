@@ -86,7 +86,7 @@ def test_the_canvas_view_shows_limits_trips_and_held_counts(api, store, loop) ->
     run = api.get(f"/api/v1/runs/{run_ids[2]}").json()
     assert run["state"] == "running"
     (execution,) = run["executions"]
-    assert execution["state"] == "held" and execution["error"].startswith("held: node 'Create'")
+    assert execution["state"] == "held" and execution["error"].startswith("node 'Create' went past")
 
 
 def test_resume_with_release_queues_what_was_held(api, store, loop) -> None:

@@ -46,6 +46,8 @@ NOTICES = {
     "canvas-deleted": "Canvas deleted.",
     "integration-deleted": "Integration deleted.",
     "token-revoked": "Revoked. It is refused everywhere from now on.",
+    "node-released": "Node resumed: what it held is running now.",
+    "node-discarded": "Node resumed: what it held was discarded and those runs are finished.",
 }
 
 
