@@ -16,6 +16,7 @@ from typing import Any
 from cryptography.fernet import Fernet
 
 from incidentflow.errors import ConfigurationError
+from incidentflow.rate_limit import MAX_ALLOWED, PER_ALLOWED_SECONDS
 
 DEFAULT_PUBLIC_URL = "http://127.0.0.1:8000"
 
@@ -105,11 +106,13 @@ def _create_rate_limit(env: Mapping[str, str]) -> dict[str, Any]:
                   "create_rate_limit_per_seconds": float(per)}
     except ValueError:
         values = {}
-    if not values or values["create_rate_limit_max"] < 1 or not (
-            values["create_rate_limit_per_seconds"] > 0):
+    per_seconds = values.get("create_rate_limit_per_seconds", 0.0)
+    if not values or not 1 <= values["create_rate_limit_max"] <= MAX_ALLOWED or not (
+            1 <= per_seconds <= PER_ALLOWED_SECONDS):
         raise ConfigurationError(
-            "INCIDENTFLOW_CREATE_RATE_LIMIT_MAX must be a whole number of at least 1 and "
-            "INCIDENTFLOW_CREATE_RATE_LIMIT_PER_SECONDS a number of seconds above 0 "
+            f"INCIDENTFLOW_CREATE_RATE_LIMIT_MAX must be a whole number from 1 to {MAX_ALLOWED} "
+            "and INCIDENTFLOW_CREATE_RATE_LIMIT_PER_SECONDS a number of seconds from 1 to "
+            f"{PER_ALLOWED_SECONDS} (a week) "
             f"(got {maximum!r} and {per!r})")
     return values
 
