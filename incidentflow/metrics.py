@@ -199,6 +199,12 @@ class MeteredStore:
         return self._outcome("failed", execution_id,
                              self._store.fail(execution_id, *args, **kwargs))
 
+    def take_create_slot(self, execution_id: str, *args: Any) -> Any:
+        admission = self._store.take_create_slot(execution_id, *args)
+        if not admission.admitted:  # held (or its lease lost): no outcome follows here
+            self._claimed_at.pop(execution_id, None)
+        return admission
+
     def _outcome(self, result: str, execution_id: str, recorded: bool) -> bool:
         started = self._claimed_at.pop(execution_id, None)
         if recorded:

@@ -485,7 +485,9 @@ class SqlStore:
         take = partial(node_limits.take_slot, execution_id=execution_id, worker_id=worker_id,
                        canvas=canvas, node=node, limit=limit,
                        resolved_config=resolved_config, now=now)
-        return self._db.writer.submit(take).result()
+        # Not durable (no fsync of its own on SQLite): a slot lost in a power cut was
+        # never used, and the execution, whose lease then expires, asks again.
+        return self._db.writer.submit(take, durable=False).result()
 
     def node_limits(self, canvas: str | None = None) -> list[NodeLimitState]:
         with self._db.read() as conn:
