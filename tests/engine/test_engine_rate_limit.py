@@ -170,3 +170,15 @@ async def test_nodes_that_create_nothing_never_touch_the_limit(store, workers, t
     await worker_for(workers, test_registry, create_rate_limit_max=1).drain()
     assert states(store, run_ids) == ["succeeded"] * 30
     assert store.node_limits() == []
+
+
+async def test_trips_and_held_executions_are_scraped_and_a_metered_store_forgets_them(
+        store, workers, test_registry):
+    metered = metrics.MeteredStore(store)
+    workers.store = metered
+    start_runs(store, creating(RateLimit(1, 60)), 3)
+    await worker_for(workers, test_registry).drain()
+    assert metered._claimed_at == {}  # held ones record no outcome: nothing left behind
+    scraped = metrics.render(metrics.scrape_registry(store, lambda: NOW)).decode()
+    assert "\nincidentflow_rate_limit_trips_total " in scraped
+    assert "\nincidentflow_executions_held_total " in scraped
