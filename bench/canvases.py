@@ -41,6 +41,8 @@ nodes:
   - name: Create Incident
     type: incident.createIncident
     integration: incident
+    # Measure the engine, not the brake: the default (10 per minute) trips at once.
+    rateLimit: {{max: 100000, per: 1}}
     configuration:
       name: "{{{{ root.data.incident.name }}}}"
       severityId: {severity_id}

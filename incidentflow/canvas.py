@@ -45,6 +45,7 @@ from incidentflow.canvas_io import (
 from incidentflow.components.base import Component, Field
 from incidentflow.errors import CanvasError, NotFound, Problem
 from incidentflow.expressions import EXPRESSIONS
+from incidentflow.rate_limit import RateLimit, read_rate_limit
 
 if TYPE_CHECKING:
     from incidentflow.registry import Registry
@@ -63,7 +64,7 @@ __all__ = [
 
 _NAME = re.compile(r"[\w .\-]{1,100}")
 _CANVAS_KEYS = ("name", "description", "nodes", "edges")
-_NODE_KEYS = ("name", "type", "integration", "concurrencyKey", "configuration")
+_NODE_KEYS = ("name", "type", "integration", "concurrencyKey", "rateLimit", "configuration")
 _EDGE_KEYS = ("from", "to", "channel")
 
 
@@ -75,6 +76,8 @@ class Node:
     integration: str | None = None
     # Optional template; executions of this node with the same rendered key run in order.
     concurrency_key: str | None = None
+    # Optional: this node's own limit on creating things elsewhere (``rate_limit.py``).
+    rate_limit: RateLimit | None = None
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"name": self.name, "type": self.type}
@@ -82,6 +85,8 @@ class Node:
             out["integration"] = self.integration
         if self.concurrency_key is not None:
             out["concurrencyKey"] = self.concurrency_key
+        if self.rate_limit is not None:
+            out["rateLimit"] = self.rate_limit.to_dict()
         if self.configuration:
             out["configuration"] = copy.deepcopy(self.configuration)
         return out
@@ -244,13 +249,21 @@ class _CanvasReader:
         self.node_integration(label, component, raw.get("integration"))
         key = raw.get("concurrencyKey")
         self.expression(label, "concurrencyKey", key, condition=False)
+        rate_limit = self.node_rate_limit(label, raw.get("rateLimit"))
         if component is not None and len(self.problems) == before:
             for found in component.check(label, configuration):
                 self.problems.append(found)
         if name is None or component is None or len(self.problems) > before:
             return None
         self.components[name] = component
-        return Node(name, component.type, configuration, raw.get("integration"), key)
+        return Node(name, component.type, configuration, raw.get("integration"), key,
+                    rate_limit)
+
+    def node_rate_limit(self, label: str, raw: Any) -> RateLimit | None:
+        rate_limit, problems = read_rate_limit(raw)
+        for field_path, message in problems:
+            self.problem(message, label, field_path)
+        return rate_limit
 
     def node_name(self, label: str, name: Any) -> str | None:
         if message := _name_problem(name):

@@ -37,12 +37,14 @@ secret_app = _group("Webhook signing secrets of trigger nodes.")
 integrations_app = _group("Connections to outside services.")
 tokens_app = _group("API tokens (bearer credentials for scripts and the UI sign-in).")
 secrets_app = _group("Secrets for canvases, read in templates as {{ secrets.NAME }}.")
+node_app = _group("Nodes of a canvas (resume one whose rate limit tripped).")
 app.add_typer(runs_app, name="runs")
 app.add_typer(canvases_app, name="canvases")
 app.add_typer(secret_app, name="secret")
 app.add_typer(integrations_app, name="integrations")
 app.add_typer(tokens_app, name="tokens")
 app.add_typer(secrets_app, name="secrets")
+app.add_typer(node_app, name="node")
 
 
 class _LazyConsole:
@@ -452,14 +454,18 @@ def canvases_list(as_json: bool = JSON_OPTION) -> None:
         canvases = client.canvases()
 
     def render() -> None:
-        table = _table("canvas", "version", "triggers", "last run", "updated")
+        table = _table("canvas", "version", "triggers", "last run", "updated", "tripped")
         for c in canvases:
             last = f"{c['lastRunId']} {_state(c['lastRunState'])}" if c.get("lastRunId") else ""
             table.add_row(c["name"], str(c["version"]), ", ".join(c.get("triggers", [])),
-                          last, c.get("updatedAt") or "")
+                          last, c.get("updatedAt") or "", _tripped(c.get("trippedNodes")))
         out.print(table)
 
     _emit(as_json, canvases, render)
+
+
+def _tripped(nodes: list[dict[str, Any]] | None) -> str:
+    return ", ".join(f"[red]{n['node']}[/] ({n['held']} held)" for n in nodes or [])
 
 
 @canvases_app.command("show")
@@ -476,8 +482,32 @@ def canvases_show(name: str, as_json: bool = JSON_OPTION) -> None:
             ok = "" if not live else ("yes" if live["operational"] else f"no: {live['reason']}")
             table.add_row(n["name"], n["type"], live.get("webhookUrl", ""), ok)
         out.print(table)
+        if view.get("trippedNodes"):
+            out.print(f"tripped: {_tripped(view['trippedNodes'])}; resume with "
+                      f"incidentflow node resume {view['name']} NODE --release|--discard",
+                      highlight=False)
 
     _emit(as_json, view, render)
+
+
+@node_app.command("resume")
+def node_resume(
+    canvas: str, node: str,
+    release: bool = typer.Option(False, "--release", help="Run what the node holds "
+                                 "(released executions do not count against the limit)."),
+    discard: bool = typer.Option(False, "--discard", help="Drop what the node holds "
+                                 "(they end as discarded; their runs finish)."),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Resume a node whose rate limit tripped: --release or --discard what it holds."""
+    if release == discard:
+        fail("say what to do with the held executions: --release or --discard (one of them)")
+    with _client() as client:
+        result = client.resume_node(canvas, node, "release" if release else "discard")
+    done = (f"{result['released']} released" if release
+            else f"{result['discarded']} discarded")
+    _emit(as_json, result,
+          lambda: out.print(f"{canvas}/{node} resumed: {done}", highlight=False))
 
 
 @secret_app.command("set")

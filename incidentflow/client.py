@@ -96,6 +96,11 @@ class ApiClient:
         path = f"/canvases/{_segment(canvas)}/nodes/{_segment(node)}/hooks/{_segment(hook)}"
         return self.request("POST", path, json=params)
 
+    def resume_node(self, canvas: str, node: str, held: str) -> dict[str, Any]:
+        """Untrip a rate-limited node; ``held``: "release" or "discard"."""
+        path = f"/canvases/{_segment(canvas)}/nodes/{_segment(node)}/resume"
+        return dict(self.request("POST", path, json={"held": held}))
+
     def replay(self, run_id: str) -> str:
         return str(self.request("POST", f"/runs/{_segment(run_id)}/replay")["runId"])
 

@@ -27,8 +27,10 @@ from incidentflow.components.base import (
     WebhookVerdict,
 )
 from incidentflow.crypto import SecretBox
+from incidentflow.engine.rate_gate import default_limit, limit_of
 from incidentflow.errors import CanvasError, IncidentflowError, NotFound, Problem
 from incidentflow.events import Event, iso, utcnow
+from incidentflow.feedback import feedback_warnings
 from incidentflow.inbox import answered
 from incidentflow.inputs import (
     SECRET_PARAM,
@@ -44,11 +46,13 @@ from incidentflow.inputs import (
     with_name,
 )
 from incidentflow.logging import register_secret
+from incidentflow.rate_limit import RateLimit, unused_limit_warnings
 from incidentflow.secrets_service import CanvasSecrets
 from incidentflow.store.port import (
     DeliveryResult,
     Endpoint,
     IntegrationRecord,
+    NodeLimitState,
     RunRecord,
     SavedCanvas,
 )
@@ -134,6 +138,7 @@ class Host:
         if errors:
             raise CanvasError(errors)
         warnings.extend(await CanvasSecrets(self).missing_in(canvas))  # may be set later
+        warnings += self._rate_limit_warnings(canvas)
         saved = await self._db(
             self.store.save_canvas, canvas, text, [w.as_dict() for w in warnings], self.clock()
         )
@@ -206,6 +211,7 @@ class Host:
             "canvas": record.canvas.to_dict(),
             "warnings": record.warnings,
             "nodes": nodes,
+            **await self._rate_limit_view(record.canvas),
         }
 
     async def _node_view(self, canvas: Canvas, node: Node) -> dict[str, Any]:
@@ -234,6 +240,7 @@ class Host:
 
     async def list_canvases(self) -> list[dict[str, Any]]:
         summaries = await self._db(self.store.list_canvases)
+        tripped = await self._tripped_by_canvas()
         return [
             {
                 "name": s.name,
@@ -243,9 +250,57 @@ class Host:
                 "lastRunId": s.last_run_id,
                 "lastRunState": s.last_run_state,
                 "lastRunAt": iso(s.last_run_at) if s.last_run_at else None,
+                "trippedNodes": tripped.get(s.name, []),
             }
             for s in summaries
         ]
+
+    # -- the create rate limit (rate_limit.py, feedback.py, store.node_limits) -----
+    def _rate_limit_warnings(self, canvas: Canvas) -> list[Problem]:
+        default = default_limit(self.settings)
+        return (unused_limit_warnings(canvas, self.registry)
+                + feedback_warnings(canvas, self.registry, default))
+
+    async def _rate_limit_view(self, canvas: Canvas) -> dict[str, Any]:
+        """Each creating node's limit and state; which nodes are tripped, and holding
+        how many executions."""
+        states = {s.node: s for s in await self._db(self.store.node_limits, canvas.name)}
+        limits = {}
+        for node in canvas.nodes:
+            component = self.registry.components.get(node.type)
+            if component is not None and component.creates:
+                limits[node.name] = rate_limit_view(
+                    limit_of(node, self.settings), states.get(node.name))
+        tripped = [{"node": name, "held": view["held"], "trippedAt": view["trippedAt"]}
+                   for name, view in limits.items() if view["tripped"]]
+        return {"rateLimits": limits, "trippedNodes": tripped}
+
+    async def _tripped_by_canvas(self) -> dict[str, list[dict[str, Any]]]:
+        found: dict[str, list[dict[str, Any]]] = {}
+        for state in await self._db(self.store.node_limits, None):
+            if state.tripped:
+                found.setdefault(state.canvas, []).append(
+                    {"node": state.node, "held": state.held,
+                     "trippedAt": iso(state.tripped_at) if state.tripped_at else None})
+        return found
+
+    async def resume_node(self, canvas_name: str, node_name: str, held: Any) -> dict[str, Any]:
+        """Untrip a node; ``held`` says what becomes of what it holds: "release" (run
+        them; they do not count against the limit) or "discard"."""
+        if held not in ("release", "discard"):
+            raise InvalidInput("say what to do with the held executions", [Problem(
+                'must be "release" or "discard"', node=node_name, field="held")])
+        record = await self._db(self.store.get_canvas, canvas_name)
+        _node_of(record.canvas, node_name)
+        done = await self._db(self.store.resume_node, canvas_name, node_name,
+                              held == "release", self.clock())
+        if done.released:
+            self._wake()
+        log.info("node %s/%s resumed: %d released, %d discarded", canvas_name, node_name,
+                 done.released, done.discarded,
+                 extra={"canvas": canvas_name, "node": node_name, "outcome": "resumed"})
+        return {"canvas": canvas_name, "node": node_name, "held": held,
+                "released": done.released, "discarded": done.discarded}
 
     async def delete_canvas(self, name: str) -> None:
         await self._db(self.store.delete_canvas, name)
@@ -484,6 +539,19 @@ class Host:
 
 
 # -- helpers (pure) ----------------------------------------------------------------
+
+
+def rate_limit_view(limit: RateLimit, state: NodeLimitState | None) -> dict[str, Any]:
+    """A creating node's limit as the API shows it (``GET /canvases/{name}``)."""
+    started = state.window_start if state is not None else None
+    return {
+        **limit.to_dict(),
+        "tripped": bool(state and state.tripped),
+        "trippedAt": iso(state.tripped_at) if state and state.tripped_at else None,
+        "held": state.held if state else 0,
+        "windowStart": iso(started) if started else None,
+        "windowCount": state.window_count if state else 0,
+    }
 
 
 def integration_view(record: IntegrationRecord, registry: Registry) -> dict[str, Any]:

@@ -70,6 +70,19 @@ _RESULTS = {result: EXECUTIONS.labels(result=result)
 for _outcome in ("accepted", "duplicate", "ignored"):
     DELIVERIES.labels(outcome=_outcome, reason="")
 
+# The create rate limit (engine.rate_gate): no canvas or node label (see above); the
+# WARNING log line and the canvas view name the node.
+RATE_LIMIT_TRIPS = Counter(
+    "incidentflow_rate_limit_trips_total",
+    "Times a node that creates things elsewhere went past its rate limit and tripped.",
+    registry=REGISTRY,
+)
+HELD_EXECUTIONS = Counter(
+    "incidentflow_executions_held_total",
+    "Executions held because their node's rate limit had tripped.",
+    registry=REGISTRY,
+)
+
 PRUNED = Counter(
     "incidentflow_pruned_rows_total", "Rows deleted by retention.", ["kind"], registry=REGISTRY,
 )
@@ -185,6 +198,12 @@ class MeteredStore:
     def fail(self, execution_id: str, *args: Any, **kwargs: Any) -> bool:
         return self._outcome("failed", execution_id,
                              self._store.fail(execution_id, *args, **kwargs))
+
+    def take_create_slot(self, execution_id: str, *args: Any) -> Any:
+        admission = self._store.take_create_slot(execution_id, *args)
+        if not admission.admitted:  # held (or its lease lost): no outcome follows here
+            self._claimed_at.pop(execution_id, None)
+        return admission
 
     def _outcome(self, result: str, execution_id: str, recorded: bool) -> bool:
         started = self._claimed_at.pop(execution_id, None)

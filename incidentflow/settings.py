@@ -12,10 +12,13 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 from cryptography.fernet import Fernet
 
+from incidentflow.errors import ConfigurationError
 from incidentflow.expression_budget import Budget
+from incidentflow.rate_limit import MAX_ALLOWED, PER_ALLOWED_SECONDS
 
 DEFAULT_PUBLIC_URL = "http://127.0.0.1:8000"
 # An admin token shorter than this can be guessed; serve warns (see docs/security.md).
@@ -52,6 +55,10 @@ class Settings:
     # Failed sign-ins (UI form or API bearer token) per client before it must wait.
     signin_attempts: int = 10
     signin_window_seconds: float = 300.0
+    # Actions that create things elsewhere (``rate_limit.py``): at most this many per
+    # window per node, unless the node sets its own ``rateLimit``.
+    create_rate_limit_max: int = 10
+    create_rate_limit_per_seconds: float = 60.0
 
     @classmethod
     def from_env(
@@ -101,6 +108,7 @@ class Settings:
                 env, "INCIDENTFLOW_KEEPALIVE_TIMEOUT_SECONDS", 5.0),
             signin_attempts=_at_least(env, "INCIDENTFLOW_SIGNIN_ATTEMPTS", 10, 1),
             signin_window_seconds=_seconds(env, "INCIDENTFLOW_SIGNIN_WINDOW_SECONDS", 300.0),
+            **_create_rate_limit(env),
         )
         rest = {k: v for k, v in given.items() if k not in _FROM_ABOVE}
         return replace(settings, **rest) if rest else settings  # type: ignore[arg-type]
@@ -116,6 +124,26 @@ class Settings:
     def webhook_url(self, endpoint_id: str) -> str:
         """Built on read (Lesson 1): changing the public URL moves every webhook URL."""
         return f"{self.public_url}/webhooks/{endpoint_id}"
+
+
+def _create_rate_limit(env: Mapping[str, str]) -> dict[str, Any]:
+    """The global limit on create actions; refused when it would disable the brake."""
+    maximum = env.get("INCIDENTFLOW_CREATE_RATE_LIMIT_MAX", "10")
+    per = env.get("INCIDENTFLOW_CREATE_RATE_LIMIT_PER_SECONDS", "60")
+    try:
+        values = {"create_rate_limit_max": int(maximum),
+                  "create_rate_limit_per_seconds": float(per)}
+    except ValueError:
+        values = {}
+    per_seconds = values.get("create_rate_limit_per_seconds", 0.0)
+    if not values or not 1 <= values["create_rate_limit_max"] <= MAX_ALLOWED or not (
+            1 <= per_seconds <= PER_ALLOWED_SECONDS):
+        raise ConfigurationError(
+            f"INCIDENTFLOW_CREATE_RATE_LIMIT_MAX must be a whole number from 1 to {MAX_ALLOWED} "
+            "and INCIDENTFLOW_CREATE_RATE_LIMIT_PER_SECONDS a number of seconds from 1 to "
+            f"{PER_ALLOWED_SECONDS} (a week) "
+            f"(got {maximum!r} and {per!r})")
+    return values
 
 
 _FROM_ABOVE = {"data_dir", "database_url", "public_url", "secret_key", "admin_token"}

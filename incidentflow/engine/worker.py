@@ -44,6 +44,7 @@ from incidentflow import logging as secret_logging
 from incidentflow.canvas import Canvas, Node
 from incidentflow.components.base import Component, Emission, ExecutionContext
 from incidentflow.crypto import SecretBox
+from incidentflow.engine.rate_gate import RateGate
 from incidentflow.engine.resolve import (
     masked,
     reads_nodes,
@@ -129,6 +130,7 @@ class Worker:
         self._tasks: set[asyncio.Task[None]] = set()
         self._plans: dict[tuple[str, int, str], _NodePlan] = {}
         self._next_retry: datetime | None = None
+        self._rate_gate = RateGate(store, settings, self.id)
 
     # -- loops ---------------------------------------------------------------------------
     async def drain(self) -> int:
@@ -333,6 +335,9 @@ class Worker:
                     values = await self._secret_values()
                 resolved = await self._resolve(job, node_plan, values)
                 config = values.mask(masked(component, resolved))
+            if component.creates is not None and not await self._admitted(job, node, config):
+                executed()
+                return
             emissions = await self._execute(job, node, component, resolved)
             executed()
             if node_plan.reads_secrets:
@@ -348,6 +353,16 @@ class Worker:
         except Exception as exc:
             executed()
             await self._record_failure(job, exc, config, values)
+
+    async def _admitted(
+        self, job: ClaimedExecution, node: Node, config: dict[str, Any] | None
+    ) -> bool:
+        """The create rate limit (``engine.rate_gate``): only for actions that create
+        something elsewhere. False: the store held the execution (or the lease was
+        lost), and there is nothing more to record."""
+        admitted: bool = await self._db(self._rate_gate.admit, job, node, config,
+                                        self._clock())
+        return admitted
 
     async def _finish(
         self, job: ClaimedExecution, config: dict[str, Any] | None, emitted: list[Emitted]

@@ -10,6 +10,7 @@ import time
 from typing import Any
 
 from incidentflow.canvas import Canvas, Edge, Node
+from incidentflow.rate_limit import RateLimit
 
 _last_ms = 0
 _sequence = 0
@@ -37,16 +38,7 @@ def canvas_to_spec(canvas: Canvas) -> dict[str, Any]:
     return {
         "name": canvas.name,
         "description": canvas.description,
-        "nodes": [
-            {
-                "name": n.name,
-                "type": n.type,
-                "configuration": n.configuration,
-                "integration": n.integration,
-                "concurrency_key": n.concurrency_key,
-            }
-            for n in canvas.nodes
-        ],
+        "nodes": [_node_spec(n) for n in canvas.nodes],
         "edges": [{"from": e.source, "to": e.target, "channel": e.channel} for e in canvas.edges],
     }
 
@@ -62,6 +54,7 @@ def canvas_from_spec(spec: dict[str, Any]) -> Canvas:
                 configuration=n.get("configuration") or {},
                 integration=n.get("integration"),
                 concurrency_key=n.get("concurrency_key"),
+                rate_limit=_rate_limit(n.get("rate_limit")),
             )
             for n in spec["nodes"]
         ),
@@ -70,6 +63,24 @@ def canvas_from_spec(spec: dict[str, Any]) -> Canvas:
             for e in spec.get("edges", ())
         ),
     )
+
+
+def _node_spec(node: Node) -> dict[str, Any]:
+    spec = {
+        "name": node.name,
+        "type": node.type,
+        "configuration": node.configuration,
+        "integration": node.integration,
+        "concurrency_key": node.concurrency_key,
+    }
+    # Only when set: a stored version without one keeps its content hash.
+    if node.rate_limit is not None:
+        spec["rate_limit"] = {"max": node.rate_limit.max, "per": node.rate_limit.per}
+    return spec
+
+
+def _rate_limit(spec: dict[str, Any] | None) -> RateLimit | None:
+    return RateLimit(int(spec["max"]), float(spec["per"])) if spec else None
 
 
 def spec_hash(spec: dict[str, Any]) -> str:

@@ -22,13 +22,15 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from incidentflow.canvas import Canvas
 from incidentflow.events import Event
+from incidentflow.rate_limit import RateLimit
 
 if TYPE_CHECKING:
     from incidentflow.store.retention import Pruned
     from incidentflow.store.secret_rows import SecretRecord
     from incidentflow.store.tokens import TokenRecord
 
-ExecutionState = Literal["queued", "running", "succeeded", "failed"]
+# "held": a tripped node's execution waiting for a person; "discarded": one they dropped.
+ExecutionState = Literal["queued", "running", "succeeded", "failed", "held", "discarded"]
 RunState = Literal["running", "succeeded", "failed"]
 DeliveryOutcome = Literal["accepted", "duplicate", "ignored", "rejected"]
 
@@ -172,6 +174,39 @@ class IntegrationRecord:
     updated_at: datetime
 
 
+@dataclass(frozen=True)
+class Admission:
+    """What the create rate limit decided about one execution (``take_create_slot``)."""
+
+    admitted: bool  # run it now
+    held: bool = False  # not admitted: now held until the node is resumed
+    tripped_now: bool = False  # this execution tripped the node (log and count once)
+
+
+@dataclass(frozen=True)
+class NodeLimitState:
+    """A rate-limited node: its current window, whether it is tripped, what it holds."""
+
+    canvas: str
+    node: str
+    window_start: datetime | None
+    window_count: int
+    tripped_at: datetime | None
+    held: int  # executions held, waiting for a person
+
+    @property
+    def tripped(self) -> bool:
+        return self.tripped_at is not None
+
+
+@dataclass(frozen=True)
+class Resumed:
+    """What resuming a node did with the executions it held."""
+
+    released: int = 0
+    discarded: int = 0
+
+
 class Store(Protocol):
     # -- schema ----------------------------------------------------------------
     def migrate(self) -> None: ...
@@ -312,6 +347,33 @@ class Store(Protocol):
         ...
 
     def queue_depth(self, now: datetime) -> int: ...
+
+    # -- the create rate limit (store.node_limits) -------------------------------
+    def take_create_slot(
+        self,
+        execution_id: str,
+        worker_id: str,
+        canvas: str,
+        node: str,
+        limit: RateLimit,
+        resolved_config: dict[str, Any] | None,
+        now: datetime,
+    ) -> Admission:
+        """One transaction, atomic across processes: admit the execution if it was
+        admitted before (a retry, a released one) or a slot of ``limit`` is free in
+        the node's window; otherwise trip the node (if not yet) and hold the execution
+        (state "held", lease ended, its run stays open). A lost lease: neither."""
+        ...
+
+    def node_limits(self, canvas: str | None = None) -> list[NodeLimitState]:
+        """Rate-limit rows (of one canvas, or all) with how many executions each holds."""
+        ...
+
+    def resume_node(self, canvas: str, node: str, release: bool, now: datetime) -> Resumed:
+        """Untrip the node and start a new window; release its held executions (queued
+        again, admitted: they do not count against the limit) or discard them
+        (state "discarded", their runs settle)."""
+        ...
 
     # -- integrations ------------------------------------------------------------
     def put_integration(

@@ -168,6 +168,9 @@ executions = sa.Table(
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("started_at", UTCDateTime),
     sa.Column("finished_at", UTCDateTime),
+    # When the create rate limit let this execution through (a slot, or a person's
+    # release): its retries and a released one are not counted again (0008).
+    sa.Column("admitted_at", UTCDateTime),
     sa.Index(None, "run_id", "state"),  # the run page, and "is the run finished?"
     # Partial (migration 0005): finished executions, most rows, sit in none of these.
     # claim: due queued work, and running work whose lease expired
@@ -175,6 +178,8 @@ executions = sa.Table(
     _partial("ix_executions_running_lease", ("lease_expires_at",), "state = 'running'"),
     # claim: is an earlier execution of this key still open?
     _partial("ix_executions_keyed", ("concurrency_key", "state"), "concurrency_key IS NOT NULL"),
+    # what a tripped node holds (0008): few rows, found by node without a scan
+    _partial("ix_executions_held", ("node", "run_id"), "state = 'held'"),
 )
 
 integrations = sa.Table(
@@ -188,4 +193,19 @@ integrations = sa.Table(
     sa.Column("reason", sa.Text, nullable=False),
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("updated_at", UTCDateTime, nullable=False),
+)
+
+
+# The create rate limit (``store.node_limits``, migration 0008): one row per node of a
+# canvas whose executions create things elsewhere. A slot is taken by updating this
+# row, so the count holds across processes; ``tripped_at`` latches until a person
+# resumes the node.
+node_limits = sa.Table(
+    "node_limits",
+    metadata,
+    sa.Column("canvas", NAME, _cascade("canvases.name"), primary_key=True),
+    sa.Column("node", NAME, primary_key=True),
+    sa.Column("window_start", UTCDateTime, nullable=False),
+    sa.Column("window_count", sa.Integer, nullable=False),
+    sa.Column("tripped_at", UTCDateTime),
 )

@@ -26,8 +26,16 @@ from incidentflow.canvas import Canvas
 from incidentflow.components.base import WebhookTrigger
 from incidentflow.errors import NotFound
 from incidentflow.events import Event
+from incidentflow.rate_limit import RateLimit
 from incidentflow.store import endpoints as endpoint_rows
-from incidentflow.store import history, queue, retention, secret_rows, tokens  # +tables
+from incidentflow.store import (  # +tables
+    history,
+    node_limits,
+    queue,
+    retention,
+    secret_rows,
+    tokens,
+)
 from incidentflow.store.accepts import Accept, accept_many
 from incidentflow.store.codec import canvas_from_spec, canvas_to_spec, new_id, spec_hash
 from incidentflow.store.database import Database
@@ -35,6 +43,7 @@ from incidentflow.store.finishes import Finish, finish_many
 from incidentflow.store.handoff import Handoff, LocalWorker, RunContext
 from incidentflow.store.notify import WorkListener, notify_workers
 from incidentflow.store.port import (
+    Admission,
     CanvasRecord,
     CanvasSummary,
     ClaimedExecution,
@@ -45,6 +54,8 @@ from incidentflow.store.port import (
     Endpoint,
     IntegrationRecord,
     NewExecution,
+    NodeLimitState,
+    Resumed,
     RunRecord,
     SavedCanvas,
 )
@@ -466,6 +477,36 @@ class SqlStore:
     def queue_depth(self, now: datetime) -> int:
         with self._db.read() as conn:
             return queue.queue_depth(conn, now)
+
+    # -- the create rate limit (store/node_limits.py) ------------------------------------
+    def take_create_slot(
+        self,
+        execution_id: str,
+        worker_id: str,
+        canvas: str,
+        node: str,
+        limit: RateLimit,
+        resolved_config: dict[str, Any] | None,
+        now: datetime,
+    ) -> Admission:
+        take = partial(node_limits.take_slot, execution_id=execution_id, worker_id=worker_id,
+                       canvas=canvas, node=node, limit=limit,
+                       resolved_config=resolved_config, now=now)
+        # Not durable (no fsync of its own on SQLite): a slot lost in a power cut was
+        # never used, and the execution, whose lease then expires, asks again.
+        return self._db.writer.submit(take, durable=False).result()
+
+    def node_limits(self, canvas: str | None = None) -> list[NodeLimitState]:
+        with self._db.read() as conn:
+            return node_limits.states(conn, canvas)
+
+    def resume_node(self, canvas: str, node: str, release: bool, now: datetime) -> Resumed:
+        def resume(conn: Connection) -> Resumed:
+            _current_version(conn, canvas)  # NotFound for an unknown canvas
+            return node_limits.resume(conn, canvas, node, release, now)
+
+        # Released executions are queued again: wake the workers (NOTIFY elsewhere).
+        return self._db.writer.submit(resume, lambda done: done.released > 0).result()
 
     # -- integrations --------------------------------------------------------------------
     def put_integration(

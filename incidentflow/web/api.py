@@ -89,6 +89,11 @@ class Api:
         result = await self.host.run_hook(p["name"], p["node"], p["hook"], params)
         return JSONResponse({"node": p["node"], "live": result})
 
+    async def resume_node(self, request: Request) -> Response:
+        body = json_object(_utf8(await _body(request)))
+        p = request.path_params
+        return JSONResponse(await self.host.resume_node(p["name"], p["node"], body.get("held")))
+
     async def list_runs(self, request: Request) -> Response:
         limit = _limit(request)
         runs = await self.host.list_runs(request.path_params["name"], limit)
@@ -171,6 +176,7 @@ class Api:
             Route("/canvases/{name}/runs", self.list_runs, methods=["GET"]),
             Route("/canvases/{name}/nodes/{node}/run", self.run_node, methods=["POST"]),
             Route("/canvases/{name}/nodes/{node}/hooks/{hook}", self.run_hook, methods=["POST"]),
+            Route("/canvases/{name}/nodes/{node}/resume", self.resume_node, methods=["POST"]),
             Route("/runs/{run_id}", self.get_run, methods=["GET"]),
             Route("/runs/{run_id}/replay", self.replay_run, methods=["POST"]),
             Route("/tokens", self.list_tokens, methods=["GET"]),

@@ -116,6 +116,13 @@ def _paths() -> dict[str, Any]:
             {"200": _json(_ref("HookResult"), "Done")},
             params=[NAME, NODE, _path_param("hook", "Action name, e.g. setSecret")],
             body=object_body, errors=(400, 401, 404, 413, 422))},
+        f"{p}/canvases/{{name}}/nodes/{{node}}/resume": {"post": _op(
+            "Resume a node whose rate limit tripped: release (run) or discard what it "
+            "holds. Released executions do not count against the limit",
+            {"200": _json(_ref("NodeResumed"), "Resumed")}, params=[NAME, NODE],
+            body={"required": True, "content": {"application/json": {
+                "schema": _object(["held"], held={"enum": ["release", "discard"]})}}},
+            errors=(400, 401, 404, 413, 422))},
         f"{p}/runs/{{run_id}}": {"get": _op(
             "A run with every execution", {"200": _json(_ref("Run"), "The run")},
             params=[_path_param("run_id", "Run id")], errors=(401, 404))},
@@ -205,11 +212,18 @@ def _schemas() -> dict[str, Any]:
     execution = _object(
         ["id", "node", "state", "attempts", "idempotencyKey", "input"],
         id={"type": "string"}, node={"type": "string"},
-        state={"enum": ["queued", "running", "succeeded", "failed"]},
+        state={"enum": ["queued", "running", "succeeded", "failed", "held", "discarded"]},
         attempts={"type": "integer"}, idempotencyKey={"type": "string"}, input=event,
         configuration={"type": ["object", "null"]}, emitted={"type": "array"},
         error=_NULLABLE_STR, errorDetails={"type": ["object", "null"]}, createdAt=_WHEN,
         startedAt=_WHEN, finishedAt=_WHEN, nextAttemptAt=_WHEN)
+    rate_limit = _object(["max", "per"], max={"type": "integer", "minimum": 1},
+                         per={"type": "number", "minimum": 1})
+    tripped = {"type": "array", "items": _object(
+        ["node", "held"], node={"type": "string"}, held={"type": "integer"}, trippedAt=_WHEN)}
+    node_limit = {"allOf": [rate_limit, _object(
+        ["tripped", "held"], tripped={"type": "boolean"}, trippedAt=_WHEN,
+        held={"type": "integer"}, windowStart=_WHEN, windowCount={"type": "integer"})]}
     integration = _object(["name", "type", "configuration", "status"], name={"type": "string"},
                           type={"type": "string"}, configuration=_OBJ,
                           status={"enum": ["ready", "error", "unknown"]},
@@ -234,7 +248,8 @@ def _schemas() -> dict[str, Any]:
             ["nodes"], name={"type": "string"}, description={"type": "string"},
             nodes={"type": "array", "items": _object(
                 ["name", "type"], name={"type": "string"}, type={"type": "string"},
-                configuration=_OBJ, integration={"type": "string"})},
+                configuration=_OBJ, integration={"type": "string"},
+                concurrencyKey={"type": "string"}, rateLimit=rate_limit)},
             edges={"type": "array", "items": _object(
                 ["from", "to"], **{"from": {"type": "string"}}, to={"type": "string"},
                 channel={"type": "string"})}),
@@ -245,7 +260,8 @@ def _schemas() -> dict[str, Any]:
         "CanvasList": _object(["canvases"], canvases={"type": "array", "items": _object(
             ["name", "version"], name={"type": "string"}, version={"type": "integer"},
             updatedAt=_WHEN, triggers={"type": "array", "items": {"type": "string"}},
-            lastRunId=_NULLABLE_STR, lastRunState=_NULLABLE_STR, lastRunAt=_WHEN)}),
+            lastRunId=_NULLABLE_STR, lastRunState=_NULLABLE_STR, lastRunAt=_WHEN,
+            trippedNodes=tripped)}),
         "CanvasView": _object(
             ["name", "version", "source", "canvas", "nodes"], name={"type": "string"},
             version={"type": "integer"}, description={"type": "string"}, createdAt=_WHEN,
@@ -253,7 +269,13 @@ def _schemas() -> dict[str, Any]:
             warnings={"type": "array"},
             nodes={"type": "array", "items": _object(
                 ["name", "type", "role"], name={"type": "string"}, type={"type": "string"},
-                role={"enum": ["trigger", "action", "unknown"]}, live=live)}),
+                role={"enum": ["trigger", "action", "unknown"]}, live=live)},
+            rateLimits={"type": "object", "additionalProperties": node_limit},
+            trippedNodes=tripped),
+        "NodeResumed": _object(
+            ["canvas", "node", "held", "released", "discarded"], canvas={"type": "string"},
+            node={"type": "string"}, held={"enum": ["release", "discard"]},
+            released={"type": "integer"}, discarded={"type": "integer"}),
         "RunStarted": _object(["runId"], runId={"type": "string"}),
         "RunReplayed": _object(["runId", "replayOf"], runId={"type": "string"},
                                replayOf={"type": "string"}),

@@ -108,8 +108,9 @@ async def test_an_outage_at_save_warns_and_later_deliveries_still_run(flow: Flow
     flow.network.down = True
     response = await flow.apply(canvas_yaml())
     assert response.status_code == 200
-    [warning] = response.json()["warnings"]
-    assert warning["node"] == "Open follow-up" and warning["field"] == "severityId"
+    # The severity could not be checked; and the canvas can feed itself (docs/rate-limits.md).
+    warnings = {(w["node"], w["field"]) for w in response.json()["warnings"]}
+    assert warnings == {("Open follow-up", "severityId"), ("Open follow-up", None)}
 
     secret = new_secret()
     await flow.set_secret(secret)

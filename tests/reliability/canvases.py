@@ -37,6 +37,7 @@ nodes:
   - name: Open follow-up
     type: incident.createIncident
     integration: incident
+    rateLimit: {max: 1000, per: 60}  # the proofs send more than the default 10 a minute
     configuration:
       name: "[follow-up] {{ root.data.incident.name }}"
       severityId: SEVERITY_ID

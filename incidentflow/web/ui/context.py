@@ -48,6 +48,8 @@ NOTICES = {
     "token-revoked": "Revoked. It is refused everywhere from now on.",
     "secret-saved": "Secret saved. Running workers use the new value within a few seconds.",
     "secret-deleted": "Secret deleted.",
+    "node-released": "Node resumed: what it held is running now.",
+    "node-discarded": "Node resumed: what it held was discarded and those runs are finished.",
 }
 
 

@@ -12,6 +12,7 @@ from incidentflow.errors import IncidentflowError
 from incidentflow.web.ui import graph as graphs
 from incidentflow.web.ui.context import UiContext, quoted, redirect, ui
 from incidentflow.web.ui.problems import by_node, locate, names_with_problems, problems_of
+from incidentflow.web.ui.rate_limits import canvas_rate_limits, editor_feedback
 
 NEW_CANVAS = """\
 name: my-canvas
@@ -53,14 +54,16 @@ async def canvas_context(context: UiContext, name: str, selected: str | None) ->
         for n, meta in node_live.items()
         if meta.get("operational") is False
     }
+    limits = canvas_rate_limits(context, record.canvas, view)
     graph = graphs.build_graph(
         graphs.draft_of_canvas(record.canvas),
         context.host.registry,
         selected=selected,
-        warnings=not_operational,
+        warnings={**not_operational, **limits["tripped_warnings"]},
     )
     runs = await context.call(context.host.store.list_runs, name, 10)
-    return {"record": record, "node_live": node_live, "graph": graph, "runs": runs}
+    return {"record": record, "node_live": node_live, "graph": graph, "runs": runs,
+            **limits}
 
 
 async def new_canvas(request: Request) -> Response:
@@ -107,6 +110,7 @@ def _editor(
             "problems_by_node": by_node(located),
             "graph": graph,
             "node_types": sorted(context.host.registry.components.values(), key=lambda c: c.type),
+            "feedback": [] if problems else editor_feedback(context, source),
         },
         status,
     )

@@ -26,6 +26,7 @@ from incidentflow.web.ui.node_form import (
 )
 from incidentflow.web.ui.pages_canvases import canvas_context
 from incidentflow.web.ui.problems import problems_of
+from incidentflow.web.ui.rate_limits import node_panel
 
 SECRET_HOOK, SECRET_PARAM = "setSecret", "webhookSigningSecret"
 DELIVERIES_SHOWN = 20
@@ -50,6 +51,7 @@ async def _render(
     node = _node(view["record"].canvas, node_name)
     component = context.host.registry.component(node.type)
     panel = await _panel(context, view["record"].canvas, node, component, config, errors or {})
+    panel.update(node_panel(view, node_name))
     panel.update(panel_extra or {})
     title = f"{node_name} · {name}"
     return context.page(request, "canvas.html", {**view, "title": title, "panel": panel}, status)

@@ -23,6 +23,7 @@ from incidentflow.web.ui import (
     pages_runs,
     pages_secrets,
     pages_tokens,
+    rate_limits,
 )
 from incidentflow.web.ui.context import UiContext, redirect_to_signin, ui
 from incidentflow.web.ui.session import COOKIE_NAME
@@ -68,6 +69,8 @@ def _page_routes() -> list[BaseRoute]:
         Route("/canvases/{name}/nodes/{node}", pages_nodes.save_node, methods=["POST"]),
         Route("/canvases/{name}/nodes/{node}/secret", pages_nodes.set_secret, methods=["POST"]),
         Route("/canvases/{name}/nodes/{node}/run", pages_nodes.run_node, methods=["POST"]),
+        Route("/canvases/{name}/nodes/{node}/resume", rate_limits.resume_node,
+              methods=["POST"]),
         Route("/runs/{run_id}", pages_runs.run_page),
         Route("/integrations", pages_integrations.integration_list, methods=["GET"]),
         Route("/integrations", pages_integrations.save_integration, methods=["POST"]),

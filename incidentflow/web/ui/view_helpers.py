@@ -59,6 +59,7 @@ def state_class(state: str | None) -> str:
         "rejected": "bad",
         "running": "busy",
         "queued": "busy",
+        "held": "bad",  # waiting for a person: the node's rate limit tripped
     }.get(state or "", "muted")
 
 
