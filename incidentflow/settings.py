@@ -34,6 +34,9 @@ class Settings:
     retry_max_seconds: float = 300.0
     lease_seconds: float = 60.0
     worker_concurrency: int = 64
+    # How long a delivery about an unknown object may wait for the same canvas's create
+    # actions still in flight (the self-trigger guard, docs/runaway.md).
+    self_trigger_wait_seconds: float = 5.0
 
     @classmethod
     def from_env(
@@ -75,6 +78,8 @@ class Settings:
             retry_max_seconds=float(env.get("INCIDENTFLOW_RETRY_MAX_SECONDS", "300")),
             lease_seconds=float(env.get("INCIDENTFLOW_LEASE_SECONDS", "60")),
             worker_concurrency=int(env.get("INCIDENTFLOW_WORKER_CONCURRENCY", "64")),
+            self_trigger_wait_seconds=float(
+                env.get("INCIDENTFLOW_SELF_TRIGGER_WAIT_SECONDS", "5")),
         )
         rest = {k: v for k, v in given.items() if k not in _FROM_ABOVE}
         return replace(settings, **rest) if rest else settings  # type: ignore[arg-type]
