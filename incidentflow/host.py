@@ -111,7 +111,8 @@ class Host:
         self._targets: dict[str, _Target] = {}
         self._loading: dict[str, asyncio.Future[_Target]] = {}
         self._epoch = 0  # bumped by every invalidation
-        self.guard = SelfTriggerGuard(store, self._db, clock, settings.self_trigger_wait_seconds,
+        self.guard = SelfTriggerGuard(store, self._db, lambda: self.clock(),
+                                      settings.self_trigger_wait_seconds,
                                       settings.lease_seconds)
 
     async def _db(self, fn: Callable[..., T], *args: Any) -> T:

@@ -286,7 +286,7 @@ class SqlStore:
         }
         if not self._insert_delivery(conn, row):
             return _duplicate(conn, endpoint_id, now)
-        for run_id, (event, first) in zip(run_ids, events, strict=True):
+        for run_id, (event, first) in zip(run_ids, [] if paused else events, strict=True):
             queue.insert_run(
                 conn, target.canvas, target.current_version, target.node, event, first, now,
                 run_id, handoff,
