@@ -46,6 +46,12 @@ NOTICES = {
     "canvas-deleted": "Canvas deleted.",
     "integration-deleted": "Integration deleted.",
     "token-revoked": "Revoked. It is refused everywhere from now on.",
+    "paused": "Canvas paused. Deliveries are kept and start nothing until you resume it.",
+    "resumed": "Canvas resumed.",
+    "resume-choose": "Deliveries arrived while the canvas was paused: choose whether to "
+                     "run or discard them.",
+    "resumed-run": "Canvas resumed. What arrived while it was paused is running now.",
+    "resumed-discard": "Canvas resumed. What arrived while it was paused was discarded.",
 }
 
 

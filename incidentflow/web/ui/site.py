@@ -20,6 +20,7 @@ from incidentflow.web.ui import (
     pages_canvases,
     pages_integrations,
     pages_nodes,
+    pages_pause,
     pages_runs,
     pages_tokens,
 )
@@ -63,6 +64,8 @@ def _page_routes() -> list[BaseRoute]:
         Route("/canvases/{name}/delete", pages_canvases.confirm_delete, methods=["GET"]),
         Route("/canvases/{name}/delete", pages_canvases.delete_canvas, methods=["POST"]),
         Route("/canvases/{name}/runs", pages_runs.run_list),
+        Route("/canvases/{name}/pause", pages_pause.pause_canvas, methods=["POST"]),
+        Route("/canvases/{name}/resume", pages_pause.resume_canvas, methods=["POST"]),
         Route("/canvases/{name}/nodes/{node}", pages_nodes.node_page, methods=["GET"]),
         Route("/canvases/{name}/nodes/{node}", pages_nodes.save_node, methods=["POST"]),
         Route("/canvases/{name}/nodes/{node}/secret", pages_nodes.set_secret, methods=["POST"]),

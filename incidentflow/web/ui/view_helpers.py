@@ -59,6 +59,7 @@ def state_class(state: str | None) -> str:
         "rejected": "bad",
         "running": "busy",
         "queued": "busy",
+        "paused": "busy",
     }.get(state or "", "muted")
 
 
