@@ -32,10 +32,43 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 REASON_PREFIX = "self-triggered"
-FIRST_POLL_SECONDS = 0.02
+# Polling is the fallback (a create run by another process); a create that settles in
+# this process wakes the waiting deliveries at once (``SETTLED``).
+FIRST_POLL_SECONDS = 0.01
 MAX_POLL_SECONDS = 0.2
 
 Db = Callable[..., Awaitable[Any]]
+
+
+class CreatesSettled:
+    """Wakes the deliveries waiting for creates in flight when a create of this process
+    is recorded (or failed). A hint only: waiters look in the store again either way."""
+
+    def __init__(self) -> None:
+        self._waiters: set[asyncio.Future[None]] = set()
+
+    def notify(self) -> None:
+        """From any thread."""
+        for waiter in list(self._waiters):
+            waiter.get_loop().call_soon_threadsafe(_wake, waiter)
+
+    async def wait(self, timeout: float) -> None:
+        """Until the next ``notify`` or ``timeout`` seconds, whichever comes first."""
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiters.add(waiter)
+        try:
+            await asyncio.wait({waiter}, timeout=timeout)
+        finally:
+            self._waiters.discard(waiter)
+            waiter.cancel()
+
+
+def _wake(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_result(None)
+
+
+SETTLED = CreatesSettled()  # one per process: the worker notifies, the receiver waits
 
 
 def guarded_kinds(
@@ -105,5 +138,5 @@ class SelfTriggerGuard:
                             "after %.1fs; the delivery about %s is let through",
                             len(waiting), canvas, self._wait, subject)
                 return None
-            await asyncio.sleep(min(pause, left))
+            await SETTLED.wait(min(pause, left))
             pause = min(pause * 2, MAX_POLL_SECONDS)

@@ -52,6 +52,7 @@ from incidentflow.events import Event, utcnow
 from incidentflow.expressions import scope_for
 from incidentflow.inbox import Inbox, answered, inbox
 from incidentflow.registry import Registry
+from incidentflow.self_trigger import SETTLED
 from incidentflow.settings import Settings
 from incidentflow.store.database import store_unavailable
 from incidentflow.store.port import ClaimedExecution, Emitted, Store
@@ -321,6 +322,8 @@ class Worker:
                 log.warning("execution %s: lease lost, its outcome was discarded", job.id)
             elif creates is not None and not any(e.created_id for e in emitted):
                 await self._forget_create(job)
+            elif creates is not None:
+                SETTLED.notify()  # deliveries waiting for this create look again now
         except Exception as exc:
             executed()
             await self._record_failure(job, exc, config)
@@ -419,6 +422,7 @@ class Worker:
         except Exception as exc:  # it goes stale after a lease time anyway
             log.warning("execution %s: clearing its in-flight create failed: %s",
                         job.id, type(exc).__name__)
+        SETTLED.notify()
 
     # -- failures ------------------------------------------------------------------------
     async def _record_failure(

@@ -347,10 +347,14 @@ class SqlStore:
     ) -> None:
         begin = partial(guards.begin, canvas=canvas, kind=kind, execution_id=execution_id,
                         run_id=run_id, now=now)
-        self._db.writer.submit(begin).result()
+        # Not durable (no fsync of its own, as claim): it must be visible to the
+        # receiver before the call goes out, which the commit gives; a machine crash
+        # loses at most this hint, for a call that never got its answer either.
+        self._db.writer.submit(begin, durable=False).result()
 
     def forget_create(self, execution_id: str) -> None:
-        self._db.writer.submit(partial(guards.forget, execution_id=execution_id)).result()
+        forget = partial(guards.forget, execution_id=execution_id)
+        self._db.writer.submit(forget, durable=False).result()
 
     def self_created(
         self, canvas: str, kinds: frozenset[str], object_id: str, live_since: datetime
