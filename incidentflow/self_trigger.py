@@ -109,7 +109,8 @@ class SelfTriggerGuard:
         reasons: list[str] = []
         for event in events:
             subject = trigger.subject_id(event)
-            run_id = await self._creator(canvas, kinds, subject) if subject else None
+            suspect = subject is not None and trigger.could_be_self_created(event)
+            run_id = await self._creator(canvas, kinds, subject) if suspect and subject else None
             if run_id is None:
                 kept.append(event)
             else:

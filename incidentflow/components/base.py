@@ -196,6 +196,12 @@ class WebhookTrigger(Component):
         opened."""
         return None
 
+    def could_be_self_created(self, event: Event) -> bool:
+        """False when the event itself shows its object was not opened through an
+        integration's API (e.g. a person declared the incident): no create action can
+        have made it, so the guard neither looks it up nor waits. True when unsure."""
+        return True
+
     def allows_self_triggered(self, config: Mapping[str, Any]) -> bool:
         return config.get(self.SELF_TRIGGER_OPT_IN) is True
 

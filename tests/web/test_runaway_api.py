@@ -51,7 +51,7 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
     return Settings.from_env(
         {}, data_dir=tmp_path / "data", database_url=database_url, public_url=PUBLIC_URL,
         admin_token=ADMIN_TOKEN, secret_key="test-secret-key-for-encryption",
-        self_trigger_wait_seconds=0.4,
+        self_trigger_wait_seconds=1.5,
     )
 
 
@@ -161,13 +161,25 @@ def test_the_opt_in_must_be_a_boolean(api, loop) -> None:
 
 def test_a_create_in_flight_holds_the_delivery_then_lets_it_through(api, loop, store) -> None:
     """A create that never answers (its worker died) delays deliveries at most the
-    configured wait (0.4 s here), then they run: no delivery is lost to the guard."""
+    configured wait (1.5 s here), then they run: no delivery is lost to the guard."""
     hook = loop()
     store.begin_create("loop", "incident.incident", "ex-stuck", "run-9", utcnow())
     started = time.monotonic()
     assert deliver(api, hook).json() == {"status": "accepted"}
-    assert time.monotonic() - started >= 0.4
+    assert time.monotonic() - started >= 1.5
     store.forget_create("ex-stuck")
+
+
+def test_an_incident_a_person_declared_never_waits(api, loop, store) -> None:
+    """Its creator is a user, not an API key: no Create Incident made it."""
+    hook = loop()
+    store.begin_create("loop", "incident.incident", "ex-stuck", "run-9", utcnow())
+    payload = json.loads(CREATED)
+    incident = payload["public_incident.incident_created_v2"]
+    incident["creator"] = {"user": incident["creator"]["user"]}
+    started = time.monotonic()
+    assert deliver(api, hook, json.dumps(payload).encode()).json() == {"status": "accepted"}
+    assert time.monotonic() - started < 1.0
 
 
 # -- pause and resume ------------------------------------------------------------------------

@@ -88,6 +88,16 @@ class OnIncident(WebhookTrigger):
         found = incident.get("id") if isinstance(incident, dict) else None
         return found if isinstance(found, str) and found else None
 
+    def could_be_self_created(self, event: Event) -> bool:
+        """Create Incident calls the API with a key, so incident.io names that key as the
+        incident's creator. A creator without one (a person, an alert, a workflow) was
+        not us; an unknown or missing creator might be."""
+        incident = event.data.get("incident") if isinstance(event.data, dict) else None
+        creator = incident.get("creator") if isinstance(incident, dict) else None
+        if not isinstance(creator, dict) or not creator:
+            return True
+        return "api_key" in creator
+
     def receive(
         self,
         request: WebhookRequest,
