@@ -38,6 +38,7 @@ integrations_app = _group("Connections to outside services.")
 tokens_app = _group("API tokens (bearer credentials for scripts and the UI sign-in).")
 secrets_app = _group("Secrets for canvases, read in templates as {{ secrets.NAME }}.")
 node_app = _group("Nodes of a canvas (resume one whose rate limit tripped).")
+canvas_app = _group("Stop and restart one canvas; read a webhook trigger's delivery log.")
 app.add_typer(runs_app, name="runs")
 app.add_typer(canvases_app, name="canvases")
 app.add_typer(secret_app, name="secret")
@@ -45,6 +46,7 @@ app.add_typer(integrations_app, name="integrations")
 app.add_typer(tokens_app, name="tokens")
 app.add_typer(secrets_app, name="secrets")
 app.add_typer(node_app, name="node")
+app.add_typer(canvas_app, name="canvas")
 
 
 class _LazyConsole:
@@ -457,7 +459,8 @@ def canvases_list(as_json: bool = JSON_OPTION) -> None:
         table = _table("canvas", "version", "triggers", "last run", "updated", "tripped")
         for c in canvases:
             last = f"{c['lastRunId']} {_state(c['lastRunState'])}" if c.get("lastRunId") else ""
-            table.add_row(c["name"], str(c["version"]), ", ".join(c.get("triggers", [])),
+            name = f"{c['name']} [yellow](paused)[/]" if c.get("paused") else c["name"]
+            table.add_row(name, str(c["version"]), ", ".join(c.get("triggers", [])),
                           last, c.get("updatedAt") or "", _tripped(c.get("trippedNodes")))
         out.print(table)
 
@@ -508,6 +511,59 @@ def node_resume(
             else f"{result['discarded']} discarded")
     _emit(as_json, result,
           lambda: out.print(f"{canvas}/{node} resumed: {done}", highlight=False))
+
+
+# -- canvas pause / resume / deliveries (docs/runaway.md) ------------------------------------
+
+
+@canvas_app.command("pause")
+def canvas_pause(name: str, as_json: bool = JSON_OPTION) -> None:
+    """Pause a canvas: deliveries are acknowledged and kept, nothing starts."""
+    with _client() as client:
+        result = client.pause(name)
+    held = result.get("pendingDeliveries", 0)
+    _emit(as_json, result, lambda: out.print(
+        f"canvas {name} paused since {result['pausedAt']} ({held} deliveries held)",
+        highlight=False, soft_wrap=True))
+
+
+@canvas_app.command("resume")
+def canvas_resume(
+    name: str,
+    run_pending: bool | None = typer.Option(
+        None, "--run-pending/--discard-pending",
+        help="Run, or discard, what arrived while paused (needed when anything did)."),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Resume a paused canvas."""
+    pending = None if run_pending is None else ("run" if run_pending else "discard")
+    with _client() as client:
+        result = client.resume(name, pending)
+
+    def render() -> None:
+        out.print(f"canvas {name} resumed: {len(result['runIds'])} runs started from held "
+                  f"deliveries, {result['discarded']} discarded", highlight=False,
+                  soft_wrap=True)
+
+    _emit(as_json, result, render)
+
+
+@canvas_app.command("deliveries")
+def canvas_deliveries(canvas: str, node: str,
+                      limit: int = typer.Option(20, min=1, max=500),
+                      as_json: bool = JSON_OPTION) -> None:
+    """A webhook trigger's delivery log, newest first."""
+    with _client() as client:
+        found = client.deliveries(canvas, node, limit)
+
+    def render() -> None:
+        table = _table("received", "webhook id", "outcome", "reason", "run")
+        for d in found:
+            table.add_row(d["receivedAt"], d.get("webhookId") or "", d["outcome"],
+                          d.get("reason") or "", d.get("runId") or "")
+        out.print(table)
+
+    _emit(as_json, found, render)
 
 
 @secret_app.command("set")

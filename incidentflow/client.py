@@ -104,6 +104,19 @@ class ApiClient:
     def replay(self, run_id: str) -> str:
         return str(self.request("POST", f"/runs/{_segment(run_id)}/replay")["runId"])
 
+    # -- pause / resume and the delivery log -----------------------------------------------
+    def pause(self, canvas: str) -> dict[str, Any]:
+        return dict(self.request("POST", f"/canvases/{_segment(canvas)}/pause"))
+
+    def resume(self, canvas: str, pending: str | None = None) -> dict[str, Any]:
+        """``pending``: "run" or "discard" what arrived while paused (None: nothing did)."""
+        body = {"pending": pending} if pending is not None else {}
+        return dict(self.request("POST", f"/canvases/{_segment(canvas)}/resume", json=body))
+
+    def deliveries(self, canvas: str, node: str, limit: int = 50) -> list[dict[str, Any]]:
+        path = f"/canvases/{_segment(canvas)}/nodes/{_segment(node)}/deliveries"
+        return list(self.request("GET", path, params={"limit": limit})["deliveries"])
+
     # -- API tokens ----------------------------------------------------------------------
     def create_token(self, name: str) -> dict[str, Any]:
         """The new token's metadata plus ``token``, the only time it is shown."""

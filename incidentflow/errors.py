@@ -5,6 +5,7 @@
     ├── CanvasError                 a canvas failed validation (carries every problem)
     ├── ExpressionError             a template failed to compile or render (names node + field)
     ├── NotFound                    a canvas, node, run, integration or endpoint does not exist
+    ├── Conflict                    the request clashes with the current state (e.g. paused)
     └── ExecutionError              a component failed while running
         ├── RetryableError          try again later (network, timeouts, 5xx, 429)
         └── PermanentError          retrying cannot help (4xx, bad input); fails at once
@@ -27,6 +28,10 @@ class ConfigurationError(IncidentflowError):
 
 class NotFound(IncidentflowError):
     pass
+
+
+class Conflict(IncidentflowError):
+    """Valid, but not now: the thing is in a state that forbids it (HTTP 409)."""
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,7 @@ from incidentflow.components.base import (
 )
 from incidentflow.crypto import SecretBox
 from incidentflow.engine.rate_gate import default_limit, limit_of
-from incidentflow.errors import CanvasError, IncidentflowError, NotFound, Problem
+from incidentflow.errors import CanvasError, Conflict, IncidentflowError, NotFound, Problem
 from incidentflow.events import Event, iso, utcnow
 from incidentflow.feedback import feedback_warnings
 from incidentflow.inbox import answered
@@ -48,7 +48,9 @@ from incidentflow.inputs import (
 from incidentflow.logging import register_secret
 from incidentflow.rate_limit import RateLimit, unused_limit_warnings
 from incidentflow.secrets_service import CanvasSecrets
+from incidentflow.self_trigger import SelfTriggerGuard, guarded_kinds
 from incidentflow.store.port import (
+    DeliveryRecord,
     DeliveryResult,
     Endpoint,
     IntegrationRecord,
@@ -71,6 +73,7 @@ SET_SECRET_HOOK = "setSecret"
 # Other processes (a second web replica) may change a secret; bound how long we trust
 # a cached endpoint even without an invalidation from this process.
 ENDPOINT_CACHE_SECONDS = 5.0
+PENDING_CHOICES = ("run", "discard")
 
 
 class UpstreamError(IncidentflowError):
@@ -88,6 +91,9 @@ class _Target:
     expires: float  # monotonic: bounds staleness across replicas
     # The grace period of a rotated-out secret ends at this (clock) time, cache or not.
     secrets_valid_until: datetime | None = None
+    # Kinds of object this trigger must not be started by when its own canvas created
+    # them (self_trigger.py); empty for most canvases, which then pay nothing.
+    guard: frozenset[str] = frozenset()
 
     def fresh(self, now: datetime) -> bool:
         if self.expires <= time.monotonic():
@@ -112,6 +118,9 @@ class Host:
         self._targets: dict[str, _Target] = {}
         self._loading: dict[str, asyncio.Future[_Target]] = {}
         self._epoch = 0  # bumped by every invalidation
+        self.guard = SelfTriggerGuard(store, self._db, lambda: self.clock(),
+                                      settings.self_trigger_wait_seconds,
+                                      settings.lease_seconds)
 
     async def _db(self, fn: Callable[..., T], *args: Any) -> T:
         return await anyio.to_thread.run_sync(partial(fn, *args))
@@ -212,6 +221,7 @@ class Host:
             "warnings": record.warnings,
             "nodes": nodes,
             **await self._rate_limit_view(record.canvas),
+            **_pause_view(record.paused_at),
         }
 
     async def _node_view(self, canvas: Canvas, node: Node) -> dict[str, Any]:
@@ -251,6 +261,7 @@ class Host:
                 "lastRunState": s.last_run_state,
                 "lastRunAt": iso(s.last_run_at) if s.last_run_at else None,
                 "trippedNodes": tripped.get(s.name, []),
+                **_pause_view(s.paused_at),
             }
             for s in summaries
         ]
@@ -310,6 +321,7 @@ class Host:
     async def run_manual(self, canvas_name: str, node_name: str, payload: Any) -> str:
         record = await self._db(self.store.get_canvas, canvas_name)
         node = _node_of(record.canvas, node_name)
+        refuse_if_paused(record.name, record.paused_at)
         if node.type != "start":
             raise InvalidInput(
                 f"node {node_name!r} is not a manual start trigger",
@@ -381,13 +393,18 @@ class Host:
                        "endpoint_id": endpoint_id, "outcome": "rejected"},
             )
             return verdict.status, {"error": verdict.public or "rejected"}
+        kept, reason = list(verdict.events), "" if verdict.events else verdict.reason
+        if target.guard and kept:
+            kept, reason = await self.guard.screen(
+                target.canvas.name, target.guard, target.trigger, kept)
         events = [
             (event, _first_executions(target.canvas, target.node.name, event))
-            for event in verdict.events
+            for event in kept
         ]
         # Awaited on the loop (no thread per delivery): one wakeup per committed batch.
         result: DeliveryResult = await answered(
-            self.store.accept_delivery_then, endpoint_id, verdict.dedupe_key, events, now)
+            partial(self.store.accept_delivery_then, reason=reason),
+            endpoint_id, verdict.dedupe_key, events, now)
         if result.run_ids:
             self._wake()
         log.debug(  # not INFO: one line per delivery costs more than the delivery itself
@@ -396,7 +413,49 @@ class Host:
             extra={"canvas": target.canvas.name, "node": target.node.name,
                    "endpoint_id": endpoint_id, "outcome": result.outcome},
         )
+        if target.guard and kept != list(verdict.events):
+            log.info("webhook ignored: canvas=%s node=%s reason=%s",
+                     target.canvas.name, target.node.name, reason or "some events self-triggered")
         return 200, {"status": result.outcome}
+
+    # -- pause / resume and the delivery log -----------------------------------------
+    async def pause_canvas(self, name: str) -> dict[str, Any]:
+        """Deliveries are kept (with their events) and start nothing until resumed."""
+        paused_at = await self._db(self.store.pause_canvas, name, self.clock())
+        held = await self._db(self.store.held_deliveries, name)
+        log.warning("canvas %s paused", name, extra={"canvas": name})
+        return {"name": name, **_pause_view(paused_at), "pendingDeliveries": held}
+
+    async def resume_canvas(self, name: str, pending: str | None) -> dict[str, Any]:
+        """``pending``: "run" or "discard" what arrived while paused; may be left out
+        only when nothing did."""
+        if pending is not None and pending not in PENDING_CHOICES:
+            raise InvalidInput('pending must be "run" or "discard"',
+                               [Problem('must be "run" or "discard"', field="pending")])
+        record = await self._db(self.store.get_canvas, name)
+        if pending is None:
+            held = await self._db(self.store.held_deliveries, name)
+            if held:
+                raise Conflict(
+                    f"canvas {name!r} holds {held} deliveries that arrived while it was "
+                    'paused: choose whether to run or discard them ({"pending": "run"} or '
+                    '{"pending": "discard"})')
+        plan = partial(_first_executions, record.canvas) if pending == "run" else None
+        resumed = await self._db(self.store.resume_canvas, name, plan, self.clock())
+        if resumed.run_ids:
+            self._wake()
+        log.warning("canvas %s resumed (%s pending: %d runs, %d discarded)", name,
+                    pending or "nothing", len(resumed.run_ids), resumed.discarded,
+                    extra={"canvas": name})
+        return {"name": name, **_pause_view(None), "pending": pending,
+                "runIds": resumed.run_ids, "discarded": resumed.discarded}
+
+    async def node_deliveries(self, canvas: str, node: str, limit: int) -> list[DeliveryRecord]:
+        """The delivery log of a webhook trigger node, newest first."""
+        record = await self._db(self.store.get_canvas, canvas)
+        _node_of(record.canvas, node)
+        endpoint = await self._db(self.store.endpoint_for_node, canvas, node, self.clock())
+        return await self._db(self.store.recent_deliveries, endpoint.id, limit)
 
     def _verdict(
         self, target: _Target, headers: Mapping[str, str], body: bytes, now: datetime
@@ -439,6 +498,7 @@ class Host:
         target = _Target(
             record.canvas, node, trigger, secrets, time.monotonic() + ENDPOINT_CACHE_SECONDS,
             endpoint.previous_valid_until,
+            guarded_kinds(record.canvas, node, trigger, self.registry),
         )
         if epoch == self._epoch:  # not if a secret or canvas changed while we read
             self._targets[endpoint_id] = target
@@ -570,6 +630,30 @@ def integration_view(record: IntegrationRecord, registry: Registry) -> dict[str,
         "reason": record.reason,
         "createdAt": iso(record.created_at),
         "updatedAt": iso(record.updated_at),
+    }
+
+
+def refuse_if_paused(canvas: str, paused_at: datetime | None) -> None:
+    if paused_at is not None:
+        raise Conflict(f"canvas {canvas!r} is paused: resume it before starting runs "
+                       "(deliveries meanwhile are kept, see its delivery log)")
+
+
+def _pause_view(paused_at: datetime | None) -> dict[str, Any]:
+    return {"paused": paused_at is not None,
+            "pausedAt": iso(paused_at) if paused_at is not None else None}
+
+
+def delivery_view(record: DeliveryRecord) -> dict[str, Any]:
+    """One delivery log entry as the API and the UI show it."""
+    return {
+        "id": record.id,
+        "receivedAt": iso(record.received_at),
+        "webhookId": record.webhook_id,
+        "outcome": record.outcome,
+        "reason": record.reason,
+        "runId": record.run_id,
+        "heldEvents": record.held,
     }
 
 

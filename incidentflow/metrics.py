@@ -30,6 +30,8 @@ from prometheus_client import (
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from incidentflow.self_trigger import REASON_PREFIX as SELF_TRIGGERED
+
 # No "<name>_created" series: they double the output and nobody here graphs them.
 disable_created_metrics()
 REGISTRY = CollectorRegistry(auto_describe=True)
@@ -40,7 +42,8 @@ _WAIT_BUCKETS = (0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900)
 
 DELIVERIES = Counter(
     "incidentflow_webhook_deliveries_total",
-    "Webhook deliveries by outcome (accepted, duplicate, ignored, rejected) and reason class.",
+    "Webhook deliveries by outcome (accepted, duplicate, ignored, filtered, paused, "
+    "rejected) and reason class (self_triggered for the self-trigger guard's ignores).",
     ["outcome", "reason"], registry=REGISTRY,
 )
 WEBHOOK_SECONDS = Histogram(
@@ -67,8 +70,9 @@ QUEUE_WAIT = Histogram(
 # and a lookup on the engine's hot path.
 _RESULTS = {result: EXECUTIONS.labels(result=result)
             for result in ("succeeded", "failed", "retried")}
-for _outcome in ("accepted", "duplicate", "ignored"):
+for _outcome in ("accepted", "duplicate", "ignored", "paused"):
     DELIVERIES.labels(outcome=_outcome, reason="")
+DELIVERIES.labels(outcome="ignored", reason="self_triggered")
 
 # The create rate limit (engine.rate_gate): no canvas or node label (see above); the
 # WARNING log line and the canvas view name the node.
@@ -107,6 +111,14 @@ def reason_class(reason: str) -> str:
     return "malformed"
 
 
+def accepted_reason_class(result: Any) -> str:
+    """The label of a delivery the store recorded: only the self-trigger guard's
+    ignores get a class of their own (fixed text, never the reason itself)."""
+    if result.outcome == "ignored" and result.reason.startswith(SELF_TRIGGERED):
+        return "self_triggered"
+    return ""
+
+
 def count_delivery(outcome: str, reason: str = "") -> None:
     child = _DELIVERY_COUNTERS.get((outcome, reason))
     if child is None:
@@ -135,20 +147,21 @@ class MeteredStore:
         return getattr(self._store, name)
 
     def accept_delivery(self, endpoint_id: str, webhook_id: str | None, events: Any,
-                        now: datetime) -> Any:
-        result = self._store.accept_delivery(endpoint_id, webhook_id, events, now)
-        count_delivery(result.outcome)
+                        now: datetime, reason: str = "") -> Any:
+        result = self._store.accept_delivery(endpoint_id, webhook_id, events, now, reason)
+        count_delivery(result.outcome, accepted_reason_class(result))
         return result
 
     def accept_delivery_then(self, endpoint_id: str, webhook_id: str | None, events: Any,
                              now: datetime, then: Callable[[Any, BaseException | None], None],
-                             ) -> None:
+                             reason: str = "") -> None:
         def counted(result: Any, error: BaseException | None) -> None:
             if error is None:  # in the writer thread, after the commit
-                count_delivery(result.outcome)
+                count_delivery(result.outcome, accepted_reason_class(result))
             then(result, error)
 
-        self._store.accept_delivery_then(endpoint_id, webhook_id, events, now, counted)
+        self._store.accept_delivery_then(endpoint_id, webhook_id, events, now, counted,
+                                         reason=reason)
 
     def record_rejection(self, endpoint_id: str, reason: str, now: datetime) -> None:
         self._store.record_rejection(endpoint_id, reason, now)

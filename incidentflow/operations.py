@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import anyio.to_thread
 
 from incidentflow.errors import Problem
+from incidentflow.host import refuse_if_paused
 from incidentflow.inputs import InvalidInput
 from incidentflow.logging import register_secret
 from incidentflow.store import tokens as token_rows
@@ -71,6 +72,7 @@ class Operations:
 
         run = await self._db(self.host.store.get_run, run_id)
         record = await self._db(self.host.store.get_canvas, run.canvas)
+        refuse_if_paused(record.name, record.paused_at)
         try:
             record.canvas.node(run.trigger_node)
         except KeyError:

@@ -59,6 +59,9 @@ class Settings:
     # window per node, unless the node sets its own ``rateLimit``.
     create_rate_limit_max: int = 10
     create_rate_limit_per_seconds: float = 60.0
+    # How long a delivery about an unknown object may wait for the same canvas's create
+    # actions still in flight (the self-trigger guard, docs/runaway.md).
+    self_trigger_wait_seconds: float = 5.0
 
     @classmethod
     def from_env(
@@ -109,6 +112,8 @@ class Settings:
             signin_attempts=_at_least(env, "INCIDENTFLOW_SIGNIN_ATTEMPTS", 10, 1),
             signin_window_seconds=_seconds(env, "INCIDENTFLOW_SIGNIN_WINDOW_SECONDS", 300.0),
             **_create_rate_limit(env),
+            self_trigger_wait_seconds=float(
+                env.get("INCIDENTFLOW_SELF_TRIGGER_WAIT_SECONDS", "5")),
         )
         rest = {k: v for k, v in given.items() if k not in _FROM_ABOVE}
         return replace(settings, **rest) if rest else settings  # type: ignore[arg-type]

@@ -147,6 +147,12 @@ class Component:
     def field(self, name: str) -> Field:
         return next(f for f in self.fields if f.name == name)
 
+    def created_id(self, event: Event) -> str | None:
+        """The id (elsewhere) of the object ``event`` reports this action created; for
+        actions with ``creates`` set. Recorded so the canvas's own triggers recognise
+        events about it (the self-trigger guard)."""
+        return None
+
 
 @dataclass(frozen=True)
 class WebhookRequest:
@@ -180,6 +186,24 @@ class WebhookTrigger(Component):
     role: ClassVar[Role] = "trigger"
     # Kinds of object whose events this trigger receives (matched against ``creates``).
     listens_for: ClassVar[frozenset[str]] = frozenset()
+    # Configuration flag (a boolean field) that lets events about objects this very
+    # canvas created start runs of it again; off by default.
+    SELF_TRIGGER_OPT_IN: ClassVar[str] = "allowSelfTriggered"
+
+    def subject_id(self, event: Event) -> str | None:
+        """The id of the object (of a kind in ``listens_for``) that ``event`` is about,
+        or None. The receiver compares it with what create actions of the same canvas
+        opened."""
+        return None
+
+    def could_be_self_created(self, event: Event) -> bool:
+        """False when the event itself shows its object was not opened through an
+        integration's API (e.g. a person declared the incident): no create action can
+        have made it, so the guard neither looks it up nor waits. True when unsure."""
+        return True
+
+    def allows_self_triggered(self, config: Mapping[str, Any]) -> bool:
+        return config.get(self.SELF_TRIGGER_OPT_IN) is True
 
     def receive(
         self,

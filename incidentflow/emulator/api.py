@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -59,7 +60,10 @@ async def create_incident(request: Request) -> Response:
     if existing is not None:
         return JSONResponse({"incident": existing})
     incident = state.open_incident(payload, catalog.api_key_actor(), permalink_base(request))
-    dispatcher_of(request).publish_incident(incident, "created")
+    sent = dispatcher_of(request).publish_incident(incident, "created")
+    if state.webhook_lead_seconds > 0:  # the webhook overtakes this answer
+        await dispatcher_of(request).wait_sent(sent, state.webhook_lead_seconds)
+        await asyncio.sleep(state.webhook_lead_seconds)
     return JSONResponse({"incident": incident})
 
 

@@ -66,11 +66,34 @@ async def clear_faults(request: Request) -> Response:
     return Response(status_code=204)
 
 
+MAX_LEAD_SECONDS = 30.0
+
+
+def _timing(request: Request) -> Response:
+    return JSONResponse({"webhook_lead_seconds": state_of(request).webhook_lead_seconds})
+
+
+async def get_timing(request: Request) -> Response:
+    return _timing(request)
+
+
+async def set_timing(request: Request) -> Response:
+    """``{"webhook_lead_seconds": S}``: create calls send their incident_created webhook,
+    then answer only S seconds later (0 turns it off)."""
+    lead = (await read_json(request)).get("webhook_lead_seconds")
+    if isinstance(lead, bool) or not isinstance(lead, int | float) or not (
+            0 <= lead <= MAX_LEAD_SECONDS):
+        raise bad_request(f"webhook_lead_seconds must be a number from 0 to {MAX_LEAD_SECONDS:g}")
+    state_of(request).webhook_lead_seconds = float(lead)
+    return _timing(request)
+
+
 async def reset(request: Request) -> Response:
     """Back to a fresh start: in-flight deliveries stop, endpoints return to the initial set."""
     await dispatcher_of(request).cancel_all()
     state = state_of(request)
     state.clear()
+    state.webhook_lead_seconds = 0.0
     state.endpoints = dict(request.app.state.initial_endpoints)
     faults_of(request).clear()
     return Response(status_code=204)
@@ -133,6 +156,8 @@ ROUTES = [
     Route("/_emulator/faults", list_faults, methods=["GET"]),
     Route("/_emulator/faults", clear_faults, methods=["DELETE"]),
     Route("/_emulator/reset", reset, methods=["POST"]),
+    Route("/_emulator/timing", get_timing, methods=["GET"]),
+    Route("/_emulator/timing", set_timing, methods=["POST"]),
     Route("/_emulator/webhook-endpoints", add_endpoint, methods=["POST"]),
     Route("/_emulator/webhook-endpoints", list_endpoints, methods=["GET"]),
     Route("/_emulator/webhook-endpoints/{id}", remove_endpoint, methods=["DELETE"]),

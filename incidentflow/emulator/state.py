@@ -89,6 +89,10 @@ class EmulatorState:
     requests: list[dict[str, Any]] = field(default_factory=list)
     endpoints: dict[str, WebhookEndpoint] = field(default_factory=dict)
     deliveries: list[Delivery] = field(default_factory=list)
+    # Seconds a create call waits, after sending its incident_created webhook, before it
+    # answers (0: answer at once). incident.io may send the webhook as it answers; this
+    # makes the webhook overtake the answer every time (POST /_emulator/timing).
+    webhook_lead_seconds: float = 0.0
 
     def now(self) -> str:
         return format_timestamp(self.clock())

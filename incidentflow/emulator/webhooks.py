@@ -113,6 +113,16 @@ class WebhookDispatcher:
         attempt.status_code = response.status_code
         return response.is_success
 
+    async def wait_sent(self, deliveries: Sequence[Delivery], timeout: float) -> bool:
+        """Wait (at most ``timeout`` seconds) until each delivery's first attempt is
+        on its way; False if one was not by then."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while any(not d.attempts for d in deliveries):
+            if asyncio.get_running_loop().time() >= deadline:
+                return False
+            await asyncio.sleep(0.005)
+        return True
+
     @property
     def pending(self) -> int:
         return len(self._tasks)

@@ -31,7 +31,7 @@ import time
 import weakref
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import partial
 from typing import Any, Protocol, TypeVar
@@ -74,6 +74,7 @@ from incidentflow.secrets_service import (
     masked_emissions,
     reads_secrets,
 )
+from incidentflow.self_trigger import SETTLED
 from incidentflow.settings import Settings
 from incidentflow.store.database import store_unavailable
 from incidentflow.store.port import ClaimedExecution, Emitted, Store
@@ -325,6 +326,7 @@ class Worker:
     async def _process(self, job: ClaimedExecution, executed: Callable[[], None]) -> None:
         config: dict[str, Any] | None = None
         values = NO_SECRETS  # what to mask in anything stored: set when the node reads them
+        creates: str | None = None  # the kind of object this action opens, if any
         try:
             node_plan = await self._plan(job)
             node, component = node_plan.node, node_plan.component
@@ -338,6 +340,9 @@ class Worker:
             if component.creates is not None and not await self._admitted(job, node, config):
                 executed()
                 return
+            if component.creates is not None:
+                creates = component.creates
+                await self._begin_create(job, creates)
             emissions = await self._execute(job, node, component, resolved)
             executed()
             if node_plan.reads_secrets:
@@ -347,12 +352,20 @@ class Worker:
                     emitted = plan(node_plan.canvas, node.name, emissions, job.root)
             else:
                 emitted = plan(node_plan.canvas, node.name, emissions, job.root)
+            if creates is not None:
+                emitted = _with_created_ids(component, emitted)
             done = await self._finish(job, config, emitted)
             if not done:
                 log.warning("execution %s: lease lost, its outcome was discarded", job.id)
+            elif creates is not None and not any(e.created_id for e in emitted):
+                await self._forget_create(job)
+            elif creates is not None:
+                SETTLED.notify()  # deliveries waiting for this create look again now
         except Exception as exc:
             executed()
             await self._record_failure(job, exc, config, values)
+            if creates is not None:
+                await self._forget_create(job)
 
     async def _admitted(
         self, job: ClaimedExecution, node: Node, config: dict[str, Any] | None
@@ -456,6 +469,22 @@ class Worker:
         self._integrations[name] = (time.monotonic() + INTEGRATION_CACHE_SECONDS, config)
         return dict(config)
 
+    # -- the self-trigger guard's records (store.guards, self_trigger.py) ------------------
+    async def _begin_create(self, job: ClaimedExecution, kind: str) -> None:
+        """Committed before the action calls out: a webhook about what it opens may
+        reach the receiver before the call returns, and must find it in flight."""
+        await self._db(self._store.begin_create, job.canvas, kind, job.id, job.run_id,
+                       self._clock())
+
+    async def _forget_create(self, job: ClaimedExecution) -> None:
+        """The create failed (or named no object): deliveries need not wait for it."""
+        try:
+            await self._db(self._store.forget_create, job.id)
+        except Exception as exc:  # it goes stale after a lease time anyway
+            log.warning("execution %s: clearing its in-flight create failed: %s",
+                        job.id, type(exc).__name__)
+        SETTLED.notify()
+
     # -- failures ------------------------------------------------------------------------
     async def _record_failure(
         self, job: ClaimedExecution, exc: Exception, config: dict[str, Any] | None,
@@ -512,6 +541,12 @@ def describe(exc: Exception) -> tuple[str, dict[str, Any] | None]:
 
 def _nothing() -> None:
     pass
+
+
+def _with_created_ids(component: Component, emitted: list[Emitted]) -> list[Emitted]:
+    """Each emitted event with the id of the object it reports created, recorded by
+    the finish (store.finishes) so the guard recognises later events about it."""
+    return [replace(item, created_id=component.created_id(item.event)) for item in emitted]
 
 
 def _fresh(config: dict[str, Any]) -> dict[str, Any]:

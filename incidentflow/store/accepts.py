@@ -27,6 +27,7 @@ from incidentflow.events import Event
 from incidentflow.store.bulk import BulkStatement
 from incidentflow.store.codec import new_id
 from incidentflow.store.handoff import Handoff, RunContext
+from incidentflow.store.pauses import held_events
 from incidentflow.store.port import DeliveryOutcome, DeliveryResult, NewExecution
 from incidentflow.store.queue import EVENT_COLUMNS, EXECUTION_COLUMNS, event_row, execution_rows
 from incidentflow.store.schema import canvases, deliveries, endpoints, events, executions, runs
@@ -41,10 +42,12 @@ class Accept:
     events: list[tuple[Event, list[NewExecution]]]
     now: datetime
     handoff: Handoff | None = None
+    reason: str = ""  # why there is no event to run, when there is none
 
 
 _TARGETS = (
-    sa.select(endpoints.c.id, endpoints.c.canvas, endpoints.c.node, canvases.c.current_version)
+    sa.select(endpoints.c.id, endpoints.c.canvas, endpoints.c.node, canvases.c.current_version,
+              canvases.c.paused_at)
     .join(canvases, canvases.c.name == endpoints.c.canvas)
     .where(endpoints.c.id.in_(sa.bindparam("ids", expanding=True)))
 )
@@ -53,14 +56,16 @@ _SEEN = sa.select(deliveries.c.endpoint_id, deliveries.c.webhook_id).where(
     deliveries.c.webhook_id.in_(sa.bindparam("webhooks", expanding=True)),
 )
 _DELIVERY_COLUMNS = ("id", "endpoint_id", "webhook_id", "outcome", "reason", "run_id",
-                     "received_at")
+                     "received_at", "held_events")
 _RUN_COLUMNS = ("id", "canvas", "canvas_version", "trigger_node", "root_event_id", "state",
                 "pending", "created_at", "finished_at")
 _INSERT_DELIVERIES = BulkStatement(deliveries.insert(), _DELIVERY_COLUMNS)
 _INSERT_RUNS = BulkStatement(runs.insert(), _RUN_COLUMNS)
 _INSERT_EVENTS = BulkStatement(events.insert(), EVENT_COLUMNS)
 _INSERT_EXECUTIONS = BulkStatement(executions.insert(), EXECUTION_COLUMNS)
-_COUNTED = ("accepted", "duplicate", "ignored")
+_COUNTED = ("accepted", "duplicate", "ignored", "paused")
+NO_EVENT = "no event to run"
+PAUSED = "canvas paused: held until it is resumed"
 _COUNT = BulkStatement(
     endpoints.update()
     .where(endpoints.c.id == sa.bindparam("b_endpoint"))
@@ -122,17 +127,32 @@ def _accept(item: Accept, target: Any, seen: set[tuple[str, str]], rows: _Rows) 
         return DeliveryResult("duplicate", [])
     if item.webhook_id is not None:
         seen.add(key)  # a second delivery with this id later in the batch: a duplicate
+    if target.paused_at is not None and item.events:
+        return _hold(item, rows)
     run_ids = [new_id() for _ in item.events]
     outcome: DeliveryOutcome = "accepted" if item.events else "ignored"
+    reason = "" if item.events else item.reason or NO_EVENT
     rows.deliveries.append({
         "id": new_id(), "endpoint_id": item.endpoint_id, "webhook_id": item.webhook_id,
-        "outcome": outcome, "reason": "" if item.events else "no event to run",
+        "outcome": outcome, "reason": reason,
         "run_id": run_ids[0] if run_ids else None, "received_at": item.now,
+        "held_events": None,
     })
     for run_id, (event, first) in zip(run_ids, item.events, strict=True):
         _add_run(rows, item, target, run_id, event, first)
     _count(rows, item, outcome)
-    return DeliveryResult(outcome, run_ids)
+    return DeliveryResult(outcome, run_ids, reason)
+
+
+def _hold(item: Accept, rows: _Rows) -> DeliveryResult:
+    """The canvas is paused: the delivery keeps its events and starts nothing."""
+    rows.deliveries.append({
+        "id": new_id(), "endpoint_id": item.endpoint_id, "webhook_id": item.webhook_id,
+        "outcome": "paused", "reason": PAUSED, "run_id": None, "received_at": item.now,
+        "held_events": held_events(item.events),
+    })
+    _count(rows, item, "paused")
+    return DeliveryResult("paused", [], PAUSED)
 
 
 def _add_run(rows: _Rows, item: Accept, target: Any, run_id: str, event: Event,

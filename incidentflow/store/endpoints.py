@@ -15,7 +15,8 @@ from incidentflow.store.port import DeliveryOutcome, Endpoint
 from incidentflow.store.schema import endpoints
 
 SECRET_GRACE = timedelta(hours=24)  # Lesson 8: the previous secret stays valid this long
-OUTCOMES: tuple[DeliveryOutcome, ...] = ("accepted", "duplicate", "ignored", "rejected")
+OUTCOMES: tuple[DeliveryOutcome, ...] = (
+    "accepted", "duplicate", "rejected", "ignored", "filtered", "paused")
 
 
 def new_endpoint_id() -> str:

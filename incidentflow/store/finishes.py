@@ -21,6 +21,7 @@ from sqlalchemy.engine import Connection
 
 from incidentflow.store.bulk import BulkStatement
 from incidentflow.store.codec import new_id
+from incidentflow.store.guards import MARK_CREATED, created_rows
 from incidentflow.store.handoff import Handoff, RunContext
 from incidentflow.store.port import Emitted
 from incidentflow.store.queue import EVENT_COLUMNS, EXECUTION_COLUMNS, event_row, execution_rows
@@ -89,6 +90,7 @@ def finish_many(conn: Connection, finishes: list[Finish]) -> list[bool]:
     leases = _held_leases(conn, sorted({item.execution_id for item in finishes}))
     done: list[bool] = []
     ended, new_events, new_executions = [], [], []
+    created: list[tuple[str, str, datetime]] = []  # create actions' objects (store.guards)
     settles: dict[str, tuple[int, datetime]] = {}  # run -> (pending delta, latest now)
     for item in finishes:
         lease = leases.get(item.execution_id)
@@ -102,7 +104,7 @@ def finish_many(conn: Connection, finishes: list[Finish]) -> list[bool]:
             "v_finished_at": item.now, "v_resolved_config": item.resolved_config,
             "v_error": None, "v_error_details": None,
         })
-        enqueued = 0
+        enqueued, reported = 0, False
         for emitted in item.emitted:
             event_id = new_id()
             new_events.append(event_row(event_id, run_id, node, item.execution_id,
@@ -110,6 +112,9 @@ def finish_many(conn: Connection, finishes: list[Finish]) -> list[bool]:
             new_executions += execution_rows(run_id, event_id, emitted.downstream, item.now,
                                              item.handoff, item.run)
             enqueued += len(emitted.downstream)
+            if emitted.created_id is not None and not reported:
+                reported = True  # one object per create execution (its row's key)
+                created.append((item.execution_id, emitted.created_id, item.now))
         delta, _ = settles.get(run_id, (0, item.now))
         settles[run_id] = (delta + enqueued - 1, item.now)
         done.append(True)
@@ -119,6 +124,8 @@ def finish_many(conn: Connection, finishes: list[Finish]) -> list[bool]:
         _INSERT_EVENTS.execute(conn, new_events)
     if new_executions:
         _INSERT_EXECUTIONS.execute(conn, new_executions)
+    if created:  # only create actions' finishes pay for this
+        conn.execute(MARK_CREATED, created_rows(created))
     _settle_runs(conn, settles)
     return done
 

@@ -21,7 +21,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from incidentflow.rate_limit import RateLimit
-from incidentflow.store.port import Admission, NodeLimitState, Resumed
+from incidentflow.store.port import Admission, NodeLimitState, NodeResumed
 from incidentflow.store.queue import settle_run
 from incidentflow.store.schema import executions, node_limits, runs
 
@@ -121,7 +121,7 @@ def _held_of(canvas: str, node: str) -> Any:
     )
 
 
-def resume(conn: Connection, canvas: str, node: str, release: bool, now: datetime) -> Resumed:
+def resume(conn: Connection, canvas: str, node: str, release: bool, now: datetime) -> NodeResumed:
     """See ``Store.resume_node``."""
     conn.execute(
         node_limits.update()
@@ -133,7 +133,7 @@ def resume(conn: Connection, canvas: str, node: str, release: bool, now: datetim
         released = conn.execute(executions.update().where(held).values(
             state="queued", next_attempt_at=now, admitted_at=now, error=None,
         )).rowcount
-        return Resumed(released=released)
+        return NodeResumed(released=released)
     per_run = conn.execute(
         sa.select(executions.c.run_id, sa.func.count()).where(held)
         .group_by(executions.c.run_id).order_by(executions.c.run_id)
@@ -143,7 +143,7 @@ def resume(conn: Connection, canvas: str, node: str, release: bool, now: datetim
     ))
     for run_id, count in per_run:  # run order: two resumes lock runs in the same order
         settle_run(conn, run_id, 1 - count, now)
-    return Resumed(discarded=sum(count for _, count in per_run))
+    return NodeResumed(discarded=sum(count for _, count in per_run))
 
 
 def states(conn: Connection, canvas: str | None = None) -> list[NodeLimitState]:

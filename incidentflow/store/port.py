@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 # "held": a tripped node's execution waiting for a person; "discarded": one they dropped.
 ExecutionState = Literal["queued", "running", "succeeded", "failed", "held", "discarded"]
 RunState = Literal["running", "succeeded", "failed"]
-DeliveryOutcome = Literal["accepted", "duplicate", "ignored", "rejected"]
+DeliveryOutcome = Literal["accepted", "duplicate", "rejected", "ignored", "filtered", "paused"]
 
 
 @dataclass(frozen=True)
@@ -51,6 +51,7 @@ class CanvasRecord:
     created_at: datetime
     updated_at: datetime
     warnings: list[dict[str, Any]] = field(default_factory=list)
+    paused_at: datetime | None = None  # set while the canvas is paused
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,7 @@ class CanvasSummary:
     last_run_id: str | None
     last_run_state: RunState | None
     last_run_at: datetime | None
+    paused_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -90,12 +92,30 @@ class DeliveryRecord:
     reason: str
     received_at: datetime
     run_id: str | None
+    held: int = 0  # events a paused canvas holds for this delivery until it resumes
 
 
 @dataclass(frozen=True)
 class DeliveryResult:
     outcome: DeliveryOutcome
     run_ids: list[str]
+    reason: str = ""  # why nothing started (ignored, paused), as the delivery log says
+
+
+@dataclass(frozen=True)
+class SelfCreated:
+    """What the self-trigger guard knows about one object id on one canvas."""
+
+    created_by: str | None  # the run that created it, if this canvas did
+    in_flight: frozenset[str]  # execution ids of this canvas's creates not yet answered
+
+
+@dataclass(frozen=True)
+class Resumed:
+    """What resuming a paused canvas did with the deliveries it held."""
+
+    run_ids: list[str]
+    discarded: int
 
 
 @dataclass(frozen=True)
@@ -128,6 +148,9 @@ class Emitted:
     event: Event
     channel: str
     downstream: list[NewExecution]
+    # The id of the object this event reports created (create actions only): recorded
+    # with the finish, so the self-trigger guard knows the object as this canvas's own.
+    created_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -200,7 +223,7 @@ class NodeLimitState:
 
 
 @dataclass(frozen=True)
-class Resumed:
+class NodeResumed:
     """What resuming a node did with the executions it held."""
 
     released: int = 0
@@ -243,10 +266,13 @@ class Store(Protocol):
         webhook_id: str | None,
         events: list[tuple[Event, list[NewExecution]]],
         now: datetime,
+        reason: str = "",
     ) -> DeliveryResult:
         """One transaction: delivery row (unique per endpoint + webhook_id), one run per
         event with its first executions. A repeated webhook_id: outcome "duplicate",
-        nothing new. No events: outcome "ignored" (still recorded, still deduped)."""
+        nothing new. No events: outcome "ignored" with ``reason`` (still recorded, still
+        deduped). The endpoint's canvas is paused: outcome "paused", the events are
+        kept with the delivery and nothing starts (``resume_canvas``)."""
         ...
 
     def accept_delivery_then(
@@ -256,13 +282,55 @@ class Store(Protocol):
         events: list[tuple[Event, list[NewExecution]]],
         now: datetime,
         then: Callable[[DeliveryResult | None, BaseException | None], None],
+        reason: str = "",
     ) -> None:
         """``accept_delivery`` without blocking: ``then(result, error)`` is called from
         another thread once it is committed (or failed)."""
         ...
 
     def record_rejection(self, endpoint_id: str, reason: str, now: datetime) -> None: ...
-    def recent_deliveries(self, endpoint_id: str, limit: int = 20) -> list[DeliveryRecord]: ...
+    def recent_deliveries(self, endpoint_id: str, limit: int = 20) -> list[DeliveryRecord]:
+        """Newest first."""
+        ...
+
+    # -- pause and resume (a runaway canvas is stopped without losing deliveries) -----
+    def pause_canvas(self, name: str, now: datetime) -> datetime:
+        """Pause (if not already); returns since when it is paused."""
+        ...
+
+    def resume_canvas(
+        self,
+        name: str,
+        plan: Callable[[str, Event], list[NewExecution]] | None,
+        now: datetime,
+    ) -> Resumed:
+        """One transaction: unpause and settle every delivery held while paused; with
+        ``plan`` (trigger node, event -> first executions) each held event starts a run,
+        without it they are discarded. Both are noted in the delivery log."""
+        ...
+
+    def held_deliveries(self, name: str) -> int:
+        """How many deliveries the (paused) canvas holds events of."""
+        ...
+
+    # -- self-trigger guard (store.guards) ------------------------------------------
+    def begin_create(
+        self, canvas: str, kind: str, execution_id: str, run_id: str, now: datetime
+    ) -> None:
+        """A create action of ``canvas`` is about to call out: in flight from ``now``
+        (again on each attempt). Committed before returning."""
+        ...
+
+    def forget_create(self, execution_id: str) -> None:
+        """The create failed: it is no longer in flight (its object, if any, unknown)."""
+        ...
+
+    def self_created(
+        self, canvas: str, kinds: frozenset[str], object_id: str, live_since: datetime
+    ) -> SelfCreated:
+        """Whether ``canvas`` created ``object_id`` (of one of ``kinds``), and which of
+        its creates started since ``live_since`` are still in flight."""
+        ...
 
     def start_run(
         self, canvas: str, node: str, event: Event, first: list[NewExecution], now: datetime
@@ -369,7 +437,7 @@ class Store(Protocol):
         """Rate-limit rows (of one canvas, or all) with how many executions each holds."""
         ...
 
-    def resume_node(self, canvas: str, node: str, release: bool, now: datetime) -> Resumed:
+    def resume_node(self, canvas: str, node: str, release: bool, now: datetime) -> NodeResumed:
         """Untrip the node and start a new window; release its held executions (queued
         again, admitted: they do not count against the limit) or discard them
         (state "discarded", their runs settle)."""

@@ -39,18 +39,21 @@ class Pruned:
     runs: int = 0
     deliveries: int = 0
     sessions: int = 0  # expired browser-session rows (see store/tokens.py)
+    created_objects: int = 0  # self-trigger guard records as old as the runs (store/guards.py)
 
     def __add__(self, other: Pruned) -> Pruned:
         return Pruned(self.runs + other.runs, self.deliveries + other.deliveries,
-                      self.sessions + other.sessions)
+                      self.sessions + other.sessions,
+                      self.created_objects + other.created_objects)
 
     @property
     def total(self) -> int:
-        return self.runs + self.deliveries + self.sessions
+        return self.runs + self.deliveries + self.sessions + self.created_objects
 
     def full(self, batch_size: int) -> bool:
         """Did any part of this batch hit the limit (so more may be left)?"""
-        return max(self.runs, self.deliveries, self.sessions) >= batch_size
+        return max(self.runs, self.deliveries, self.sessions,
+                   self.created_objects) >= batch_size
 
 
 def retention_days(env: Mapping[str, str] | None = None) -> int:
@@ -95,7 +98,10 @@ def prune_runs_batch(conn: Connection, before: datetime, limit: int) -> int:
 
 def prune_deliveries_batch(conn: Connection, before: datetime, limit: int) -> int:
     ids = list(conn.scalars(
-        sa.select(deliveries.c.id).where(deliveries.c.received_at < before).limit(limit)
+        # Not the events a paused canvas still holds: they wait for a person's choice.
+        sa.select(deliveries.c.id)
+        .where(deliveries.c.received_at < before, deliveries.c.held_events.is_(None))
+        .limit(limit)
     ))
     if ids:
         conn.execute(deliveries.delete().where(deliveries.c.id.in_(ids)))

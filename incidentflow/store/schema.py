@@ -67,6 +67,8 @@ canvases = sa.Table(
     sa.Column("current_version", sa.Integer, nullable=False),
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("updated_at", UTCDateTime, nullable=False),
+    # Set while the canvas is paused (migration 0007): deliveries are held, nothing starts.
+    sa.Column("paused_at", UTCDateTime),
 )
 
 canvas_versions = sa.Table(
@@ -94,6 +96,8 @@ endpoints = sa.Table(
     sa.Column("duplicate_count", sa.Integer, nullable=False, server_default="0"),
     sa.Column("ignored_count", sa.Integer, nullable=False, server_default="0"),
     sa.Column("rejected_count", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("filtered_count", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("paused_count", sa.Integer, nullable=False, server_default="0"),
     sa.Column("last_delivery_at", UTCDateTime),
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.UniqueConstraint("canvas", "node"),
@@ -111,6 +115,9 @@ deliveries = sa.Table(
     sa.Column("reason", sa.Text, nullable=False),
     sa.Column("run_id", ID),
     sa.Column("received_at", UTCDateTime, nullable=False),
+    # The events a delivery to a paused canvas carried, kept until the canvas resumes
+    # (then run or discarded, and set back to NULL).
+    sa.Column("held_events", sa.JSON(none_as_null=True)),
     sa.UniqueConstraint("endpoint_id", "webhook_id"),
     sa.Index(None, "endpoint_id", "received_at"),
 )
@@ -208,4 +215,23 @@ node_limits = sa.Table(
     sa.Column("window_start", UTCDateTime, nullable=False),
     sa.Column("window_count", sa.Integer, nullable=False),
     sa.Column("tripped_at", UTCDateTime),
+)
+
+# What create actions opened elsewhere (self-trigger guard, ``store.guards``): a row is
+# written "in_flight" before the action calls out, and becomes "created" with the
+# object's id in the transaction that records the action's success.
+created_objects = sa.Table(
+    "created_objects",
+    metadata,
+    sa.Column("execution_id", ID, primary_key=True),
+    sa.Column("canvas", NAME, _cascade("canvases.name"), nullable=False),
+    sa.Column("kind", sa.String(100), nullable=False),
+    sa.Column("object_id", sa.String(200)),
+    sa.Column("run_id", ID, nullable=False),
+    sa.Column("state", sa.String(20), nullable=False),
+    sa.Column("started_at", UTCDateTime, nullable=False),
+    sa.Column("created_at", UTCDateTime),
+    sa.Index(None, "canvas", "kind", "object_id"),
+    sa.Index(None, "canvas", "state"),
+    sa.Index(None, "started_at"),
 )

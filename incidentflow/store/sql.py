@@ -29,14 +29,16 @@ from incidentflow.events import Event
 from incidentflow.rate_limit import RateLimit
 from incidentflow.store import endpoints as endpoint_rows
 from incidentflow.store import (  # +tables
+    guards,
     history,
     node_limits,
+    pauses,
     queue,
     retention,
     secret_rows,
     tokens,
 )
-from incidentflow.store.accepts import Accept, accept_many
+from incidentflow.store.accepts import NO_EVENT, PAUSED, Accept, accept_many
 from incidentflow.store.codec import canvas_from_spec, canvas_to_spec, new_id, spec_hash
 from incidentflow.store.database import Database
 from incidentflow.store.finishes import Finish, finish_many
@@ -55,9 +57,11 @@ from incidentflow.store.port import (
     IntegrationRecord,
     NewExecution,
     NodeLimitState,
+    NodeResumed,
     Resumed,
     RunRecord,
     SavedCanvas,
+    SelfCreated,
 )
 from incidentflow.store.schema import (
     canvas_versions,
@@ -173,6 +177,7 @@ class SqlStore:
         return CanvasRecord(
             name=name, version=wanted, canvas=canvas_from_spec(row.spec), source=row.source,
             created_at=head.created_at, updated_at=head.updated_at, warnings=row.warnings,
+            paused_at=head.paused_at,
         )
 
     def list_canvases(self) -> list[CanvasSummary]:
@@ -200,6 +205,7 @@ class SqlStore:
             last_run_id=last.id if last else None,
             last_run_state=last.state if last else None,
             last_run_at=last.created_at if last else None,
+            paused_at=head.paused_at,
         )
 
     def delete_canvas(self, name: str) -> None:
@@ -230,11 +236,13 @@ class SqlStore:
         webhook_id: str | None,
         events: list[tuple[Event, list[NewExecution]]],
         now: datetime,
+        reason: str = "",
     ) -> DeliveryResult:
         # Group commit (store.writer): concurrent deliveries share one transaction and
         # one fsync; answered only after the commit.
         result: DeliveryResult = waited(
-            self.accept_delivery_then, endpoint_id, webhook_id, events, now)
+            partial(self.accept_delivery_then, reason=reason),
+            endpoint_id, webhook_id, events, now)
         return result
 
     def accept_delivery_then(
@@ -244,20 +252,22 @@ class SqlStore:
         events: list[tuple[Event, list[NewExecution]]],
         now: datetime,
         then: Callable[[DeliveryResult | None, BaseException | None], None],
+        reason: str = "",
     ) -> None:
         """``accept_delivery`` without blocking (see ``finish_then``): the webhook
         receiver awaits the commit on its event loop instead of in a thread."""
         handoff = self._handoff(now)
         # Alone (when its batch is redone): the statement-by-statement path.
         accept = partial(self._accept, endpoint_id=endpoint_id, webhook_id=webhook_id,
-                         events=events, now=now, handoff=handoff)
+                         events=events, now=now, handoff=handoff, reason=reason)
         enqueued = sum(len(first) for _, first in events)
         self._db.writer.submit_then(
             accept, then,
             lambda result: result.outcome == "accepted" and _left_queued(handoff, enqueued),
             after=handoff.settle if handoff else None,
             # Grouped: the batch's deliveries are recorded set-based (store.accepts).
-            group=_ACCEPTS, payload=Accept(endpoint_id, webhook_id, events, now, handoff),
+            group=_ACCEPTS,
+            payload=Accept(endpoint_id, webhook_id, events, now, handoff, reason),
         )
 
     def _accept(
@@ -268,6 +278,7 @@ class SqlStore:
         events: list[tuple[Event, list[NewExecution]]],
         now: datetime,
         handoff: Handoff | None = None,
+        reason: str = "",
     ) -> DeliveryResult:
         if handoff is not None:
             handoff.reset()
@@ -275,21 +286,26 @@ class SqlStore:
         if webhook_id is not None and _seen(conn, endpoint_id, webhook_id):
             return _duplicate(conn, endpoint_id, now)
         outcome: DeliveryOutcome = "accepted" if events else "ignored"
-        run_ids = [new_id() for _ in events]
+        reason = "" if events else reason or NO_EVENT
+        paused = target.paused_at is not None and bool(events)
+        if paused:  # held with its events, nothing starts (store.pauses)
+            outcome, reason = "paused", PAUSED
+        run_ids = [new_id() for _ in events] if not paused else []
         row = {
             "id": new_id(), "endpoint_id": endpoint_id, "webhook_id": webhook_id,
-            "outcome": outcome, "reason": "" if events else "no event to run",
+            "outcome": outcome, "reason": reason,
             "run_id": run_ids[0] if run_ids else None, "received_at": now,
+            "held_events": pauses.held_events(events) if paused else None,
         }
         if not self._insert_delivery(conn, row):
             return _duplicate(conn, endpoint_id, now)
-        for run_id, (event, first) in zip(run_ids, events, strict=True):
+        for run_id, (event, first) in zip(run_ids, [] if paused else events, strict=True):
             queue.insert_run(
                 conn, target.canvas, target.current_version, target.node, event, first, now,
                 run_id, handoff,
             )
         _count(conn, endpoint_id, outcome, now)
-        return DeliveryResult(outcome, run_ids)
+        return DeliveryResult(outcome, run_ids, reason)
 
     def _insert_delivery(self, conn: Connection, row: dict[str, Any]) -> bool:
         """False if a delivery with this webhook-id exists. On SQLite ``_seen`` already
@@ -319,6 +335,45 @@ class SqlStore:
     def recent_deliveries(self, endpoint_id: str, limit: int = 20) -> list[DeliveryRecord]:
         with self._db.read() as conn:
             return history.recent_deliveries(conn, endpoint_id, limit)
+
+    # -- pause and resume (store/pauses.py) -----------------------------------------------
+    def pause_canvas(self, name: str, now: datetime) -> datetime:
+        with self._db.write() as conn:
+            return pauses.pause(conn, name, now)
+
+    def resume_canvas(
+        self, name: str, plan: pauses.Plan | None, now: datetime
+    ) -> Resumed:
+        resume = partial(pauses.resume, name=name, plan=plan, now=now)
+        # Through the writer, as start_run: the runs it starts wake the workers.
+        resumed: Resumed = self._db.writer.submit(
+            resume, lambda done: bool(done.run_ids)).result()
+        return resumed
+
+    def held_deliveries(self, name: str) -> int:
+        with self._db.read() as conn:
+            return pauses.held_count(conn, name)
+
+    # -- self-trigger guard (store/guards.py) ----------------------------------------------
+    def begin_create(
+        self, canvas: str, kind: str, execution_id: str, run_id: str, now: datetime
+    ) -> None:
+        begin = partial(guards.begin, canvas=canvas, kind=kind, execution_id=execution_id,
+                        run_id=run_id, now=now)
+        # Not durable (no fsync of its own, as claim): it must be visible to the
+        # receiver before the call goes out, which the commit gives; a machine crash
+        # loses at most this hint, for a call that never got its answer either.
+        self._db.writer.submit(begin, durable=False).result()
+
+    def forget_create(self, execution_id: str) -> None:
+        forget = partial(guards.forget, execution_id=execution_id)
+        self._db.writer.submit(forget, durable=False).result()
+
+    def self_created(
+        self, canvas: str, kinds: frozenset[str], object_id: str, live_since: datetime
+    ) -> SelfCreated:
+        with self._db.read() as conn:
+            return guards.lookup(conn, canvas, kinds, object_id, live_since)
 
     def start_run(
         self, canvas: str, node: str, event: Event, first: list[NewExecution], now: datetime
@@ -500,8 +555,8 @@ class SqlStore:
         with self._db.read() as conn:
             return node_limits.states(conn, canvas)
 
-    def resume_node(self, canvas: str, node: str, release: bool, now: datetime) -> Resumed:
-        def resume(conn: Connection) -> Resumed:
+    def resume_node(self, canvas: str, node: str, release: bool, now: datetime) -> NodeResumed:
+        def resume(conn: Connection) -> NodeResumed:
             _current_version(conn, canvas)  # NotFound for an unknown canvas
             return node_limits.resume(conn, canvas, node, release, now)
 
@@ -629,6 +684,7 @@ class SqlStore:
                 deliveries=retention.prune_deliveries_batch(conn, deliveries_before, limit),
                 sessions=tokens.prune_sessions_batch(
                     conn, sessions_before or deliveries_before, limit),
+                created_objects=guards.prune_batch(conn, runs_before, limit),
             )
 
 def _upsert_canvas(conn: Connection, name: str, version: int, now: datetime) -> None:
@@ -654,7 +710,8 @@ def _current_version(conn: Connection, canvas: str) -> int:
 
 # The delivery path's statements, built once (see store.queue).
 _TARGET = (
-    sa.select(endpoints.c.canvas, endpoints.c.node, canvases.c.current_version)
+    sa.select(endpoints.c.canvas, endpoints.c.node, canvases.c.current_version,
+              canvases.c.paused_at)
     .join(canvases, canvases.c.name == endpoints.c.canvas)
     .where(endpoints.c.id == sa.bindparam("b_endpoint"))
 )

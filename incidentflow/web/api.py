@@ -18,12 +18,13 @@ from starlette.routing import Route
 from incidentflow.errors import (
     CanvasError,
     ConfigurationError,
+    Conflict,
     ExpressionError,
     NotFound,
     Problem,
 )
 from incidentflow.events import iso
-from incidentflow.host import Host, UpstreamError
+from incidentflow.host import Host, UpstreamError, delivery_view
 from incidentflow.inputs import InvalidInput, Malformed, json_object, load_document
 from incidentflow.operations import Operations
 from incidentflow.secrets_service import CanvasSecrets, check_name, secret_view, value_in
@@ -108,6 +109,23 @@ class Api:
         return JSONResponse({"runId": run_id, "replayOf": request.path_params["run_id"]},
                             status_code=202)
 
+    # -- pause / resume and the delivery log (docs/runaway.md) --------------------------
+    async def pause_canvas(self, request: Request) -> Response:
+        return JSONResponse(await self.host.pause_canvas(request.path_params["name"]))
+
+    async def resume_canvas(self, request: Request) -> Response:
+        body = await _optional_json_object(request)
+        pending = body.get("pending")
+        if pending is not None and not isinstance(pending, str):
+            raise InvalidInput('pending must be "run" or "discard"',
+                               [Problem('must be "run" or "discard"', field="pending")])
+        return JSONResponse(await self.host.resume_canvas(request.path_params["name"], pending))
+
+    async def node_deliveries(self, request: Request) -> Response:
+        p = request.path_params
+        found = await self.host.node_deliveries(p["name"], p["node"], _limit(request))
+        return JSONResponse({"deliveries": [delivery_view(d) for d in found]})
+
     # -- API tokens --------------------------------------------------------------------
     async def create_token(self, request: Request) -> Response:
         body = json_object(_utf8(await _body(request)))
@@ -175,6 +193,10 @@ class Api:
             Route("/canvases/{name}", self.delete_canvas, methods=["DELETE"]),
             Route("/canvases/{name}/runs", self.list_runs, methods=["GET"]),
             Route("/canvases/{name}/nodes/{node}/run", self.run_node, methods=["POST"]),
+            Route("/canvases/{name}/pause", self.pause_canvas, methods=["POST"]),
+            Route("/canvases/{name}/resume", self.resume_canvas, methods=["POST"]),
+            Route("/canvases/{name}/nodes/{node}/deliveries", self.node_deliveries,
+                  methods=["GET"]),
             Route("/canvases/{name}/nodes/{node}/hooks/{hook}", self.run_hook, methods=["POST"]),
             Route("/canvases/{name}/nodes/{node}/resume", self.resume_node, methods=["POST"]),
             Route("/runs/{run_id}", self.get_run, methods=["GET"]),
@@ -261,6 +283,10 @@ async def _not_found(request: Request, exc: Exception) -> Response:
     return error(404, str(exc))
 
 
+async def _conflict(request: Request, exc: Exception) -> Response:
+    return error(409, str(exc))
+
+
 async def _canvas_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, CanvasError)
     return error(422, "the canvas is not valid", exc.problems)
@@ -292,6 +318,7 @@ async def _http(request: Request, exc: Exception) -> Response:
 
 EXCEPTION_HANDLERS: dict[Any, Callable[[Request, Exception], Awaitable[Response]]] = {
     NotFound: _not_found,
+    Conflict: _conflict,
     CanvasError: _canvas_error,
     ExpressionError: _expression_error,
     InvalidInput: _invalid,

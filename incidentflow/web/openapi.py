@@ -26,6 +26,7 @@ def _errors(*statuses: int) -> dict[str, Any]:
         400: "Malformed request (bad JSON/YAML, bad parameter)",
         401: "Missing or invalid bearer token",
         404: "Not found",
+        409: "Conflicts with the current state (e.g. the canvas is paused)",
         413: "Body too large",
         422: "Validation failed; problems name node and field",
         502: "The outside service failed",
@@ -86,7 +87,7 @@ def _paths() -> dict[str, Any]:
             "parameters": [_path_param("endpoint_id", "Opaque endpoint id")],
             "requestBody": {"content": {"application/json": {"schema": {"type": "object"}}}},
             "responses": {
-                "200": _json(_ref("DeliveryAnswer"), "Accepted, duplicate or ignored"),
+                "200": _json(_ref("DeliveryAnswer"), "Accepted, duplicate, ignored or paused"),
                 "400": _json(_ref("Error"), "Malformed delivery"),
                 "403": _json(_ref("Error"), "Signature invalid, stale, or no secret set"),
                 "404": _json(_ref("Error"), "Unknown endpoint"),
@@ -110,7 +111,8 @@ def _paths() -> dict[str, Any]:
         f"{p}/canvases/{{name}}/nodes/{{node}}/run": {"post": _op(
             "Start a run from a start node with a JSON payload",
             {"202": _json(_ref("RunStarted"), "Run queued")}, params=[NAME, NODE],
-            body=object_body, errors=(400, 401, 404, 413, 422))},
+            body=object_body, errors=(400, 401, 404, 409, 413, 422))},
+        **_runaway_paths(p, limit),
         f"{p}/canvases/{{name}}/nodes/{{node}}/hooks/{{hook}}": {"post": _op(
             "Run a node action (setSecret: {webhookSigningSecret}; empty clears)",
             {"200": _json(_ref("HookResult"), "Done")},
@@ -129,7 +131,7 @@ def _paths() -> dict[str, Any]:
         f"{p}/runs/{{run_id}}/replay": {"post": _op(
             "Run the stored trigger event again as a new run (current canvas version, "
             "new idempotency keys)", {"202": _json(_ref("RunReplayed"), "New run queued")},
-            params=[_path_param("run_id", "Run id")], errors=(401, 404, 422))},
+            params=[_path_param("run_id", "Run id")], errors=(401, 404, 409, 422))},
         f"{p}/tokens": {
             "get": _op("API tokens (the tokens themselves are never returned)",
                        {"200": _json(_ref("TokenList"), "Tokens")}),
@@ -183,6 +185,28 @@ def _paths() -> dict[str, Any]:
             {"200": _json(_ref("Catalogue"), "Catalogue")})},
         f"{p}/openapi.json": {"get": _op(
             "This document", {"200": _json({"type": "object"}, "OpenAPI 3.1")})},
+    }
+
+
+def _runaway_paths(p: str, limit: dict[str, Any]) -> dict[str, Any]:
+    """Pause/resume and the delivery log (docs/runaway.md)."""
+    resume_body = {"content": {"application/json": {"schema": {
+        "type": "object", "properties": {"pending": {"enum": ["run", "discard"]}},
+        "description": "What to do with the deliveries that arrived while paused; "
+                       "required when there are any"}}}}
+    return {
+        f"{p}/canvases/{{name}}/pause": {"post": _op(
+            "Pause a canvas: deliveries are kept with their events, nothing starts",
+            {"200": _json(_ref("CanvasPaused"), "Paused")}, params=[NAME],
+            errors=(401, 404))},
+        f"{p}/canvases/{{name}}/resume": {"post": _op(
+            "Resume a paused canvas; run or discard what arrived while paused",
+            {"200": _json(_ref("CanvasResumed"), "Resumed")}, params=[NAME],
+            body=resume_body, errors=(400, 401, 404, 409, 413, 422))},
+        f"{p}/canvases/{{name}}/nodes/{{node}}/deliveries": {"get": _op(
+            "The delivery log of a webhook trigger node, newest first",
+            {"200": _json(_ref("DeliveryList"), "Deliveries")}, params=[NAME, NODE, limit],
+            errors=(400, 401, 404))},
     }
 
 
@@ -261,12 +285,12 @@ def _schemas() -> dict[str, Any]:
             ["name", "version"], name={"type": "string"}, version={"type": "integer"},
             updatedAt=_WHEN, triggers={"type": "array", "items": {"type": "string"}},
             lastRunId=_NULLABLE_STR, lastRunState=_NULLABLE_STR, lastRunAt=_WHEN,
-            trippedNodes=tripped)}),
+            trippedNodes=tripped, paused={"type": "boolean"}, pausedAt=_WHEN)}),
         "CanvasView": _object(
             ["name", "version", "source", "canvas", "nodes"], name={"type": "string"},
             version={"type": "integer"}, description={"type": "string"}, createdAt=_WHEN,
             updatedAt=_WHEN, source={"type": "string"}, canvas=_OBJ,
-            warnings={"type": "array"},
+            warnings={"type": "array"}, paused={"type": "boolean"}, pausedAt=_WHEN,
             nodes={"type": "array", "items": _object(
                 ["name", "type", "role"], name={"type": "string"}, type={"type": "string"},
                 role={"enum": ["trigger", "action", "unknown"]}, live=live)},
@@ -277,6 +301,7 @@ def _schemas() -> dict[str, Any]:
             node={"type": "string"}, held={"enum": ["release", "discard"]},
             released={"type": "integer"}, discarded={"type": "integer"}),
         "RunStarted": _object(["runId"], runId={"type": "string"}),
+        **_runaway_schemas(),
         "RunReplayed": _object(["runId", "replayOf"], runId={"type": "string"},
                                replayOf={"type": "string"}),
         "Token": token,
@@ -298,6 +323,30 @@ def _schemas() -> dict[str, Any]:
         "Catalogue": _object(["components", "integrations"],
                              components={"type": "array", "items": _OBJ},
                              integrations={"type": "array", "items": _OBJ}),
+    }
+
+
+def _runaway_schemas() -> dict[str, Any]:
+    delivery = _object(
+        ["id", "receivedAt", "webhookId", "outcome", "reason", "runId"],
+        id={"type": "string"}, receivedAt=_WHEN, webhookId=_NULLABLE_STR,
+        outcome={"enum": ["accepted", "duplicate", "rejected", "ignored", "filtered",
+                          "paused"]},
+        reason={"type": "string"}, runId=_NULLABLE_STR,
+        heldEvents={"type": "integer", "description": "events kept until the canvas resumes"})
+    return {
+        "Delivery": delivery,
+        "DeliveryList": _object(["deliveries"],
+                                deliveries={"type": "array", "items": delivery}),
+        "CanvasPaused": _object(["name", "paused", "pausedAt"], name={"type": "string"},
+                                paused={"type": "boolean"}, pausedAt=_WHEN,
+                                pendingDeliveries={"type": "integer"}),
+        "CanvasResumed": _object(
+            ["name", "paused", "runIds", "discarded"], name={"type": "string"},
+            paused={"type": "boolean"}, pausedAt=_WHEN,
+            pending={"enum": ["run", "discard", None]},
+            runIds={"type": "array", "items": {"type": "string"}},
+            discarded={"type": "integer"}),
     }
 
 

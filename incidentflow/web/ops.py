@@ -95,6 +95,7 @@ class Pruner:
         metrics.PRUNED.labels(kind="runs").inc(total.runs)
         metrics.PRUNED.labels(kind="deliveries").inc(total.deliveries)
         metrics.PRUNED.labels(kind="sessions").inc(total.sessions)
+        metrics.PRUNED.labels(kind="created_objects").inc(total.created_objects)
         if total.total:
             log.info("retention: pruned %d runs and %d deliveries", total.runs,
                      total.deliveries, extra={"outcome": "pruned"})

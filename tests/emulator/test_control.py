@@ -203,3 +203,31 @@ def test_retry_schedule_parsing():
     for bad in ("", "a,b", "0,-1"):
         with pytest.raises(ValueError):
             parse_retry_schedule(bad)
+
+
+# -- timing: the created webhook overtakes the create call's answer ----------------------
+
+
+def test_with_a_lead_the_created_webhook_arrives_before_the_create_answers(
+    client: TestClient, receiver
+):
+    client.post("/_emulator/webhook-endpoints", json={"url": receiver.url})
+    answer = client.post("/_emulator/timing", json={"webhook_lead_seconds": 0.3})
+    assert answer.status_code == 200 and answer.json() == {"webhook_lead_seconds": 0.3}
+    incident = new_incident(client)
+    # Already received when the create call returned: no waiting here.
+    _, body = receiver.received.get_nowait()
+    assert incident["id"] in body.decode()
+
+
+@pytest.mark.parametrize("lead", [-1, 31, "1", True, None])
+def test_a_bad_lead_is_rejected(client: TestClient, lead):
+    assert_error(client.post("/_emulator/timing", json={"webhook_lead_seconds": lead}),
+                 400, "bad_request")
+    assert client.get("/_emulator/timing").json() == {"webhook_lead_seconds": 0.0}
+
+
+def test_reset_turns_the_lead_off(client: TestClient):
+    client.post("/_emulator/timing", json={"webhook_lead_seconds": 2})
+    client.post("/_emulator/reset")
+    assert client.get("/_emulator/timing").json() == {"webhook_lead_seconds": 0.0}

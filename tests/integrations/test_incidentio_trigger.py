@@ -202,3 +202,51 @@ def test_content_type_is_checked_after_the_signature(content_type, status):
         assert content_type.split(";")[0] in verdict.reason
         unsigned = WebhookRequest({"content-type": content_type}, signed.body)
         assert receive(unsigned).status == 403  # strangers learn nothing more
+
+
+# -- what the self-trigger guard asks of On Incident ----------------------------------------
+
+
+def incident_event(**incident):
+    from incidentflow.events import Event
+
+    return Event("incident.incident.created", {"event_type": CREATED, "incident": incident})
+
+
+def test_the_subject_of_an_event_is_its_incident_id():
+    [event] = receive(delivery(example(CREATED))).events
+    expected = json.loads(example(CREATED))[CREATED]["id"]
+    assert TRIGGER.subject_id(event) == expected
+    assert TRIGGER.subject_id(incident_event()) is None
+    assert TRIGGER.subject_id(incident_event(id="")) is None
+
+
+@pytest.mark.parametrize("creator, could_be", [
+    ({"api_key": {"id": "k"}}, True),
+    ({"api_key": {"id": "k"}, "user": {"id": "u"}}, True),
+    ({"user": {"id": "u"}}, False),  # a person declared it: no create action did
+    ({"alert": {"id": "a"}}, False),
+    ({}, True),  # unknown: the guard looks
+    (None, True),
+])
+def test_only_an_api_created_incident_may_be_the_canvas_own(creator, could_be):
+    event = incident_event(id="01X", **({"creator": creator} if creator is not None else {}))
+    assert TRIGGER.could_be_self_created(event) is could_be
+
+
+def test_self_triggered_runs_are_off_unless_opted_in():
+    assert TRIGGER.field("allowSelfTriggered").default is False
+    assert TRIGGER.listens_for == frozenset({"incident.incident"})
+    assert not TRIGGER.allows_self_triggered({})
+    assert not TRIGGER.allows_self_triggered({"allowSelfTriggered": "true"})
+    assert TRIGGER.allows_self_triggered({"allowSelfTriggered": True})
+
+
+def test_create_incident_reports_the_id_it_created():
+    from incidentflow.events import Event
+    from incidentflow.integrations.incidentio.action import CreateIncident
+
+    action = CreateIncident()
+    assert action.creates == "incident.incident"
+    assert action.created_id(Event("incident.incident", {"id": "01NEW", "name": "x"})) == "01NEW"
+    assert action.created_id(Event("incident.incident", {"name": "x"})) is None

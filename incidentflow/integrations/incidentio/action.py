@@ -87,6 +87,10 @@ class CreateIncident(Component):
         # The incident whole, as incident.io returned it (contract: no trimmed copy).
         return [Emission(Event(type=OUTPUT_EVENT, data=incident, timestamp=iso(ctx.now)))]
 
+    def created_id(self, event: Event) -> str | None:
+        found = event.data.get("id") if isinstance(event.data, dict) else None
+        return found if isinstance(found, str) and found else None
+
     async def check_remote(
         self,
         node: str,

@@ -55,6 +55,13 @@ class OnIncident(WebhookTrigger):
             "events", "multiselect", "Events", required=True, default=list(DEFAULT_EVENTS),
             options=(Option(CREATED, "Incident created"), Option(UPDATED, "Incident updated")),
         ),
+        Field(
+            WebhookTrigger.SELF_TRIGGER_OPT_IN, "boolean", "Allow self-triggered runs",
+            default=False,
+            description="Off: an incident this canvas opened itself (Create Incident) "
+            "does not start it again; such deliveries are logged as ignored. Turn on "
+            "only for a canvas meant to react to its own incidents.",
+        ),
     )
     hooks = (
         Hook(
@@ -75,6 +82,21 @@ class OnIncident(WebhookTrigger):
             return [Problem(f"unknown event type(s): {', '.join(map(str, unknown))}",
                             node, "events")]
         return []
+
+    def subject_id(self, event: Event) -> str | None:
+        incident = event.data.get("incident") if isinstance(event.data, dict) else None
+        found = incident.get("id") if isinstance(incident, dict) else None
+        return found if isinstance(found, str) and found else None
+
+    def could_be_self_created(self, event: Event) -> bool:
+        """Create Incident calls the API with a key, so incident.io names that key as the
+        incident's creator. A creator without one (a person, an alert, a workflow) was
+        not us; an unknown or missing creator might be."""
+        incident = event.data.get("incident") if isinstance(event.data, dict) else None
+        creator = incident.get("creator") if isinstance(incident, dict) else None
+        if not isinstance(creator, dict) or not creator:
+            return True
+        return "api_key" in creator
 
     def receive(
         self,

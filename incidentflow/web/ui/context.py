@@ -50,6 +50,12 @@ NOTICES = {
     "secret-deleted": "Secret deleted.",
     "node-released": "Node resumed: what it held is running now.",
     "node-discarded": "Node resumed: what it held was discarded and those runs are finished.",
+    "paused": "Canvas paused. Deliveries are kept and start nothing until you resume it.",
+    "resumed": "Canvas resumed.",
+    "resume-choose": "Deliveries arrived while the canvas was paused: choose whether to "
+                     "run or discard them.",
+    "resumed-run": "Canvas resumed. What arrived while it was paused is running now.",
+    "resumed-discard": "Canvas resumed. What arrived while it was paused was discarded.",
 }
 
 

@@ -62,8 +62,11 @@ async def canvas_context(context: UiContext, name: str, selected: str | None) ->
         warnings={**not_operational, **limits["tripped_warnings"]},
     )
     runs = await context.call(context.host.store.list_runs, name, 10)
+    held = 0  # deliveries a paused canvas keeps until a person resumes it
+    if record.paused_at is not None:
+        held = await context.call(context.host.store.held_deliveries, name)
     return {"record": record, "node_live": node_live, "graph": graph, "runs": runs,
-            **limits}
+            "held": held, **limits}
 
 
 async def new_canvas(request: Request) -> Response:

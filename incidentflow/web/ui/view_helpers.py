@@ -60,6 +60,7 @@ def state_class(state: str | None) -> str:
         "running": "busy",
         "queued": "busy",
         "held": "bad",  # waiting for a person: the node's rate limit tripped
+        "paused": "busy",
     }.get(state or "", "muted")
 
 

@@ -3,7 +3,7 @@ rate limit admitted an execution (``executions.admitted_at``) and an index of th
 executions a tripped node holds (state ``held``).
 
 Revision ID: 0008
-Revises: 0006
+Revises: 0007
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0008"
-down_revision = "0006"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
