@@ -110,3 +110,57 @@ def test_the_guard_holds_when_the_webhook_arrives_before_the_create_returns(
     # The follow-up's webhook reached us while its create call was still unanswered.
     assert ignored["receivedAt"] < create["finishedAt"]
     ok(incidentio.post("/_emulator/timing", json={"webhook_lead_seconds": 0}))
+
+
+def tripped_view(api: httpx.Client, name: str) -> dict | None:
+    view = ok(api.get(f"/api/v1/canvases/{name}"))
+    return view if view["trippedNodes"] else None
+
+
+@pytest.mark.slow
+def test_with_the_guard_opted_out_the_rate_limit_trips_at_ten_and_holds_the_rest(
+        server: ServerProcess, emulator: str) -> None:
+    """The issue's 241-incident loop, with its first brake released on purpose: the
+    second brake (the create rate limit, 10 per minute per node by default) stops it."""
+    api = httpx.Client(base_url=server.url, timeout=10,
+                       headers={"Authorization": f"Bearer {server.token}"})
+    incidentio = httpx.Client(base_url=emulator, timeout=10)
+    opted_out = CANVAS.replace("{name: On Incident, type: incident.onIncident}",
+                               "{name: On Incident, type: incident.onIncident, "
+                               "configuration: {allowSelfTriggered: true}}")
+    assert opted_out != CANVAS
+    name = "loop-opted-out"
+    incidentio.post("/_emulator/reset").raise_for_status()
+    ok(api.put("/api/v1/integrations/incident", json={
+        "type": "incident", "configuration": {"apiKey": EMULATOR_KEY, "baseUrl": emulator}}))
+    saved = ok(api.put(f"/api/v1/canvases/{name}", content=opted_out.replace("NAME", name),
+                       headers={"Content-Type": "application/yaml"}))
+    # Saving warns that the canvas can feed itself and that only the rate limit guards it.
+    assert any("can feed itself" in w["message"] and "10 per 60 s" in w["message"]
+               and "guard of 'On Incident' is off" in w["message"]
+               for w in saved["warnings"]), saved["warnings"]
+    secret = "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
+    live = ok(api.post(f"/api/v1/canvases/{name}/nodes/On Incident/hooks/setSecret",
+                       json={"webhookSigningSecret": secret}))["live"]
+    ok(incidentio.post("/_emulator/webhook-endpoints",
+                       json={"url": live["webhookUrl"], "secret": secret}))
+
+    ok(incidentio.post("/_emulator/incidents", json={"name": "Checkout is down",
+                                                     "severity_id": MAJOR}))
+    view = wait_until(lambda: tripped_view(api, name), 60, what="the rate limit to trip")
+    [tripped] = view["trippedNodes"]
+    assert tripped["node"] == "Open follow-up" and tripped["held"] >= 1
+    assert ok(incidentio.post("/_emulator/deliveries/drain?timeout=15"))["settled"] is True
+
+    # One declared by a person, ten opened by the canvas, and nothing after the trip.
+    found = incidents(incidentio)
+    assert len(found) == 11, [i["name"] for i in found]
+    assert sum(i["name"].startswith("Follow-up") for i in found) == 10
+    view = ok(api.get(f"/api/v1/canvases/{name}"))
+    assert [t["held"] for t in view["trippedNodes"]] == [tripped["held"]]
+    assert len(incidents(incidentio)) == 11
+
+    resumed = ok(api.post(f"/api/v1/canvases/{name}/nodes/Open follow-up/resume",
+                          json={"held": "discard"}))
+    assert resumed["discarded"] == tripped["held"]
+    assert len(incidents(incidentio)) == 11

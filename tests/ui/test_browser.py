@@ -1,5 +1,7 @@
 """The whole UI in Debian's chromium against real processes: incidentflow and the
-incident.io emulator. Screenshots of each page go to docs/screenshots/.
+incident.io emulator. Screenshots of each page go to a temporary directory, or to
+docs/screenshots/ when INCIDENTFLOW_UPDATE_SCREENSHOTS=1 (tests never modify tracked
+files unless asked to).
 
 Scenario: sign in; connect incident.io; apply a canvas with an error, see it at the
 node, fix it; open the On Incident panel, copy the URL, register it in the emulator and
@@ -9,7 +11,9 @@ the follow-up incident linked; sign out and be refused.
 
 from __future__ import annotations
 
+import os
 import re
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -25,7 +29,9 @@ pytestmark = pytest.mark.browser
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
-SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+DOC_SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+SHOTS = (DOC_SHOTS if os.environ.get("INCIDENTFLOW_UPDATE_SCREENSHOTS") == "1"
+         else Path(tempfile.mkdtemp(prefix="incidentflow-screenshots-")))
 TOKEN = "ifa_browser_" + "C" * 30
 EMULATOR_KEY = "emulator-browser-key"
 WAIT_MS = 20_000

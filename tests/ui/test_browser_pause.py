@@ -10,7 +10,13 @@ from typing import Any
 import httpx
 import pytest
 from helpers import wait_until
-from test_browser import TOKEN, browser_context, servers, shot  # noqa: F401 - fixtures
+from test_browser import (  # noqa: F401 - fixtures
+    TOKEN,
+    browser_context,
+    csp_violations,
+    servers,
+    shot,
+)
 
 pytestmark = pytest.mark.browser
 pw_sync = pytest.importorskip("playwright.sync_api")

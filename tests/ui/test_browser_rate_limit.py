@@ -9,7 +9,14 @@ from typing import Any
 import httpx
 import pytest
 from helpers import wait_until
-from test_browser import EMULATOR_KEY, TOKEN, WAIT_MS, browser_context, servers  # noqa: F401
+from test_browser import (  # noqa: F401 - fixtures
+    EMULATOR_KEY,
+    TOKEN,
+    WAIT_MS,
+    browser_context,
+    csp_violations,
+    servers,
+)
 from ui_support import MAJOR
 
 pytestmark = pytest.mark.browser
