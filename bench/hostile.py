@@ -161,7 +161,7 @@ def hostile_pressure(url: str, token: str, stop: threading.Event, seen: dict[str
         ("dense_saves", lambda: api.put("/api/v1/canvases/dense", content=dense,
                                         headers={"Content-Type": "application/yaml"})),
     ]
-    with api, person:
+    try:
         while not stop.is_set():
             for name, step in steps:
                 try:
@@ -172,6 +172,9 @@ def hostile_pressure(url: str, token: str, stop: threading.Event, seen: dict[str
                 if stop.is_set():
                     return
             stop.wait(0.5)
+    finally:
+        api.close()
+        person.close()
 
 
 def measure_phase(url: str, token: str, webhook: str, secret: str, seconds: float,
@@ -179,7 +182,8 @@ def measure_phase(url: str, token: str, webhook: str, secret: str, seconds: floa
     """``/healthz`` latency and deliveries accepted over ``seconds``, with or without
     the hostile pressure running beside them."""
     stop = threading.Event()
-    probe, sender, seen = Probe(), Sender(tag), {}
+    probe, sender = Probe(), Sender(tag)
+    seen: dict[str, int] = {}
     jobs: list[tuple[Callable[..., None], tuple[object, ...]]] = [
         (probe.run, (url, stop)), (sender.run, (webhook, secret, rate, stop))]
     if hostile:
