@@ -1,0 +1,118 @@
+"""Large canvases through the API and the UI: a dense canvas saves and its page draws
+the bounded layout, a 1,200-node chain saves and its pages list it, and the drawing is
+built off the event loop. On SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from starlette.testclient import TestClient
+
+from incidentflow.web.ui import graph as graphs
+
+from .conftest import ADMIN_TOKEN, PUBLIC_URL
+
+
+def dense_canvas(nodes: int = 101) -> dict[str, Any]:
+    """Start, then noops each wired to every later one: 101 nodes give 4,951 edges."""
+    names = [f"n{i}" for i in range(nodes - 1)]
+    return {
+        "name": "dense",
+        "nodes": [{"name": "Start", "type": "start"}] + [
+            {"name": n, "type": "noop"} for n in names
+        ],
+        "edges": [{"from": "Start", "to": names[0]}] + [
+            {"from": a, "to": b} for i, a in enumerate(names) for b in names[i + 1:]
+        ],
+    }
+
+
+def chain_canvas(length: int = 1200) -> dict[str, Any]:
+    """Start and a chain of noops, the edges listed target-first."""
+    names = ["Start"] + [f"step {i}" for i in range(1, length)]
+    return {
+        "name": "chain",
+        "nodes": [{"name": "Start", "type": "start"}] + [
+            {"name": n, "type": "noop"} for n in names[1:]
+        ],
+        "edges": [{"from": a, "to": b} for a, b in zip(names, names[1:], strict=False)][::-1],
+    }
+
+
+@pytest.fixture
+def client(app: Any) -> Iterator[TestClient]:
+    """One client for both doors: a UI session signed in through the form (its cookie
+    is Secure, hence https), and the API with ``API`` headers."""
+    with TestClient(app, base_url=PUBLIC_URL) as browser:
+        page = browser.get("/signin").text
+        csrf = re.search(r'name="csrf_token" value="([^"]+)"', page)
+        assert csrf is not None
+        answer = browser.post("/signin", data={"token": ADMIN_TOKEN,
+                                               "csrf_token": csrf.group(1)})
+        assert answer.status_code == 200, answer.text
+        yield browser
+
+
+API = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+
+
+@pytest.fixture
+def drawn_on_loop(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    """For each graph a page builds: was it built on the event loop's thread?"""
+    seen: list[bool] = []
+    build = graphs.build_graph
+
+    def watched(*args: Any, **kwargs: Any) -> graphs.Graph:
+        try:
+            asyncio.get_running_loop()
+            seen.append(True)
+        except RuntimeError:  # no loop running here: a worker thread
+            seen.append(False)
+        return build(*args, **kwargs)
+
+    monkeypatch.setattr(graphs, "build_graph", watched)
+    return seen
+
+
+def test_a_dense_canvas_saves_and_its_page_draws_the_bounded_layout(
+    client: TestClient, drawn_on_loop: list[bool]
+) -> None:
+    saved = client.put("/api/v1/canvases/dense", json=dense_canvas(), headers=API)
+    assert saved.status_code == 200, saved.text
+    assert saved.json()["created"] is True
+    view = client.get("/api/v1/canvases/dense", headers=API).json()
+    assert len(view["canvas"]["edges"]) == 4951
+
+    page = client.get("/canvases/dense")
+    assert page.status_code == 200
+    assert "<title id=\"graph-title\">101 nodes, 4951 edges</title>" in page.text
+    assert "long edges are drawn straight" in page.text
+    assert page.text.count('class="node-link"') == 101
+    assert page.text.count('<path class="edge"') == 4951
+
+    node = client.get("/canvases/dense/nodes/n50")
+    assert node.status_code == 200 and 'aria-current="true"' in node.text
+    assert drawn_on_loop == [False, False]
+
+
+def test_a_1200_node_chain_listed_target_first_saves_and_is_listed(
+    client: TestClient, drawn_on_loop: list[bool]
+) -> None:
+    saved = client.put("/api/v1/canvases/chain", json=chain_canvas(), headers=API)
+    assert saved.status_code == 200, saved.text
+
+    page = client.get("/canvases/chain")
+    assert page.status_code == 200
+    assert "Too large to draw:</strong> 1200 nodes and 1199 edges" in page.text
+    assert "<svg viewBox" not in page.text
+    outline = page.text[page.text.index('<ol class="outline">'):page.text.index("</ol>")]
+    assert outline.count('href="/canvases/chain/nodes/') == 1200
+    assert "→ step 1</span>" in outline and "→ step 600</span>" in outline
+
+    editor = client.get("/canvases/chain/edit")
+    assert editor.status_code == 200 and "Too large to draw" in editor.text
+    assert drawn_on_loop == [False, False]
