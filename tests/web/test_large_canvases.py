@@ -6,13 +6,16 @@ from __future__ import annotations
 
 import asyncio
 import re
+import sys
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from starlette.testclient import TestClient
 
+from incidentflow.errors import Problem
 from incidentflow.web.ui import graph as graphs
+from incidentflow.web.ui.problems import locate
 
 from .conftest import ADMIN_TOKEN, PUBLIC_URL
 
@@ -116,3 +119,44 @@ def test_a_1200_node_chain_listed_target_first_saves_and_is_listed(
     editor = client.get("/canvases/chain/edit")
     assert editor.status_code == 200 and "Too large to draw" in editor.text
     assert drawn_on_loop == [False, False]
+
+
+def test_an_editor_save_with_a_problem_at_each_of_2000_nodes_locates_them_all(
+    client: TestClient,
+) -> None:
+    source = "name: broken\nnodes:\n" + "".join(
+        f"  - name: n{i}\n    type: nope\n" for i in range(2000)
+    ) + "edges: []\n"
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/canvases/new").text)
+    assert csrf is not None
+    answer = client.post("/canvases", data={"source": source, "csrf_token": csrf.group(1)})
+    assert answer.status_code == 422
+    assert "Not saved: 2000 problems." in answer.text
+    assert "Too large to draw:</strong> 2000 nodes and 0 edges" in answer.text
+    # Each problem links to its node's line: n1999's type is on line 2 + 2 * 1999 + 2.
+    assert 'data-node="n1999" data-field="type"' in answer.text
+    assert 'data-line="4000">line 4000</a>' in answer.text
+
+
+def test_locating_problems_reads_the_source_once() -> None:
+    """Calls made by ``locate`` for n and 4n problems in a source of n and 4n nodes:
+    a search of the whole source per problem would grow sixteenfold."""
+
+    def calls(nodes: int) -> int:
+        source = "".join(f"  - name: n{i}\n    type: nope\n" for i in range(nodes))
+        problems = [Problem("unknown", node=f"n{i}", field="type") for i in range(nodes)]
+        made = 0
+
+        def count(frame: Any, event: str, arg: Any) -> None:
+            nonlocal made
+            made += event in ("call", "c_call")
+
+        sys.setprofile(count)
+        try:
+            located = locate(problems, source)
+        finally:
+            sys.setprofile(None)
+        assert located[-1].line == 2 * nodes
+        return made
+
+    assert calls(2000) / calls(500) < 6  # ~4 when linear; ~8.6 searching per problem

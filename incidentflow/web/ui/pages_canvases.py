@@ -43,7 +43,10 @@ async def canvas_page(request: Request) -> Response:
     context = ui(request)
     name = request.path_params["name"]
     view = await canvas_context(context, name, selected=None)
-    return context.page(request, "canvas.html", {**view, "title": name, "panel": None})
+    # Rendered in a worker thread too: a large drawing is thousands of SVG paths.
+    return await context.call(
+        context.page, request, "canvas.html", {**view, "title": name, "panel": None}
+    )
 
 
 async def canvas_context(context: UiContext, name: str, selected: str | None) -> dict[str, Any]:
