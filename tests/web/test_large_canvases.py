@@ -160,3 +160,12 @@ def test_locating_problems_reads_the_source_once() -> None:
         return made
 
     assert calls(2000) / calls(500) < 6  # ~4 when linear; ~8.6 searching per problem
+
+
+def test_the_editor_explains_a_draft_whose_nodes_are_not_a_list(client: TestClient) -> None:
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/canvases/new").text)
+    assert csrf is not None
+    answer = client.post("/canvases", data={"source": "name: odd\nnodes: 5\nedges: x\n",
+                                            "csrf_token": csrf.group(1)})
+    assert answer.status_code == 422
+    assert "a canvas needs a list of nodes" in answer.text

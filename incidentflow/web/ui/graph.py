@@ -102,16 +102,21 @@ def draft_of_document(document: Any) -> Draft:
         return Draft([], [])
     nodes: list[DraftNode] = []
     seen: set[str] = set()
-    for raw in document.get("nodes") or []:
+    for raw in _list(document.get("nodes")):
         if isinstance(raw, dict) and isinstance(raw.get("name"), str) and raw["name"] not in seen:
             seen.add(raw["name"])
             nodes.append(DraftNode(raw["name"], str(raw.get("type") or "?")))
     edges = [
         (str(e.get("from")), str(e.get("to")), str(e.get("channel") or "default"))
-        for e in document.get("edges") or []
+        for e in _list(document.get("edges"))
         if isinstance(e, dict)
     ]
     return Draft(nodes, edges)
+
+
+def _list(value: Any) -> list[Any]:
+    """``nodes:`` or ``edges:`` of a draft, which may be anything (``nodes: 5``)."""
+    return value if isinstance(value, list) else []
 
 
 def build_graph(
