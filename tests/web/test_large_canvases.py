@@ -11,9 +11,12 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import yaml
 from starlette.testclient import TestClient
 
+from incidentflow import host as host_module
 from incidentflow.errors import Problem
+from incidentflow.web import api as web_api
 from incidentflow.web.ui import graph as graphs
 from incidentflow.web.ui.problems import locate
 
@@ -63,30 +66,40 @@ def client(app: Any) -> Iterator[TestClient]:
 API = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 
 
-@pytest.fixture
-def drawn_on_loop(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
-    """For each graph a page builds: was it built on the event loop's thread?"""
+def _watch(monkeypatch: pytest.MonkeyPatch, module: Any, name: str) -> list[bool]:
+    """For each call of ``module.name``: did it run on the event loop's thread?"""
     seen: list[bool] = []
-    build = graphs.build_graph
+    original = getattr(module, name)
 
-    def watched(*args: Any, **kwargs: Any) -> graphs.Graph:
+    def watched(*args: Any, **kwargs: Any) -> Any:
         try:
             asyncio.get_running_loop()
             seen.append(True)
         except RuntimeError:  # no loop running here: a worker thread
             seen.append(False)
-        return build(*args, **kwargs)
+        return original(*args, **kwargs)
 
-    monkeypatch.setattr(graphs, "build_graph", watched)
+    monkeypatch.setattr(module, name, watched)
     return seen
 
 
+@pytest.fixture
+def drawn_on_loop(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    """For each graph a page builds: was it built on the event loop's thread?"""
+    return _watch(monkeypatch, graphs, "build_graph")
+
+
 def test_a_dense_canvas_saves_and_its_page_draws_the_bounded_layout(
-    client: TestClient, drawn_on_loop: list[bool]
+    client: TestClient, drawn_on_loop: list[bool], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    saved = client.put("/api/v1/canvases/dense", json=dense_canvas(), headers=API)
+    read_on_loop = _watch(monkeypatch, web_api, "load_document")
+    checked_on_loop = _watch(monkeypatch, host_module, "parse_canvas")
+    text = yaml.safe_dump(dense_canvas())
+    saved = client.put("/api/v1/canvases/dense", content=text,
+                       headers={**API, "Content-Type": "application/yaml"})
     assert saved.status_code == 200, saved.text
     assert saved.json()["created"] is True
+    assert (read_on_loop, checked_on_loop) == ([False], [False])
     view = client.get("/api/v1/canvases/dense", headers=API).json()
     assert len(view["canvas"]["edges"]) == 4951
 
