@@ -78,6 +78,7 @@ OTHER = (
     "page_chain_ms",
     "healthz_idle_max_ms",
     "healthz_during_large_page_max_ms",
+    "healthz_during_large_save_max_ms",
 )
 
 
