@@ -51,6 +51,10 @@ TARGETS = [
         1.6,
     ),
     ("idle RSS <= 120 MB", "footprint.sqlite", "metrics", "rss_idle_mb", "max", 120.0),
+    ("100 nodes / 5,000 edges save < 1 s", "canvas.sqlite", "metrics", "save_large_ms",
+     "max", 1000.0),
+    ("100 nodes / 5,000 edges page < 2 s", "canvas.sqlite", "metrics", "page_large_ms",
+     "max", 2000.0),
     ("--help <= 0.3 s", "footprint.sqlite", "metrics", "help_seconds", "max", 0.3),
 ]
 GROWTH_TOLERANCE = 0.9  # growth figures keep >= 90 % of the empty database's req/s
@@ -67,6 +71,14 @@ OTHER = (
     "ack_p50_ms",
     "ack_p99_ms",
     "prefill_seconds",
+    "save_small_ms",
+    "save_large_ms",
+    "page_small_ms",
+    "page_large_ms",
+    "page_chain_ms",
+    "healthz_idle_max_ms",
+    "healthz_during_large_page_max_ms",
+    "healthz_during_large_save_max_ms",
 )
 
 

@@ -22,7 +22,7 @@ from bench.baseline_figures import measure_baselines
 from bench.context import Context, Options
 
 BENCH_DIR = Path(__file__).parent
-ALL_FIGURES = ("baselines", "ingest", "e2e", "engine", "growth", "footprint")
+ALL_FIGURES = ("baselines", "ingest", "e2e", "engine", "growth", "footprint", "canvas")
 
 
 def _ints(text: str) -> tuple[int, ...]:
@@ -114,7 +114,7 @@ def _quick(args: argparse.Namespace) -> Options:
 
 
 def measure(ctx: Context) -> None:
-    from bench import product_figures
+    from bench import canvas_figures, product_figures
 
     steps: dict[str, Callable[[Context], None]] = {
         "baselines": measure_baselines,
@@ -123,6 +123,7 @@ def measure(ctx: Context) -> None:
         "engine": product_figures.measure_engine,
         "growth": product_figures.measure_growth,
         "footprint": product_figures.measure_footprint,
+        "canvas": canvas_figures.measure_canvas,
     }
     wanted = set(ctx.options.figures)
     if "ingest" in wanted:

@@ -28,6 +28,7 @@ from __future__ import annotations
 import copy
 import difflib
 import hashlib
+import itertools
 import json
 import re
 from collections.abc import Iterator
@@ -66,6 +67,10 @@ _NAME = re.compile(r"[\w .\-]{1,100}")
 _CANVAS_KEYS = ("name", "description", "nodes", "edges")
 _NODE_KEYS = ("name", "type", "integration", "concurrencyKey", "rateLimit", "configuration")
 _EDGE_KEYS = ("from", "to", "channel")
+# Problem messages stay short on a large canvas (see docs/canvases.md): an unknown edge
+# end lists this many valid names, and this many cycles are spelled out.
+_NAMES_LISTED = 20
+_CYCLES_LISTED = 20
 
 
 @dataclass(frozen=True)
@@ -364,11 +369,13 @@ class _CanvasReader:
             self.problem("must be a list of {from, to, channel}", field="edges")
             return []
         edges: list[Edge] = []
+        seen: set[Edge] = set()  # a set, not the list: thousands of edges stay linear
         for index, item in enumerate(raw):
             edge = self.read_edge(f"edges[{index}]", item)
-            if edge is not None and edge in edges:
+            if edge is not None and edge in seen:
                 self.problem("the same edge is listed twice", field=f"edges[{index}]")
             elif edge is not None:
+                seen.add(edge)
                 edges.append(edge)
         return edges
 
@@ -403,16 +410,30 @@ class _CanvasReader:
         if name is None or name == "":
             self.problem("is required", field=f"{label}.{key}")
         elif not isinstance(name, str) or name not in self.declared:
-            self.problem(f"unknown node {name!r}; nodes: {', '.join(self.components)}",
+            self.problem(f"unknown node {name!r}; nodes: {self.known_nodes()}",
                          field=f"{label}.{key}")
         elif name in self.components:
             return name
         return None  # declared but broken: its own problem is already reported
 
+    def known_nodes(self) -> str:
+        """The valid node names for an "unknown node" message, cut short: listing all of
+        a large canvas in each of thousands of edge problems would make the answer
+        grow as nodes x edges."""
+        names = list(itertools.islice(self.components, _NAMES_LISTED + 1))
+        if len(names) <= _NAMES_LISTED:
+            return ", ".join(names)
+        more = len(self.components) - _NAMES_LISTED
+        return f"{', '.join(names[:_NAMES_LISTED])} and {more} more"
+
     def check_cycles(self, edges: list[Edge]) -> None:
-        for cycle in _cycles(list(self.components), edges):
+        cycles = _cycles(list(self.components), edges)
+        for cycle in cycles[:_CYCLES_LISTED]:
             path = " → ".join([*cycle, cycle[0]])
             self.problem(f"the edges form a cycle: {path}", node=cycle[0], field="edges")
+        if len(cycles) > _CYCLES_LISTED:
+            self.problem(f"and {len(cycles) - _CYCLES_LISTED} more edges close a cycle",
+                         field="edges")
 
 
 def _field_problems(spec: Field, value: Any) -> Iterator[tuple[str, str]]:
@@ -439,13 +460,16 @@ def _multiselect_problems(spec: Field, value: Any) -> Iterator[tuple[str, str]]:
         yield spec.name, "must be a list"
         return
     allowed = [o.value for o in spec.options]
+    seen: set[str] = set()
     for index, item in enumerate(value):
         if not isinstance(item, str):
             yield f"{spec.name}[{index}]", "must be text"
-        elif allowed and spec.resource is None and item not in allowed:
+            continue
+        if allowed and spec.resource is None and item not in allowed:
             yield f"{spec.name}[{index}]", f"{item!r} is not one of: {', '.join(allowed)}"
-        elif item in value[:index]:
+        elif item in seen:
             yield f"{spec.name}[{index}]", f"{item!r} is listed twice"
+        seen.add(item)
 
 
 def _is_blank(value: Any) -> bool:
@@ -473,26 +497,31 @@ def _json_copy(value: Any) -> Any:
 
 
 def _cycles(names: list[str], edges: list[Edge]) -> list[list[str]]:
-    """Cycles found by an iterative depth-first walk (one per back edge), in file order."""
+    """Cycles found by an iterative depth-first walk (one per back edge), in file order.
+
+    Only the first ``_CYCLES_LISTED`` are spelled out (a path each); the rest are
+    counted, each as an empty list, so the walk stays linear in nodes + edges."""
     successors: dict[str, list[str]] = {name: [] for name in names}
     for edge in edges:
         successors[edge.source].append(edge.target)
     state: dict[str, str] = {}  # "open" while on the current path, then "done"
-    cycles = []
+    depth: dict[str, int] = {}  # where an open node sits on the current path
+    cycles: list[list[str]] = []
     for start in names:
         if start in state:
             continue
         path, stack = [start], [iter(successors[start])]
-        state[start] = "open"
+        state[start], depth[start] = "open", 0
         while stack:
             following = next(stack[-1], None)
             if following is None:
                 state[path.pop()] = "done"
                 stack.pop()
             elif state.get(following) == "open":
-                cycles.append(path[path.index(following):])
+                spelled = len(cycles) < _CYCLES_LISTED
+                cycles.append(path[depth[following]:] if spelled else [])
             elif following not in state:
-                state[following] = "open"
+                state[following], depth[following] = "open", len(path)
                 path.append(following)
                 stack.append(iter(successors[following]))
     return cycles

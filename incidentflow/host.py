@@ -142,7 +142,8 @@ class Host:
         decoded form. Raises CanvasError with every problem."""
         text = text if text is not None else source_text(source)
         document = with_name(source, name) if name is not None else source
-        canvas = parse_canvas(document, self.registry)
+        # In a worker thread: reading and validating thousands of edges takes a while.
+        canvas = await anyio.to_thread.run_sync(parse_canvas, document, self.registry)
         errors, warnings = await self._check_nodes(canvas)
         if errors:
             raise CanvasError(errors)

@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+import json
+import random
+import sys
+
+from layout_cases import GOLDEN, cases, fingerprint
+
+from incidentflow.web.ui import layout as layout_module
 from incidentflow.web.ui.layout import BOX_H, BOX_W, layout
 
 
@@ -61,3 +68,77 @@ def test_a_cycle_is_still_drawn() -> None:
 def test_edges_to_unknown_nodes_are_left_out() -> None:
     placed = layout(["A"], [("A", "Ghost", "default")])
     assert placed.routes == [] and list(placed.boxes) == ["A"]
+
+
+# --- bounded work on large and dense canvases ----------------------------------------
+
+
+def test_normal_canvases_are_drawn_exactly_as_before() -> None:
+    """The examples and seeded random graphs of a normal size, against the layout
+    recorded before its work was bounded (tests/ui/data/layout_golden.json)."""
+    golden = json.loads(GOLDEN.read_text())
+    for name, (nodes, edges) in cases().items():
+        drawn = json.loads(json.dumps(fingerprint(nodes, edges)))
+        assert drawn == golden[name], name
+        assert not layout(nodes, edges).bounded, name
+
+
+def _chain(length: int) -> tuple[list[str], list[tuple[str, str, str]]]:
+    """A chain listed target-first: nodes shuffled, edges from the last to the first."""
+    names = [f"step {i}" for i in range(length)]
+    edges = [(names[i], names[i + 1], "default") for i in range(length - 1)][::-1]
+    shuffled = names[:]
+    random.Random(7).shuffle(shuffled)
+    return shuffled, edges
+
+
+def _stack_depth() -> int:
+    frame, depth = sys._getframe(), 0
+    while frame is not None:
+        frame, depth = frame.f_back, depth + 1
+    return depth
+
+
+def test_a_1200_node_chain_in_any_order_is_laid_out_without_recursion() -> None:
+    nodes, edges = _chain(1200)
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(_stack_depth() + 60)  # room for layout's own calls, no more
+    try:
+        placed = layout(nodes, edges)
+    finally:
+        sys.setrecursionlimit(limit)
+    assert [placed.boxes[f"step {i}"].layer for i in (0, 1, 599, 1199)] == [0, 1, 599, 1199]
+    assert len(placed.routes) == 1199 and placed.crossings == 0 and not placed.bounded
+
+
+def test_a_dense_canvas_gets_the_bounded_layout() -> None:
+    # A complete DAG of 100 nodes: 4,950 edges, ~160,000 layer crossings of long edges.
+    nodes = [f"n{i}" for i in range(100)]
+    edges = [(a, b, "default") for i, a in enumerate(nodes) for b in nodes[i + 1:]]
+    placed = layout(nodes, edges)
+    assert placed.bounded and len(placed.routes) == 4950
+    # Long edges run straight: a route is one curve, not a curve per layer crossed.
+    longest = next(r for r in placed.routes if (r.source, r.target) == ("n0", "n99"))
+    assert longest.path.count("C ") == 1
+    assert [placed.boxes[n].layer for n in ("n0", "n50", "n99")] == [0, 50, 99]
+
+
+def test_crossing_reduction_stops_at_its_work_budget(monkeypatch) -> None:
+    nodes = ["X", "Y", "P", "Q"]
+    edges = [("X", "Q", "default"), ("Y", "P", "default")]
+    monkeypatch.setattr(layout_module, "SWEEP_WORK", 1)  # not even one sweep
+    placed = layout(nodes, edges)
+    assert placed.bounded and placed.crossings == 1  # file order kept, crossing and all
+
+
+def test_crossings_are_counted_exactly() -> None:
+    """The O(e log e) count agrees with comparing every pair of segments."""
+    rng = random.Random(11)
+    for _ in range(200):
+        upper = [f"u{i}" for i in range(rng.randrange(1, 8))]
+        lower = [f"l{i}" for i in range(rng.randrange(1, 8))]
+        down = {u: rng.sample(lower, rng.randrange(len(lower) + 1)) for u in upper}
+        segments = [(i, lower.index(t)) for i, u in enumerate(upper) for t in down[u]]
+        pairs = sum(1 for a, (s1, t1) in enumerate(segments) for s2, t2 in segments[a + 1:]
+                    if (s1 - s2) * (t1 - t2) < 0)
+        assert layout_module._crossings([upper, lower], down) == pairs

@@ -6,6 +6,13 @@ Sugiyama in three small steps:
    through the gaps between boxes instead of over them,
 3. order within each layer by repeated barycentre sweeps, keeping the order with the
    fewest crossings.
+
+Every step is iterative and its work is bounded, so a large or dense canvas (thousands
+of edges, a chain of thousands of nodes) costs at most about a second, never a stack
+overflow: past ``MAX_BENDS`` dummy points long edges are drawn straight (``bounded``),
+and the sweeps stop when they would spend more than ``SWEEP_WORK``. Crossings are
+counted exactly in O(e log e) per pair of layers. Normal canvases are far below both
+bounds and are drawn exactly as before.
 """
 
 from __future__ import annotations
@@ -20,6 +27,11 @@ GAP_X, GAP_Y = 116, 26
 LEAD = 66
 MARGIN = 24
 SWEEPS = 8
+# A complete graph of 100 nodes has ~170,000 layer crossings among its long edges;
+# splitting them all would cost seconds and draw nothing readable.
+MAX_BENDS = 5_000
+# Link visits (one per segment end, per sweep) the crossing reduction may spend.
+SWEEP_WORK = 200_000
 
 
 @dataclass(frozen=True)
@@ -48,6 +60,9 @@ class Layout:
     boxes: dict[str, Box] = field(default_factory=dict)
     routes: list[Route] = field(default_factory=list)
     crossings: int = 0
+    # True when the graph was too large for the full treatment: long edges run
+    # straight (possibly over boxes) and the order had fewer sweeps (docs/canvases.md).
+    bounded: bool = False
 
 
 def layout(nodes: list[str], edges: list[tuple[str, str, str]]) -> Layout:
@@ -56,14 +71,18 @@ def layout(nodes: list[str], edges: list[tuple[str, str, str]]) -> Layout:
     edges = [e for e in edges if e[0] in known and e[1] in known and e[0] != e[1]]
     forward = _acyclic(nodes, edges)
     layer_of = _longest_path_layers(nodes, forward)
-    chains, layers = _split_long_edges(nodes, forward, layer_of)
-    layers = _order(layers, chains)
+    bends = sum(layer_of[target] - layer_of[source] - 1 for source, target, _ in forward)
+    split = bends <= MAX_BENDS
+    chains, layers = _split_long_edges(nodes, forward, layer_of, split=split)
+    layers, complete = _order(layers, chains)
     result = _place(layers, chains, forward, layer_of)
+    result.bounded = not (split and complete)
     # Edges closing a cycle are still drawn, directly (canvas validation rejects cycles,
     # but a draft in the editor may have one).
     centre = {n: (b.x + BOX_W / 2, b.y + BOX_H / 2) for n, b in result.boxes.items()}
+    kept = set(forward)
     for edge in edges:
-        if edge not in forward:
+        if edge not in kept:
             result.routes.append(_route([edge[0], edge[1]], *edge, centre))
     return result
 
@@ -97,19 +116,24 @@ def _acyclic(nodes: list[str], edges: list[tuple[str, str, str]]) -> list[tuple[
 
 
 def _longest_path_layers(nodes: list[str], edges: list[tuple[str, str, str]]) -> dict[str, int]:
-    incoming: dict[str, list[str]] = {n: [] for n in nodes}
+    """Each node's layer: the length of the longest path reaching it from a source.
+
+    In topological order (Kahn), not by recursion: a chain of thousands of nodes
+    listed target-first would otherwise exhaust the stack."""
+    outgoing: dict[str, list[str]] = {n: [] for n in nodes}
+    waiting = dict.fromkeys(nodes, 0)  # edges into a node not yet settled
     for source, target, _ in edges:
-        incoming[target].append(source)
-    layer: dict[str, int] = {}
-
-    def depth(node: str) -> int:
-        if node not in layer:
-            layer[node] = 0  # guards recursion; the graph is acyclic here
-            layer[node] = max((depth(p) + 1 for p in incoming[node]), default=0)
-        return layer[node]
-
-    for node in nodes:
-        depth(node)
+        outgoing[source].append(target)
+        waiting[target] += 1
+    layer = dict.fromkeys(nodes, 0)
+    ready = [node for node in nodes if waiting[node] == 0]
+    while ready:
+        node = ready.pop()
+        for target in outgoing[node]:
+            layer[target] = max(layer[target], layer[node] + 1)
+            waiting[target] -= 1
+            if waiting[target] == 0:
+                ready.append(target)
     return layer
 
 
@@ -117,15 +141,19 @@ Chain = list[str]  # source, dummy points..., target
 
 
 def _split_long_edges(
-    nodes: list[str], edges: list[tuple[str, str, str]], layer_of: dict[str, int]
+    nodes: list[str], edges: list[tuple[str, str, str]], layer_of: dict[str, int], *,
+    split: bool = True,
 ) -> tuple[list[Chain], list[list[str]]]:
+    """Layers of node names, and each edge as the chain of points it passes through;
+    without ``split`` a long edge is just its two ends (drawn straight)."""
     layers: list[list[str]] = [[] for _ in range(max(layer_of.values(), default=0) + 1)]
     for node in nodes:
         layers[layer_of[node]].append(node)
     chains: list[Chain] = []
     for index, (source, target, _) in enumerate(edges):
         chain = [source]
-        for step in range(layer_of[source] + 1, layer_of[target]):
+        crossed = range(layer_of[source] + 1, layer_of[target]) if split else range(0)
+        for step in crossed:
             dummy = f"\x00{index}:{step}"  # cannot collide with a node name
             layers[step].append(dummy)
             chain.append(dummy)
@@ -134,7 +162,8 @@ def _split_long_edges(
     return chains, layers
 
 
-def _order(layers: list[list[str]], chains: list[Chain]) -> list[list[str]]:
+def _order(layers: list[list[str]], chains: list[Chain]) -> tuple[list[list[str]], bool]:
+    """The order with the fewest crossings found, and whether all sweeps ran."""
     up: dict[str, list[str]] = {}
     down: dict[str, list[str]] = {}
     for chain in chains:
@@ -144,7 +173,10 @@ def _order(layers: list[list[str]], chains: list[Chain]) -> list[list[str]]:
     best = [list(layer) for layer in layers]
     best_count = _crossings(best, down)
     current = [list(layer) for layer in layers]
-    for sweep in range(SWEEPS):
+    # One sweep visits every point and both ends of every segment.
+    per_sweep = sum(len(layer) for layer in layers) + 2 * sum(len(d) for d in down.values())
+    sweeps = min(SWEEPS, SWEEP_WORK // max(per_sweep, 1))
+    for sweep in range(sweeps):
         if sweep % 2 == 0:
             for i in range(1, len(current)):
                 current[i] = _by_barycentre(current[i], current[i - 1], up)
@@ -154,7 +186,7 @@ def _order(layers: list[list[str]], chains: list[Chain]) -> list[list[str]]:
         count = _crossings(current, down)
         if count < best_count:
             best, best_count = [list(layer) for layer in current], count
-    return best
+    return best, sweeps == SWEEPS
 
 
 def _by_barycentre(layer: list[str], fixed: list[str], links: dict[str, list[str]]) -> list[str]:
@@ -170,17 +202,35 @@ def _by_barycentre(layer: list[str], fixed: list[str], links: dict[str, list[str
 
 
 def _crossings(layers: list[list[str]], down: dict[str, list[str]]) -> int:
+    """Pairs of segments between neighbouring layers that cross (segments sharing an
+    end do not), in O(e log e) per pair of layers instead of comparing every pair."""
     total = 0
     for upper, lower in zip(layers, layers[1:], strict=False):
         position = {name: i for i, name in enumerate(lower)}
-        segments = [
-            (i, position[t]) for i, s in enumerate(upper) for t in down.get(s, []) if t in position
-        ]
-        for a, (s1, t1) in enumerate(segments):
-            for s2, t2 in segments[a + 1 :]:
-                if (s1 - s2) * (t1 - t2) < 0:
-                    total += 1
+        # Targets in source order, each source's targets ascending: two segments cross
+        # exactly when a later one in this sequence has a smaller target.
+        targets: list[int] = []
+        for source in upper:
+            targets += sorted(position[t] for t in down.get(source, []) if t in position)
+        total += _inversions(targets, len(lower))
     return total
+
+
+def _inversions(values: list[int], size: int) -> int:
+    """Pairs i < j with values[i] > values[j], for values in range(size) (Fenwick tree)."""
+    tree = [0] * (size + 1)
+    found = 0
+    for seen, value in enumerate(values):
+        index, not_above = value + 1, 0
+        while index > 0:  # how many earlier values are <= value
+            not_above += tree[index]
+            index -= index & -index
+        found += seen - not_above
+        index = value + 1
+        while index <= size:
+            tree[index] += 1
+            index += index & -index
+    return found
 
 
 def _place(

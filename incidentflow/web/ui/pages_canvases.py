@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import yaml
 from starlette.requests import Request
 from starlette.responses import Response
 
-from incidentflow.errors import IncidentflowError
+from incidentflow.canvas_io import read_document
+from incidentflow.errors import CanvasError, IncidentflowError
 from incidentflow.web.ui import graph as graphs
 from incidentflow.web.ui.context import UiContext, quoted, redirect, ui
 from incidentflow.web.ui.problems import by_node, locate, names_with_problems, problems_of
 from incidentflow.web.ui.rate_limits import canvas_rate_limits, editor_feedback
+
+if TYPE_CHECKING:
+    from incidentflow.registry import Registry
 
 NEW_CANVAS = """\
 name: my-canvas
@@ -41,7 +44,10 @@ async def canvas_page(request: Request) -> Response:
     context = ui(request)
     name = request.path_params["name"]
     view = await canvas_context(context, name, selected=None)
-    return context.page(request, "canvas.html", {**view, "title": name, "panel": None})
+    # Rendered in a worker thread too: a large drawing is thousands of SVG paths.
+    return await context.call(
+        context.page, request, "canvas.html", {**view, "title": name, "panel": None}
+    )
 
 
 async def canvas_context(context: UiContext, name: str, selected: str | None) -> dict[str, Any]:
@@ -55,7 +61,9 @@ async def canvas_context(context: UiContext, name: str, selected: str | None) ->
         if meta.get("operational") is False
     }
     limits = canvas_rate_limits(context, record.canvas, view)
-    graph = graphs.build_graph(
+    # In a worker thread: a canvas of thousands of edges takes a noticeable while.
+    graph = await context.call(
+        graphs.build_graph,
         graphs.draft_of_canvas(record.canvas),
         context.host.registry,
         selected=selected,
@@ -70,13 +78,13 @@ async def canvas_context(context: UiContext, name: str, selected: str | None) ->
 
 
 async def new_canvas(request: Request) -> Response:
-    return _editor(request, source=NEW_CANVAS, canvas_name=None, problems=[])
+    return await _editor(request, source=NEW_CANVAS, canvas_name=None, problems=[])
 
 
 async def edit_canvas(request: Request) -> Response:
     context = ui(request)
     record = await context.call(context.host.store.get_canvas, request.path_params["name"])
-    return _editor(request, source=record.source, canvas_name=record.name, problems=[])
+    return await _editor(request, source=record.source, canvas_name=record.name, problems=[])
 
 
 async def save_canvas(request: Request) -> Response:
@@ -87,20 +95,18 @@ async def save_canvas(request: Request) -> Response:
     try:
         saved, _warnings = await context.host.apply_canvas(source)
     except IncidentflowError as exc:
-        return _editor(request, source, editing, problems_of(exc), status=422)
+        return await _editor(request, source, editing, problems_of(exc), status=422)
     notice = "saved" if saved.created else "unchanged"
     return redirect(request, f"/canvases/{quoted(saved.name)}", notice=notice)
 
 
-def _editor(
+async def _editor(
     request: Request, source: str, canvas_name: str | None, problems: list[Any], status: int = 200
 ) -> Response:
     context = ui(request)
     located = locate(problems, source)
-    graph = graphs.build_graph(
-        graphs.draft_of_document(_lenient_yaml(source)),
-        context.host.registry,
-        errors=names_with_problems(located),
+    graph = await context.call(
+        _draft_graph, source, context.host.registry, names_with_problems(located)
     )
     return context.page(
         request,
@@ -119,11 +125,15 @@ def _editor(
     )
 
 
-def _lenient_yaml(source: str) -> Any:
+def _draft_graph(source: str, registry: Registry, errors: set[str]) -> graphs.Graph:
+    """The editor's preview (run in a worker thread: reading and laying out a large
+    canvas takes a while). The text is read with the canvas loader's limits, so the
+    preview of a refused document cannot cost more than its validation did."""
     try:
-        return yaml.safe_load(source)
-    except yaml.YAMLError:
-        return None
+        document = read_document(source)
+    except CanvasError:
+        document = None
+    return graphs.build_graph(graphs.draft_of_document(document), registry, errors=errors)
 
 
 async def confirm_delete(request: Request) -> Response:

@@ -29,8 +29,9 @@ def problems_of(exc: IncidentflowError) -> list[Problem]:
 
 def locate(problems: list[Problem], source: str) -> list[LocatedProblem]:
     lines = source.splitlines()
+    node_lines = _node_lines(lines)
     return [
-        LocatedProblem(p.node, p.field, p.message, _line_of(lines, p.node, p.field))
+        LocatedProblem(p.node, p.field, p.message, _line_of(lines, node_lines, p.node, p.field))
         for p in problems
     ]
 
@@ -42,8 +43,10 @@ def by_node(problems: list[LocatedProblem]) -> dict[str | None, list[LocatedProb
     return grouped
 
 
-def _line_of(lines: list[str], node: str | None, field: str | None) -> int | None:
-    start = _node_line(lines, node) if node else 0
+def _line_of(
+    lines: list[str], node_lines: dict[str, int], node: str | None, field: str | None
+) -> int | None:
+    start = node_lines.get(node) if node else 0
     if start is None:
         return None
     if field:
@@ -60,13 +63,20 @@ def _line_of(lines: list[str], node: str | None, field: str | None) -> int | Non
 _NODE_START = re.compile(r"^\s*-\s*(\{\s*)?name\s*:")
 
 
-def _node_line(lines: list[str], node: str) -> int | None:
-    quoted = re.escape(node)
-    pattern = re.compile(rf"name\s*:\s*['\"]?{quoted}['\"]?\s*(,|\}}|$|#)")
+# ``name: X`` (quoted or not) ended by a comma, a brace, a comment or the line's end.
+# Node names cannot contain those characters, so the capture is the whole name.
+_NAME_VALUE = re.compile(r"""name\s*:\s*['"]?([^,}#'"]*?)['"]?\s*(?:,|\}|$|#)""")
+
+
+def _node_lines(lines: list[str]) -> dict[str, int]:
+    """The line where each name is first written, in one pass over the source
+    (searching the whole source once per problem took minutes on a large canvas
+    with many problems)."""
+    found: dict[str, int] = {}
     for index, line in enumerate(lines):
-        if pattern.search(line):
-            return index
-    return None
+        for match in _NAME_VALUE.finditer(line):
+            found.setdefault(match.group(1), index)
+    return found
 
 
 def names_with_problems(problems: list[Any]) -> set[str]:
