@@ -30,6 +30,7 @@ from incidentflow.crypto import SecretBox
 from incidentflow.engine.rate_gate import default_limit, limit_of
 from incidentflow.errors import CanvasError, Conflict, IncidentflowError, NotFound, Problem
 from incidentflow.events import Event, iso, utcnow
+from incidentflow.expression_pool import off_loop
 from incidentflow.feedback import feedback_warnings
 from incidentflow.inbox import answered
 from incidentflow.inputs import (
@@ -94,6 +95,9 @@ class _Target:
     # Kinds of object this trigger must not be started by when its own canvas created
     # them (self_trigger.py); empty for most canvases, which then pay nothing.
     guard: frozenset[str] = frozenset()
+    # Some node has a concurrency key (a template): routing renders it, so it runs in
+    # the expression pool, under the budget, never on the event loop.
+    keyed: bool = False
 
     def fresh(self, now: datetime) -> bool:
         if self.expires <= time.monotonic():
@@ -329,7 +333,8 @@ class Host:
                 [Problem("only start nodes can be run by hand", node=node_name)],
             )
         event = Event(type="start.manual", data=payload)
-        first = _first_executions(record.canvas, node.name, event)
+        route = partial(_first_executions, record.canvas, node.name, event)
+        first = await off_loop(route) if _keyed(record.canvas) else route()
         run_id = await self._db(
             self.store.start_run, canvas_name, node.name, event, first, self.clock()
         )
@@ -398,10 +403,8 @@ class Host:
         if target.guard and kept:
             kept, reason = await self.guard.screen(
                 target.canvas.name, target.guard, target.trigger, kept)
-        events = [
-            (event, _first_executions(target.canvas, target.node.name, event))
-            for event in kept
-        ]
+        route = partial(_routed, target.canvas, target.node.name, kept)
+        events = await off_loop(route) if target.keyed else route()
         # Awaited on the loop (no thread per delivery): one wakeup per committed batch.
         result: DeliveryResult = await answered(
             partial(self.store.accept_delivery_then, reason=reason),
@@ -500,6 +503,7 @@ class Host:
             record.canvas, node, trigger, secrets, time.monotonic() + ENDPOINT_CACHE_SECONDS,
             endpoint.previous_valid_until,
             guarded_kinds(record.canvas, node, trigger, self.registry),
+            _keyed(record.canvas),
         )
         if epoch == self._epoch:  # not if a secret or canvas changed while we read
             self._targets[endpoint_id] = target
@@ -663,6 +667,14 @@ def _node_of(canvas: Canvas, name: str) -> Node:
         return canvas.node(name)
     except KeyError:
         raise NotFound(f"canvas {canvas.name!r} has no node {name!r}") from None
+
+
+def _keyed(canvas: Canvas) -> bool:
+    return any(node.concurrency_key is not None for node in canvas.nodes)
+
+
+def _routed(canvas: Canvas, node: str, events: list[Event]) -> list[tuple[Event, list[Any]]]:
+    return [(event, _first_executions(canvas, node, event)) for event in events]
 
 
 def _first_executions(canvas: Canvas, node: str, event: Event) -> list[Any]:

@@ -28,6 +28,8 @@ log = logging.getLogger(__name__)
 KEY_FIELD = "concurrencyKey"
 _MAX_KEY = 400  # the column holds 500; longer keys are stored as their hash
 _SEPARATOR = "\x1f"
+# The key of an execution whose template failed. No NUL: PostgreSQL text cannot hold it.
+UNRENDERED = "\x1eunrendered"
 
 
 def first_executions(
@@ -80,7 +82,7 @@ def concurrency_key(canvas: str, node: Node, root: Event, previous: Event) -> st
     except ExpressionError as exc:
         log.warning("node %s: concurrencyKey could not be rendered (%s); its executions "
                     "run one at a time", node.name, exc)
-        rendered = "\x00unrendered"
+        rendered = UNRENDERED
     if rendered is None or rendered == "":
         return None
     key = _SEPARATOR.join((canvas, node.name, str(rendered)))

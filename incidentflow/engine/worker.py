@@ -64,6 +64,7 @@ from incidentflow.errors import (
 )
 from incidentflow.events import Event, utcnow
 from incidentflow.expression_budget import BudgetError, metered
+from incidentflow.expression_pool import off_loop
 from incidentflow.expressions import scope_for
 from incidentflow.inbox import Inbox, answered, inbox
 from incidentflow.registry import Registry
@@ -347,9 +348,8 @@ class Worker:
             executed()
             if node_plan.reads_secrets:
                 emissions = masked_emissions(emissions, values)
-            if node_plan.keyed:  # concurrency keys are templates: under our budget
-                with metered(self._budget):
-                    emitted = plan(node_plan.canvas, node.name, emissions, job.root)
+            if node_plan.keyed:  # concurrency keys are templates: budgeted, off the loop
+                emitted = await off_loop(self._metered_plan, node_plan, node, emissions, job)
             else:
                 emitted = plan(node_plan.canvas, node.name, emissions, job.root)
             if creates is not None:
@@ -366,6 +366,11 @@ class Worker:
             await self._record_failure(job, exc, config, values)
             if creates is not None:
                 await self._forget_create(job)
+
+    def _metered_plan(self, node_plan: _NodePlan, node: Node, emissions: list[Emission],
+                      job: ClaimedExecution) -> list[Emitted]:
+        with metered(self._budget):
+            return plan(node_plan.canvas, node.name, emissions, job.root)
 
     async def _admitted(
         self, job: ClaimedExecution, node: Node, config: dict[str, Any] | None

@@ -87,6 +87,34 @@ async def test_a_slow_template_does_not_hold_the_event_loop(store, workers):
     assert len(lags) > 20 and max(lags) < 0.1, f"event loop held for {max(lags):.3f} s"
 
 
+async def test_a_slow_concurrency_key_does_not_hold_the_event_loop(store, workers):
+    """Routing renders the next nodes' concurrency keys: also off the loop."""
+    with_budget(workers, Budget(timeout_seconds=0.5, max_iterations=10**12))
+    slow_key = ISSUE_LOOP + "{{ previous.type }}"
+    run_id = start(store, chain("keyed", Node("First", "t.echo", {"message": "hi"}),
+                                Node("Second", "t.echo", {"message": "x"},
+                                     concurrency_key=slow_key)))
+    lags: list[float] = []
+
+    async def probe() -> None:
+        while True:
+            before = time.monotonic()
+            await asyncio.sleep(0.005)
+            lags.append(time.monotonic() - before - 0.005)
+
+    probing = asyncio.get_running_loop().create_task(probe())
+    started = time.monotonic()
+    try:
+        await workers.make().drain()
+    finally:
+        probing.cancel()
+    assert time.monotonic() - started >= 0.5  # the key did render for its budget
+    # A key that cannot be rendered orders the node's executions one at a time.
+    states = {e.node: e.state for e in store.get_run(run_id).executions}
+    assert states == {"First": "succeeded", "Second": "succeeded"}
+    assert len(lags) > 20 and max(lags) < 0.1, f"event loop held for {max(lags):.3f} s"
+
+
 def test_plain_lookups_resolve_inline_and_the_rest_in_the_pool():
     def inline(config):
         return resolves_inline(Node("Echo", "t.echo", config), Echo())
