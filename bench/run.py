@@ -22,7 +22,9 @@ from bench.baseline_figures import measure_baselines
 from bench.context import Context, Options
 
 BENCH_DIR = Path(__file__).parent
-ALL_FIGURES = ("baselines", "ingest", "e2e", "engine", "growth", "footprint", "canvas")
+ALL_FIGURES = (
+    "baselines", "ingest", "e2e", "engine", "growth", "footprint", "canvas", "hostile",
+)
 
 
 def _ints(text: str) -> tuple[int, ...]:
@@ -114,7 +116,7 @@ def _quick(args: argparse.Namespace) -> Options:
 
 
 def measure(ctx: Context) -> None:
-    from bench import canvas_figures, product_figures
+    from bench import canvas_figures, product_figures, responsiveness_figures
 
     steps: dict[str, Callable[[Context], None]] = {
         "baselines": measure_baselines,
@@ -124,6 +126,7 @@ def measure(ctx: Context) -> None:
         "growth": product_figures.measure_growth,
         "footprint": product_figures.measure_footprint,
         "canvas": canvas_figures.measure_canvas,
+        "hostile": responsiveness_figures.measure_responsiveness,
     }
     wanted = set(ctx.options.figures)
     if "ingest" in wanted:

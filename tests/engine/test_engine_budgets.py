@@ -27,6 +27,15 @@ def start(store, canvas) -> str:
     )
 
 
+def assert_loop_free(lags: list[float]) -> None:
+    """On the loop, a 0.5 s budget would hold it for 0.5 s. Off it, a stall is a
+    scheduling hiccup of a loaded machine: 95 % of ticks on time, none near 0.5 s."""
+    ordered = sorted(lags)
+    p95 = ordered[int(len(ordered) * 0.95)]
+    assert len(lags) > 20 and p95 < 0.05 and max(lags) < 0.3, (
+        f"event loop held for {max(lags):.3f} s (p95 {p95:.3f} s)")
+
+
 def with_budget(workers, budget: Budget):
     base = type(workers).settings
     workers.settings = lambda: replace(base(workers), expression_budget=budget)
@@ -84,7 +93,7 @@ async def test_a_slow_template_does_not_hold_the_event_loop(store, workers):
     finally:
         probing.cancel()
     assert time.monotonic() - started >= 0.5  # the templates did run for their budget
-    assert len(lags) > 20 and max(lags) < 0.1, f"event loop held for {max(lags):.3f} s"
+    assert_loop_free(lags)
 
 
 async def test_a_slow_concurrency_key_does_not_hold_the_event_loop(store, workers):
@@ -112,7 +121,7 @@ async def test_a_slow_concurrency_key_does_not_hold_the_event_loop(store, worker
     # A key that cannot be rendered orders the node's executions one at a time.
     states = {e.node: e.state for e in store.get_run(run_id).executions}
     assert states == {"First": "succeeded", "Second": "succeeded"}
-    assert len(lags) > 20 and max(lags) < 0.1, f"event loop held for {max(lags):.3f} s"
+    assert_loop_free(lags)
 
 
 def test_plain_lookups_resolve_inline_and_the_rest_in_the_pool():
