@@ -16,6 +16,7 @@ from test_browser import (  # noqa: F401 - fixtures
     browser_context,
     csp_violations,
     servers,
+    shot,
 )
 from ui_support import MAJOR
 
@@ -69,6 +70,7 @@ def test_trip_warn_and_release_in_the_browser(browser_context: Any,  # noqa: F81
     page.goto("/canvases/loop/nodes/Create")
     expect(page.locator(".feedback-note")).to_contain_text("This node creates incident.incident")
     expect(page.locator("#tripped")).to_contain_text("2 held")
+    shot(page, "19-node-tripped")
     page.get_by_role("button", name="Release held (2)").click()
     expect(page.get_by_text("Node resumed: what it held is running now.")).to_be_visible(
         timeout=WAIT_MS)
