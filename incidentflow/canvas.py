@@ -338,7 +338,7 @@ class _CanvasReader:
         if spec.kind == "condition" and isinstance(value, str):
             self.expression(label, spec.name, value, condition=True)
         elif spec.kind in ("template", "object"):
-            for field_path, text in _strings(value, spec.name):
+            for field_path, text in string_leaves(value, spec.name):
                 self.expression(label, field_path, text, condition=False)
 
     def expression(self, label: str, where: str, text: Any, *, condition: bool) -> None:
@@ -476,15 +476,17 @@ def _is_blank(value: Any) -> bool:
     return value is None or value == [] or (isinstance(value, str) and not value.strip())
 
 
-def _strings(value: Any, path: str) -> Iterator[tuple[str, str]]:
+def string_leaves(value: Any, path: str) -> Iterator[tuple[str, str]]:
+    """Every string inside a configuration value, with its field path (``body.text``,
+    ``tags[0]``)."""
     if isinstance(value, str):
         yield path, value
     elif isinstance(value, dict):
         for key, item in value.items():
-            yield from _strings(item, f"{path}.{key}")
+            yield from string_leaves(item, f"{path}.{key}")
     elif isinstance(value, list):
         for index, item in enumerate(value):
-            yield from _strings(item, f"{path}[{index}]")
+            yield from string_leaves(item, f"{path}[{index}]")
 
 
 def _json_copy(value: Any) -> Any:

@@ -26,6 +26,7 @@ from urllib.parse import quote, quote_plus
 import anyio.to_thread
 from jinja2 import TemplateSyntaxError, nodes
 
+from incidentflow.canvas import string_leaves
 from incidentflow.crypto import MASK, SecretBox
 from incidentflow.errors import Problem
 from incidentflow.events import iso
@@ -185,19 +186,10 @@ def _expressions(
         if spec.kind not in _EXPRESSION_KINDS:
             continue
         value = configuration.get(spec.name, spec.default)
-        for where, text in _strings(value, spec.name):
+        for where, text in string_leaves(value, spec.name):
             yield where, text, spec.kind == "condition"
 
 
-def _strings(value: Any, path: str) -> Iterator[tuple[str, str]]:
-    if isinstance(value, str):
-        yield path, value
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            yield from _strings(item, f"{path}.{key}")
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            yield from _strings(item, f"{path}[{index}]")
 
 
 @lru_cache(maxsize=1024)
