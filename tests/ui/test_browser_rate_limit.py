@@ -18,25 +18,12 @@ from test_browser import (  # noqa: F401 - fixtures
     servers,
     shot,
 )
-from ui_support import MAJOR
+from ui_support import RATE_LIMITED_LOOP
 
 pytestmark = pytest.mark.browser
 pw_sync = pytest.importorskip("playwright.sync_api")
 expect = pw_sync.expect
 
-LOOP = f"""\
-name: loop
-nodes:
-  - {{name: Start, type: start}}
-  - {{name: On Incident, type: incident.onIncident}}
-  - name: Create
-    type: incident.createIncident
-    integration: incident
-    rateLimit: {{max: 1, per: 600}}
-    configuration: {{name: "From the browser test", severityId: {MAJOR}}}
-edges:
-  - {{from: Start, to: Create}}
-"""
 
 
 def states(api: httpx.Client) -> list[str]:
@@ -56,7 +43,7 @@ def test_trip_warn_and_release_in_the_browser(browser_context: Any,  # noqa: F81
     page.get_by_role("button", name="Sign in").click()
 
     page.goto("/canvases/new")
-    page.get_by_label("Canvas YAML").fill(LOOP)
+    page.get_by_label("Canvas YAML").fill(RATE_LIMITED_LOOP)
     page.get_by_role("button", name="Save canvas").click()
     expect(page.get_by_text("Canvas saved.")).to_be_visible()
     page.goto("/canvases/loop/edit")

@@ -5,27 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from ui_support import MAJOR, Browser, apply, drain
+from ui_support import RATE_LIMITED_LOOP, Browser, apply, drain
 
-LOOP = f"""\
-name: loop
-nodes:
-  - {{name: Start, type: start}}
-  - {{name: On Incident, type: incident.onIncident}}
-  - name: Create
-    type: incident.createIncident
-    integration: incident
-    rateLimit: {{max: 1, per: 600}}
-    configuration: {{name: "From the UI test", severityId: {MAJOR}}}
-edges:
-  - {{from: Start, to: Create}}
-"""
 FEEDS_ITSELF = "This canvas can feed itself."
 
 
 def tripped_canvas(browser: Browser, app: Any, runs: int) -> None:
     """The loop canvas run ``runs`` times: one incident opened, the rest held."""
-    assert apply(browser, LOOP).status_code == 200
+    assert apply(browser, RATE_LIMITED_LOOP).status_code == 200
     for _ in range(runs):
         browser.get("/canvases/loop/nodes/Start")
         assert browser.submit("/canvases/loop/nodes/Start/run", {"payload": "{}"}
@@ -36,7 +23,7 @@ def tripped_canvas(browser: Browser, app: Any, runs: int) -> None:
 def test_a_self_feeding_canvas_is_flagged_in_editor_panels_and_save_warnings(
         with_integration: Browser) -> None:
     browser = with_integration
-    saved = apply(browser, LOOP)
+    saved = apply(browser, RATE_LIMITED_LOOP)
     assert "Warnings from the last save" in saved.text
     assert "this canvas can feed itself: &#39;Create&#39; creates incident.incident" in saved.text
     editor = browser.get("/canvases/loop/edit").text
@@ -54,7 +41,7 @@ def test_a_self_feeding_canvas_is_flagged_in_editor_panels_and_save_warnings(
 
 
 def test_no_feedback_warning_without_a_listening_trigger(with_integration: Browser) -> None:
-    plain = LOOP.replace("  - {name: On Incident, type: incident.onIncident}\n", "")
+    plain = RATE_LIMITED_LOOP.replace("  - {name: On Incident, type: incident.onIncident}\n", "")
     assert FEEDS_ITSELF not in apply(with_integration, plain).text
     assert FEEDS_ITSELF not in with_integration.get("/canvases/loop/edit").text
     create = with_integration.get("/canvases/loop/nodes/Create").text

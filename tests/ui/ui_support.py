@@ -47,6 +47,22 @@ edges:
   - {from: Start, to: Open}
 """.replace("SEVERITY", MAJOR)
 
+# Manual runs of a Create Incident limited to 1 per 10 minutes; an On Incident in the
+# same canvas makes it able to feed itself (the warning's case).
+RATE_LIMITED_LOOP = """\
+name: loop
+nodes:
+  - {name: Start, type: start}
+  - {name: On Incident, type: incident.onIncident}
+  - name: Create
+    type: incident.createIncident
+    integration: incident
+    rateLimit: {max: 1, per: 600}
+    configuration: {name: "From a UI test", severityId: SEVERITY}
+edges:
+  - {from: Start, to: Create}
+""".replace("SEVERITY", MAJOR)
+
 
 class Browser:
     """A TestClient that behaves like a person with a browser: reads the CSRF token
