@@ -1,4 +1,4 @@
-"""The event envelope: ``{"type", "timestamp", "data"}`` (a contract, see DESIGN.md)."""
+"""The event envelope: ``{"type", "timestamp", "data"}`` (a contract, docs/design-rules.md)."""
 
 from __future__ import annotations
 

@@ -5,7 +5,7 @@ only production store; the same behaviour tests run against it on both databases
 All methods are synchronous: callers in async code run them in a worker thread
 (``anyio.to_thread.run_sync``), which keeps the database driver simple and fast.
 
-Transaction rules (DESIGN.md, Lesson 4):
+Transaction rules (design rule: no transaction across a call out):
 - ``accept_delivery`` / ``start_run``: delivery row + trigger event + run + first
   executions commit together, or not at all.
 - ``claim``: leases executions and commits before the component runs.
@@ -68,7 +68,7 @@ class CanvasSummary:
 
 @dataclass(frozen=True)
 class Endpoint:
-    """One webhook endpoint, owned by one trigger node (Lesson 1)."""
+    """One webhook endpoint, owned by one trigger node (design rule: stable endpoints)."""
 
     id: str  # the opaque path segment in /webhooks/{id}
     canvas: str
@@ -256,7 +256,8 @@ class Store(Protocol):
         self, canvas: str, node: str, secret_encrypted: str | None, now: datetime
     ) -> Endpoint:
         """Set (or clear with None) the signing secret. The previous secret stays
-        valid for 24 hours after a change (Lesson 8); clearing drops both."""
+        valid for 24 hours after a change (design rule: secret rotation grace); clearing
+        drops both."""
         ...
 
     # -- deliveries and runs ---------------------------------------------------

@@ -32,12 +32,13 @@ from incidentflow.jsontext import JsonRejected, decode
 
 CREATED = "public_incident.incident_created_v2"
 UPDATED = "public_incident.incident_updated_v2"
-# incident.io event type → the type of the event we emit (contract, DESIGN.md).
+# incident.io event type → the type of the event we emit (contract, docs/design-rules.md).
 EMITTED_TYPES = {CREATED: "incident.incident.created", UPDATED: "incident.incident.updated"}
 DEFAULT_EVENTS = [CREATED, UPDATED]
 SECRET_FIELD = "webhookSigningSecret"
 
-# Lesson 7: callers get a generic body; the precise reason goes to logs and the UI.
+# Design rule "generic answers to senders": callers get a generic body; the precise
+# reason goes to logs and the UI.
 FORBIDDEN = "forbidden"
 BAD_REQUEST = "bad request"
 UNSUPPORTED_MEDIA_TYPE = "unsupported media type: send application/json"
@@ -106,7 +107,8 @@ class OnIncident(WebhookTrigger):
         now: datetime,
     ) -> WebhookVerdict:
         if not secrets:
-            # Lesson 2: say so plainly; the operator sees it in incident.io's delivery log.
+            # Design rule "fail closed": say so plainly; the operator sees it in
+            # incident.io's delivery log.
             return WebhookVerdict(403, "signing secret not set", "signing secret not set")
         try:
             signed = verify(secrets, request.headers, request.body, now)

@@ -1,6 +1,6 @@
 """Regenerate incidentio-subset.json from incident.io's full OpenAPI document.
 
-Usage: python tests/data/openapi/extract.py /work/shared/reference/incidentio-openapi.json
+Usage: python tests/data/openapi/extract.py PATH/TO/openapi3.json
 Keeps the four paths the emulator serves and every schema they reach; drops examples.
 """
 
