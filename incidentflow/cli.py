@@ -138,6 +138,7 @@ def serve(
     from incidentflow.web.app import create_app
     from incidentflow.web.protocol import uvicorn_options
 
+    _require_free_port(host, port)
     settings = _settings(log_json, data_dir=data_dir, database_url=database_url,
                          public_url=public_url or _default_public_url(host, port))
     _warn_if_short_admin_token(settings)
@@ -156,6 +157,17 @@ def serve(
                     **uvicorn_options(settings))
     finally:
         store.close()
+
+
+def _require_free_port(host: str, port: int, option: str = "--port") -> None:
+    from incidentflow.ports import port_in_use, port_taken_message
+
+    try:
+        taken = port_in_use(host, port)
+    except OSError as exc:  # e.g. an address this machine does not have
+        fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}")
+    if taken:
+        fail(port_taken_message(host, port, option))
 
 
 def _warn_if_short_admin_token(settings: Settings) -> None:
@@ -316,11 +328,16 @@ def _endpoint_arg(value: str) -> tuple[str, str | None]:
 @app.command()
 def demo(
     port: int = typer.Option(8000), emulator_port: int = typer.Option(8025),
-    keep: bool = typer.Option(False, help="Keep both running after the demo."),
+    keep: bool = typer.Option(False, help="Keep both running after the demo, to look at "
+                              "the canvas and its run in the UI (Ctrl-C stops them)."),
 ) -> None:
     """The whole flow against the bundled emulator, no account needed."""
     from incidentflow.demo import run_demo
 
+    # Checked first: the demo would otherwise talk to whatever holds the port (e.g. the
+    # server of `make run`) and fail with a 401 and an empty log.
+    _require_free_port("127.0.0.1", port)
+    _require_free_port("127.0.0.1", emulator_port, "--emulator-port")
     raise typer.Exit(run_demo(port, emulator_port, keep, out))
 
 

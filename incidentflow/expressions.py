@@ -477,13 +477,21 @@ def _missing_message(path: str, obj: Any, name: Any) -> str:
         return (f"secret {name!r} is not set (set it on the Secrets page or with "
                 f"`incidentflow secrets set {name}`)")
     if isinstance(obj, dict):
-        fields = ", ".join(sorted(map(str, obj))[:12]) or "none"
-        return f"{path} has no field {name!r} (fields: {fields})"
+        return f"{path} has no field {name!r} (fields: {_field_list(obj)})"
     if isinstance(obj, list | tuple) and isinstance(name, int):
         return f"{path} has no item {name} (it has {len(obj)})"
     if obj is None:
         return f"{path} is null, so it has no field {name!r}"
     return f"{path} is a {type(obj).__name__} ({obj!r:.40}), so it has no field {name!r}"
+
+
+_LISTED_FIELDS = 12  # enough to spot a typo; a long object would swamp the message
+
+
+def _field_list(obj: dict[Any, Any]) -> str:
+    names = sorted(map(str, obj))
+    listed = ", ".join(names[:_LISTED_FIELDS]) or "none"
+    return listed + ", …" if len(names) > _LISTED_FIELDS else listed
 
 
 def _syntax_message(exc: TemplateSyntaxError) -> str:

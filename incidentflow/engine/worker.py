@@ -517,6 +517,9 @@ class Worker:
                     self._next_retry = when
                 return
             await self._db(self._store.fail, job.id, self.id, message, details, config, now)
+            # One line per failure, so an operator tailing the log sees it without the UI.
+            log.warning("canvas %r node %r run %s failed: %s", job.canvas, job.node,
+                        job.run_id, message)
         except Exception:
             # The lease will expire and another worker will try again.
             log.exception("execution %s: recording its failure failed", job.id)

@@ -187,3 +187,31 @@ def test_only_templates_that_read_nodes_cost_a_query():
     assert not reads_nodes(Node("A", "t.echo", {"message": "plain nodes text"}), echo)
     assert reads_nodes(Node("F", "filter", {"expression": "nodes.One.data.ok"}), Filter())
     assert not reads_nodes(Node("F", "filter", {"expression": "previous.data.ok"}), Filter())
+
+
+async def test_a_failed_execution_writes_one_warning_line(store, workers, caplog):
+    import logging
+
+    run_id = start(store, chain("c", Node("Broken", "t.broken"), Node("After", "t.echo")))
+    with caplog.at_level(logging.INFO, logger="incidentflow.engine.worker"):
+        await workers.make().drain()
+    warnings = [r.getMessage() for r in caplog.records
+                if r.name == "incidentflow.engine.worker" and r.levelno >= logging.WARNING]
+    assert warnings == [
+        f"canvas 'c' node 'Broken' run {run_id} failed: severity 'sev_x' does not exist"]
+
+
+async def test_a_retried_execution_warns_once_when_it_fails_for_good(store, workers, caplog):
+    import logging
+
+    run_id = start(store, chain("c", Node("Flaky", "t.flaky", {"succeed_on": 99})))
+    worker = workers.make()
+    with caplog.at_level(logging.INFO, logger="incidentflow.engine.worker"):
+        for _ in range(6):
+            await worker.drain()
+            workers.clock.advance(hours=1)
+    assert store.get_run(run_id).executions[0].attempts == 5
+    warnings = [r.getMessage() for r in caplog.records
+                if r.name == "incidentflow.engine.worker" and r.levelno >= logging.WARNING]
+    assert warnings == [f"canvas 'c' node 'Flaky' run {run_id} failed: "
+                        "service unavailable (503)"]

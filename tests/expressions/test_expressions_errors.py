@@ -114,3 +114,20 @@ def test_runtime_and_syntax_errors_are_expression_errors(template, fragment):
 def test_empty_condition_is_an_error():
     with pytest.raises(ExpressionError, match="empty"):
         EXPRESSIONS.condition("  ", SCOPE, "n", "expression")
+
+
+def test_a_long_field_list_is_cut_with_an_ellipsis():
+    wide = {f"f{i:02d}": i for i in range(20)}
+    scope = {**SCOPE, "root": {**SCOPE["root"], "data": wide}}
+    with pytest.raises(ExpressionError) as caught:
+        EXPRESSIONS.render("{{ root.data.nope }}", scope, node="N", field="name")
+    listed = ", ".join(f"f{i:02d}" for i in range(12))
+    assert caught.value.detail == f"root.data has no field 'nope' (fields: {listed}, …)"
+
+
+def test_a_field_list_of_exactly_twelve_has_no_ellipsis():
+    twelve = {f"f{i:02d}": i for i in range(12)}
+    scope = {**SCOPE, "root": {**SCOPE["root"], "data": twelve}}
+    with pytest.raises(ExpressionError) as caught:
+        EXPRESSIONS.render("{{ root.data.nope }}", scope, node="N", field="name")
+    assert caught.value.detail.endswith("f11)")

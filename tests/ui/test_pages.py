@@ -166,8 +166,12 @@ def test_on_incident_panel_explains_setup_and_warns_until_the_secret_is_set(
     assert 'id="secret-status">set' in answer.text
     assert "QUJD" not in answer.text  # never shown back
     assert "Not operational" not in answer.text
-    cleared = with_integration.submit("/canvases/mirror/nodes/On%20Incident/secret",
-                                      {"action": "clear"})
+    # Clearing asks first: the panel links to a confirmation page, posting it clears.
+    assert 'href="/canvases/mirror/nodes/On%20Incident/secret/clear"' in answer.text
+    confirm = with_integration.get("/canvases/mirror/nodes/On%20Incident/secret/clear")
+    assert "Clear the signing secret of “On Incident”?" in confirm.text
+    cleared = with_integration.submit("/canvases/mirror/nodes/On%20Incident/secret/clear", {})
+    assert "Signing secret cleared." in cleared.text
     assert 'id="secret-status">not set' in cleared.text
 
 

@@ -60,7 +60,7 @@
     area.scrollTop = Math.max(0, (line - 4) * lineHeight);
   });
 
-  // Graph zoom: -, Fit, 100 %, +; starts at 75-100 % and scrolls. Without JS the graph
+  // Graph zoom: -, Fit, Reset zoom (to the opening zoom), +; starts at 75-100 % and scrolls. Without JS the graph
   // fits the page (no inline style: the Content-Security-Policy refuses it).
   document.querySelectorAll("[data-zoom-tools]").forEach(function (tools) {
     var scroller = document.getElementById(tools.getAttribute("data-zoom-tools"));
@@ -68,7 +68,7 @@
     if (!svg) return;
     var base = parseFloat(svg.getAttribute("width")), label = tools.querySelector("[data-zoom-level]");
     var fit = function () { return Math.min(1, (scroller.clientWidth - 2) / base); };
-    var zoom = Math.max(0.75, fit());
+    var zoom = Math.max(0.75, fit()), opening = zoom;
     var apply = function (next) {
       zoom = Math.min(1.5, Math.max(0.25, next));
       svg.style.width = Math.round(base * zoom) + "px";
@@ -83,7 +83,7 @@
       var button = event.target.closest("[data-zoom]");
       if (!button) return;
       var how = button.getAttribute("data-zoom");
-      apply(how === "in" ? zoom * 1.25 : how === "out" ? zoom / 1.25 : how === "fit" ? fit() : 1);
+      apply(how === "in" ? zoom * 1.25 : how === "out" ? zoom / 1.25 : how === "fit" ? fit() : opening);
     });
     apply(zoom);
     // On a node's page, bring the selected node into view inside the graph.

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from starlette.requests import Request
 from starlette.responses import Response
 
 from incidentflow.web.throttle import client_of, throttle_for
 from incidentflow.web.ui.context import redirect, ui
 from incidentflow.web.ui.session import COOKIE_NAME, authenticate, new_anonymous
+
+if TYPE_CHECKING:
+    from incidentflow.settings import Settings
 
 
 async def signin_form(request: Request) -> Response:
@@ -67,7 +72,15 @@ async def signout(request: Request) -> Response:
 
 def _form_context(request: Request, error: str | None, next_: object = None) -> dict[str, object]:
     target = next_ if isinstance(next_, str) else request.query_params.get("next", "/")
-    return {"title": "Sign in", "error": error, "next": _safe_next(target)}
+    return {"title": "Sign in", "error": error, "next": _safe_next(target),
+            "token_file": _admin_token_file(ui(request).settings)}
+
+
+def _admin_token_file(settings: Settings) -> str | None:
+    """Where this server keeps its generated admin token (as configured, e.g. from
+    INCIDENTFLOW_DATA_DIR); None when the token came from INCIDENTFLOW_ADMIN_TOKEN."""
+    path = settings.data_dir / "admin.token"
+    return str(path) if path.is_file() else None
 
 
 def _safe_next(target: str | None) -> str:

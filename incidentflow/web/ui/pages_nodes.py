@@ -156,15 +156,50 @@ def _source_with_config(source: str, node_name: str, config: dict[str, Any]) -> 
 
 
 async def set_secret(request: Request) -> Response:
+    """Store a new signing secret. Clearing it goes through ``confirm_clear_secret``."""
     context = ui(request)
     form = await context.form(request)
-    name, node_name = request.path_params["name"], request.path_params["node"]
-    clearing = form.get("action") == "clear"
-    secret = "" if clearing else str(form.get("secret") or "").strip()
-    if not clearing and not secret:
+    secret = str(form.get("secret") or "").strip()
+    if not secret:
         return await _render(
             request, panel_extra={"secret_error": "Paste the signing secret first."}, status=422
         )
+    return await _run_secret_hook(request, secret, notice="secret-set")
+
+
+async def confirm_clear_secret(request: Request) -> Response:
+    """Clearing the signing secret rejects every delivery: ask first (a plain form page,
+    as for deletions; the CSP allows no inline script for a confirm() dialog)."""
+    context = ui(request)
+    name, node_name = request.path_params["name"], request.path_params["node"]
+    view = await context.host.canvas_view(name)  # NotFound for an unknown canvas
+    node = next((n for n in view["nodes"] if n["name"] == node_name), None)
+    if node is None or "live" not in node:
+        raise NotFound(f"Canvas {name!r} has no webhook trigger {node_name!r}.")
+    here = f"/canvases/{quoted(name)}/nodes/{quoted(node_name)}"
+    return context.page(request, "confirm.html", {
+        "title": f"Clear signing secret · {node_name}",
+        "question": f"Clear the signing secret of “{node_name}”?",
+        "consequences": [
+            "Every delivery from incident.io to this trigger is rejected from now on, "
+            "until a new signing secret is set.",
+            "The secret cannot be recovered. To change it, cancel and set the new one "
+            "instead: the previous one keeps working for 24 hours.",
+        ],
+        "action": f"{here}/secret/clear",
+        "button": "Clear signing secret",
+        "cancel": here,
+    })
+
+
+async def clear_secret(request: Request) -> Response:
+    await ui(request).form(request)  # checks the CSRF token
+    return await _run_secret_hook(request, "", notice="secret-cleared")
+
+
+async def _run_secret_hook(request: Request, secret: str, notice: str) -> Response:
+    context = ui(request)
+    name, node_name = request.path_params["name"], request.path_params["node"]
     try:
         await context.host.run_hook(name, node_name, SECRET_HOOK, {SECRET_PARAM: secret})
     except NotFound:
@@ -172,7 +207,6 @@ async def set_secret(request: Request) -> Response:
     except IncidentflowError as exc:
         message = "; ".join(p.message for p in problems_of(exc))
         return await _render(request, panel_extra={"secret_error": message}, status=422)
-    notice = "secret-cleared" if clearing else "secret-set"
     return redirect(request, f"/canvases/{quoted(name)}/nodes/{quoted(node_name)}", notice=notice)
 
 

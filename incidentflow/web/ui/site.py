@@ -9,7 +9,7 @@ import anyio.to_thread
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 STATIC_PREFIX = "/static/"
+FAVICON = "/favicon.ico"  # asked for by every browser, whatever the page's <link> says
 PUBLIC_PREFIXES = ("/signin", STATIC_PREFIX)
 
 
@@ -71,6 +72,10 @@ def _page_routes() -> list[BaseRoute]:
         Route("/canvases/{name}/nodes/{node}", pages_nodes.node_page, methods=["GET"]),
         Route("/canvases/{name}/nodes/{node}", pages_nodes.save_node, methods=["POST"]),
         Route("/canvases/{name}/nodes/{node}/secret", pages_nodes.set_secret, methods=["POST"]),
+        Route("/canvases/{name}/nodes/{node}/secret/clear", pages_nodes.confirm_clear_secret,
+              methods=["GET"]),
+        Route("/canvases/{name}/nodes/{node}/secret/clear", pages_nodes.clear_secret,
+              methods=["POST"]),
         Route("/canvases/{name}/nodes/{node}/run", pages_nodes.run_node, methods=["POST"]),
         Route("/canvases/{name}/nodes/{node}/resume", rate_limits.resume_node,
               methods=["POST"]),
@@ -88,6 +93,7 @@ def _page_routes() -> list[BaseRoute]:
         Route("/secrets", pages_secrets.save_secret, methods=["POST"]),
         Route("/secrets/{name}/delete", pages_secrets.confirm_delete, methods=["GET"]),
         Route("/secrets/{name}/delete", pages_secrets.delete_secret, methods=["POST"]),
+        Route(FAVICON, _favicon, methods=["GET", "HEAD"]),
         Mount("/static", app=StaticFiles(directory=STATIC_DIR), name="static"),
     ]
 
@@ -105,7 +111,7 @@ class SessionGate:
         request = Request(scope)
         context = ui(request)
         path = scope["path"][len(scope.get("root_path", "")) :] or "/"
-        if path.startswith(STATIC_PREFIX):  # no session needed, so no store query
+        if path.startswith(STATIC_PREFIX) or path == FAVICON:  # no session, no store query
             await self.app(scope, receive, send)
             return
         # decode may ask the store whether the session was ended elsewhere: off the loop.
@@ -119,6 +125,11 @@ class SessionGate:
             await response(scope, receive, send)
             return
         await self.app(scope, receive, send)
+
+
+async def _favicon(request: Request) -> Response:
+    root = request.scope.get("root_path", "")
+    return RedirectResponse(f"{root}{STATIC_PREFIX}favicon.svg", status_code=301)
 
 
 async def _not_found(request: Request, exc: Exception) -> Response:

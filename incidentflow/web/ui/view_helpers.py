@@ -64,6 +64,15 @@ def state_class(state: str | None) -> str:
     }.get(state or "", "muted")
 
 
+def plural(noun: str) -> str:
+    """English plural of a resource type's name: severity → severities."""
+    if noun.endswith("y") and noun[-2:-1] not in ("a", "e", "i", "o", "u"):
+        return noun[:-1] + "ies"
+    if noun.endswith(("s", "x", "ch", "sh")):
+        return noun + "es"
+    return noun + "s"
+
+
 def masked(value: Any) -> Any:
     return MASK if value else value
 
@@ -80,4 +89,5 @@ FILTERS = {
     "iso_time": iso_time,
     "state_class": state_class,
     "url_part": url_part,
+    "plural": plural,
 }
