@@ -125,6 +125,8 @@ class NewExecution:
     node: str
     input: Event
     concurrency_key: str | None = None
+    # Queued until then (the ``wait`` step): claimed no earlier, never handed over.
+    not_before: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -415,6 +417,9 @@ class Store(Protocol):
         ...
 
     def queue_depth(self, now: datetime) -> int: ...
+    def next_due(self, now: datetime) -> datetime | None:
+        """When the earliest execution queued for later than ``now`` becomes due."""
+        ...
 
     # -- the create rate limit (store.node_limits) -------------------------------
     def take_create_slot(

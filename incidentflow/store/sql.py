@@ -518,12 +518,20 @@ class SqlStore:
         worker = self._local_worker
         return Handoff(worker, now) if worker is not None else None
 
-    def listen_for_work(self, on_notify: Callable[[], None]) -> WorkListener | None:
+    def listen_for_work(
+        self, on_notify: Callable[[], None],
+        on_due: Callable[[datetime], None] | None = None,
+    ) -> WorkListener | None:
         """PostgreSQL: a started LISTEN thread calling ``on_notify`` when another process
-        commits work (stop it with ``.stop()``). SQLite: None (poll fallback)."""
+        commits work, ``on_due(when)`` when it queued work for later (stop it with
+        ``.stop()``). SQLite: None (poll fallback)."""
         if self._db.is_sqlite:
             return None
-        return WorkListener(self._db.engine.url, on_notify).start()
+        return WorkListener(self._db.engine.url, on_notify, on_due).start()
+
+    def next_due(self, now: datetime) -> datetime | None:
+        with self._db.read() as conn:
+            return queue.next_due(conn, now)
 
     def node_events(self, run_id: str) -> dict[str, Event]:
         with self._db.read() as conn:
