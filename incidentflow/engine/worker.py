@@ -55,6 +55,7 @@ from incidentflow.engine.resolve import (
 )
 from incidentflow.engine.retry import RetryPolicy, next_attempt_at
 from incidentflow.engine.router import plan
+from incidentflow.engine.scheduler import Scheduler
 from incidentflow.engine.wakeup import Subscription, Wakeup
 from incidentflow.errors import (
     ExecutionError,
@@ -155,6 +156,8 @@ class Worker:
         try:
             async with anyio.create_task_group() as beating:
                 beating.start_soon(self._heartbeat)
+                if hasattr(self._store, "active_schedules"):  # schedule triggers
+                    beating.start_soon(Scheduler(self._store, self._clock).run)
                 beating.start_soon(_poke_when_set, stop, subscription)
                 try:
                     self._attach(subscription)

@@ -61,3 +61,37 @@ def test_a_bad_wait_value_names_node_and_field(configuration, field, words):
     problem = only_problem(wait_canvas(configuration))
     assert (problem.node, problem.field) == ("Pause", field)
     assert words in problem.message
+
+
+def schedule_canvas(configuration: dict) -> dict:
+    return {
+        "name": "c",
+        "nodes": [{"name": "Every", "type": "schedule", "configuration": configuration},
+                  {"name": "Then", "type": "noop"}],
+        "edges": [{"from": "Every", "to": "Then"}],
+    }
+
+
+def test_a_good_schedule_is_accepted_with_utc_and_no_catch_up_by_default():
+    canvas = parse_canvas(schedule_canvas({"cron": "*/15 9-17 * * 1-5"}), default_registry())
+    assert canvas.node("Every").configuration == {
+        "cron": "*/15 9-17 * * 1-5", "timezone": "UTC", "catchUpMinutes": 0}
+
+
+@pytest.mark.parametrize(("configuration", "field", "words"), [
+    ({"cron": "61 * * * *"}, "cron", "not a valid cron expression"),
+    ({"cron": "* * * *"}, "cron", "five-field"),
+    ({"cron": "0 0 * * * *"}, "cron", "five-field"),
+    ({"cron": "every day"}, "cron", "five-field"),
+    ({"cron": "* * * * *", "timezone": "Mars/Olympus"}, "timezone", "unknown time zone"),
+    ({"cron": "* * * * *", "catchUpMinutes": -5}, "catchUpMinutes", "0 or more"),
+])
+def test_a_bad_schedule_names_node_and_field(configuration, field, words):
+    problem = only_problem(schedule_canvas(configuration))
+    assert (problem.node, problem.field) == ("Every", field)
+    assert words in problem.message
+
+
+def test_a_schedule_without_cron_is_refused():
+    problem = only_problem(schedule_canvas({}))
+    assert (problem.node, problem.field, problem.message) == ("Every", "cron", "is required")
