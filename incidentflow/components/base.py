@@ -78,6 +78,9 @@ class Emission:
 
     event: Event
     channel: str = "default"
+    # The downstream executions this emission enqueues start no earlier than this
+    # (the ``wait`` step); None: at once.
+    not_before: datetime | None = None
 
 
 @dataclass

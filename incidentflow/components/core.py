@@ -10,6 +10,8 @@ from typing import Any, ClassVar
 
 from incidentflow.components.base import Component, Emission, ExecutionContext, Field
 from incidentflow.components.http_step import HttpStep
+from incidentflow.components.schedule import Schedule
+from incidentflow.components.wait import Wait
 from incidentflow.errors import PermanentError
 
 CONDITION_FIELD = Field(
@@ -91,4 +93,4 @@ def _condition(ctx: ExecutionContext) -> bool:
 
 
 def all_components() -> list[Component]:
-    return [Start(), Noop(), Filter(), If(), HttpStep()]
+    return [Start(), Noop(), Filter(), If(), HttpStep(), Wait(), Schedule()]

@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Iterable
+from datetime import datetime
 
 from incidentflow.canvas import Canvas, Node
 from incidentflow.components.base import Emission
@@ -49,7 +50,8 @@ def plan(
             event=emission.event,
             channel=emission.channel,
             downstream=_subscribers(
-                canvas, node, emission.channel, emission.event, root=root or emission.event
+                canvas, node, emission.channel, emission.event, root=root or emission.event,
+                not_before=emission.not_before,
             ),
         )
         for emission in emissions
@@ -57,12 +59,14 @@ def plan(
 
 
 def _subscribers(
-    canvas: Canvas, source: str, channel: str, event: Event, root: Event
+    canvas: Canvas, source: str, channel: str, event: Event, root: Event,
+    not_before: datetime | None = None,
 ) -> list[NewExecution]:
     return [
         NewExecution(
             node=target.name, input=event,
             concurrency_key=concurrency_key(canvas.name, target, root, event),
+            not_before=not_before,
         )
         for target in canvas.downstream(source, channel)
     ]

@@ -5,7 +5,12 @@ worker ``subscribe()``s once and awaits ``Subscription.wait()``. A notification 
 arrives while the worker is busy is kept, so it is never lost. Work committed by
 another process: on PostgreSQL the worker LISTENs (``store.notify.WorkListener``
 calls ``notify()``; the poll becomes a 5 s fallback); on SQLite it is found by polling
-(``poll_seconds``). Retries this worker scheduled wake it when due.
+(``poll_seconds``).
+
+Work queued for later (retries, the ``wait`` step) is due at a known time: ``due(when)``
+keeps the earliest such time and the worker sleeps no longer than until then. Only the
+earliest is kept; when it has passed, the worker asks the store for the next one
+(``Store.next_due``), so thousands of waiting executions cost one query per due time.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
+from datetime import datetime
 
 
 class Subscription:
@@ -45,6 +51,30 @@ class Wakeup:
         self.poll_seconds = poll_seconds
         self._subscriptions: list[Subscription] = []
         self._lock = threading.Lock()
+        self._due: datetime | None = None
+
+    @property
+    def next_due(self) -> datetime | None:
+        """The earliest time known at which queued work becomes due."""
+        return self._due
+
+    def due(self, when: datetime, *, wake: bool = True) -> None:
+        """Work becomes due at ``when`` (thread-safe). ``wake``: the workers look at
+        how long to sleep again now (they may be sleeping until a later time)."""
+        with self._lock:
+            if self._due is not None and self._due <= when:
+                return
+            self._due = when
+        if wake:
+            self.notify()
+
+    def take_passed(self, now: datetime) -> bool:
+        """True, and forgotten, if the earliest known due time has come."""
+        with self._lock:
+            if self._due is None or self._due > now:
+                return False
+            self._due = None
+            return True
 
     def subscribe(self) -> Subscription:
         subscription = Subscription(self)

@@ -55,6 +55,7 @@ from incidentflow.engine.resolve import (
 )
 from incidentflow.engine.retry import RetryPolicy, next_attempt_at
 from incidentflow.engine.router import plan
+from incidentflow.engine.scheduler import Scheduler
 from incidentflow.engine.wakeup import Subscription, Wakeup
 from incidentflow.errors import (
     ExecutionError,
@@ -131,7 +132,6 @@ class Worker:
         self._running: set[str] = set()  # execution ids whose lease we hold
         self._tasks: set[asyncio.Task[None]] = set()
         self._plans: dict[tuple[str, int, str], _NodePlan] = {}
-        self._next_retry: datetime | None = None
         self._rate_gate = RateGate(store, settings, self.id)
 
     # -- loops ---------------------------------------------------------------------------
@@ -156,11 +156,16 @@ class Worker:
         try:
             async with anyio.create_task_group() as beating:
                 beating.start_soon(self._heartbeat)
+                if hasattr(self._store, "active_schedules"):  # schedule triggers
+                    beating.start_soon(Scheduler(self._store, self._clock).run)
                 beating.start_soon(_poke_when_set, stop, subscription)
                 try:
                     self._attach(subscription)
+                    await self._look_ahead()  # work queued for later before we started
                     while not stop.is_set():
                         if not await self._fill(subscription):
+                            if self._wakeup.take_passed(self._clock()):
+                                await self._look_ahead()
                             await subscription.wait(self._wait_seconds())
                     self._detach()  # stopping: take nothing new, finish what runs
                 finally:
@@ -223,20 +228,32 @@ class Worker:
         """Work committed by other processes wakes us (PostgreSQL LISTEN/NOTIFY); the
         poll then is only a fallback, so it can be slow."""
         listen = getattr(self._store, "listen_for_work", None)
-        listener = listen(self._wakeup.notify) if listen is not None else None
+        listener = listen(self._wakeup.notify, self._wakeup.due) if listen is not None else None
         if listener is not None:
             self._wakeup.poll_seconds = max(self._wakeup.poll_seconds, LISTEN_POLL_SECONDS)
         return listener
 
     def _wait_seconds(self) -> float:
-        """Until the next poll, or sooner when a retry this worker scheduled is due."""
+        """Until the next poll, or sooner when queued work (a retry, a wait) is due."""
         poll = self._wakeup.poll_seconds
-        if self._next_retry is None:
+        due = self._wakeup.next_due
+        if due is None:
             return poll
-        due_in = (self._next_retry - self._clock()).total_seconds()
-        if due_in <= poll:
-            self._next_retry = None
-        return max(0.0, min(poll, due_in))
+        return max(0.0, min(poll, (due - self._clock()).total_seconds()))
+
+    async def _look_ahead(self) -> None:
+        """Learn when the next queued work becomes due (one indexed query): when the
+        worker starts and each time a known due time has passed."""
+        next_due = getattr(self._store, "next_due", None)
+        if next_due is None:
+            return
+        try:
+            when = await self._db(next_due, self._clock())
+        except Exception as exc:  # the poll still finds it, a little later
+            log.warning("reading when queued work is next due failed: %s", exc)
+            return
+        if when is not None:
+            self._wakeup.due(when, wake=False)
 
     async def _heartbeat(self) -> None:
         lease = self._settings.lease_seconds
@@ -355,6 +372,8 @@ class Worker:
             if creates is not None:
                 emitted = _with_created_ids(component, emitted)
             done = await self._finish(job, config, emitted)
+            if done:
+                self._note_waits(emissions)
             if not done:
                 log.warning("execution %s: lease lost, its outcome was discarded", job.id)
             elif creates is not None and not any(e.created_id for e in emitted):
@@ -366,6 +385,13 @@ class Worker:
             await self._record_failure(job, exc, config, values)
             if creates is not None:
                 await self._forget_create(job)
+
+    def _note_waits(self, emissions: list[Emission]) -> None:
+        """Wake for executions enqueued for later (the ``wait`` step) when they are due.
+        Other processes learn it from the finish's NOTIFY (``store.notify``)."""
+        for emission in emissions:
+            if emission.not_before is not None:
+                self._wakeup.due(emission.not_before)
 
     def _metered_plan(self, node_plan: _NodePlan, node: Node, emissions: list[Emission],
                       job: ClaimedExecution) -> list[Emitted]:
@@ -513,8 +539,7 @@ class Worker:
                          message, when.isoformat())
                 await self._db(self._store.retry_later, job.id, self.id, message, details,
                                config, when, now)
-                if self._next_retry is None or when < self._next_retry:
-                    self._next_retry = when
+                self._wakeup.due(when, wake=False)
                 return
             await self._db(self._store.fail, job.id, self.id, message, details, config, now)
             # One line per failure, so an operator tailing the log sees it without the UI.

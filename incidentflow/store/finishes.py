@@ -23,6 +23,7 @@ from incidentflow.store.bulk import BulkStatement
 from incidentflow.store.codec import new_id
 from incidentflow.store.guards import MARK_CREATED, created_rows
 from incidentflow.store.handoff import Handoff, RunContext
+from incidentflow.store.notify import notify_due
 from incidentflow.store.port import Emitted
 from incidentflow.store.queue import EVENT_COLUMNS, EXECUTION_COLUMNS, event_row, execution_rows
 from incidentflow.store.schema import events, executions, runs
@@ -92,6 +93,7 @@ def finish_many(conn: Connection, finishes: list[Finish]) -> list[bool]:
     ended, new_events, new_executions = [], [], []
     created: list[tuple[str, str, datetime]] = []  # create actions' objects (store.guards)
     settles: dict[str, tuple[int, datetime]] = {}  # run -> (pending delta, latest now)
+    earliest_wait: datetime | None = None  # of the executions enqueued for later
     for item in finishes:
         lease = leases.get(item.execution_id)
         if lease is None or lease[2] != item.worker_id:
@@ -112,6 +114,8 @@ def finish_many(conn: Connection, finishes: list[Finish]) -> list[bool]:
             new_executions += execution_rows(run_id, event_id, emitted.downstream, item.now,
                                              item.handoff, item.run)
             enqueued += len(emitted.downstream)
+            if emitted.downstream:  # one emission's executions share its not_before
+                earliest_wait = _earlier(earliest_wait, emitted.downstream[0].not_before)
             if emitted.created_id is not None and not reported:
                 reported = True  # one object per create execution (its row's key)
                 created.append((item.execution_id, emitted.created_id, item.now))
@@ -126,8 +130,16 @@ def finish_many(conn: Connection, finishes: list[Finish]) -> list[bool]:
         _INSERT_EXECUTIONS.execute(conn, new_executions)
     if created:  # only create actions' finishes pay for this
         conn.execute(MARK_CREATED, created_rows(created))
+    if earliest_wait is not None:  # only waits pay for this
+        notify_due(conn, earliest_wait)
     _settle_runs(conn, settles)
     return done
+
+
+def _earlier(known: datetime | None, when: datetime | None) -> datetime | None:
+    if when is None:
+        return known
+    return when if known is None or when < known else known
 
 
 def _held_leases(conn: Connection, ids: list[str]) -> dict[str, tuple[str, str, str | None]]:

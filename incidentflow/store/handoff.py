@@ -5,7 +5,8 @@ waits for a wakeup, a claim transaction and its round trip before it starts. Wit
 the transaction that enqueues the execution also leases it to the local worker, if
 that worker has a free slot, and the worker receives it right after the commit: no
 claim, no query. Executions with a concurrency key are never handed over (their order
-is the claim's business), nor is anything when no worker is attached or none is free.
+is the claim's business), nor those that wait for a time (``not_before``), nor
+anything when no worker is attached or none is free.
 
 A handed-over execution is an ordinary lease: if this process dies before running it,
 the lease expires and another worker takes it over, attempt 2, same idempotency key.
@@ -69,7 +70,8 @@ class Handoff:
 
     def lease(self, item: NewExecution) -> tuple[str, datetime] | None:
         """(owner, expiry) to insert ``item`` already running, or None: queue it."""
-        if item.concurrency_key is not None or self.worker.reserve(1) < 1:
+        if (item.concurrency_key is not None or item.not_before is not None
+                or self.worker.reserve(1) < 1):
             return None
         with self._lock:
             self._reserved += 1

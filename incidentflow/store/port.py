@@ -26,6 +26,7 @@ from incidentflow.rate_limit import RateLimit
 
 if TYPE_CHECKING:
     from incidentflow.store.retention import Pruned
+    from incidentflow.store.schedules import ScheduleRecord
     from incidentflow.store.secret_rows import SecretRecord
     from incidentflow.store.tokens import TokenRecord
 
@@ -125,6 +126,8 @@ class NewExecution:
     node: str
     input: Event
     concurrency_key: str | None = None
+    # Queued until then (the ``wait`` step): claimed no earlier, never handed over.
+    not_before: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -416,6 +419,20 @@ class Store(Protocol):
         ...
 
     def queue_depth(self, now: datetime) -> int: ...
+    # -- schedule triggers (store.schedules) -----------------------------------
+    def active_schedules(self) -> list[ScheduleRecord]: ...
+    def canvas_schedules(self, canvas: str) -> list[ScheduleRecord]: ...
+    def fire_schedule(
+        self, canvas: str, node: str, due: datetime, event: Event,
+        first: list[NewExecution], now: datetime,
+    ) -> str | None:
+        """Start the run of one due time in the transaction that records it; None if
+        it was already recorded (another worker fired it)."""
+        ...
+    def skip_schedule(self, canvas: str, node: str, due: datetime, now: datetime) -> bool: ...
+    def next_due(self, now: datetime) -> datetime | None:
+        """When the earliest execution queued for later than ``now`` becomes due."""
+        ...
 
     # -- the create rate limit (store.node_limits) -------------------------------
     def take_create_slot(

@@ -134,7 +134,7 @@ def execution_rows(
         row = {
             "id": execution_id, "run_id": run_id, "node": item.node,
             "input_event_id": input_event_id, "state": "queued", "attempts": 0,
-            "next_attempt_at": now, "idempotency_key": key,
+            "next_attempt_at": item.not_before or now, "idempotency_key": key,
             "concurrency_key": item.concurrency_key, "created_at": now,
             "lease_owner": None, "lease_expires_at": None, "started_at": None,
         }
@@ -384,6 +384,18 @@ def extend_leases(
         .values(lease_expires_at=now + timedelta(seconds=lease_seconds))
     )
     return result.rowcount
+
+
+_NEXT_DUE = (  # the partial index ix_executions_queued_due answers it
+    sa.select(sa.func.min(executions.c.next_attempt_at))
+    .where(executions.c.state == QUEUED, executions.c.next_attempt_at > sa.bindparam("b_now"))
+)
+
+
+def next_due(conn: Connection, now: datetime) -> datetime | None:
+    """When the earliest execution queued for later (a retry, a wait) becomes due."""
+    when: datetime | None = conn.scalar(_NEXT_DUE, {"b_now": now})
+    return when
 
 
 def queue_depth(conn: Connection, now: datetime) -> int:

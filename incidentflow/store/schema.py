@@ -235,3 +235,33 @@ created_objects = sa.Table(
     sa.Index(None, "canvas", "state"),
     sa.Index(None, "started_at"),
 )
+
+# Schedule triggers (``store.schedules``, migration 0009): one row per schedule node of
+# a canvas's current version (kept in step when the canvas is saved), with its last
+# fire or skip; and one row per due time that fired or was skipped. The primary key of
+# ``schedule_fires`` is what makes a due time fire once across workers: the row is
+# inserted in the transaction that starts the run, so a second worker's insert loses.
+schedules = sa.Table(
+    "schedules",
+    metadata,
+    sa.Column("canvas", NAME, _cascade("canvases.name"), primary_key=True),
+    sa.Column("node", NAME, primary_key=True),
+    sa.Column("cron", sa.String(200), nullable=False),
+    sa.Column("timezone", sa.String(100), nullable=False),
+    sa.Column("catch_up_minutes", sa.Integer, nullable=False),
+    sa.Column("since", UTCDateTime, nullable=False),  # no due time before this fires
+    sa.Column("last_due_at", UTCDateTime),
+    sa.Column("last_outcome", sa.String(20)),  # "fired" or "skipped"
+    sa.Column("last_run_id", ID),
+    sa.Column("last_at", UTCDateTime),
+)
+schedule_fires = sa.Table(
+    "schedule_fires",
+    metadata,
+    sa.Column("canvas", NAME, _cascade("canvases.name"), primary_key=True),
+    sa.Column("node", NAME, primary_key=True),
+    sa.Column("due_at", UTCDateTime, primary_key=True),
+    sa.Column("outcome", sa.String(20), nullable=False),
+    sa.Column("run_id", ID),
+    sa.Column("recorded_at", UTCDateTime, nullable=False),
+)

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from incidentflow.canvas import Canvas
+from incidentflow.canvas import Canvas, Node
 from incidentflow.components.base import WebhookTrigger
 from incidentflow.errors import NotFound
 from incidentflow.events import Event
@@ -38,6 +38,7 @@ from incidentflow.store import (  # +tables
     secret_rows,
     tokens,
 )
+from incidentflow.store import schedules as schedule_rows
 from incidentflow.store.accepts import NO_EVENT, PAUSED, Accept, accept_many
 from incidentflow.store.codec import canvas_from_spec, canvas_to_spec, new_id, spec_hash
 from incidentflow.store.database import Database
@@ -159,6 +160,7 @@ class SqlStore:
                 )
             )
             endpoint_rows.sync(conn, canvas.name, self._webhook_nodes(canvas), now)
+            schedule_rows.sync(conn, canvas.name, self._schedule_nodes(canvas), now)
         return SavedCanvas(canvas.name, version, created=True)
 
     def get_canvas(self, name: str, version: int | None = None) -> CanvasRecord:
@@ -392,6 +394,49 @@ class SqlStore:
             after=handoff.settle if handoff else None,
         ).result()
 
+    # -- schedule triggers (store/schedules.py) -----------------------------------------
+    def active_schedules(self) -> list[schedule_rows.ScheduleRecord]:
+        """The schedules of canvases that are not paused."""
+        with self._db.read() as conn:
+            return schedule_rows.active(conn)
+
+    def canvas_schedules(self, canvas: str) -> list[schedule_rows.ScheduleRecord]:
+        with self._db.read() as conn:
+            return schedule_rows.of_canvas(conn, canvas)
+
+    def fire_schedule(
+        self, canvas: str, node: str, due: datetime, event: Event,
+        first: list[NewExecution], now: datetime,
+    ) -> str | None:
+        """Start the run of one due time; None if another worker already fired it."""
+        handoff = self._handoff(now)
+
+        def fire(conn: Connection) -> str | None:
+            if handoff is not None:
+                handoff.reset()
+            if not schedule_rows.claim_due(conn, canvas, node, due, schedule_rows.FIRED, now):
+                return None
+            version = _current_version(conn, canvas)
+            run_id = queue.insert_run(conn, canvas, version, node, event, first, now,
+                                      handoff=handoff)
+            schedule_rows.note(conn, canvas, node, due, schedule_rows.FIRED, run_id, now)
+            return run_id
+
+        return self._db.writer.submit(
+            fire, lambda run_id: run_id is not None and _left_queued(handoff, len(first)),
+            after=handoff.settle if handoff else None,
+        ).result()
+
+    def skip_schedule(self, canvas: str, node: str, due: datetime, now: datetime) -> bool:
+        """Record that a missed due time was skipped; False if already recorded."""
+        def skip(conn: Connection) -> bool:
+            if not schedule_rows.claim_due(conn, canvas, node, due, schedule_rows.SKIPPED, now):
+                return False
+            schedule_rows.note(conn, canvas, node, due, schedule_rows.SKIPPED, None, now)
+            return True
+
+        return self._db.writer.submit(skip).result()
+
     def list_runs(self, canvas: str, limit: int = 50) -> list[RunRecord]:
         with self._db.read() as conn:
             return history.list_runs(conn, canvas, limit)
@@ -518,12 +563,20 @@ class SqlStore:
         worker = self._local_worker
         return Handoff(worker, now) if worker is not None else None
 
-    def listen_for_work(self, on_notify: Callable[[], None]) -> WorkListener | None:
+    def listen_for_work(
+        self, on_notify: Callable[[], None],
+        on_due: Callable[[datetime], None] | None = None,
+    ) -> WorkListener | None:
         """PostgreSQL: a started LISTEN thread calling ``on_notify`` when another process
-        commits work (stop it with ``.stop()``). SQLite: None (poll fallback)."""
+        commits work, ``on_due(when)`` when it queued work for later (stop it with
+        ``.stop()``). SQLite: None (poll fallback)."""
         if self._db.is_sqlite:
             return None
-        return WorkListener(self._db.engine.url, on_notify).start()
+        return WorkListener(self._db.engine.url, on_notify, on_due).start()
+
+    def next_due(self, now: datetime) -> datetime | None:
+        with self._db.read() as conn:
+            return queue.next_due(conn, now)
 
     def node_events(self, run_id: str) -> dict[str, Event]:
         with self._db.read() as conn:
@@ -618,6 +671,9 @@ class SqlStore:
         return [
             n.name for n in canvas.nodes if isinstance(components.get(n.type), WebhookTrigger)
         ]
+
+    def _schedule_nodes(self, canvas: Canvas) -> list[Node]:
+        return [n for n in canvas.nodes if n.type == schedule_rows.SCHEDULE_TYPE]
 
     def _trigger_nodes(self, canvas: Canvas) -> list[str]:
         components = self._registry_now().components

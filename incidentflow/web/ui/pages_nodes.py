@@ -27,6 +27,7 @@ from incidentflow.web.ui.node_form import (
 from incidentflow.web.ui.pages_canvases import canvas_context
 from incidentflow.web.ui.problems import problems_of
 from incidentflow.web.ui.rate_limits import node_panel
+from incidentflow.web.ui.schedules import schedule_panel
 
 SECRET_HOOK, SECRET_PARAM = "setSecret", "webhookSigningSecret"
 DELIVERIES_SHOWN = 20
@@ -87,6 +88,8 @@ async def _panel(
     }
     if isinstance(component, WebhookTrigger):
         panel["webhook"] = await _webhook(context, canvas.name, node.name)
+    if component.type == "schedule":
+        panel["schedule"] = await schedule_panel(context, canvas.name, node)
     return panel
 
 
