@@ -193,6 +193,8 @@ class Host:
         if component.integration is None:
             return None
         if not node.integration:
+            if component.integration_optional:
+                return None
             raise field_problem(
                 node.name, "integration", f"needs an integration of type {component.integration!r}"
             )

@@ -116,6 +116,9 @@ class Component:
     icon: ClassVar[str] = "●"
     role: ClassVar[Role] = "action"
     integration: ClassVar[str | None] = None  # integration type this node needs
+    # True when naming the integration is allowed but not required (On Incident: the
+    # seed's canvases name it; receiving works without an API key).
+    integration_optional: ClassVar[bool] = False
     fields: ClassVar[tuple[Field, ...]] = ()
     channels: ClassVar[tuple[str, ...]] = ("default",)
     hooks: ClassVar[tuple[Hook, ...]] = ()
