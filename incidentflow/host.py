@@ -2,7 +2,8 @@
 
 The store is synchronous; each call runs in a worker thread so the event loop keeps
 serving webhooks while the database works. Remote calls (integration checks, resource
-lists) happen outside any store call, never inside a transaction (Lesson 4).
+lists) happen outside any store call, never inside a transaction (docs/design-rules.md,
+"No transaction around outside calls").
 """
 
 from __future__ import annotations
@@ -214,7 +215,8 @@ class Host:
         return self._decrypted_config(record)
 
     async def canvas_view(self, name: str) -> dict[str, Any]:
-        """The canvas with live metadata for each node (Lesson 5)."""
+        """The canvas with live metadata for each node
+        (docs/design-rules.md, "Live node metadata")."""
         record = await self._db(self.store.get_canvas, name)
         nodes = [await self._node_view(record.canvas, node) for node in record.canvas.nodes]
         return {
@@ -466,7 +468,7 @@ class Host:
     def _verdict(
         self, target: _Target, headers: Mapping[str, str], body: bytes, now: datetime
     ) -> WebhookVerdict:
-        if not target.secrets:  # fail closed (Lesson 2), whatever the component does
+        if not target.secrets:  # docs/design-rules.md, "Fail closed", whatever the component does
             return WebhookVerdict(403, "signing secret not set", "signing secret not set")
         request = WebhookRequest({k.lower(): v for k, v in headers.items()}, body)
         try:

@@ -169,7 +169,8 @@ class WebhookVerdict:
 
     ``status`` is the HTTP status to answer. 2xx with ``events`` empty means "accepted,
     nothing to run" (e.g. an event type the node does not listen to). ``public`` is the
-    body sent back (generic for 4xx: Lesson 7); ``reason`` is for logs and the UI only.
+    body sent back (generic for 4xx: docs/design-rules.md, "Generic answers");
+    ``reason`` is for logs and the UI only.
     """
 
     status: int

@@ -1,4 +1,5 @@
-"""Webhook endpoints: one per webhook-trigger node, kept across edits (Lesson 1)."""
+"""Webhook endpoints: one per webhook-trigger node, kept across edits
+(docs/design-rules.md, "Stable webhook URLs")."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from incidentflow.errors import NotFound
 from incidentflow.store.port import DeliveryOutcome, Endpoint
 from incidentflow.store.schema import endpoints
 
-SECRET_GRACE = timedelta(hours=24)  # Lesson 8: the previous secret stays valid this long
+SECRET_GRACE = timedelta(hours=24)  # docs/design-rules.md, "Secret rotation grace"
 OUTCOMES: tuple[DeliveryOutcome, ...] = (
     "accepted", "duplicate", "rejected", "ignored", "filtered", "paused")
 

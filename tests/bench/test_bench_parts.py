@@ -9,8 +9,9 @@ from bench import deliveries, report, signing
 from bench.context import Context, Figure, Options
 from bench.openloop import percentile
 
-# From /work/shared/reference/standard-webhooks-test-vectors.json ("official" sign_vector,
-# standard-webhooks/standard-webhooks libraries/python/tests/test_webhooks.py).
+# The Standard Webhooks project's published test vector ("official" sign_vector,
+# standard-webhooks/standard-webhooks libraries/python/tests/test_webhooks.py); the same
+# vectors are in tests/data/standard-webhooks-test-vectors.json.
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 WEBHOOK_ID = "msg_p5jXN8AQM9LWM0D4loKWxJek"
 TIMESTAMP = "1614265330"
