@@ -296,7 +296,8 @@ class _CanvasReader:
     def node_integration(self, label: str, component: Component | None, given: Any) -> None:
         if component is None:
             return
-        if component.integration is not None and given is None:
+        needed = component.integration is not None and not component.integration_optional
+        if needed and given is None:
             message = f"{component.type} needs a configured {component.integration!r} integration"
             self.problem(f"{message}: name it with 'integration:'", label, "integration")
         elif component.integration is None and given is not None:

@@ -1,4 +1,7 @@
-"""The event envelope: ``{"type", "timestamp", "data"}`` (a contract, docs/design-rules.md)."""
+"""The event envelope: ``{"type", "timestamp", "data"}``.
+
+A contract: docs/design-rules.md, "Event envelope".
+"""
 
 from __future__ import annotations
 

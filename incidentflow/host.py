@@ -2,8 +2,8 @@
 
 The store is synchronous; each call runs in a worker thread so the event loop keeps
 serving webhooks while the database works. Remote calls (integration checks, resource
-lists) happen outside any store call, never inside a transaction (design rule: no
-transaction across a call out).
+lists) happen outside any store call, never inside a transaction (docs/design-rules.md,
+"No transaction around outside calls").
 """
 
 from __future__ import annotations
@@ -194,6 +194,8 @@ class Host:
         if component.integration is None:
             return None
         if not node.integration:
+            if component.integration_optional:
+                return None
             raise field_problem(
                 node.name, "integration", f"needs an integration of type {component.integration!r}"
             )
@@ -213,7 +215,8 @@ class Host:
         return self._decrypted_config(record)
 
     async def canvas_view(self, name: str) -> dict[str, Any]:
-        """The canvas with live metadata for each node (design rule: live node metadata)."""
+        """The canvas with live metadata for each node
+        (docs/design-rules.md, "Live node metadata")."""
         record = await self._db(self.store.get_canvas, name)
         nodes = [await self._node_view(record.canvas, node) for node in record.canvas.nodes]
         return {
@@ -465,7 +468,7 @@ class Host:
     def _verdict(
         self, target: _Target, headers: Mapping[str, str], body: bytes, now: datetime
     ) -> WebhookVerdict:
-        if not target.secrets:  # design rule: fail closed, whatever the component does
+        if not target.secrets:  # docs/design-rules.md, "Fail closed", whatever the component does
             return WebhookVerdict(403, "signing secret not set", "signing secret not set")
         request = WebhookRequest({k.lower(): v for k, v in headers.items()}, body)
         try:

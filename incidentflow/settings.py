@@ -127,8 +127,8 @@ class Settings:
         return self.database_url.startswith("sqlite")
 
     def webhook_url(self, endpoint_id: str) -> str:
-        """Built on read (design rule: stable endpoints): changing the public URL moves
-        every webhook URL."""
+        """Built on read (docs/design-rules.md, "Stable webhook URLs"): changing the
+        public URL moves every webhook URL."""
         return f"{self.public_url}/webhooks/{endpoint_id}"
 
 

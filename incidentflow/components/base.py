@@ -119,6 +119,9 @@ class Component:
     icon: ClassVar[str] = "●"
     role: ClassVar[Role] = "action"
     integration: ClassVar[str | None] = None  # integration type this node needs
+    # True when naming the integration is allowed but not required (On Incident: the
+    # seed's canvases name it; receiving works without an API key).
+    integration_optional: ClassVar[bool] = False
     fields: ClassVar[tuple[Field, ...]] = ()
     channels: ClassVar[tuple[str, ...]] = ("default",)
     hooks: ClassVar[tuple[Hook, ...]] = ()
@@ -169,7 +172,7 @@ class WebhookVerdict:
 
     ``status`` is the HTTP status to answer. 2xx with ``events`` empty means "accepted,
     nothing to run" (e.g. an event type the node does not listen to). ``public`` is the
-    body sent back (generic for 4xx: design rule "generic answers to senders");
+    body sent back (generic for 4xx: docs/design-rules.md, "Generic answers");
     ``reason`` is for logs and the UI only.
     """
 

@@ -1,7 +1,8 @@
 """The engine's worker: claim -> resolve -> execute (no transaction open) -> record.
 
 Every store call runs in a thread; the component runs on the event loop with no
-database transaction open (design rule: no transaction across a call out). Outcomes:
+database transaction open (docs/design-rules.md,
+"No transaction around outside calls"). Outcomes:
 
 - success: ``finish`` (emitted events + downstream executions, one transaction);
 - ``RetryableError``: ``retry_later`` with backoff (``engine.retry``), the same

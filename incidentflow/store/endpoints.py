@@ -1,5 +1,5 @@
-"""Webhook endpoints: one per webhook-trigger node, kept across edits (design rule:
-stable endpoints)."""
+"""Webhook endpoints: one per webhook-trigger node, kept across edits
+(docs/design-rules.md, "Stable webhook URLs")."""
 
 from __future__ import annotations
 
@@ -15,8 +15,7 @@ from incidentflow.errors import NotFound
 from incidentflow.store.port import DeliveryOutcome, Endpoint
 from incidentflow.store.schema import endpoints
 
-# Design rule "secret rotation grace": the previous secret stays valid this long.
-SECRET_GRACE = timedelta(hours=24)
+SECRET_GRACE = timedelta(hours=24)  # docs/design-rules.md, "Secret rotation grace"
 OUTCOMES: tuple[DeliveryOutcome, ...] = (
     "accepted", "duplicate", "rejected", "ignored", "filtered", "paused")
 

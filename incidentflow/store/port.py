@@ -5,7 +5,7 @@ only production store; the same behaviour tests run against it on both databases
 All methods are synchronous: callers in async code run them in a worker thread
 (``anyio.to_thread.run_sync``), which keeps the database driver simple and fast.
 
-Transaction rules (design rule: no transaction across a call out):
+Transaction rules (docs/design-rules.md, "No transaction around outside calls"):
 - ``accept_delivery`` / ``start_run``: delivery row + trigger event + run + first
   executions commit together, or not at all.
 - ``claim``: leases executions and commits before the component runs.
@@ -69,7 +69,8 @@ class CanvasSummary:
 
 @dataclass(frozen=True)
 class Endpoint:
-    """One webhook endpoint, owned by one trigger node (design rule: stable endpoints)."""
+    """One webhook endpoint, owned by one trigger node
+    (docs/design-rules.md, "Stable webhook URLs")."""
 
     id: str  # the opaque path segment in /webhooks/{id}
     canvas: str
@@ -259,8 +260,8 @@ class Store(Protocol):
         self, canvas: str, node: str, secret_encrypted: str | None, now: datetime
     ) -> Endpoint:
         """Set (or clear with None) the signing secret. The previous secret stays
-        valid for 24 hours after a change (design rule: secret rotation grace); clearing
-        drops both."""
+        valid for 24 hours after a change (docs/design-rules.md, "Secret rotation
+        grace"); clearing drops both."""
         ...
 
     # -- deliveries and runs ---------------------------------------------------

@@ -1,6 +1,6 @@
 """The public webhook receiver: ``POST /webhooks/{endpoint_id}``.
 
-Answers are short and generic (design rule: generic answers to senders); the reason of
+Answers are short and generic (docs/design-rules.md, "Generic answers"); the reason of
 a rejection goes to the logs and the delivery counters, never back to the caller.
 Header limits (431) apply to every route, this one included, at the edge of the app
 (web/headers.py, web/protocol.py).

@@ -77,8 +77,9 @@ async def test_heartbeat_extends_the_lease_of_a_slow_execution(store, workers):
         store.start_run, "c", "Start", event, first_executions(canvas, "Start", event), NOW
     )
     try:
-        while not Block.started:
-            await asyncio.sleep(0.01)
+        async with asyncio.timeout(10):
+            while not Block.started:
+                await asyncio.sleep(0.01)
         workers.clock.advance(seconds=10)  # far past the first lease's end
 
         def taken_over() -> bool:
@@ -115,8 +116,9 @@ async def test_same_concurrency_key_waits_for_the_earlier_execution(store, worke
     stop = asyncio.Event()
     loop_task = asyncio.create_task(worker.run(stop))
     try:
-        while len(Block.started) < 2:
-            await asyncio.sleep(0.01)
+        async with asyncio.timeout(10):
+            while len(Block.started) < 2:
+                await asyncio.sleep(0.01)
         # A's second execution waits while A's first runs; B runs alongside.
         states = {n: store.get_run(r).executions[0].state for n, r in runs.items()}
         assert states == {"a1": "running", "b1": "running", "a2": "queued"}

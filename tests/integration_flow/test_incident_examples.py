@@ -11,6 +11,7 @@ from incidentflow.integrations.incidentio import examples
 from incidentflow.integrations.incidentio.action import CreateIncident
 from incidentflow.integrations.incidentio.signature import sign
 from incidentflow.integrations.incidentio.trigger import OnIncident
+from incidentflow.web.views import component_view
 
 DATA = Path(__file__).parents[1] / "data"
 REAL_CREATED = DATA / "incidentio-webhook-examples" / "public_incident.incident_created_v2.json"
@@ -18,8 +19,14 @@ SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 
 
 def test_the_components_show_the_bundled_examples() -> None:
-    assert OnIncident.example_output == examples.load("on-incident")
-    assert CreateIncident.example_output == examples.load("create-incident")
+    # What the API (and so the editor's expression previews) serves for each component.
+    trigger = component_view(OnIncident())["exampleOutput"]
+    action = component_view(CreateIncident())["exampleOutput"]
+    assert trigger["type"] == "incident.incident.created"
+    assert isinstance(trigger["data"]["incident"]["name"], str)
+    assert trigger["data"]["incident"]["name"]
+    assert action["type"] == "incident.incident"
+    assert action["data"]["id"] and action["data"]["name"]
 
 
 def test_the_examples_follow_the_event_contract() -> None:

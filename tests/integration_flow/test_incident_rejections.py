@@ -1,7 +1,7 @@
 """Every way a webhook is refused: the answer, nothing stored, the reason recorded.
 
-Also secret rotation (design rule: secret rotation grace): the previous secret stays
-valid for 24 hours.
+Also secret rotation (docs/design-rules.md, "Secret rotation grace"): the previous
+secret stays valid for 24 hours.
 """
 
 from __future__ import annotations

@@ -157,7 +157,9 @@ def test_event_type_not_in_the_node_selection_is_acknowledged_without_events():
 def test_declaration():
     assert TRIGGER.type == "incident.onIncident" and TRIGGER.label == "On Incident"
     assert TRIGGER.role == "trigger"
-    assert TRIGGER.integration is None  # receiving needs a signing secret, not an API key
+    # It may name an incident integration (seed canvases do); receiving needs only a
+    # signing secret, so naming one is optional.
+    assert TRIGGER.integration == "incident" and TRIGGER.integration_optional
     events = TRIGGER.field("events")
     assert events.kind == "multiselect" and events.required
     assert events.default == [CREATED, UPDATED]

@@ -143,7 +143,7 @@ def test_webhook_trigger_is_not_operational_until_a_secret_is_set(api: TestClien
     live = api.get("/api/v1/canvases/hooks").json()["nodes"][0]["live"]
     assert live["operational"] is True and live["signingSecretConfigured"] is True
 
-    # The URL survives an edit of the canvas (design rule: stable endpoints).
+    # The URL survives an edit of the canvas (docs/design-rules.md, "Stable webhook URLs").
     put_yaml(api, "hooks", WEBHOOK_CANVAS.replace("Done, type: noop", "Finished, type: noop")
              .replace("to: Done", "to: Finished"))
     after = api.get("/api/v1/canvases/hooks").json()["nodes"][0]["live"]

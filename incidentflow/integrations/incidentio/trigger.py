@@ -1,9 +1,10 @@
 """On Incident: receive incident.io's signed webhooks for incident created/updated.
 
-``integration`` is left unset on purpose: receiving needs only the node's signing
-secret (set with the ``setSecret`` hook), never an API key, so a canvas can listen to
-incident.io without storing a key. The Create Incident action is the one that needs
-the ``incident`` integration.
+``integration`` is optional: receiving needs only the node's signing secret (set with
+the ``setSecret`` hook), never an API key, so a canvas can listen to incident.io
+without storing a key. Canvases written for the seed's system name the ``incident``
+integration on this node too; they are accepted, and the name must then be that of an
+existing ``incident`` integration (the same check Create Incident gets).
 
 Only the two public v2 events are selectable (the seed's choice). ``private_incident.*``
 deliveries carry nothing but an id, so they are acknowledged (2xx, so incident.io stops
@@ -32,13 +33,14 @@ from incidentflow.jsontext import JsonRejected, decode
 
 CREATED = "public_incident.incident_created_v2"
 UPDATED = "public_incident.incident_updated_v2"
-# incident.io event type → the type of the event we emit (contract, docs/design-rules.md).
+# incident.io event type → the type of the event we emit
+# (a contract: docs/design-rules.md, "Event shapes").
 EMITTED_TYPES = {CREATED: "incident.incident.created", UPDATED: "incident.incident.updated"}
 DEFAULT_EVENTS = [CREATED, UPDATED]
 SECRET_FIELD = "webhookSigningSecret"
 
-# Design rule "generic answers to senders": callers get a generic body; the precise
-# reason goes to logs and the UI.
+# Callers get a generic body; the precise reason goes to logs and the UI
+# (docs/design-rules.md, "Generic answers").
 FORBIDDEN = "forbidden"
 BAD_REQUEST = "bad request"
 UNSUPPORTED_MEDIA_TYPE = "unsupported media type: send application/json"
@@ -50,6 +52,8 @@ class OnIncident(WebhookTrigger):
     label = "On Incident"
     description = "Starts a run when incident.io sends an incident created or updated webhook."
     icon = "🔥"
+    integration = "incident"
+    integration_optional = True
     listens_for = frozenset({"incident.incident"})  # what Create Incident creates
     fields = (
         Field(
@@ -107,8 +111,8 @@ class OnIncident(WebhookTrigger):
         now: datetime,
     ) -> WebhookVerdict:
         if not secrets:
-            # Design rule "fail closed": say so plainly; the operator sees it in
-            # incident.io's delivery log.
+            # Fail closed and say so plainly (docs/design-rules.md, "Fail closed"); the
+            # operator sees it in incident.io's delivery log.
             return WebhookVerdict(403, "signing secret not set", "signing secret not set")
         try:
             signed = verify(secrets, request.headers, request.body, now)

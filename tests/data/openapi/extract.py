@@ -1,6 +1,8 @@
 """Regenerate incidentio-subset.json from incident.io's full OpenAPI document.
 
-Usage: python tests/data/openapi/extract.py PATH/TO/openapi3.json
+Usage: python tests/data/openapi/extract.py PATH_TO_OPENAPI3_JSON
+where the document is incident.io's public OpenAPI document (``openapi3.json`` in the
+incident-io/sdk-go repository; the extract was made from the schema of 2026-08-21).
 Keeps the four paths the emulator serves and every schema they reach; drops examples.
 """
 
@@ -61,6 +63,8 @@ def extract(document: dict) -> dict:
 
 
 if __name__ == "__main__":
+    if len(sys.argv) != 2:
+        sys.exit(__doc__)
     source = json.loads(Path(sys.argv[1]).read_text())
     target = Path(__file__).with_name("incidentio-subset.json")
     target.write_text(json.dumps(extract(source), indent=1, sort_keys=True) + "\n")
