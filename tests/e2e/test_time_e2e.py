@@ -63,6 +63,10 @@ def test_a_wait_holds_the_http_call_for_its_time(server: ServerProcess, sink: Si
     arrived = datetime.now(UTC)
     assert json.loads(sink.requests[0]["body"]) == {"run": run_id}
     assert (arrived - due).total_seconds() >= 0
-    assert (arrived - due).total_seconds() <= 1.0
     wait_until(lambda: run_of(server, run_id)["state"] == "succeeded", timeout=5,
                what="the run to succeed")
+    # "Fires within 1 s of its time": the waiting execution starts by then (the http
+    # call itself and this process's polling come on top, so they are not measured).
+    [waited] = [e for e in run_of(server, run_id)["executions"] if e["node"] == "Notify"]
+    started_at = datetime.fromisoformat(waited["startedAt"].replace("Z", "+00:00"))
+    assert 0 <= (started_at - due).total_seconds() <= 1.0
