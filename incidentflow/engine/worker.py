@@ -157,8 +157,7 @@ class Worker:
         try:
             async with anyio.create_task_group() as beating:
                 beating.start_soon(self._heartbeat)
-                if hasattr(self._store, "active_schedules"):  # schedule triggers
-                    beating.start_soon(Scheduler(self._store, self._clock).run)
+                beating.start_soon(Scheduler(self._store, self._clock).run)
                 beating.start_soon(_poke_when_set, stop, subscription)
                 try:
                     self._attach(subscription)
@@ -245,11 +244,8 @@ class Worker:
     async def _look_ahead(self) -> None:
         """Learn when the next queued work becomes due (one indexed query): when the
         worker starts and each time a known due time has passed."""
-        next_due = getattr(self._store, "next_due", None)
-        if next_due is None:
-            return
         try:
-            when = await self._db(next_due, self._clock())
+            when = await self._db(self._store.next_due, self._clock())
         except Exception as exc:  # the poll still finds it, a little later
             log.warning("reading when queued work is next due failed: %s", exc)
             return
