@@ -8,8 +8,6 @@ execution and every preview really costs a full second of CPU in the server.
 from __future__ import annotations
 
 import base64
-import json
-import re
 import secrets
 import statistics
 import threading
@@ -21,9 +19,8 @@ import httpx
 import pytest
 from helpers import ServerProcess, server_process, wait_until
 
-from incidentflow.integrations.incidentio.signature import sign
+from bench.hostile import HOSTILE_LOOP, INTAKE_CANVAS, incident_delivery, put_canvas, signed_in
 
-ISSUE_LOOP = "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}"
 HOSTILE = f"""
 name: hostile
 nodes:
@@ -32,20 +29,10 @@ nodes:
     type: http
     configuration:
       url: "http://127.0.0.1:9/never"
-      body: {{text: "{ISSUE_LOOP}"}}
+      body: {{text: "{HOSTILE_LOOP}"}}
 edges:
   - {{from: Start, to: Notify}}
 """
-HOOKS = """
-name: hooks
-nodes:
-  - {name: On Incident, type: incident.onIncident}
-  - {name: Done, type: noop}
-edges:
-  - {from: On Incident, to: Done}
-"""
-BODY = json.dumps({"event_type": "public_incident.incident_created_v2",
-                   "public_incident.incident_created_v2": {"id": "01H", "name": "x"}}).encode()
 RUNS = 6  # more than the expression pool has threads
 BUDGET_ENV = {"INCIDENTFLOW_EXPRESSION_TIMEOUT_SECONDS": "1",
               "INCIDENTFLOW_EXPRESSION_MAX_ITERATIONS": "1000000000000"}
@@ -62,33 +49,18 @@ def api(server: ServerProcess) -> httpx.Client:
                         headers={"Authorization": f"Bearer {server.token}"})
 
 
-def signed_in(server: ServerProcess) -> httpx.Client:
-    browser = httpx.Client(base_url=server.url, timeout=30, follow_redirects=True)
-    page = browser.get("/signin").text
-    csrf = re.search(r'name="csrf_token" value="([^"]*)"', page)
-    assert csrf
-    answer = browser.post("/signin", data={"csrf_token": csrf.group(1), "token": server.token,
-                                           "next": "/canvases"})
-    assert answer.status_code == 200
-    return browser
-
-
 def webhook(server: ServerProcess, client: httpx.Client) -> tuple[str, str]:
-    put = client.put("/api/v1/canvases/hooks", content=HOOKS,
-                     headers={"Content-Type": "application/yaml"})
-    assert put.status_code == 200, put.text
+    put_canvas(client, "intake", INTAKE_CANVAS)
     secret = "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
-    answer = client.post("/api/v1/canvases/hooks/nodes/On Incident/hooks/setSecret",
+    answer = client.post("/api/v1/canvases/intake/nodes/On Incident/hooks/setSecret",
                          json={"webhookSigningSecret": secret})
     url = answer.json()["live"]["webhookUrl"]
     return url, secret
 
 
-def deliver(url: str, secret: str, msg_id: str) -> str:
-    now = int(time.time())
-    headers = {"content-type": "application/json", "webhook-id": msg_id,
-               "webhook-timestamp": str(now), "webhook-signature": sign(secret, msg_id, now, BODY)}
-    answer = httpx.post(url, content=BODY, headers=headers, timeout=30)
+def deliver(url: str, secret: str, number: int) -> str:
+    body, headers = incident_delivery(secret, number, "budgets")
+    answer = httpx.post(url, content=body, headers=headers, timeout=30)
     assert answer.status_code == 200, answer.text
     return str(answer.json()["status"])
 
@@ -101,7 +73,7 @@ def test_server_stays_responsive_while_hostile_templates_run(server: ServerProce
                      headers={"Content-Type": "application/yaml"})
     assert put.status_code == 200, put.text
     hook_url, secret = webhook(server, client)
-    browser = signed_in(server)
+    browser = signed_in(server.url, server.token)
 
     latencies: list[float] = []
     accepted: list[str] = []
@@ -118,7 +90,7 @@ def test_server_stays_responsive_while_hostile_templates_run(server: ServerProce
 
     def send_webhooks() -> None:
         for number in range(10):
-            accepted.append(deliver(hook_url, secret, f"msg_{number}"))
+            accepted.append(deliver(hook_url, secret, number))
             time.sleep(0.1)
 
     def open_node_page() -> None:

@@ -10,6 +10,7 @@ from dataclasses import replace
 
 from engine_fixtures import NOW, Echo, chain
 
+from bench.hostile import HOSTILE_LOOP
 from incidentflow.canvas import Node
 from incidentflow.engine.resolve import resolves_inline
 from incidentflow.engine.router import first_executions
@@ -17,7 +18,6 @@ from incidentflow.events import Event
 from incidentflow.expression_budget import Budget
 
 START = Event("start.manual", {"who": "alice"}, "2026-03-01T12:00:00Z")
-ISSUE_LOOP = "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}"
 
 
 def start(store, canvas) -> str:
@@ -51,7 +51,7 @@ def with_budget(workers, budget: Budget):
 
 
 async def test_a_breach_fails_the_execution_permanently(store, workers):
-    run_id = start(store, chain("c", Node("Echo", "t.echo", {"message": ISSUE_LOOP})))
+    run_id = start(store, chain("c", Node("Echo", "t.echo", {"message": HOSTILE_LOOP})))
     worker = workers.make()
     assert await worker.drain() == 1
     run = store.get_run(run_id)
@@ -69,7 +69,7 @@ async def test_a_breach_fails_the_execution_permanently(store, workers):
 
 async def test_takeover_after_a_crash_fails_it_within_the_budget(store, workers):
     with_budget(workers, Budget(timeout_seconds=0.3, max_iterations=10**12))
-    run_id = start(store, chain("c", Node("Echo", "t.echo", {"message": ISSUE_LOOP})))
+    run_id = start(store, chain("c", Node("Echo", "t.echo", {"message": HOSTILE_LOOP})))
     store.claim("dead", NOW, 60, 10)  # ... and that worker is killed mid-evaluation
     workers.clock.advance(seconds=61)
     started = time.monotonic()
@@ -85,7 +85,7 @@ async def test_takeover_after_a_crash_fails_it_within_the_budget(store, workers)
 async def test_a_slow_template_does_not_hold_the_event_loop(store, workers):
     with_budget(workers, Budget(timeout_seconds=0.5, max_iterations=10**12))
     for name in ("a", "b", "c"):
-        start(store, chain(name, Node("Echo", "t.echo", {"message": ISSUE_LOOP})))
+        start(store, chain(name, Node("Echo", "t.echo", {"message": HOSTILE_LOOP})))
     lags: list[float] = []
     probing = asyncio.get_running_loop().create_task(probe_lags(lags))
     started = time.monotonic()
@@ -100,7 +100,7 @@ async def test_a_slow_template_does_not_hold_the_event_loop(store, workers):
 async def test_a_slow_concurrency_key_does_not_hold_the_event_loop(store, workers):
     """Routing renders the next nodes' concurrency keys: also off the loop."""
     with_budget(workers, Budget(timeout_seconds=0.5, max_iterations=10**12))
-    slow_key = ISSUE_LOOP + "{{ previous.type }}"
+    slow_key = HOSTILE_LOOP + "{{ previous.type }}"
     run_id = start(store, chain("keyed", Node("First", "t.echo", {"message": "hi"}),
                                 Node("Second", "t.echo", {"message": "x"},
                                      concurrency_key=slow_key)))
@@ -125,4 +125,4 @@ def test_plain_lookups_resolve_inline_and_the_rest_in_the_pool():
     assert inline({"message": "hi {{ root.data.who }} of {{ run.id }}"})
     assert inline({"message": "no expressions"})
     assert not inline({"message": "{{ root.data.who|center(10) }}"})
-    assert not inline({"message": ISSUE_LOOP})
+    assert not inline({"message": HOSTILE_LOOP})

@@ -11,6 +11,7 @@ import time
 
 import pytest
 
+from bench.hostile import HOSTILE_LOOP
 from incidentflow.errors import ExpressionError
 from incidentflow.expression_budget import Budget, BudgetError
 from incidentflow.expressions import EXPRESSIONS
@@ -24,7 +25,6 @@ SCOPE = {
     "nodes": {},
     "run": {"id": "r", "canvas": "c"},
 }
-ISSUE_LOOP = "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}"
 SETTING = {
     "time": "INCIDENTFLOW_EXPRESSION_TIMEOUT_SECONDS",
     "output": "INCIDENTFLOW_EXPRESSION_MAX_OUTPUT_BYTES",
@@ -48,7 +48,7 @@ def breach(template: str, budget: Budget | None = None, *, condition: bool = Fal
 
 
 def test_the_issue_loop_is_stopped_by_the_iteration_budget():
-    error = breach(ISSUE_LOOP)
+    error = breach(HOSTILE_LOOP)
     assert isinstance(error, ExpressionError)
     assert (error.node, error.field, error.budget) == ("Notify", "body", "iterations")
     assert error.limit == 100_000 and error.setting == SETTING["iterations"]
@@ -61,7 +61,7 @@ def test_the_issue_loop_is_stopped_by_the_iteration_budget():
 def test_the_issue_loop_is_stopped_by_the_clock_when_iterations_are_unlimited():
     budget = Budget(timeout_seconds=0.3, max_iterations=10**12)
     started = time.monotonic()
-    error = breach(ISSUE_LOOP, budget)
+    error = breach(HOSTILE_LOOP, budget)
     assert time.monotonic() - started >= 0.3
     assert (error.budget, error.limit, error.setting) == ("time", 0.3, SETTING["time"])
     assert "over the time budget: still running (limit 0.3 s" in error.detail
@@ -196,7 +196,7 @@ def test_timeout_setting():
                          INCIDENTFLOW_EXPRESSION_MAX_ITERATIONS="1000000000000")
     assert budget.timeout_seconds == 0.05
     started = time.monotonic()
-    error = breach(ISSUE_LOOP, budget)
+    error = breach(HOSTILE_LOOP, budget)
     assert error.budget == "time" and time.monotonic() - started < 0.5
 
 
@@ -262,7 +262,7 @@ def test_conditions_that_compare_lookups_run_inline():
 
 def test_saving_a_hostile_template_does_not_run_it():
     started = time.monotonic()
-    assert EXPRESSIONS.check_template("{{ 'a'|center(1000000000) }}" + ISSUE_LOOP) is None
+    assert EXPRESSIONS.check_template("{{ 'a'|center(1000000000) }}" + HOSTILE_LOOP) is None
     assert time.monotonic() - started < 1.0
 
 

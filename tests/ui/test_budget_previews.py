@@ -11,10 +11,10 @@ from dataclasses import replace
 import pytest
 from ui_support import Browser, apply
 
+from bench.hostile import HOSTILE_LOOP
 from incidentflow.expression_budget import Budget
 from incidentflow.settings import Settings
 
-ISSUE_LOOP = "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}"
 CANVAS = f"""\
 name: hostile
 nodes:
@@ -23,7 +23,7 @@ nodes:
     type: http
     configuration:
       url: "http://127.0.0.1:9/hook"
-      body: {{text: "{ISSUE_LOOP}", big: "{{{{ 'a'|center(10000000) }}}}"}}
+      body: {{text: "{HOSTILE_LOOP}", big: "{{{{ 'a'|center(10000000) }}}}"}}
 edges:
   - {{from: Start, to: Notify}}
 """
