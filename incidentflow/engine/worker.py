@@ -165,7 +165,11 @@ class Worker:
                     while not stop.is_set():
                         if not await self._fill(subscription):
                             if self._wakeup.take_passed(self._clock()):
+                                # It came due while that claim ran (or we woke a hair
+                                # early): claim again now. ``next_due`` only names later
+                                # work, so sleeping here would wait out a whole poll.
                                 await self._look_ahead()
+                                continue
                             await subscription.wait(self._wait_seconds())
                     self._detach()  # stopping: take nothing new, finish what runs
                 finally:

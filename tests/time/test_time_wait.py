@@ -3,6 +3,7 @@ no worker slot while it waits."""
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 
 import pytest
@@ -137,3 +138,32 @@ async def test_a_wait_until_a_time_uses_the_rendered_time(store, tmp_path):
         assert execution(store, run_id, "Then").next_attempt_at.isoformat() == at
         then = await until(lambda: done(store, run_id, "Then"), what="the step after it")
     assert then.started_at.isoformat() >= at
+
+
+class SlowClaims:
+    """The store, with every claim taking ``delay`` seconds after it read the time: the
+    wait below comes due while a claim that missed it is still running."""
+
+    def __init__(self, store, delay: float):
+        self._store, self._delay = store, delay
+
+    def __getattr__(self, name: str):
+        return getattr(self._store, name)
+
+    def claim_then(self, worker_id, now, lease_seconds, limit, then):
+        def late(claimed, error):
+            threading.Timer(self._delay, then, (claimed, error)).start()
+
+        self._store.claim_then(worker_id, now, lease_seconds, limit, late)
+
+
+async def test_work_that_comes_due_during_a_claim_is_claimed_right_after_it(store, tmp_path):
+    # The claim that starts just before the due time finds nothing and ends after it;
+    # the worker must claim again at once, not sleep out the 1 s poll.
+    slow = SlowClaims(store, delay=0.3)
+    async with running(make_worker(slow, tmp_path)):
+        run_id = start(store, wait_then("during", {"seconds": 0.1}))
+        then = await until(lambda: done(store, run_id, "Then"), what="the step after it")
+    paused = done(store, run_id, "Pause")
+    # due 0.1 s after Pause, plus the 0.3 s claim that missed it; a poll would add 1 s
+    assert (then.started_at - paused.finished_at).total_seconds() < 0.9
