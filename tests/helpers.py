@@ -186,3 +186,24 @@ def api_operations() -> list[tuple[str, str]]:
             path = re.sub(r"\{[^}]+\}", "x", template)
             operations += [(method.upper(), path) for method in item]
     return sorted(operations)
+
+
+# Tests of one backend's own behaviour (LISTEN/NOTIFY, SQLite's deferred foreign keys):
+# pin the ``database_url`` fixture to that backend, so CI never shows a half that always
+# skips. ``postgres_only`` still skips on a laptop without PostgreSQL, with the message.
+def _pinned(backend: str, *marks: Any) -> Any:
+    import pytest
+
+    return pytest.mark.parametrize(
+        "database_url", [pytest.param(backend, marks=marks)], indirect=True
+    )
+
+
+def postgres_only() -> Any:
+    import pytest
+
+    return _pinned("postgres", pytest.mark.postgres)
+
+
+def sqlite_only() -> Any:
+    return _pinned("sqlite")

@@ -7,6 +7,7 @@ import threading
 
 import pytest
 from engine_fixtures import NOW, chain, registry
+from helpers import postgres_only
 
 from incidentflow.canvas import Node
 from incidentflow.engine.router import first_executions
@@ -18,8 +19,6 @@ from incidentflow.store.sql import SqlStore
 @pytest.fixture
 def other_process_store(store, database_url):
     """A second store on the same database: what another host's server would write with."""
-    if database_url.startswith("sqlite"):
-        pytest.skip("LISTEN/NOTIFY is PostgreSQL's")
     other = SqlStore(database_url, registry())
     yield other
     other.close()
@@ -31,7 +30,7 @@ def test_sqlite_has_no_listener_and_relies_on_polling(tmp_path):
     store.close()
 
 
-@pytest.mark.postgres
+@postgres_only()
 def test_commit_that_enqueues_work_notifies_listeners(store, other_process_store):
     woke = threading.Event()
     listener = store.listen_for_work(woke.set)
@@ -49,7 +48,7 @@ def test_commit_that_enqueues_work_notifies_listeners(store, other_process_store
         listener.stop()
 
 
-@pytest.mark.postgres
+@postgres_only()
 async def test_worker_wakes_on_another_process_commit_without_polling(
     store, other_process_store, workers
 ):

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from engine_fixtures import NOW
+from helpers import postgres_only
 
 from incidentflow.canvas import Canvas, Edge, Node
 from incidentflow.events import Event
@@ -19,21 +20,14 @@ RUNS, PER_RUN = 20, 50  # 1,000 executions
 COUNT = RUNS * PER_RUN
 
 
-@pytest.fixture
-def pg_store(store, database_url):
-    if not database_url.startswith("postgresql"):
-        pytest.skip("multi-process claiming is a PostgreSQL test")
-    return store
-
-
-@pytest.mark.postgres
-def test_two_worker_processes_run_each_execution_exactly_once(pg_store, database_url, tmp_path):
+@postgres_only()
+def test_two_worker_processes_run_each_execution_exactly_once(store, database_url, tmp_path):
     canvas = Canvas(
         "bulk", (Node("Start", "t.start"), Node("Record", "t.record")), (Edge("Start", "Record"),)
     )
-    pg_store.save_canvas(canvas, "", [], NOW)
+    store.save_canvas(canvas, "", [], NOW)
     run_ids = [
-        pg_store.start_run(
+        store.start_run(
             "bulk",
             "Start",
             Event("start.manual", {"run": r}),
@@ -60,6 +54,6 @@ def test_two_worker_processes_run_each_execution_exactly_once(pg_store, database
     assert len(counts) == COUNT and set(counts.values()) == {1}
     assert sum(ran) == COUNT
     for run_id in run_ids:
-        run = pg_store.get_run(run_id)
+        run = store.get_run(run_id)
         assert run.state == "succeeded"
         assert {(e.state, e.attempts) for e in run.executions} == {("succeeded", 1)}

@@ -7,6 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import sqlalchemy as sa
+from helpers import sqlite_only
 from store_fixtures import NOW, make_canvas
 
 from incidentflow.errors import NotFound
@@ -75,9 +76,8 @@ def test_duplicates_in_one_batch_resolve_per_delivery(store):
     assert stored == 3
 
 
+@sqlite_only()  # needs a violation deferred to COMMIT (SQLite's defer_foreign_keys)
 def test_a_failed_commit_fails_every_job_of_the_batch_and_writes_nothing(store):
-    if not store._db.is_sqlite:
-        pytest.skip("needs a violation deferred to COMMIT (SQLite's defer_foreign_keys)")
     endpoint = endpoint_of(store)
     release = hold_the_writer(store)
 

@@ -7,6 +7,7 @@ import threading
 from datetime import timedelta
 
 import pytest
+from helpers import postgres_only
 from time_fixtures import canvas, make_worker, running, until
 
 from incidentflow.engine.router import first_executions
@@ -93,10 +94,8 @@ async def test_a_wait_survives_its_worker_stopping(store, tmp_path):
     assert due <= then.started_at <= due + timedelta(seconds=1)
 
 
-@pytest.mark.postgres
+@postgres_only()  # LISTEN/NOTIFY across processes is PostgreSQL's
 async def test_a_wait_enqueued_by_one_worker_fires_in_another(store, database_url, tmp_path):
-    if not database_url.startswith("postgresql"):
-        pytest.skip("LISTEN/NOTIFY across processes is PostgreSQL's")
     other_store = SqlStore(database_url, store._registry)  # another process's store
     try:
         # The other worker is idle and polls every 5 s: only the NOTIFY of the wait's
