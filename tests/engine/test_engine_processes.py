@@ -7,7 +7,6 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-import pytest
 from engine_fixtures import NOW
 from helpers import postgres_only
 
