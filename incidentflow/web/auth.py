@@ -71,7 +71,7 @@ class ApiTokenVerifier:
         if not looks_like_token(token):
             return None
         record = self._store.active_token(hash_token(token))
-        if record is None:
+        if record is None or record.is_session:  # a browser session's row is no credential
             return None
         if self._due_for_touch(record.id):
             self._store.touch_token(record.id, self._clock())
@@ -95,15 +95,19 @@ def bearer_token(authorization: str | None) -> str | None:
     return token if scheme.lower() == "bearer" and token else None
 
 
-def authenticate(verifiers: Sequence[TokenVerifier], authorization: str | None) -> Principal | None:
-    token = bearer_token(authorization)
-    if token is None:
-        return None
+def verify_token(verifiers: Sequence[TokenVerifier], token: str) -> Principal | None:
+    """The one check of a presented token, for the API and the UI's sign-in alike: the
+    first verifier that accepts it names who it is."""
     for verifier in verifiers:
         principal = verifier.verify(token)
         if principal is not None:
             return principal
     return None
+
+
+def authenticate(verifiers: Sequence[TokenVerifier], authorization: str | None) -> Principal | None:
+    token = bearer_token(authorization)
+    return None if token is None else verify_token(verifiers, token)
 
 
 async def authenticate_async(

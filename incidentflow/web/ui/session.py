@@ -39,8 +39,13 @@ from incidentflow.store.tokens import (
     SESSION,
     SESSION_ROW_PREFIX,
     hash_token,
-    looks_like_token,
     new_token,
+)
+from incidentflow.web.auth import (
+    AdminTokenVerifier,
+    ApiTokenVerifier,
+    TokenVerifier,
+    verify_token,
 )
 
 COOKIE_NAME = "incidentflow_session"
@@ -83,20 +88,20 @@ def bind_token_store(settings: Settings, store: Any) -> None:
 
 
 def authenticate(settings: Settings, token: str, store: Any = None) -> str | None:
-    """The one place a presented token is checked. Returns who signed in, or None.
-
-    The admin token (constant-time compare), else an unrevoked API token of ``store``
-    (default: the bound one), looked up by its SHA-256 digest (see store/tokens.py)."""
+    """Who signs in with ``token``, or None. The check itself is the API's
+    (``web.auth.verify_token``): the admin token (constant-time compare), else an
+    unrevoked API token of ``store`` (default: the bound one)."""
     presented = token.strip()
-    if presented and hmac.compare_digest(presented.encode(), settings.admin_token.encode()):
-        return "admin"
+    if not presented:
+        return None
     store = store if store is not None else _token_stores.get(settings)
-    if store is None or not looks_like_token(presented):
+    verifiers: list[TokenVerifier] = [AdminTokenVerifier(settings.admin_token)]
+    if store is not None:
+        verifiers.append(ApiTokenVerifier(store))
+    principal = verify_token(verifiers, presented)
+    if principal is None:
         return None
-    record = store.active_token(hash_token(presented))
-    if record is None or record.is_session:
-        return None
-    return f"{TOKEN_WHO_PREFIX}{record.id}"
+    return "admin" if principal.token_id is None else f"{TOKEN_WHO_PREFIX}{principal.token_id}"
 
 
 class _Liveness:
