@@ -25,123 +25,27 @@ import json
 import math
 import os
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, NoReturn
+from typing import Any
 
-from jinja2 import StrictUndefined, Template, TemplateError, TemplateSyntaxError, meta, nodes
-from jinja2.exceptions import SecurityError, UndefinedError
+from jinja2 import Template, TemplateError, TemplateSyntaxError, meta, nodes
+from jinja2.exceptions import SecurityError
 from jinja2.parser import Parser
 from jinja2.runtime import Undefined
-from jinja2.sandbox import ImmutableSandboxedEnvironment
 from jinja2.utils import missing
 
 from incidentflow.errors import ExpressionError
 from incidentflow.events import Event
+from incidentflow.expression_ast import const_key, is_lookup, lookups, node_references
 from incidentflow.expression_budget import Budget, BudgetError, BudgetExceeded, current, metered
-from incidentflow.expression_guards import (
-    MeteringCodeGenerator,
-    check_binop,
-    check_method,
-    check_str_format,
-    guarded_filters,
-)
+from incidentflow.expression_guards import guarded_filters
+from incidentflow.expression_sandbox import MissingValue, Sandbox, StrictValue, finalize
 
 SCOPE_NAMES = ("nodes", "previous", "root", "run", "secrets")
 _CACHE_LIMIT = 4096
 _MARKUP = ("{{", "{%", "{#")
 _WHOLE = re.compile(r"\A\s*\{\{-?(?P<expr>.*?)-?\}\}\s*\Z", re.S)
-
-
-class _MissingValue(UndefinedError):
-    """Carries the undefined value so the message can say *where* it was missing."""
-
-    def __init__(self, undefined: Undefined):
-        super().__init__(undefined._undefined_message)
-        self.undefined = undefined
-
-
-class _Strict(StrictUndefined):
-    """StrictUndefined whose failures carry the undefined value itself."""
-
-    __slots__ = ()
-
-    def _fail_with_undefined_error(self, *args: Any, **kwargs: Any) -> NoReturn:
-        if self._undefined_exception is not UndefinedError:  # e.g. SecurityError
-            raise self._undefined_exception(self._undefined_message)
-        raise _MissingValue(self)
-
-    # The base class binds these to *its* function, so re-point them at ours.
-    __add__ = __radd__ = __sub__ = __rsub__ = _fail_with_undefined_error
-    __mul__ = __rmul__ = __div__ = __rdiv__ = _fail_with_undefined_error
-    __truediv__ = __rtruediv__ = _fail_with_undefined_error
-    __floordiv__ = __rfloordiv__ = _fail_with_undefined_error
-    __mod__ = __rmod__ = __pos__ = __neg__ = _fail_with_undefined_error
-    __call__ = __getitem__ = _fail_with_undefined_error
-    __lt__ = __le__ = __gt__ = __ge__ = _fail_with_undefined_error
-    __int__ = __float__ = __complex__ = _fail_with_undefined_error
-    __pow__ = __rpow__ = _fail_with_undefined_error
-    __iter__ = __str__ = __len__ = _fail_with_undefined_error  # type: ignore[assignment]
-    __eq__ = __ne__ = __bool__ = __hash__ = _fail_with_undefined_error  # type: ignore[assignment]
-    __contains__ = _fail_with_undefined_error
-
-
-def _finalize(value: Any) -> Any:
-    # Mixed text: a dict or list reads better (and parses) as JSON than as a Python repr.
-    if isinstance(value, dict | list):
-        return json.dumps(value, ensure_ascii=False, default=str)
-    return value
-
-
-class _Sandbox(ImmutableSandboxedEnvironment):
-    """The sandbox, metered: loops, calls, filters, operators and output report to the
-    evaluation's budget (``expression_budget.current()``), and what could build a huge
-    value is refused before it is built (``expression_guards``)."""
-
-    code_generator_class = MeteringCodeGenerator
-    intercepted_binops = frozenset({"*", "**", "%", "+"})
-
-    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
-        meter = current()
-        check_binop(meter, operator, left, right)
-        return meter.size(super().call_binop(context, operator, left, right))
-
-    def call(self, context: Any, obj: Any, /, *args: Any, **kwargs: Any) -> Any:
-        meter = current()
-        meter.step()
-        args = check_method(meter, obj, args, kwargs)
-        return meter.size(super().call(context, obj, *args, **kwargs))
-
-    def wrap_str_format(self, value: Any) -> Callable[..., str] | None:
-        formatted = super().wrap_str_format(value)
-        if formatted is None:
-            return None
-        template = str(value.__self__)
-
-        def checked(*args: Any, **kwargs: Any) -> str:
-            meter = current()
-            check_str_format(meter, template, args, kwargs)
-            return str(meter.size(formatted(*args, **kwargs)))
-
-        return checked
-
-    # Called by the code ``MeteringCodeGenerator`` writes.
-    def metered_iter(self, iterable: Iterable[Any]) -> Iterator[Any]:
-        meter = current()
-        for item in iterable:
-            meter.step()
-            yield item
-
-    def metered_text(self, text: str) -> str:
-        return current().wrote(text)
-
-    def metered_size(self, value: Any) -> Any:
-        return current().size(value)
-
-    def getattr(self, obj: Any, attribute: str) -> Any:
-        if isinstance(obj, dict) and attribute in obj:
-            return obj[attribute]  # event data first: a key named "items" beats dict.items
-        return super().getattr(obj, attribute)
 
 
 @dataclass(frozen=True)
@@ -208,7 +112,7 @@ class Expressions:
 
     def __init__(self, budget: Budget | None = None) -> None:
         self.budget = budget or Budget()  # when the caller gives none
-        self.env = _Sandbox(undefined=_Strict, finalize=_finalize, autoescape=False)
+        self.env = Sandbox(undefined=StrictValue, finalize=finalize, autoescape=False)
         self.env.filters["fromjson"] = json.loads
         self.env.filters = guarded_filters(self.env.filters)  # type: ignore[assignment]
         # Paragraphs of lorem ipsum on demand: of no use in a workflow, and a size knob.
@@ -267,8 +171,8 @@ class Expressions:
                 ast = self.env.parse(text)
         except TemplateSyntaxError as exc:
             return _Analysis(_syntax_message(exc))
-        return _Analysis(self._unknown_names(ast), _node_references(ast),
-                         frozenset(meta.find_undeclared_variables(ast)), _is_lookup(ast))
+        return _Analysis(self._unknown_names(ast), node_references(ast),
+                         frozenset(meta.find_undeclared_variables(ast)), is_lookup(ast))
 
     # --- evaluation at run time ------------------------------------------------------
 
@@ -321,7 +225,7 @@ class Expressions:
             return compiled.run(scope)
         except BudgetExceeded as exc:
             raise BudgetError(exc, node=node, field=field) from None
-        except _MissingValue as exc:
+        except MissingValue as exc:
             message = self._explain(exc.undefined, compiled.source, scope)
         except SecurityError as exc:
             message = f"not allowed: {exc}"
@@ -338,10 +242,10 @@ class Expressions:
             if match and self._is_single_expression(text):
                 expression = self.env.compile_expression(match["expr"], undefined_to_none=False)
                 found = _Compiled(text, expression=expression,
-                                  lookup=_is_lookup(self.env.parse(text)))
+                                  lookup=is_lookup(self.env.parse(text)))
             else:
                 template = self.env.from_string(text)
-                found = _Compiled(text, template=template, lookup=_is_lookup(self.env.parse(text)))
+                found = _Compiled(text, template=template, lookup=is_lookup(self.env.parse(text)))
             self._remember(("template", text), found)
         return found
 
@@ -349,7 +253,7 @@ class Expressions:
         found = self._cache.get(("expression", text))
         if found is None:
             expression = self.env.compile_expression(text, undefined_to_none=False)
-            lookup = _is_lookup(self._expression_ast(text))
+            lookup = is_lookup(self._expression_ast(text))
             found = _Compiled("{{ " + text + " }}", expression=expression, lookup=lookup)
             self._remember(("expression", text), found)
         return found
@@ -399,8 +303,8 @@ class Expressions:
         self, obj: Any, name: Any, source: str, scope: Mapping[str, Any]
     ) -> str | None:
         """How the expression spelled the value ``obj`` whose ``name`` was missing."""
-        for node in _lookups(self.env.parse(source)):
-            if _const_key(node) != name:
+        for node in lookups(self.env.parse(source)):
+            if const_key(node) != name:
                 continue
             resolved = self._resolve(node.node, scope)
             if resolved is not None and resolved[1] is obj:
@@ -413,7 +317,7 @@ class Expressions:
             return (node.name, scope[node.name]) if node.name in scope else None
         if not isinstance(node, nodes.Getattr | nodes.Getitem):
             return None
-        key, parent = _const_key(node), self._resolve(node.node, scope)
+        key, parent = const_key(node), self._resolve(node.node, scope)
         if parent is None or key is None:
             return None
         spelling, value = parent
@@ -422,52 +326,6 @@ class Expressions:
         else:
             spelling, value = f"{spelling}[{key!r}]", self.env.getitem(value, key)
         return None if isinstance(value, Undefined) else (spelling, value)
-
-
-# What a string may contain and still be evaluated on the event loop: reading values,
-# comparing and combining them, and filters that take time in proportion to their input
-# at most. Anything else (loops, calls, arithmetic, other filters) goes to the pool.
-_LOOKUP_NODES = (
-    nodes.Template, nodes.Output, nodes.TemplateData, nodes.Name, nodes.Getattr,
-    nodes.Getitem, nodes.Const, nodes.Compare, nodes.Operand, nodes.Not, nodes.And,
-    nodes.Or, nodes.CondExpr, nodes.Test, nodes.List, nodes.Tuple, nodes.Dict, nodes.Pair,
-    nodes.Keyword,
-)
-_LOOKUP_FILTERS = frozenset({
-    "default", "d", "lower", "upper", "string", "trim", "length", "count", "first", "last",
-    "tojson", "title", "capitalize", "int", "float", "bool",
-})
-
-
-def _is_lookup(ast: nodes.Node) -> bool:
-    for node in ast.find_all(nodes.Node):
-        if isinstance(node, nodes.Filter):
-            if node.name not in _LOOKUP_FILTERS:
-                return False
-        elif not isinstance(node, _LOOKUP_NODES):
-            return False
-    return True
-
-
-def _lookups(ast: nodes.Node) -> Iterator[nodes.Getattr | nodes.Getitem]:
-    for node in ast.find_all((nodes.Getattr, nodes.Getitem)):
-        if isinstance(node, nodes.Getattr | nodes.Getitem):
-            yield node
-
-
-def _node_references(ast: nodes.Node) -> frozenset[str]:
-    names = set()
-    for node in _lookups(ast):
-        key = _const_key(node)
-        if isinstance(node.node, nodes.Name) and node.node.name == "nodes" and isinstance(key, str):
-            names.add(key)
-    return frozenset(names)
-
-
-def _const_key(node: nodes.Getattr | nodes.Getitem) -> Any:
-    if isinstance(node, nodes.Getattr):
-        return node.attr
-    return node.arg.value if isinstance(node.arg, nodes.Const) else None
 
 
 def _missing_message(path: str, obj: Any, name: Any) -> str:
