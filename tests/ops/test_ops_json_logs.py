@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from incidentflow import cli
+from incidentflow.cli import server as cli_server
 from incidentflow.crypto import MASK
 from incidentflow.logging import JsonFormatter, SecretMaskingFilter, register_secret
 
@@ -72,7 +72,7 @@ def test_log_json_flag_or_env_switches_the_format(tmp_path: Path, root_logging, 
                                                   flag, env):
     for key, value in env.items():
         monkeypatch.setenv(key, value)
-    settings = cli._settings(flag, data_dir=tmp_path)
+    settings = cli_server.settings_from_env(flag, data_dir=tmp_path)
     assert settings.log_json
     ours = [h for h in logging.getLogger().handlers if getattr(h, "_incidentflow", False)]
     assert ours and all(isinstance(h.formatter, JsonFormatter) for h in ours)

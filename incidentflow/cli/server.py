@@ -1,0 +1,269 @@
+"""Server processes: serve, worker, migrate, prune, the emulator and the demo."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import typer
+
+from incidentflow.cli.app import (
+    JSON_OPTION,
+    DatabaseUrl,
+    DataDir,
+    LogJson,
+    app,
+    emit,
+    fail,
+    out,
+)
+
+if TYPE_CHECKING:
+    from incidentflow.settings import Settings
+
+
+def settings_from_env(log_json: bool = False, **overrides: Any) -> Settings:
+    from incidentflow.errors import ConfigurationError
+    from incidentflow.logging import setup_logging
+    from incidentflow.settings import Settings
+
+    try:
+        settings = Settings.from_env(**overrides, log_json=log_json or None)
+    except (ConfigurationError, ValueError, OSError) as exc:
+        fail(f"bad configuration: {exc}")
+    setup_logging(json_lines=settings.log_json)
+    return settings
+
+
+def migrated_store(settings: Settings) -> Any:
+    from incidentflow.store.sql import SqlStore
+
+    try:
+        store = SqlStore(settings.database_url)
+        store.migrate()
+    except Exception as exc:  # driver errors: say which database, not a traceback
+        fail(f"cannot prepare the database: {type(exc).__name__}: {exc}")
+    return store
+
+
+@app.command()
+def serve(
+    host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
+    port: int = typer.Option(8000, help="Port to listen on."),
+    no_workers: bool = typer.Option(False, "--no-workers", help="Do not run workers here."),
+    data_dir: Path | None = DataDir,
+    database_url: str | None = DatabaseUrl,
+    public_url: str | None = typer.Option(
+        None, help="Base of webhook URLs [INCIDENTFLOW_PUBLIC_URL]."),
+    log_json: bool = LogJson,
+) -> None:
+    """Run the server: API, UI, webhooks and (unless --no-workers) workers."""
+    import os
+
+    import uvicorn
+
+    from incidentflow.web.app import create_app
+    from incidentflow.web.protocol import uvicorn_options
+
+    require_free_port(host, port)
+    settings = settings_from_env(log_json, data_dir=data_dir, database_url=database_url,
+                         public_url=public_url or _default_public_url(host, port))
+    _warn_if_short_admin_token(settings)
+    store = migrated_store(settings)
+    if settings.admin_token_generated:
+        out.print("[bold]Admin token[/] (shown once, kept in "
+                  f"{settings.data_dir / 'admin.token'}):\n{settings.admin_token}",
+                  highlight=False)
+    out.print(f"incidentflow on http://{host}:{port}  (webhooks: {settings.public_url}/webhooks/…)",
+              highlight=False)
+    web = create_app(settings, store=store, start_workers=not no_workers,
+                     metrics_token=os.environ.get("INCIDENTFLOW_METRICS_TOKEN") or None,
+                     retention_days=retention_days_setting())
+    try:
+        uvicorn.run(web, host=host, port=port, log_config=None, access_log=False,
+                    **uvicorn_options(settings))
+    finally:
+        store.close()
+
+
+def require_free_port(host: str, port: int, option: str = "--port") -> None:
+    from incidentflow.ports import port_in_use, port_taken_message
+
+    try:
+        taken = port_in_use(host, port)
+    except OSError as exc:  # e.g. an address this machine does not have
+        fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}")
+    if taken:
+        fail(port_taken_message(host, port, option))
+
+
+def _warn_if_short_admin_token(settings: Settings) -> None:
+    """A short admin token can be guessed despite the sign-in throttle: say so at start
+    (its length only; the token itself is never logged)."""
+    import logging
+
+    from incidentflow.settings import MIN_ADMIN_TOKEN_CHARS
+
+    if settings.admin_token_is_short:
+        logging.getLogger("incidentflow.serve").warning(
+            "the admin token (INCIDENTFLOW_ADMIN_TOKEN) is %d characters; use at least %d "
+            "random characters (e.g. `openssl rand -base64 32`)",
+            len(settings.admin_token), MIN_ADMIN_TOKEN_CHARS)
+
+
+def _default_public_url(host: str, port: int) -> str | None:
+    """Without INCIDENTFLOW_PUBLIC_URL, webhook URLs point where this server listens."""
+    import os
+
+    if os.environ.get("INCIDENTFLOW_PUBLIC_URL"):
+        return None
+    reachable = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+    return f"http://{reachable}:{port}"
+
+
+def retention_days_setting() -> int:
+    from incidentflow.errors import ConfigurationError
+    from incidentflow.store.retention import retention_days
+
+    try:
+        return retention_days()
+    except ConfigurationError as exc:
+        fail(f"bad configuration: {exc}")
+
+
+@app.command()
+def worker(
+    data_dir: Path | None = DataDir, database_url: str | None = DatabaseUrl,
+    metrics_port: int | None = typer.Option(
+        None, help="Serve Prometheus metrics of this worker on this port (no HTTP API)."),
+    metrics_host: str = typer.Option("127.0.0.1", help="Interface for --metrics-port."),
+    log_json: bool = LogJson,
+) -> None:
+    """Run workers only (no HTTP), to pair with `serve --no-workers`."""
+    import asyncio
+
+    settings = settings_from_env(log_json, data_dir=data_dir, database_url=database_url)
+    store = migrated_store(settings)
+    if metrics_port is not None:
+        _serve_metrics(store, metrics_host, metrics_port)
+    try:
+        asyncio.run(_run_workers(settings, store))
+    except KeyboardInterrupt:
+        pass
+    finally:
+        store.close()
+
+
+def _serve_metrics(store: Any, host: str, port: int) -> None:
+    from prometheus_client import start_http_server
+
+    from incidentflow.events import utcnow
+    from incidentflow.metrics import scrape_registry
+
+    try:
+        start_http_server(port, host, registry=scrape_registry(store, utcnow))
+    except OSError as exc:
+        fail(f"cannot serve metrics on {host}:{port}: {exc}")
+    out.print(f"metrics on http://{host}:{port}/metrics", highlight=False)
+
+
+async def _run_workers(settings: Settings, store: Any) -> None:
+    import asyncio
+    import signal
+
+    from incidentflow.web.app import create_app
+
+    web = create_app(settings, store=store, start_workers=True,
+                     retention_days=retention_days_setting())
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    # The app's lifespan owns the worker pool; run it without an HTTP server.
+    async with web.router.lifespan_context(web):
+        out.print(f"worker running (up to {settings.worker_concurrency} executions at once); "
+                  "Ctrl-C to stop.")
+        await stop.wait()
+
+
+@app.command()
+def migrate(data_dir: Path | None = DataDir, database_url: str | None = DatabaseUrl) -> None:
+    """Create or upgrade the database schema."""
+    settings = settings_from_env(data_dir=data_dir, database_url=database_url)
+    migrated_store(settings).close()
+    out.print("database is up to date")
+
+
+@app.command()
+def prune(
+    older_than: float | None = typer.Option(
+        None, "--older-than", min=0, help="Days to keep [INCIDENTFLOW_RETENTION_DAYS, 30]; "
+        "0 keeps everything."),
+    data_dir: Path | None = DataDir, database_url: str | None = DatabaseUrl,
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Delete finished runs (executions, events) and deliveries older than the window.
+
+    Delivery rows younger than 48 h always stay: they catch incident.io's retries."""
+    from incidentflow.events import utcnow
+    from incidentflow.store.retention import prune as prune_rows
+
+    days = retention_days_setting() if older_than is None else older_than
+    settings = settings_from_env(data_dir=data_dir, database_url=database_url)
+    store = migrated_store(settings)
+    try:
+        pruned = prune_rows(store, utcnow(), days)
+    finally:
+        store.close()
+    summary = {"runs": pruned.runs, "deliveries": pruned.deliveries, "olderThanDays": days}
+    emit(as_json, summary, lambda: out.print(
+        "retention is 0: nothing pruned" if days <= 0 else
+        f"pruned {pruned.runs} runs and {pruned.deliveries} deliveries "
+        f"older than {days:g} days", highlight=False))
+
+
+@app.command()
+def emulator(
+    host: str = typer.Option("127.0.0.1"),
+    port: int = typer.Option(8025),
+    api_key: str = typer.Option("emulator-key", "--api-key", help="Bearer key it accepts."),
+    endpoint: list[str] = typer.Option(
+        [], "--endpoint", help="Webhook receiver, URL or URL,whsec_secret (repeatable)."),
+    fail_rate: float = typer.Option(0.0, help="Share of API calls answered with an error."),
+    fail_status: int = typer.Option(500, help="Status of injected errors."),
+    retry_schedule: str | None = typer.Option(None, help="Seconds before each webhook attempt, "
+                                              "comma-separated."),
+) -> None:
+    """Run the local incident.io stand-in (API + signed webhooks)."""
+    from incidentflow.emulator.server import parse_retry_schedule, run_emulator
+
+    options: dict[str, Any] = {"fail_rate": fail_rate, "fail_status": fail_status}
+    try:
+        if retry_schedule:
+            options["retry_schedule"] = parse_retry_schedule(retry_schedule)
+        run_emulator(host, port, api_key, [_endpoint_arg(e) for e in endpoint], **options)
+    except ValueError as exc:
+        fail(str(exc))
+
+
+def _endpoint_arg(value: str) -> tuple[str, str | None]:
+    url, sep, secret = value.rpartition(",")
+    if sep and secret.startswith("whsec_"):
+        return url, secret
+    return value, None
+
+
+@app.command()
+def demo(
+    port: int = typer.Option(8000), emulator_port: int = typer.Option(8025),
+    keep: bool = typer.Option(False, help="Keep both running after the demo, to look at "
+                              "the canvas and its run in the UI (Ctrl-C stops them)."),
+) -> None:
+    """The whole flow against the bundled emulator, no account needed."""
+    from incidentflow.demo import run_demo
+
+    # Checked first: the demo would otherwise talk to whatever holds the port (e.g. the
+    # server of `make run`) and fail with a 401 and an empty log.
+    require_free_port("127.0.0.1", port)
+    require_free_port("127.0.0.1", emulator_port, "--emulator-port")
+    raise typer.Exit(run_demo(port, emulator_port, keep, out))
