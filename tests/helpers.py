@@ -23,6 +23,8 @@ from typing import Any, TypeVar
 
 import httpx
 
+from incidentflow.integrations.incidentio.signature import sign
+
 T = TypeVar("T")
 
 
@@ -207,3 +209,19 @@ def postgres_only() -> Any:
 
 def sqlite_only() -> Any:
     return _pinned("sqlite")
+
+
+def signed_headers(secret: str, body: bytes, msg_id: str | None = None,
+                   timestamp: int | str | None = None) -> dict[str, str]:
+    """The headers of a Standard Webhooks delivery of ``body`` (the one signer of the
+    suite): a fresh ``msg_…`` id and the current time unless given."""
+    import secrets as random_ids
+
+    msg_id = msg_id or "msg_" + random_ids.token_hex(8)
+    timestamp = int(time.time()) if timestamp is None else timestamp
+    return {
+        "content-type": "application/json",
+        "webhook-id": msg_id,
+        "webhook-timestamp": str(timestamp),
+        "webhook-signature": sign(secret, msg_id, timestamp, body),
+    }

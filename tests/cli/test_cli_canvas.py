@@ -5,13 +5,11 @@ from __future__ import annotations
 import base64
 import json
 import secrets
-import time
 from pathlib import Path
 from typing import Any
 
 import httpx
-
-from incidentflow.integrations.incidentio.signature import sign
+from helpers import signed_headers
 
 from .conftest import Live
 
@@ -39,10 +37,7 @@ def deliver(live: Live, invoke: Any, name: str, secret: str, msg_id: str) -> htt
     view = json.loads(invoke("canvases", "show", name, "--json").stdout)
     url = next(n for n in view["nodes"] if n["name"] == "On Incident")["live"]["webhookUrl"]
     path = "/webhooks/" + url.rsplit("/", 1)[1]
-    now = int(time.time())
-    headers = {"content-type": "application/json", "webhook-id": msg_id,
-               "webhook-timestamp": str(now),
-               "webhook-signature": sign(secret, msg_id, now, BODY)}
+    headers = signed_headers(secret, BODY, msg_id)
     return httpx.post(f"{live.url}{path}", content=BODY, headers=headers, timeout=10)
 
 

@@ -16,12 +16,12 @@ from typing import Any
 
 import httpx
 import sqlalchemy as sa
+from helpers import signed_headers
 from starlette.applications import Starlette
 
 from incidentflow.emulator import EmulatorState
 from incidentflow.engine.worker import Worker
 from incidentflow.host import Host
-from incidentflow.integrations.incidentio.signature import sign
 
 EMULATOR_KEY = "flow-emulator-key"
 EMULATOR_URL = "http://incidentio.test"
@@ -126,11 +126,7 @@ class Flow:
     # -- deliveries -----------------------------------------------------------------------
     def signed(self, secret: str, body: bytes, msg_id: str | None = None,
                skew: float = 0) -> dict[str, str]:
-        msg_id = msg_id or "msg_" + secrets.token_hex(8)
-        timestamp = int(self.clock.now.timestamp() + skew)
-        return {"content-type": "application/json", "webhook-id": msg_id,
-                "webhook-timestamp": str(timestamp),
-                "webhook-signature": sign(secret, msg_id, timestamp, body)}
+        return signed_headers(secret, body, msg_id, int(self.clock.now.timestamp() + skew))
 
     async def post(self, endpoint_id: str, body: bytes,
                    headers: dict[str, str]) -> httpx.Response:

@@ -6,10 +6,11 @@ import json
 from datetime import UTC, datetime
 from pathlib import Path
 
+from helpers import signed_headers
+
 from incidentflow.components.base import WebhookRequest
 from incidentflow.integrations.incidentio import examples
 from incidentflow.integrations.incidentio.action import CreateIncident
-from incidentflow.integrations.incidentio.signature import sign
 from incidentflow.integrations.incidentio.trigger import OnIncident
 from incidentflow.web.views import component_view
 
@@ -45,8 +46,7 @@ def test_the_real_created_delivery_emits_the_example_shape() -> None:
     raw = REAL_CREATED.read_bytes()
     now = datetime(2026, 1, 19, 12, 0, tzinfo=UTC)
     timestamp = int(now.timestamp())
-    headers = {"webhook-id": "msg_1", "webhook-timestamp": str(timestamp),
-               "webhook-signature": sign(SECRET, "msg_1", timestamp, raw)}
+    headers = signed_headers(SECRET, raw, "msg_1", timestamp)
     verdict = OnIncident().receive(WebhookRequest(headers, raw), [SECRET], {}, now)
     [event] = verdict.events
     emitted = event.as_dict()

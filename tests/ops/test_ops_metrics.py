@@ -10,12 +10,12 @@ import time
 
 import anyio
 import pytest
+from helpers import signed_headers
 from ops_support import ADMIN_TOKEN, apply_manual
 from starlette.testclient import TestClient
 
 from incidentflow import metrics
 from incidentflow.engine.worker import Worker
-from incidentflow.integrations.incidentio.signature import sign
 
 HOOKS = """
 name: hooks
@@ -38,9 +38,7 @@ def deliveries(outcome: str, reason: str = "") -> float:
 
 
 def signed(secret: str, msg_id: str, body: bytes = BODY) -> dict[str, str]:
-    now = int(time.time())
-    return {"content-type": "application/json", "webhook-id": msg_id,
-            "webhook-timestamp": str(now), "webhook-signature": sign(secret, msg_id, now, body)}
+    return signed_headers(secret, body, msg_id)
 
 
 @pytest.fixture

@@ -18,8 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
-
-from incidentflow.integrations.incidentio.signature import sign
+from helpers import signed_headers
 
 EXAMPLE = (Path(__file__).parents[1] / "data" / "incidentio-webhook-examples"
            / "public_incident.incident_created_v2.json")
@@ -44,14 +43,7 @@ def incident_body(number: int, name: str | None = None) -> bytes:
 
 
 def signed(secret: str, msg_id: str, body: bytes) -> Delivery:
-    timestamp = int(time.time())
-    headers = {
-        "content-type": "application/json",
-        "webhook-id": msg_id,
-        "webhook-timestamp": str(timestamp),
-        "webhook-signature": sign(secret, msg_id, timestamp, body),
-    }
-    return Delivery(msg_id, body, headers)
+    return Delivery(msg_id, body, signed_headers(secret, body, msg_id))
 
 
 def make_deliveries(secret: str, total: int, seed: int = 5) -> list[Delivery]:

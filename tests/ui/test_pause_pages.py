@@ -5,12 +5,10 @@ from __future__ import annotations
 import base64
 import json
 import secrets
-import time
 from typing import Any
 
+from helpers import signed_headers
 from ui_support import ADMIN_TOKEN, MANUAL, MIRROR, Browser, apply
-
-from incidentflow.integrations.incidentio.signature import sign
 
 API = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 BODY = json.dumps({"event_type": "public_incident.incident_created_v2",
@@ -28,10 +26,7 @@ def hooked(browser: Browser) -> dict[str, str]:
 
 
 def deliver(browser: Browser, target: dict[str, str], msg_id: str, body: bytes = BODY) -> Any:
-    now = int(time.time())
-    headers = {"content-type": "application/json", "webhook-id": msg_id,
-               "webhook-timestamp": str(now),
-               "webhook-signature": sign(target["secret"], msg_id, now, body)}
+    headers = signed_headers(target["secret"], body, msg_id)
     return browser.client.post(target["path"], content=body, headers=headers)
 
 

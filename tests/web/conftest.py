@@ -8,17 +8,16 @@ from __future__ import annotations
 
 import base64
 import secrets
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from helpers import signed_headers  # noqa: F401  (the suite's one signer, re-exported)
 from starlette.testclient import TestClient
 
 from incidentflow.emulator import create_emulator_app
-from incidentflow.integrations.incidentio.signature import sign
 from incidentflow.registry import Registry, default_registry
 from incidentflow.settings import Settings
 from incidentflow.web.app import create_app
@@ -53,16 +52,6 @@ def new_signing_secret() -> str:
     return "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
 
 
-def signed_headers(secret: str, body: bytes, msg_id: str | None = None,
-                   timestamp: int | None = None) -> dict[str, str]:
-    msg_id = msg_id or "msg_" + secrets.token_hex(8)
-    timestamp = int(time.time()) if timestamp is None else timestamp
-    return {
-        "content-type": "application/json",
-        "webhook-id": msg_id,
-        "webhook-timestamp": str(timestamp),
-        "webhook-signature": sign(secret, msg_id, timestamp, body),
-    }
 
 
 @pytest.fixture
