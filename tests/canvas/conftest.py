@@ -1,92 +1,11 @@
-"""A small registry of test components, so canvas tests do not depend on the real ones."""
+"""Canvas tests use the suite's toy components (tests/toys.py), not the real ones."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
 import pytest
+from toys import make_registry
 
-from incidentflow.components.base import Component, Field, Option
-from incidentflow.errors import Problem
 from incidentflow.registry import Registry
-
-EVENTS = ("thing.created", "thing.updated")
-
-
-class Start(Component):
-    type = "start"
-    label = "Start"
-    role = "trigger"
-
-
-class OnThing(Component):
-    type = "things.onThing"
-    label = "On Thing"
-    role = "trigger"
-    integration = "things"
-    fields = (
-        Field(
-            "events",
-            "multiselect",
-            "Events",
-            required=True,
-            default=EVENTS,  # a tuple on purpose: the canvas must hold a list
-            options=tuple(Option(e, e) for e in EVENTS),
-        ),
-    )
-
-
-class Filter(Component):
-    type = "filter"
-    label = "Filter"
-    fields = (Field("expression", "condition", "Condition", required=True),)
-
-
-class If(Component):
-    type = "if"
-    label = "If"
-    fields = (Field("expression", "condition", "Condition", required=True),)
-    channels = ("true", "false")
-
-
-class Http(Component):
-    type = "http"
-    label = "HTTP"
-    channels = ("success", "failure")
-    fields = (
-        Field("url", "template", "URL", required=True),
-        Field("method", "select", "Method", default="POST",
-              options=(Option("GET", "GET"), Option("POST", "POST"))),
-        Field("body", "object", "Body"),
-        Field("timeout", "number", "Timeout"),
-        Field("followRedirects", "boolean", "Follow redirects"),
-        Field("note", "text", "Note"),
-    )
-
-    def check(self, node: str, config: Mapping[str, Any]) -> list[Problem]:
-        if config.get("method") == "GET" and "body" in config:
-            return [Problem("a GET request has no body", node=node, field="body")]
-        return []
-
-
-class CreateThing(Component):
-    type = "things.createThing"
-    label = "Create Thing"
-    integration = "things"
-    fields = (
-        Field("name", "template", "Name", required=True),
-        Field("severityId", "select", "Severity", required=True, resource="severity"),
-        Field("visibility", "select", "Visibility", default="public",
-              options=(Option("public", "Public"), Option("private", "Private"))),
-    )
-
-
-def make_registry() -> Registry:
-    registry = Registry()
-    for component in (Start(), OnThing(), Filter(), If(), Http(), CreateThing()):
-        registry.add_component(component)
-    return registry
 
 
 @pytest.fixture(scope="session")

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
-
 import pytest
 
 from incidentflow.canvas import parse_canvas
-from incidentflow.components.base import Component, Field, WebhookTrigger
 from incidentflow.errors import CanvasError
 from incidentflow.feedback import feedback_loops, feedback_warnings
 from incidentflow.rate_limit import RateLimit, unused_limit_warnings
@@ -17,49 +14,13 @@ from incidentflow.store.codec import canvas_from_spec, canvas_to_spec
 DEFAULT = RateLimit(10, 60)
 
 
-class Start(Component):
-    type = "start"
-    label = "Start"
-    role = "trigger"
-
-
-class OnThing(WebhookTrigger):
-    type = "things.onThing"
-    label = "On Thing"
-    listens_for: ClassVar[frozenset[str]] = frozenset({"things.thing"})
-    fields = (Field("allowSelfTriggered", "boolean", "Allow self-triggered"),)
-
-
-class CreateThing(Component):
-    type = "things.createThing"
-    label = "Create Thing"
-    creates = "things.thing"
-
-
-class PageSomeone(Component):
-    type = "pager.page"
-    label = "Page"
-    creates = "pager.page"
-
-
-class Note(Component):
-    type = "note"
-    label = "Note"
-
-
-@pytest.fixture(scope="module")
-def registry() -> Registry:
-    registry = Registry()
-    for component in (Start(), OnThing(), CreateThing(), PageSomeone(), Note()):
-        registry.add_component(component)
-    return registry
-
-
 def canvas_with(create: dict, *, trigger: dict | None = None) -> dict:
     nodes = [{"name": "Start", "type": "start"}]
     if trigger is not None:
-        nodes.append({"name": "On Thing", "type": "things.onThing", **trigger})
-    nodes.append({"name": "Create", "type": "things.createThing", **create})
+        nodes.append({"name": "On Thing", "type": "things.onThing", "integration": "t",
+                      **trigger})
+    nodes.append({"name": "Create", "type": "things.createThing", "integration": "t",
+                  "configuration": {"name": "n", "severityId": "s"}, **create})
     return {"name": "c", "nodes": nodes, "edges": [{"from": "Start", "to": "Create"}]}
 
 

@@ -99,7 +99,7 @@ def test_node_without_name_or_type(registry):
 def test_unknown_node_type_lists_the_known_ones(registry):
     problem = only(registry, edited(lambda s: s["nodes"][2].update(type="htpp")))
     assert (problem.node, problem.field) == ("Call", "type")
-    assert "'htpp'" in problem.message and "http, if, start" in problem.message
+    assert "'htpp'" in problem.message and "known types: filter, http, if," in problem.message
 
 
 def test_duplicate_node_names(registry):
