@@ -2,15 +2,29 @@
 
     IncidentflowError
     ├── ConfigurationError          bad settings or environment
+    ├── InvalidInput                a request decoded but not acceptable (422; carries problems)
+    │   └── Malformed               a request that cannot even be decoded (400)
     ├── CanvasError                 a canvas failed validation (carries every problem)
     ├── ExpressionError             a template failed to compile or render (names node + field)
+    │   └── BudgetError             ... by going over its budget (expression_budget.py)
     ├── NotFound                    a canvas, node, run, integration or endpoint does not exist
     ├── Conflict                    the request clashes with the current state (e.g. paused)
+    ├── UpstreamError               an outside service failed while we asked it (502)
     └── ExecutionError              a component failed while running
         ├── RetryableError          try again later (network, timeouts, 5xx, 429)
+        │   └── IncidentIOUnavailable          (integrations/incidentio/client.py)
         └── PermanentError          retrying cannot help (4xx, bad input); fails at once
+            ├── IncidentIORejected             (integrations/incidentio/client.py)
+            └── EgressError                    the egress policy refused a URL (egress.py)
+                ├── UnusableUrl
+                └── EgressRefused
 
-Driver and HTTP-library errors are translated at the edge with ``raise ... from exc``.
+The classes named with a module live there, next to what raises them; the rest are
+defined here. Driver and HTTP-library errors are translated at the edge with
+``raise ... from exc``. Outside the tree on purpose: the emulator's ``ApiProblem`` (it
+plays incident.io), the API client's ``ApiError`` (the CLI's view of an HTTP answer),
+and private signals that never leave their module (``BudgetExceeded``,
+``JsonRejected``, the writer's group failures).
 """
 
 from __future__ import annotations
@@ -34,6 +48,10 @@ class Conflict(IncidentflowError):
     """Valid, but not now: the thing is in a state that forbids it (HTTP 409)."""
 
 
+class UpstreamError(IncidentflowError):
+    """An outside service (e.g. incident.io) failed while we asked it something."""
+
+
 @dataclass(frozen=True)
 class Problem:
     """One validation problem, located as precisely as we can."""
@@ -48,6 +66,18 @@ class Problem:
 
     def as_dict(self) -> dict[str, str | None]:
         return {"node": self.node, "field": self.field, "message": self.message}
+
+
+class InvalidInput(IncidentflowError):
+    """The request is well-formed but not acceptable; ``problems`` locate why."""
+
+    def __init__(self, message: str, problems: list[Problem] | None = None):
+        super().__init__(message)
+        self.problems = problems or []
+
+
+class Malformed(InvalidInput):
+    """The request body cannot even be decoded (bad JSON/YAML, not UTF-8)."""
 
 
 class CanvasError(IncidentflowError):

@@ -29,7 +29,13 @@ from incidentflow.components.base import (
 )
 from incidentflow.crypto import SecretBox
 from incidentflow.engine.rate_gate import default_limit, limit_of
-from incidentflow.errors import CanvasError, Conflict, IncidentflowError, NotFound, Problem
+from incidentflow.errors import (  # UpstreamError: raised here, kept importable
+    CanvasError,
+    Conflict,
+    NotFound,
+    Problem,
+    UpstreamError,
+)
 from incidentflow.events import Event, iso, utcnow
 from incidentflow.expression_pool import off_loop
 from incidentflow.feedback import feedback_warnings
@@ -76,10 +82,6 @@ SET_SECRET_HOOK = "setSecret"
 # a cached endpoint even without an invalidation from this process.
 ENDPOINT_CACHE_SECONDS = 5.0
 PENDING_CHOICES = ("run", "discard")
-
-
-class UpstreamError(IncidentflowError):
-    """An outside service (e.g. incident.io) failed while we asked it something."""
 
 
 @dataclass(frozen=True)

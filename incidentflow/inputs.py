@@ -14,25 +14,19 @@ from typing import TYPE_CHECKING, Any
 from incidentflow.canvas_io import read_document
 from incidentflow.crypto import MASK
 from incidentflow.egress import url_problem
-from incidentflow.errors import CanvasError, IncidentflowError, NotFound, Problem
+from incidentflow.errors import (  # InvalidInput, Malformed: raised here, kept importable
+    CanvasError,
+    InvalidInput,
+    Malformed,
+    NotFound,
+    Problem,
+)
 from incidentflow.jsontext import JsonRejected, decode
 
 if TYPE_CHECKING:
     from incidentflow.registry import Registry
 
 SECRET_PARAM = "webhookSigningSecret"
-
-
-class InvalidInput(IncidentflowError):
-    """The request is well-formed but not acceptable; ``problems`` locate why."""
-
-    def __init__(self, message: str, problems: list[Problem] | None = None):
-        super().__init__(message)
-        self.problems = problems or []
-
-
-class Malformed(InvalidInput):
-    """The request body cannot even be decoded (bad JSON/YAML, not UTF-8)."""
 
 
 def json_object(body: str | bytes) -> dict[str, Any]:

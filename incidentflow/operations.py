@@ -12,9 +12,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import anyio.to_thread
 
-from incidentflow.errors import Problem
+from incidentflow.errors import InvalidInput, Problem
 from incidentflow.host import refuse_if_paused
-from incidentflow.inputs import InvalidInput
 from incidentflow.logging import register_secret
 from incidentflow.store import tokens as token_rows
 

@@ -28,9 +28,8 @@ from jinja2 import TemplateSyntaxError, nodes
 
 from incidentflow.canvas import string_leaves
 from incidentflow.crypto import MASK, SecretBox
-from incidentflow.errors import Problem
+from incidentflow.errors import InvalidInput, Problem
 from incidentflow.events import iso
-from incidentflow.inputs import InvalidInput
 from incidentflow.logging import register_secret
 
 if TYPE_CHECKING:

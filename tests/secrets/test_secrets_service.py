@@ -7,8 +7,8 @@ import pytest
 from incidentflow.canvas import parse_canvas
 from incidentflow.components.base import Emission
 from incidentflow.crypto import MASK, SecretBox
+from incidentflow.errors import InvalidInput
 from incidentflow.events import Event
-from incidentflow.inputs import InvalidInput
 from incidentflow.logging import mask_secrets
 from incidentflow.registry import default_registry
 from incidentflow.secrets_service import (

@@ -10,9 +10,8 @@ from starlette.responses import Response
 
 from incidentflow.canvas import Canvas, parse_canvas
 from incidentflow.engine.rate_gate import default_limit
-from incidentflow.errors import IncidentflowError
+from incidentflow.errors import IncidentflowError, InvalidInput
 from incidentflow.feedback import FeedbackLoop, feedback_loops
-from incidentflow.inputs import InvalidInput
 from incidentflow.web.ui.context import UiContext, quoted, redirect, ui
 
 RESUMED_NOTICES = {"release": "node-released", "discard": "node-discarded"}
