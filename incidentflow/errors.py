@@ -11,10 +11,13 @@
     ├── Conflict                    the request clashes with the current state (e.g. paused)
     ├── UpstreamError               an outside service failed while we asked it (502)
     └── ExecutionError              a component failed while running
+        ├── IncidentIOError         what the incident.io client raises (its client.py) ...
         ├── RetryableError          try again later (network, timeouts, 5xx, 429)
-        │   └── IncidentIOUnavailable          (integrations/incidentio/client.py)
+        │   └── IncidentIOUnavailable          ... and is a RetryableError
         └── PermanentError          retrying cannot help (4xx, bad input); fails at once
-            ├── IncidentIORejected             (integrations/incidentio/client.py)
+            ├── IncidentIORejected             ... or a PermanentError
+            │   ├── APIKeyRejected             the key itself was refused (401)
+            │   └── PermissionMissing          the key lacks a scope (403)
             └── EgressError                    the egress policy refused a URL (egress.py)
                 ├── UnusableUrl
                 └── EgressRefused
