@@ -29,6 +29,7 @@ def test_every_project_exception_is_drawn_in_the_tree() -> None:
     drawing = errors.__doc__ or ""
     ours = {cls for cls in subclasses(errors.IncidentflowError)
             if cls.__module__.startswith("incidentflow.")}
-    missing = sorted(f"{c.__module__}.{c.__name__}" for c in ours if f" {c.__name__}" not in drawing)
+    missing = sorted(f"{c.__module__}.{c.__name__}" for c in ours
+                     if f" {c.__name__}" not in drawing)
     assert not missing, f"add these to the tree in errors.py: {missing}"
     assert len(ours) >= 15  # the walk did find the package's exceptions
