@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+from collections.abc import Mapping
 
 from cryptography.fernet import Fernet, InvalidToken
 
@@ -31,6 +32,16 @@ class SecretBox:
                 "cannot decrypt a stored secret: INCIDENTFLOW_SECRET_KEY differs from the "
                 "key it was stored with"
             ) from exc
+
+    def reveal(self, encrypted: Mapping[str, str]) -> dict[str, str]:
+        """Decrypt each value and mask it in every log line from now on: the one way a
+        stored secret (an integration's API key, a signing secret) is opened."""
+        from incidentflow.logging import register_secret  # logging imports MASK from here
+
+        plain = {name: self.decrypt(token) for name, token in encrypted.items()}
+        for value in plain.values():
+            register_secret(value)
+        return plain
 
     def __repr__(self) -> str:
         return "SecretBox(<key hidden>)"

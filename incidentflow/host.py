@@ -548,9 +548,7 @@ class Host:
                 integration, existing.config, kept, plain, secrets)
         encrypted = {**kept, **{k: self.box.encrypt(v) for k, v in secrets.items()}}
         require_fields(integration, plain, encrypted)
-        full = {**plain, **{k: self.box.decrypt(v) for k, v in encrypted.items()}}
-        for value in secrets.values():
-            register_secret(value)
+        full = {**plain, **self.box.reveal(encrypted)}
         status, reason = await self._validate(integration, full)
         record = await self._db(
             self.store.put_integration, name, type_, plain, encrypted, status, reason, self.clock()
@@ -603,10 +601,7 @@ class Host:
         return [r.as_dict() for r in resources]
 
     def _decrypted_config(self, record: IntegrationRecord) -> dict[str, Any]:
-        secrets = {k: self.box.decrypt(v) for k, v in record.secrets_encrypted.items()}
-        for value in secrets.values():
-            register_secret(value)
-        return {**record.config, **secrets}
+        return {**record.config, **self.box.reveal(record.secrets_encrypted)}
 
 
 # -- helpers (pure) ----------------------------------------------------------------

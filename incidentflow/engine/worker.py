@@ -41,7 +41,6 @@ import anyio
 import anyio.to_thread
 import httpx
 
-from incidentflow import logging as secret_logging
 from incidentflow.canvas import Canvas, Node
 from incidentflow.components.base import Component, Emission, ExecutionContext
 from incidentflow.crypto import SecretBox
@@ -494,10 +493,7 @@ class Worker:
             return dict(cached[1])
         record = await self._db(self._store.get_integration, name)
         secrets_ = record.secrets_encrypted
-        plain = {field: self._box.decrypt(value) for field, value in secrets_.items()}
-        for value in plain.values():
-            secret_logging.register_secret(value)
-        config = {**record.config, **plain}
+        config = {**record.config, **self._box.reveal(secrets_)}
         self._integrations[name] = (time.monotonic() + INTEGRATION_CACHE_SECONDS, config)
         return dict(config)
 
