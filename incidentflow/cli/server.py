@@ -222,35 +222,46 @@ def prune(
         f"older than {days:g} days", highlight=False))
 
 
+# The emulator's default key (emulator.app.DEFAULT_API_KEY), spelt here so that
+# ``--help`` does not import the emulator; tests/emulator/test_server.py keeps them equal.
+EMULATOR_KEY = "emulator-key"
+
+
 @app.command()
 def emulator(
-    host: str = typer.Option("127.0.0.1"),
-    port: int = typer.Option(8025),
-    api_key: str = typer.Option("emulator-key", "--api-key", help="Bearer key it accepts."),
+    host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
+    port: int = typer.Option(8025, help="Port to listen on."),
+    api_key: str = typer.Option(EMULATOR_KEY, "--api-key",
+                                help="Bearer key the emulated API accepts."),
+    webhook: list[str] = typer.Option(
+        [], "--webhook", help="Deliver webhooks to URL, signed with whsec_SECRET: "
+        "'URL=whsec_SECRET' (repeatable; a bare URL gets a generated secret, printed at start)."),
     endpoint: list[str] = typer.Option(
-        [], "--endpoint", help="Webhook receiver, URL or URL,whsec_secret (repeatable)."),
-    fail_rate: float = typer.Option(0.0, help="Share of API calls answered with an error."),
-    fail_status: int = typer.Option(500, help="Status of injected errors."),
-    retry_schedule: str | None = typer.Option(None, help="Seconds before each webhook attempt, "
-                                              "comma-separated."),
+        [], "--endpoint", help="The older spelling of --webhook: URL or 'URL,whsec_SECRET'."),
+    fail_rate: float = typer.Option(0.0, help="Fraction of API calls (0-1) that fail."),
+    fail_status: int = typer.Option(500, help="Status of those failures (429, 500, 502-504)."),
+    retry_schedule: str | None = typer.Option(
+        None, help="Seconds before each webhook attempt, comma-separated "
+        "[incident.io's: 0,5,300,1800,7200,18000,36000,36000]."),
 ) -> None:
     """Run the local incident.io stand-in (API + signed webhooks)."""
+    from incidentflow.emulator.endpoints import parse_webhook_flag
     from incidentflow.emulator.server import parse_retry_schedule, run_emulator
 
     options: dict[str, Any] = {"fail_rate": fail_rate, "fail_status": fail_status}
     try:
         if retry_schedule:
             options["retry_schedule"] = parse_retry_schedule(retry_schedule)
-        run_emulator(host, port, api_key, [_endpoint_arg(e) for e in endpoint], **options)
+        targets = [parse_webhook_flag(w) for w in webhook]
+        targets += [parse_webhook_flag(_endpoint_as_webhook(e)) for e in endpoint]
     except ValueError as exc:
-        fail(str(exc))
+        raise typer.BadParameter(str(exc)) from exc
+    run_emulator(host, port, api_key, targets, **options)
 
 
-def _endpoint_arg(value: str) -> tuple[str, str | None]:
+def _endpoint_as_webhook(value: str) -> str:
     url, sep, secret = value.rpartition(",")
-    if sep and secret.startswith("whsec_"):
-        return url, secret
-    return value, None
+    return f"{url}={secret}" if sep and secret.startswith("whsec_") else value
 
 
 @app.command()

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import httpx
-import typer
 from emulator_support import API_KEY, AUTH, MINOR, Receiver
 from standardwebhooks import Webhook
 from typer.testing import CliRunner
 
+from incidentflow.cli import app as incidentflow_cli
+from incidentflow.cli.server import EMULATOR_KEY
 from incidentflow.emulator import create_emulator_app, serve_in_thread
-from incidentflow.emulator.cli import emulator_command
+from incidentflow.emulator.app import DEFAULT_API_KEY
 from incidentflow.emulator.server import describe
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
@@ -38,8 +39,11 @@ def test_banner_prints_key_and_endpoints():
 
 
 def test_cli_rejects_a_bad_webhook_flag_before_serving():
-    cli = typer.Typer()
-    cli.command()(emulator_command)
-    result = CliRunner().invoke(cli, ["--webhook", "not-a-url=whsec_abcd"])
-    assert result.exit_code == 2
-    assert "absolute http(s) URL" in result.output
+    for flag, value in (("--webhook", "not-a-url=whsec_abcd"), ("--endpoint", "not-a-url")):
+        result = CliRunner().invoke(incidentflow_cli, ["emulator", flag, value])
+        assert result.exit_code == 2, result.output
+        assert "absolute http(s) URL" in result.output
+
+
+def test_the_cli_default_key_is_the_emulators():
+    assert EMULATOR_KEY == DEFAULT_API_KEY
