@@ -261,6 +261,12 @@ def _unavailable(response: httpx.Response, now: datetime) -> IncidentIOUnavailab
 
 def _ok_body(response: httpx.Response, permission: str) -> dict[str, Any]:
     body = _json_or_text(response)
+    if response.status_code == 401 and permission == ALERT_SOURCE_TOKEN:
+        raise APIKeyRejected(
+            f"incident.io refused the alert source's token (401){_reasons(body)}"
+            f"{_request_ref(body)}: check the canvas secret holds this alert source's token",
+            401, _request_id(body), body,
+        )
     if response.status_code == 401:
         raise APIKeyRejected(
             f"API key rejected by incident.io (401){_request_ref(body)}: check the key "
