@@ -29,6 +29,10 @@ def emulator_command(
     retry_schedule: str = typer.Option(
         SVIX_SCHEDULE_TEXT, help="Seconds before each webhook attempt, comma-separated."
     ),
+    scopes: str = typer.Option(
+        "", help="Limit the API key to these scopes, comma-separated (e.g. "
+        "'incidents.view,severities.view'); default: every scope."
+    ),
 ) -> None:
     """Run a local incident.io stand-in (API + signed webhooks)."""
     try:
@@ -37,6 +41,7 @@ def emulator_command(
         run_emulator(
             host, port, api_key, endpoints,
             fail_rate=fail_rate, fail_status=fail_status, retry_schedule=schedule,
+            scopes=[scope.strip() for scope in scopes.split(",") if scope.strip()],
         )
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from exc
