@@ -7,6 +7,7 @@ filter, test and tutorial incidents are left out, as incident.io documents.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from starlette.datastructures import QueryParams
@@ -55,10 +56,21 @@ def time_filters_of(query: QueryParams) -> list[tuple[str, str, str]]:
         operator = rest.rstrip("]")
         if operator not in ("gte", "lte"):
             raise validation_error("invalid_value", f"{name} supports gte and lte", key)
+        if not _is_time(value):
+            raise validation_error("invalid_value",
+                                   f"{name} takes a date (2024-05-01) or an RFC 3339 time", key)
         if len(value) == 10 and operator == "lte":
             value += "T23:59:59.999999Z"
         found.append((name, operator, value))
     return found
+
+
+def _is_time(value: str) -> bool:
+    try:
+        datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return False
+    return True
 
 
 def _in_time(incident: dict[str, Any], filters: list[tuple[str, str, str]]) -> bool:

@@ -328,3 +328,69 @@ async def test_ids_cannot_reach_another_endpoint(emu, http):
     with pytest.raises(PermanentError, match="not an incident.io id"):
         await ResolveAlert().execute(emu.context(http, {"alert": "../incidents"}))
     assert emu.state.requests == []
+
+
+# -- every action: retried through 5xx/429, refused without the permission -------------
+
+VIEW_ONLY = "severities-only"
+
+
+async def _prepared(emu: Emulated, http: httpx.AsyncClient) -> dict[str, Any]:
+    """An incident and a firing alert to act on; the request log cleared after."""
+    incident = await open_incident(emu, http, key="setup")
+    await SendAlertEvent().execute(emu.context(http, alert_config(), idempotency_key="setup"))
+    emu.state.requests.clear()
+    return {"incident": incident["id"], "alert": emu.state.alerts[0]["id"]}
+
+
+CASES = {
+    "create": (CreateIncident, lambda ids: {"name": "n", "severityId": MAJOR},
+               "POST", "/v2/incidents"),
+    "get": (GetIncident, lambda ids: {"incident": ids["incident"]}, "GET", "/v2/incidents/"),
+    "update": (UpdateIncident, lambda ids: {"incident": ids["incident"], "name": "n"},
+               "POST", "/v2/incidents/"),
+    "list": (ListIncidents, lambda ids: {"limit": 5}, "GET", "/v2/incidents"),
+    "follow-up": (CreateFollowUp, lambda ids: {"incident": ids["incident"], "title": "t"},
+                  "POST", "/v2/follow_ups"),
+    "escalation": (CreateEscalation, lambda ids: {"title": "t", "escalationPathId": PATH},
+                   "POST", "/v2/escalations"),
+    "alert event": (SendAlertEvent, lambda ids: alert_config(), "POST", "/v2/alert_events/"),
+    "resolve": (ResolveAlert, lambda ids: {"alert": ids["alert"]}, "POST", "/v2/alerts/"),
+}
+
+
+@pytest.mark.parametrize("case", list(CASES))
+@pytest.mark.parametrize("status", [500, 503, 429])
+async def test_every_action_is_retried_through_5xx_and_429(emu, http, case, status):
+    action_class, config, method, path = CASES[case]
+    ids = await _prepared(emu, http)
+    emu.fail_next(status, count=2, retry_after=0 if status == 429 else None)
+    [emission] = await action_class(sleep=emu.sleep).execute(emu.context(http, config(ids)))
+    assert emission.event.data
+    calls = emu.calls(method, path)
+    assert [c["status"] for c in calls][:2] == [status, status]
+    keys = {(c["body"] or {}).get("idempotency_key") for c in calls}
+    assert len(keys) == 1  # one key (or none, where the endpoint takes none) on every try
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if c != "alert event"])
+async def test_every_action_without_its_permission_is_refused_with_the_reason(
+        emu, http, case):
+    # A key that can only list severities (the alert event takes no API key at all).
+    emu.app.state.api_keys = {**emu.app.state.api_keys, VIEW_ONLY: frozenset(
+        {"severities.view"})}
+    action_class, config, _, _ = CASES[case]
+    ids = await _prepared(emu, http)
+    with pytest.raises(PermissionMissing) as caught:
+        await action_class().execute(emu.context(http, config(ids), key=VIEW_ONLY))
+    assert "missing the" in str(caught.value) and REQUEST_ID.search(str(caught.value))
+
+
+async def test_list_incidents_bad_date_is_incident_ios_422(emu, http):
+    with pytest.raises(IncidentIORejected, match=r"created_at\[gte\]: created_at takes a date"):
+        await ListIncidents().execute(emu.context(http, {"createdAfter": "yesterday"}))
+
+
+async def test_create_incident_unknown_status_at_run_time_is_incident_ios_422(emu, http):
+    with pytest.raises(IncidentIORejected, match="incident_status_id: No incident status"):
+        await open_incident(emu, http, statusId="{{ resolved to nothing known }}")
