@@ -9,7 +9,6 @@ unreachable incident.io only warns (docs/design-rules.md, "Outage at save time")
 
 from __future__ import annotations
 
-import asyncio
 import re
 from collections.abc import Iterator, Mapping
 from typing import Any
@@ -27,7 +26,11 @@ from incidentflow.components.base import (
 from incidentflow.errors import PermanentError, Problem
 from incidentflow.events import Event, iso
 from incidentflow.integrations.incidentio import resources
-from incidentflow.integrations.incidentio.client import IncidentIOClient, Sleep
+from incidentflow.integrations.incidentio.client import (
+    IncidentIOClient,
+    Sleep,
+    reference_number,
+)
 
 INCIDENT_EVENT = "incident.incident"
 VALID_LISTED = 10  # ids named in an "unknown id" message
@@ -92,8 +95,7 @@ def id_of(event: Event) -> str | None:
 async def incident_id(client: IncidentIOClient, incident: str) -> str:
     """A reference (``INC-123``) turned into the incident's id, which the follow-up
     and escalation payloads need; an id is used as given."""
-    prefix, dash, number = incident.rpartition("-")
-    if incident.isdigit() or (dash and number.isdigit() and prefix.isalpha()):
+    if reference_number(incident) is not None:
         return str((await client.get_incident(incident))["id"])
     return incident
 
@@ -178,7 +180,7 @@ async def check_named_resources(
         try:
             # One attempt: a save must not stall on retries.
             listed = await resources.list_raw(integration, field.resource, http, max_attempts=1)
-        except (Exception, asyncio.CancelledError) as exc:  # never refuse a save over it
+        except Exception as exc:  # never refuse a save over an outage or a bad key
             what = field.resource.replace("_", " ")
             warnings.append(Problem(
                 f"could not check the {what} with incident.io: {exc}", node, field.name))

@@ -344,13 +344,19 @@ def _path_part(value: str) -> str:
     return text
 
 
-def _incident_path_id(incident: str) -> str:
-    """incident.io takes an incident's id or the number of its reference: INC-123 -> 123."""
+def reference_number(incident: str) -> str | None:
+    """The number of an incident reference (``INC-123`` or ``123`` -> ``123``); None for
+    anything else, such as an incident's id."""
     text = str(incident).strip()
     prefix, dash, number = text.rpartition("-")
-    if dash and number.isdigit() and prefix.isalpha():
-        return number
-    return _path_part(text)
+    if text.isdigit():
+        return text
+    return number if dash and number.isdigit() and prefix.isalpha() else None
+
+
+def _incident_path_id(incident: str) -> str:
+    """incident.io takes an incident's id or the number of its reference: INC-123 -> 123."""
+    return reference_number(incident) or _path_part(str(incident))
 
 
 def _plain_incident(
