@@ -20,6 +20,7 @@ from incidentflow.emulator import (
     escalations,
     follow_ups,
     organisation_api,
+    responder_hooks,
 )
 from incidentflow.emulator.auth import normalise_api_keys
 from incidentflow.emulator.faults import FaultPlan
@@ -73,7 +74,8 @@ def create_emulator_app(
 
     app = Starlette(
         routes=[*api.ROUTES, *organisation_api.ROUTES, *follow_ups.ROUTES,
-                *escalations.ROUTES, *alerts.ROUTES, *control.ROUTES],
+                *escalations.ROUTES, *alerts.ROUTES, *control.ROUTES,
+                *responder_hooks.ROUTES],
         middleware=[Middleware(ApiGate, state=state, faults=faults)],
         exception_handlers={ApiProblem: _render_problem, HTTPException: _render_http_error},
         lifespan=lifespan,

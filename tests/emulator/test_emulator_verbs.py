@@ -318,3 +318,34 @@ def test_resolving_needs_the_alerts_resolve_scope():
                                headers={"Authorization": "Bearer viewer"})
     assert "alerts.resolve" in assert_error(response, 403, "missing_scope")["errors"][0][
         "message"]
+
+
+# -- what responders do (test hooks) ---------------------------------------------------
+
+
+def test_acknowledging_an_escalation_sends_its_status_change(client: TestClient,
+                                                              subscribed: Receiver):
+    payload = {"idempotency_key": "k", "title": "t", "escalation_path_id": PATH}
+    escalation = client.post("/v2/escalations", json=payload, headers=AUTH).json()["escalation"]
+    acked = client.post(f"/_emulator/escalations/{escalation['id']}/status",
+                        json={"status": "acked"})
+    assert acked.json()["escalation"]["status"] == "acked"
+    change = published(client, subscribed)[-1]
+    assert_schema(change, "WebhooksPublicEscalationStatusUpdatedV1ResponseBody")
+    body = change["public_escalation.escalation_status_updated_v1"]
+    assert (body["previous_status"], body["new_status"]) == ("triggered", "acked")
+    assert_error(client.post(f"/_emulator/escalations/{escalation['id']}/status",
+                             json={"status": "nope"}), 422, "invalid_value", "status")
+
+
+def test_completing_a_follow_up_sends_follow_up_updated(client: TestClient,
+                                                        subscribed: Receiver):
+    incident = new_incident(client)
+    body = {"incident_id": incident["id"], "title": "t"}
+    follow_up = client.post("/v2/follow_ups", json=body, headers=AUTH).json()["follow_up"]
+    client.post(f"/_emulator/follow_ups/{follow_up['id']}/status", json={"status": "completed"})
+    update = published(client, subscribed)[-1]
+    assert_schema(update, "WebhooksPublicIncidentFollowUpUpdatedV2ResponseBody")
+    assert update["public_incident.follow_up_updated_v2"]["status"] == "completed"
+    assert_error(client.post("/_emulator/follow_ups/nope/status", json={"status": "completed"}),
+                 404, "not_found")

@@ -27,8 +27,10 @@ WEBHOOKS = [
       for change in ("created", "updated")),
     "/x-webhooks/public_incident.incident_status_updated_v2",
     *(f"/x-webhooks/{visibility}_{event}" for visibility in ("public", "private")
-      for event in ("incident.follow_up_created_v2", "alert.alert_created_v1",
-                    "alert.alert_resolved_v1", "escalation.escalation_created_v1")),
+      for event in ("incident.follow_up_created_v2", "incident.follow_up_updated_v2",
+                    "alert.alert_created_v1", "alert.alert_resolved_v1",
+                    "escalation.escalation_created_v1",
+                    "escalation.escalation_status_updated_v1")),
 ]
 
 
