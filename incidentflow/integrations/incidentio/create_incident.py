@@ -87,7 +87,8 @@ class CreateIncident(Component):
         if (config.get("mode") or "standard") not in MODES:
             problems.append(Problem(f"must be one of: {', '.join(MODES)}", node, "mode"))
         roles = config.get("roleAssignments")
-        if roles is not None and not isinstance(roles, dict):
+        whole_expression = isinstance(roles, str) and "{{" in roles  # resolved at run time
+        if roles is not None and not isinstance(roles, dict) and not whole_expression:
             problems.append(Problem("must be an object {incident role id: user id}", node,
                                     "roleAssignments"))
         return problems
