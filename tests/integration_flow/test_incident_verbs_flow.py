@@ -133,3 +133,49 @@ async def test_one_run_through_the_incident_life(flow: Flow) -> None:
     assert emitted["Monitor"]["data"]["incident_status"]["name"] == "Monitoring"
     assert emitted["Fetch"]["data"]["incident_status"]["name"] == "Monitoring"
     assert [i["id"] for i in emitted["Live ones"]["data"]["incidents"]] == [incident["id"]]
+
+
+LIMITED = f"""
+  - name: Open
+    type: incident.createIncident
+    integration: incident
+    configuration: {{name: "run {{{{ root.data.n }}}}", severityId: {MAJOR}}}
+  - name: File
+    type: incident.createFollowUp
+    integration: incident
+    rateLimit: {{max: 1, per: 600}}
+    configuration: {{incident: "{{{{ nodes['Open'].data.id }}}}", title: Post-mortem}}
+  - name: Page
+    type: incident.createEscalation
+    integration: incident
+    rateLimit: {{max: 1, per: 600}}
+    configuration: {{title: "run {{{{ root.data.n }}}}", escalationPathId: {PATH}}}
+  - name: Raise
+    type: incident.sendAlertEvent
+    integration: incident
+    rateLimit: {{max: 1, per: 600}}
+    configuration:
+      alertSourceConfigId: {catalog.ALERT_SOURCE_ID}
+      token: "{{{{ secrets.ALERT_TOKEN }}}}"
+      title: "run {{{{ root.data.n }}}}"
+"""
+
+
+async def test_follow_ups_escalations_and_alert_events_are_rate_limited(flow: Flow) -> None:
+    await flow.connect_integration()
+    secret = await flow.web.put("/api/v1/secrets/ALERT_TOKEN",
+                                json={"value": catalog.ALERT_SOURCE_TOKEN})
+    assert secret.status_code == 200, secret.text
+    edges = [("Start", "Open"), ("Open", "File"), ("Start", "Page"), ("Start", "Raise")]
+    response = await flow.apply(canvas(LIMITED, edges))
+    assert response.status_code == 200, response.text
+    for n in (1, 2):
+        await flow.host.run_manual("mirror", "Start", {"n": n})
+        await flow.work()
+    state = flow.emulator_state
+    assert (len(state.follow_ups), len(state.escalations), len(state.alerts)) == (1, 1, 1)
+    view = (await flow.web.get("/api/v1/canvases/mirror")).json()
+    assert {t["node"] for t in view["trippedNodes"]} == {"File", "Page", "Raise"}
+    runs = [await flow.host.get_run(r.id) for r in await flow.runs()]
+    held = sorted(e.node for run in runs for e in run.executions if e.state == "held")
+    assert held == ["File", "Page", "Raise"]
