@@ -6,11 +6,15 @@ the action tests: contexts for executing actions and a look at what it received.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import httpx
+import jsonschema
+from referencing import Registry, Resource
 from starlette.applications import Starlette
 
 from incidentflow.components.base import ExecutionContext
@@ -66,3 +70,29 @@ def emulated() -> Emulated:
             NARROW_KEY: {s for s in ALL_SCOPES if s.endswith(".view")}}
     app = create_emulator_app(state, api_keys=keys, faults=faults)
     return Emulated(app, state, faults)
+
+
+OPENAPI = json.loads(
+    (Path(__file__).parents[1] / "data" / "openapi" / "incidentio-subset.json").read_text())
+_REGISTRY = Registry().with_resource("urn:incidentio", Resource.opaque(OPENAPI))
+
+
+def assert_payload(body: Any, schema_name: str) -> None:
+    """``body`` is valid against incident.io's payload schema and names no property the
+    schema does not have (the document allows extra ones; incident.io ignores them, so
+    sending one would be a silent mistake)."""
+    ref = {"$ref": f"urn:incidentio#/components/schemas/{schema_name}"}
+    jsonschema.Draft4Validator(ref, registry=_REGISTRY).validate(body)
+    _only_known(body, OPENAPI["components"]["schemas"][schema_name], schema_name)
+
+
+def _only_known(body: Any, schema: dict[str, Any], where: str) -> None:
+    if not isinstance(body, dict) or "properties" not in schema:
+        return
+    unknown = set(body) - set(schema["properties"])
+    assert not unknown, f"{where}: not in incident.io's document: {sorted(unknown)}"
+    for key, value in body.items():
+        ref = schema["properties"][key].get("$ref", "")
+        if ref:
+            name = ref.rsplit("/", 1)[1]
+            _only_known(value, OPENAPI["components"]["schemas"][name], f"{where}.{key}")

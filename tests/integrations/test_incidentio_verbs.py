@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
-from emulated_incidentio import NARROW_KEY, Emulated
+from emulated_incidentio import NARROW_KEY, Emulated, assert_payload
 
 from incidentflow.emulator import catalog
 from incidentflow.errors import PermanentError, RetryableError
@@ -394,3 +394,51 @@ async def test_list_incidents_bad_date_is_incident_ios_422(emu, http):
 async def test_create_incident_unknown_status_at_run_time_is_incident_ios_422(emu, http):
     with pytest.raises(IncidentIORejected, match="incident_status_id: No incident status"):
         await open_incident(emu, http, statusId="{{ resolved to nothing known }}")
+
+
+# -- what the actions send is what incident.io's document describes -------------------
+
+def payload_schema(call: dict[str, Any]) -> str | None:
+    """The name of incident.io's payload schema for a recorded POST, if it has a body."""
+    path = call["path"]
+    if call["method"] != "POST":
+        return None
+    if path.endswith("/actions/edit"):
+        return "IncidentsEditPayloadV2"
+    if path.startswith("/v2/alert_events/http/"):
+        return "AlertEventsCreateHTTPPayloadV2"
+    return {"/v2/incidents": "IncidentsCreatePayloadV2",
+            "/v2/follow_ups": "FollowUpsCreatePayloadV2",
+            "/v2/escalations": "EscalationsCreatePayloadV2"}.get(path)
+
+
+def test_the_payload_check_catches_a_property_the_document_lacks():
+    with pytest.raises(AssertionError, match="severity"):
+        assert_payload({"idempotency_key": "k", "visibility": "public", "severity": "x"},
+                       "IncidentsCreatePayloadV2")
+
+
+async def test_every_request_body_matches_incident_ios_payload_schemas(emu, http):
+    incident = await open_incident(
+        emu, http, summary="s", incidentTypeId="01FH5TZRWMNAFB0DZ23FD1TV96",
+        statusId="01FCNDV6P870EA6S7TK1DSYD5H", mode="retrospective",
+        customFields={catalog.AFFECTED_TEAM_FIELD: ["Payments"]},
+        roleAssignments={catalog.lead_role()["id"]: RAVI["id"]})
+    ids = {"incident": incident["id"]}
+    await UpdateIncident().execute(emu.context(http, {
+        "incident": "INC-1", "name": "n", "summary": "s", "severityId": MAJOR,
+        "statusId": MONITORING, "notifyIncidentChannel": True,
+        "customFields": {catalog.CUSTOMER_IMPACT_FIELD: "slow"}}))
+    await CreateFollowUp().execute(emu.context(http, {
+        **ids, "title": "t", "description": "d", "assigneeId": RAVI["id"],
+        "priorityId": "01FCNDV6P870EA6S7TK1DSYDP0"}))
+    await CreateEscalation().execute(emu.context(http, {
+        **ids, "title": "t", "description": "d", "escalationPathId": PATH,
+        "userIds": [RAVI["id"]]}))
+    await SendAlertEvent().execute(emu.context(http, alert_config(
+        description="d", sourceUrl="https://monitoring.example/a/1", metadata={"a": [1]})))
+    bodies = [(payload_schema(c), c["body"]) for c in emu.state.requests]
+    checked = [(schema, body) for schema, body in bodies if schema is not None]
+    for schema, body in checked:
+        assert_payload(body, schema)
+    assert len(checked) == 5
