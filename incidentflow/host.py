@@ -582,7 +582,9 @@ class Host:
     async def delete_integration(self, name: str) -> None:
         await self._db(self.store.delete_integration, name)
 
-    async def list_resources(self, name: str, resource_type: str) -> list[dict[str, str]]:
+    async def list_resources(
+        self, name: str, resource_type: str, query: str = ""
+    ) -> list[dict[str, Any]]:
         record = await self._db(self.store.get_integration, name)
         integration = integration_type(self.registry, record.type)
         if resource_type not in integration.resource_types:
@@ -594,7 +596,8 @@ class Host:
             )
         config = self._decrypted_config(record)
         try:
-            resources = await integration.list_resources(config, resource_type, self.http)
+            resources = await integration.list_resources(
+                config, resource_type, self.http, query=query)
         except Exception as exc:
             log.warning("listing %s of %s failed: %s", resource_type, name, exc)
             raise UpstreamError(f"could not list {resource_type} from {name!r}: {exc}") from exc

@@ -243,12 +243,18 @@ def emulator(
     retry_schedule: str | None = typer.Option(
         None, help="Seconds before each webhook attempt, comma-separated "
         "[incident.io's: 0,5,300,1800,7200,18000,36000,36000]."),
+    scopes: str = typer.Option(
+        "", help="Limit the API key to these scopes, comma-separated (e.g. "
+        "'incidents.view,severities.view'); default: every scope."),
 ) -> None:
     """Run the local incident.io stand-in (API + signed webhooks)."""
     from incidentflow.emulator.endpoints import parse_webhook_flag
     from incidentflow.emulator.server import parse_retry_schedule, run_emulator
 
-    options: dict[str, Any] = {"fail_rate": fail_rate, "fail_status": fail_status}
+    options: dict[str, Any] = {
+        "fail_rate": fail_rate, "fail_status": fail_status,
+        "scopes": [scope.strip() for scope in scopes.split(",") if scope.strip()],
+    }
     try:
         if retry_schedule:
             options["retry_schedule"] = parse_retry_schedule(retry_schedule)

@@ -127,6 +127,9 @@ class Component:
     hooks: ClassVar[tuple[Hook, ...]] = ()
     # One example of what this node emits; the UI previews expressions against it.
     example_output: ClassVar[dict[str, Any] | None] = None
+    # Every event type this node may emit, for its reference page (docs/components/).
+    # Empty: the type of ``example_output``, or (without one) the input passed on.
+    emits: ClassVar[tuple[str, ...]] = ()
     # The kind of object this action opens, pages or escalates elsewhere (e.g.
     # "incident.incident"). Such actions are rate-limited, and a trigger that listens
     # for that kind in the same canvas is guarded against feeding itself.

@@ -12,7 +12,16 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 
-from incidentflow.emulator import api, control, endpoints
+from incidentflow.emulator import (
+    alerts,
+    api,
+    control,
+    endpoints,
+    escalations,
+    follow_ups,
+    organisation_api,
+    responder_hooks,
+)
 from incidentflow.emulator.auth import normalise_api_keys
 from incidentflow.emulator.faults import FaultPlan
 from incidentflow.emulator.gate import ApiGate
@@ -64,7 +73,9 @@ def create_emulator_app(
         await dispatcher.cancel_all()
 
     app = Starlette(
-        routes=[*api.ROUTES, *control.ROUTES],
+        routes=[*api.ROUTES, *organisation_api.ROUTES, *follow_ups.ROUTES,
+                *escalations.ROUTES, *alerts.ROUTES, *control.ROUTES,
+                *responder_hooks.ROUTES],
         middleware=[Middleware(ApiGate, state=state, faults=faults)],
         exception_handlers={ApiProblem: _render_problem, HTTPException: _render_http_error},
         lifespan=lifespan,

@@ -15,9 +15,13 @@ from incidentflow.emulator.problems import (
 )
 
 # Every scope the emulated endpoints ask for; a key given as a bare string gets them all.
-ALL_SCOPES = frozenset(
-    {"severities.view", "incidents.view", "incidents.create", "incidents.edit"}
-)
+ALL_SCOPES = frozenset({
+    "severities.view", "incidents.view", "incidents.create", "incidents.edit",
+    "incident_statuses.view", "incident_types.view", "custom_fields.view",
+    "escalation_paths.view", "users.view", "alert_sources.view",
+    "follow_ups.create", "actions.view", "escalations.create", "escalations.view",
+    "alerts.view", "alerts.resolve",
+})
 
 ApiKeys = Mapping[str, frozenset[str]]
 Handler = Callable[[Request], Awaitable[Response]]

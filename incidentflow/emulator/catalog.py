@@ -1,4 +1,5 @@
-"""The emulated organisation's configuration: severities, statuses, roles, actors.
+"""The emulated organisation's configuration: severities, statuses, incident types,
+roles, actors, users, custom fields, escalation paths and alert sources.
 
 Ids are fixed so tests and demo canvases can name them. The Minor severity and Triage
 status reuse the ids from incident.io's own examples.
@@ -109,3 +110,90 @@ def dashboard_user_actor() -> dict[str, Any]:
         "slack_user_id": "U02AYNF2XJM",
     }
     return {"user": user}
+
+
+def default_incident_types() -> list[dict[str, Any]]:
+    security = _stamped(
+        id="01FH5TZRWMNAFB0DZ23FD1TV97",
+        name="Security",
+        description="Security incidents: private by default.",
+        is_default=False,
+        private_incidents_only=True,
+        create_in_triage="optional",
+    )
+    return [default_incident_type(), security]
+
+
+def _user(user_id: str, name: str, email: str, slack_id: str, role: str) -> dict[str, Any]:
+    return {"id": user_id, "name": name, "email": email, "role": role,
+            "slack_user_id": slack_id}
+
+
+def default_users() -> list[dict[str, Any]]:
+    """The organisation's people (UserV2); the dashboard user first."""
+    return [
+        dashboard_user_actor()["user"],
+        _user("01FCNDV6P870EA6S7TK1DSYDH1", "Lisa Karlin Curtis", "lisa@emulator.incident.test",
+              "U02AYNF2XJN", "owner"),
+        _user("01FCNDV6P870EA6S7TK1DSYDH2", "Ravi Oncall", "ravi@emulator.incident.test",
+              "U02AYNF2XJP", "responder"),
+    ]
+
+
+def user_with_roles(user: dict[str, Any]) -> dict[str, Any]:
+    """A UserV2 as ``GET /v2/users`` lists it (UserWithRolesV2)."""
+    base_role = {"id": "01FCNDV6P870EA6S7TK1DSYDJ0", "name": "Responder", "slug": "responder",
+                 "description": "Can respond to incidents."}
+    return {**user, "base_role": base_role, "custom_roles": [], "is_active": True,
+            "seats": {"on_call": "full_access", "response": "full_access"}}
+
+
+AFFECTED_TEAM_FIELD = "01FCNDV6P870EA6S7TK1DSYDK0"
+CUSTOMER_IMPACT_FIELD = "01FCNDV6P870EA6S7TK1DSYDK1"
+
+
+def default_custom_fields() -> list[dict[str, Any]]:
+    return [
+        _stamped(id=AFFECTED_TEAM_FIELD, name="Affected Team", field_type="single_select",
+                 description="Which team is impacted by this issue"),
+        _stamped(id=CUSTOMER_IMPACT_FIELD, name="Customer impact", field_type="text",
+                 description="What customers see"),
+    ]
+
+
+def default_custom_field_options() -> list[dict[str, Any]]:
+    return [
+        {"id": "01FCNDV6P870EA6S7TK1DSYDK2", "custom_field_id": AFFECTED_TEAM_FIELD,
+         "value": "Payments", "sort_key": 10},
+        {"id": "01FCNDV6P870EA6S7TK1DSYDK3", "custom_field_id": AFFECTED_TEAM_FIELD,
+         "value": "Platform", "sort_key": 20},
+    ]
+
+
+def default_escalation_paths() -> list[dict[str, Any]]:
+    """Two paths, each paging one level of users (EscalationPathV2, the parts we use)."""
+    def path(path_id: str, name: str, user_id: str) -> dict[str, Any]:
+        level = {"id": path_id[:-1] + "L", "type": "level",
+                 "level": {"targets": [{"id": user_id, "type": "user", "urgency": "high"}],
+                           "time_to_ack_seconds": 300}}
+        return {"id": path_id, "name": name, "path": [level], "team_ids": []}
+
+    return [path("01FCNDV6P870EA6S7TK1DSYDM0", "Urgent Support", "01FCNDV6P870EA6S7TK1DSYDH2"),
+            path("01FCNDV6P870EA6S7TK1DSYDM1", "Database on-call", "01FCNDV6P870EA6S7TK1DSYDH1")]
+
+
+ALERT_SOURCE_ID = "01GW2G3V0S59R238FAHPDS1R66"
+ALERT_SOURCE_TOKEN = "emulator-alert-token"
+
+
+def default_alert_sources() -> list[dict[str, Any]]:
+    """One HTTP alert source; ``secret_token`` is what its events authenticate with."""
+    return [{
+        "id": ALERT_SOURCE_ID,
+        "name": "Emulated monitoring",
+        "source_type": "http",
+        "secret_token": ALERT_SOURCE_TOKEN,
+        "template": {"title": {"label": "Title", "reference": "title"},
+                     "description": {"label": "Description", "reference": "description"},
+                     "attributes": [], "expressions": [], "is_private": False},
+    }]

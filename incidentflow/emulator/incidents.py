@@ -11,6 +11,12 @@ import re
 from typing import Any
 
 from incidentflow.emulator import catalog
+from incidentflow.emulator.incident_details import (
+    IncidentDetails,
+    Organisation,
+    check_detail_payloads,
+    custom_field_entries,
+)
 from incidentflow.emulator.problems import validation_error
 
 VISIBILITIES = ("public", "private")
@@ -65,6 +71,7 @@ def check_create_payload(payload: dict[str, Any], require_idempotency_key: bool 
     _optional_string(payload, "summary")
     for name in ("severity_id", "incident_status_id", "incident_type_id"):
         _optional_string(payload, name)
+    check_detail_payloads(payload)
 
 
 def resolve_severity(severities: list[dict[str, Any]], severity_id: str | None) -> dict:
@@ -88,6 +95,7 @@ def slack_channel_name(number: int, name: str) -> str:
 
 def build_incident(
     *,
+    details: IncidentDetails,
     incident_id: str,
     number: int,
     payload: dict[str, Any],
@@ -107,10 +115,10 @@ def build_incident(
         "mode": payload.get("mode", "standard"),
         "severity": dict(severity),
         "incident_status": dict(status),
-        "incident_type": catalog.default_incident_type(),
+        "incident_type": details.incident_type,
         "creator": creator,
-        "incident_role_assignments": [{"role": catalog.lead_role()}],
-        "custom_field_entries": [],
+        "incident_role_assignments": details.role_assignments or [{"role": catalog.lead_role()}],
+        "custom_field_entries": details.custom_field_entries,
         "incident_timestamp_values": [],
         "duration_metrics": [],
         "has_debrief": False,
@@ -137,17 +145,13 @@ def check_edit_payload(payload: dict[str, Any]) -> dict[str, Any]:
     changes = require_object(payload["incident"], "incident")
     for name in (*EDITABLE_TEXT, "severity_id", "incident_status_id"):
         _optional_string(changes, name)
+    check_detail_payloads({"custom_field_entries": changes.get("custom_field_entries")})
     if "name" in changes and not (changes["name"] or "").strip():
         raise validation_error("is_required", "The incident name cannot be blank", "name")
     return changes
 
 
-def apply_edit(
-    incident: dict[str, Any],
-    changes: dict[str, Any],
-    severities: list[dict[str, Any]],
-    statuses: list[dict[str, Any]],
-) -> bool:
+def apply_edit(incident: dict[str, Any], changes: dict[str, Any], org: Organisation) -> bool:
     """Apply only the provided fields (as incident.io does); True if anything changed.
 
     References are resolved before anything is written, so a rejected edit changes nothing.
@@ -156,9 +160,22 @@ def apply_edit(
         name: changes[name] for name in EDITABLE_TEXT if changes.get(name) is not None
     }
     if changes.get("severity_id") is not None:
-        updates["severity"] = dict(resolve_severity(severities, changes["severity_id"]))
+        updates["severity"] = dict(resolve_severity(org.severities, changes["severity_id"]))
     if changes.get("incident_status_id") is not None:
-        updates["incident_status"] = dict(resolve_status(statuses, changes["incident_status_id"]))
+        updates["incident_status"] = dict(
+            resolve_status(org.statuses, changes["incident_status_id"]))
+    if changes.get("custom_field_entries") is not None:
+        updates["custom_field_entries"] = _merged_entries(
+            incident["custom_field_entries"], changes["custom_field_entries"], org)
     changed = any(incident.get(name) != value for name, value in updates.items())
     incident.update(updates)
     return changed
+
+
+def _merged_entries(current: list[dict[str, Any]], given: list[dict[str, Any]],
+                    org: Organisation) -> list[dict[str, Any]]:
+    """The fields named in an edit take their new values (an empty list unsets one);
+    the others keep theirs."""
+    named = {entry["custom_field_id"] for entry in given}
+    kept = [entry for entry in current if entry["custom_field"]["id"] not in named]
+    return kept + custom_field_entries(org, {"custom_field_entries": given})

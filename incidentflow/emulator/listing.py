@@ -7,6 +7,7 @@ filter, test and tutorial incidents are left out, as incident.io documents.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from starlette.datastructures import QueryParams
@@ -38,6 +39,44 @@ def page_size_of(query: QueryParams) -> int:
         message = f"page_size must be between 1 and {MAX_PAGE_SIZE}"
         raise validation_error("invalid_value", message, "page_size")
     return size
+
+
+# timestamp filter name -> the incident field it compares (operators gte and lte)
+TIMESTAMPS = ("created_at", "updated_at")
+
+
+def time_filters_of(query: QueryParams) -> list[tuple[str, str, str]]:
+    """``[(field, operator, bound)]`` from ``created_at[gte]=2024-05-01`` parameters. A
+    date alone bounds the whole day (lte takes its last moment)."""
+    found = []
+    for key, value in query.multi_items():
+        name, bracket, rest = key.partition("[")
+        if not bracket or name not in TIMESTAMPS:
+            continue
+        operator = rest.rstrip("]")
+        if operator not in ("gte", "lte"):
+            raise validation_error("invalid_value", f"{name} supports gte and lte", key)
+        if not _is_time(value):
+            raise validation_error("invalid_value",
+                                   f"{name} takes a date (2024-05-01) or an RFC 3339 time", key)
+        if len(value) == 10 and operator == "lte":
+            value += "T23:59:59.999999Z"
+        found.append((name, operator, value))
+    return found
+
+
+def _is_time(value: str) -> bool:
+    try:
+        datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return False
+    return True
+
+
+def _in_time(incident: dict[str, Any], filters: list[tuple[str, str, str]]) -> bool:
+    # RFC 3339 times in UTC with a Z compare as text.
+    return all(incident[name] >= bound if operator == "gte" else incident[name] <= bound
+               for name, operator, bound in filters)
 
 
 def filters_of(query: QueryParams) -> list[tuple[str, str, list[str]]]:
@@ -84,7 +123,9 @@ def _start_after(incidents: list[dict[str, Any]], after: str | None) -> int:
 def list_page(incidents: list[dict[str, Any]], query: QueryParams) -> dict[str, Any]:
     size = page_size_of(query)
     filters = filters_of(query)
-    matching = [i for i in _ordered(incidents, query) if _matches(i, filters)]
+    times = time_filters_of(query)
+    matching = [i for i in _ordered(incidents, query)
+                if _matches(i, filters) and _in_time(i, times)]
     start = _start_after(matching, query.get("after"))
     page = matching[start : start + size]
     meta: dict[str, Any] = {"page_size": size, "total_record_count": len(matching)}

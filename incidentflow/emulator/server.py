@@ -46,11 +46,13 @@ def run_emulator(
     fail_status: int = 500,
     retry_schedule: Sequence[float] = SVIX_SCHEDULE,
     echo: bool = True,
+    scopes: Sequence[str] = (),
 ) -> None:
-    """Serve the emulator until interrupted (blocking). Prints the key and endpoints."""
+    """Serve the emulator until interrupted (blocking). Prints the key and endpoints.
+    ``scopes`` limits the key to those (e.g. to try "missing permission" paths)."""
     app = create_emulator_app(
         EmulatorState(),
-        api_key,
+        {api_key: scopes} if scopes else api_key,
         webhook_endpoints=endpoints,
         retry_schedule=retry_schedule,
         faults=fault_plan(fail_rate, fail_status),

@@ -13,6 +13,13 @@ from typing import Any
 
 from incidentflow.emulator import catalog
 from incidentflow.emulator.ids import format_timestamp, new_ulid, utc_now
+from incidentflow.emulator.incident_details import (
+    IncidentDetails,
+    Organisation,
+    custom_field_entries,
+    resolve_incident_type,
+    role_assignments,
+)
 from incidentflow.emulator.incidents import (
     apply_edit,
     build_incident,
@@ -83,6 +90,18 @@ class Delivery:
 class EmulatorState:
     severities: list[dict[str, Any]] = field(default_factory=catalog.default_severities)
     statuses: list[dict[str, Any]] = field(default_factory=catalog.default_statuses)
+    incident_types: list[dict[str, Any]] = field(default_factory=catalog.default_incident_types)
+    users: list[dict[str, Any]] = field(default_factory=catalog.default_users)
+    custom_fields: list[dict[str, Any]] = field(default_factory=catalog.default_custom_fields)
+    custom_field_options: list[dict[str, Any]] = field(
+        default_factory=catalog.default_custom_field_options)
+    escalation_paths: list[dict[str, Any]] = field(
+        default_factory=catalog.default_escalation_paths)
+    alert_sources: list[dict[str, Any]] = field(default_factory=catalog.default_alert_sources)
+    follow_ups: list[dict[str, Any]] = field(default_factory=list)
+    escalations: list[dict[str, Any]] = field(default_factory=list)
+    escalation_keys: dict[str, str] = field(default_factory=dict)  # key -> escalation id
+    alerts: list[dict[str, Any]] = field(default_factory=list)
     clock: Callable[[], datetime] = utc_now
     incidents: list[dict[str, Any]] = field(default_factory=list)  # oldest first
     idempotency_keys: dict[str, str] = field(default_factory=dict)  # key -> incident id
@@ -98,9 +117,14 @@ class EmulatorState:
         return format_timestamp(self.clock())
 
     def clear(self) -> None:
-        """Forget incidents and records; severities, statuses and endpoints stay."""
+        """Forget incidents, follow-ups, escalations, alerts and records; the
+        organisation's configuration and the endpoints stay."""
         self.incidents.clear()
         self.idempotency_keys.clear()
+        self.follow_ups.clear()
+        self.escalations.clear()
+        self.escalation_keys.clear()
+        self.alerts.clear()
         self.requests.clear()
         self.deliveries.clear()
 
@@ -116,8 +140,15 @@ class EmulatorState:
         """Create from a validated payload; raises ApiProblem for unknown references."""
         severity = resolve_severity(self.severities, payload.get("severity_id"))
         status = resolve_status(self.statuses, payload.get("incident_status_id"))
+        details = IncidentDetails(
+            incident_type=resolve_incident_type(self.incident_types,
+                                                payload.get("incident_type_id")),
+            custom_field_entries=custom_field_entries(self.organisation(), payload),
+            role_assignments=role_assignments(self.users, payload),
+        )
         number = len(self.incidents) + 1
         incident = build_incident(
+            details=details,
             incident_id=new_ulid(),
             number=number,
             payload=payload,
@@ -147,8 +178,13 @@ class EmulatorState:
 
     def edit_incident(self, incident_id: str, changes: dict[str, Any]) -> tuple[dict, bool]:
         incident = self.get_incident(incident_id)
-        changed = apply_edit(incident, changes, self.severities, self.statuses)
+        changed = apply_edit(incident, changes, self.organisation())
         if changed:
             incident["updated_at"] = self.now()
         return incident, changed
+
+    def organisation(self) -> Organisation:
+        """What an incident's references are resolved against."""
+        return Organisation(self.severities, self.statuses, self.custom_fields,
+                            self.custom_field_options, self.users)
 

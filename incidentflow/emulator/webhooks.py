@@ -29,8 +29,20 @@ ATTEMPT_TIMEOUT = 15.0
 
 def event_body(event_type: str, incident: dict[str, Any]) -> bytes:
     """The real delivery form: ``{"event_type": T, T: {...}}``; private events carry the id."""
-    resource = {"id": incident["id"]} if event_type.startswith("private_") else incident
+    resource = {"id": subject_id(incident)} if event_type.startswith("private_") else incident
     return json.dumps({"event_type": event_type, event_type: resource}).encode()
+
+
+def subject_id(resource: dict[str, Any]) -> Any:
+    """The id a private delivery carries: the resource's own, or for a wrapper such as
+    ``{incident, previous_status, new_status}`` the id of the object it is about."""
+    if "id" in resource:
+        return resource["id"]
+    for key in ("incident", "escalation", "follow_up", "alert"):
+        inner = resource.get(key)
+        if isinstance(inner, dict) and "id" in inner:
+            return inner["id"]
+    raise ValueError("the event's resource has no id")
 
 
 def incident_event_type(incident: dict[str, Any], change: str) -> str:
@@ -54,8 +66,12 @@ class WebhookDispatcher:
         self._tasks: set[asyncio.Task[None]] = set()
 
     def publish_incident(self, incident: dict[str, Any], change: str) -> list[Delivery]:
-        event_type = incident_event_type(incident, change)
-        body = event_body(event_type, incident)
+        return self.publish(incident_event_type(incident, change), incident)
+
+    def publish(self, event_type: str, resource: dict[str, Any]) -> list[Delivery]:
+        """Send ``{"event_type": T, T: resource}`` to every endpoint subscribed to T;
+        a ``private_*`` event carries only the id of what it is about."""
+        body = event_body(event_type, resource)
         return [
             self._start(endpoint, event_type, body)
             for endpoint in list(self.state.endpoints.values())

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from incidentflow.components.base import Component, Field
@@ -30,9 +30,12 @@ class Resource:
     type: str
     id: str
     name: str
+    # What a picker may show besides the name (a custom field's options, a user's
+    # email); camelCase keys, added to the API's answer only when present.
+    details: Mapping[str, Any] = field(default_factory=dict)
 
-    def as_dict(self) -> dict[str, str]:
-        return {"type": self.type, "id": self.id, "name": self.name}
+    def as_dict(self) -> dict[str, Any]:
+        return {"type": self.type, "id": self.id, "name": self.name, **self.details}
 
 
 class Integration:
@@ -56,8 +59,11 @@ class Integration:
         raise NotImplementedError
 
     async def list_resources(
-        self, config: Mapping[str, Any], resource_type: str, http: httpx.AsyncClient
+        self, config: Mapping[str, Any], resource_type: str, http: httpx.AsyncClient,
+        query: str = "",
     ) -> list[Resource]:
+        """The resources of one type; ``query`` (may be empty) narrows a searchable
+        type such as users."""
         raise NotImplementedError
 
     @classmethod

@@ -178,7 +178,9 @@ class Api:
         resource_type = request.query_params.get("type")
         if not resource_type:
             raise Malformed("the query parameter 'type' is required (e.g. ?type=severity)")
-        resources = await self.host.list_resources(request.path_params["name"], resource_type)
+        query = request.query_params.get("query", "")  # searchable types, e.g. users
+        resources = await self.host.list_resources(
+            request.path_params["name"], resource_type, query)
         return JSONResponse({"resources": resources})
 
     # -- catalogue -------------------------------------------------------------------

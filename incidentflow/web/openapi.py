@@ -175,10 +175,13 @@ def _paths() -> dict[str, Any]:
                           errors=(401, 404)),
         },
         f"{p}/integrations/{{name}}/resources": {"get": _op(
-            "Resources for pickers, e.g. severities",
+            "Resources for pickers, e.g. severities (cached briefly)",
             {"200": _json(_ref("ResourceList"), "Resources")},
             params=[INTEGRATION, {"name": "type", "in": "query", "required": True,
-                                  "schema": {"type": "string", "minLength": 1}}],
+                                  "schema": {"type": "string", "minLength": 1}},
+                    {"name": "query", "in": "query", "required": False,
+                     "description": "keep only resources whose name (or email) contains it",
+                     "schema": {"type": "string"}}],
             errors=(400, 401, 404, 422, 502))},
         f"{p}/components": {"get": _op(
             "The catalogue of node and integration types",

@@ -123,12 +123,19 @@ def test_static_check_of_visibility():
 def test_declaration():
     assert (ACTION.type, ACTION.label, ACTION.integration) == (
         "incident.createIncident", "Create Incident", "incident")
-    name, summary, severity, visibility = ACTION.fields
+    name, summary, severity, visibility, kind, status, mode, custom, roles = ACTION.fields
     assert (name.name, name.kind, name.required) == ("name", "template", True)
     assert (summary.name, summary.kind, summary.required) == ("summary", "template", False)
     assert (severity.name, severity.kind, severity.resource, severity.required) == (
         "severityId", "select", "severity", True)
     assert visibility.default == "public"
     assert [o.value for o in visibility.options] == ["public", "private"]
+    assert (kind.name, kind.resource, status.name, status.resource) == (
+        "incidentTypeId", "incident_type", "statusId", "incident_status")
+    assert (mode.name, mode.default) == ("mode", "standard")
+    assert [o.value for o in mode.options] == ["standard", "retrospective", "test", "tutorial"]
+    assert (custom.name, custom.kind, custom.resource) == ("customFields", "object",
+                                                            "custom_field")
+    assert (roles.name, roles.kind) == ("roleAssignments", "object")
     assert ACTION.example_output["type"] == "incident.incident"
     assert ACTION.example_output["data"]["name"] == "Database connectivity issues"

@@ -71,11 +71,16 @@ def test_declaration_and_registry():
     base_url = next(f for f in INTEGRATION.fields if f.name == "baseUrl")
     assert (base_url.kind, base_url.required, base_url.default) == (
         "text", False, "https://api.incident.io")
-    assert INTEGRATION.resource_types == ("severity",)
+    assert INTEGRATION.resource_types == (
+        "severity", "incident_status", "incident_type", "custom_field", "escalation_path",
+        "user", "alert_source")
     for permission in ("View data, like public incidents and organisation settings",
                        "Create incidents",
                        "View all incident data, including private incidents"):
         assert permission in INTEGRATION.instructions
     registry = Registry()
     registry.add_integration(INTEGRATION)
-    assert set(registry.components) == {"incident.onIncident", "incident.createIncident"}
+    assert set(registry.components) >= {
+        "incident.onIncident", "incident.createIncident", "incident.getIncident",
+        "incident.updateIncident", "incident.listIncidents", "incident.createFollowUp",
+        "incident.createEscalation", "incident.sendAlertEvent", "incident.resolveAlert"}

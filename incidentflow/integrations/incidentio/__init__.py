@@ -1,5 +1,6 @@
-"""The incident.io integration ("Incident"): API key + base URL, severities as a
-resource, the On Incident trigger and the Create Incident action."""
+"""The incident.io integration ("Incident"): API key + base URL, the organisation's
+values as resources (severities, statuses, types, custom fields, escalation paths,
+users, alert sources), the On Incident trigger and the actions."""
 
 from __future__ import annotations
 
@@ -9,12 +10,27 @@ from typing import Any
 import httpx
 
 from incidentflow.components.base import Field
-from incidentflow.errors import NotFound, PermanentError
+from incidentflow.errors import PermanentError
 from incidentflow.integrations.base import Integration, IntegrationStatus, Resource
-from incidentflow.integrations.incidentio.action import CreateIncident
+from incidentflow.integrations.incidentio import resources
+from incidentflow.integrations.incidentio.action import (
+    ACTIONS,
+    CreateEscalation,
+    CreateFollowUp,
+    CreateIncident,
+    GetIncident,
+    ListIncidents,
+    ResolveAlert,
+    SendAlertEvent,
+    UpdateIncident,
+)
 from incidentflow.integrations.incidentio.client import (
+    ALERT_PERMISSION,
     CREATE_PERMISSION,
     DEFAULT_BASE_URL,
+    EDIT_PERMISSION,
+    ESCALATION_PERMISSION,
+    FOLLOW_UP_PERMISSION,
     PRIVATE_PERMISSION,
     VIEW_PERMISSION,
     APIKeyRejected,
@@ -25,12 +41,19 @@ from incidentflow.integrations.incidentio.client import (
 )
 from incidentflow.integrations.incidentio.trigger import OnIncident
 
+# Each further action's permission, asked only of those who use that action.
+ACTION_PERMISSIONS = "\n".join(
+    f"   - {permission} (only for the {action} action)" for permission, action in (
+        (EDIT_PERMISSION, UpdateIncident.label), (FOLLOW_UP_PERMISSION, CreateFollowUp.label),
+        (ESCALATION_PERMISSION, CreateEscalation.label), (ALERT_PERMISSION, ResolveAlert.label)))
+
 INSTRUCTIONS = f"""\
 1. In incident.io Settings > API keys, click Create API key and give it a name.
 2. Under Add permissions, select exactly these (use "Find a permission" if needed):
-   - {VIEW_PERMISSION} (needed to read severities)
+   - {VIEW_PERMISSION} (needed to read severities and the other pickers' values)
    - {CREATE_PERMISSION} (needed for the Create Incident action)
    - {PRIVATE_PERMISSION} (only if you use private incidents)
+{ACTION_PERMISSIONS}
 3. Create the key and paste the API key in the Configuration section below.
 
 The On Incident trigger needs no API key: incident.io has no API to register webhook
@@ -38,6 +61,9 @@ endpoints. Save the canvas to get the node's webhook URL, create an endpoint wit
 incident.io Settings > Webhooks, subscribe to Public incident created (v2) and Public
 incident updated (v2), then store the endpoint's signing secret with the node's
 Set signing secret action.
+
+Send Alert Event does not use the API key: it sends the HTTP alert source's own token,
+kept in a canvas secret (Secrets page) and named in the node as {{{{ secrets.NAME }}}}.
 """
 
 
@@ -52,8 +78,8 @@ class IncidentIntegration(Integration):
               description="Change only for a proxy or the local emulator"),
     )
     destination_fields = ("baseUrl",)  # the API key goes to this host
-    resource_types = ("severity",)
-    components = (OnIncident, CreateIncident)
+    resource_types = resources.RESOURCE_TYPES
+    components = (OnIncident, *ACTIONS)
 
     async def validate(
         self, config: Mapping[str, Any], http: httpx.AsyncClient
@@ -78,13 +104,12 @@ class IncidentIntegration(Integration):
         return IntegrationStatus("ready")
 
     async def list_resources(
-        self, config: Mapping[str, Any], resource_type: str, http: httpx.AsyncClient
+        self, config: Mapping[str, Any], resource_type: str, http: httpx.AsyncClient,
+        query: str = "",
     ) -> list[Resource]:
-        if resource_type != "severity":
-            raise NotFound(f"incident.io has no resource type {resource_type!r}")
-        severities = await IncidentIOClient.from_config(config, http).list_severities()
-        return [Resource("severity", str(s["id"]), str(s.get("name", s["id"])))
-                for s in severities if isinstance(s, dict) and "id" in s]
+        return await resources.list_resources(config, resource_type, http, query)
 
 
-__all__ = ["CreateIncident", "IncidentIntegration", "OnIncident"]
+__all__ = ["CreateEscalation", "CreateFollowUp", "CreateIncident", "GetIncident",
+           "IncidentIntegration", "ListIncidents", "OnIncident", "ResolveAlert",
+           "SendAlertEvent", "UpdateIncident"]

@@ -1,4 +1,4 @@
-"""A thin async client for the two incident.io endpoints we use.
+"""A thin async client for the incident.io endpoints we use.
 
 Thin on purpose (see docs/incidentio-sdk.md): responses are kept as the raw JSON
 incident.io sent, so new fields and new enum values flow through untouched.
@@ -41,6 +41,11 @@ USER_AGENT = "incidentflow"
 VIEW_PERMISSION = "View data, like public incidents and organisation settings"
 CREATE_PERMISSION = "Create incidents"
 PRIVATE_PERMISSION = "View all incident data, including private incidents"
+EDIT_PERMISSION = "Edit incidents"
+FOLLOW_UP_PERMISSION = "Create and manage follow-ups"
+ESCALATION_PERMISSION = "Create escalations"
+ALERT_PERMISSION = "Resolve alerts"
+ALERT_SOURCE_TOKEN = "the alert source's token"
 
 Sleep = Callable[[float], Awaitable[None]]
 
@@ -111,39 +116,104 @@ class IncidentIOClient:
         return severities
 
     async def create_incident(
-        self,
-        *,
-        name: str,
-        summary: str | None,
-        severity_id: str,
-        visibility: str,
-        idempotency_key: str,
+        self, payload: dict[str, Any] | None = None, **fields: Any
     ) -> dict[str, Any]:
-        """``POST /v2/incidents``; returns the ``incident`` object exactly as sent back."""
-        payload: dict[str, Any] = {
-            "idempotency_key": idempotency_key,
-            "name": name,
-            "severity_id": severity_id,
-            "visibility": visibility,
-        }
-        if summary:
-            payload["summary"] = summary
+        """``POST /v2/incidents``; returns the ``incident`` object exactly as sent back.
+
+        ``payload`` is incident.io's body (it must carry ``idempotency_key``); the
+        keyword form (name, summary, severity_id, visibility, idempotency_key) builds
+        the plain one."""
+        body_out = dict(payload) if payload is not None else _plain_incident(**fields)
         permission = f'"{CREATE_PERMISSION}"'
-        if visibility == "private":
+        if body_out.get("visibility") == "private":
             permission += f' (and "{PRIVATE_PERMISSION}" for private incidents)'
-        body = await self._request("POST", "/v2/incidents", payload, permission=permission)
+        body = await self._request("POST", "/v2/incidents", body_out, permission=permission)
         incident = body.get("incident")
         if not isinstance(incident, dict):
             raise IncidentIOError("incident.io answered /v2/incidents without an incident")
         return incident
 
+    async def get_json(
+        self, path: str, *, permission: str, params: Mapping[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """``GET path`` with quick retries; the JSON object incident.io answered."""
+        return await self._request("GET", path, permission=permission, params=params)
+
+    async def post_json(
+        self, path: str, payload: Any, *, permission: str,
+        params: Mapping[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """``POST path``. Retried only inline and by the engine: callers whose endpoint
+        takes an idempotency key put it in ``payload`` so a retry is the same request."""
+        return await self._request("POST", path, payload, permission=permission, params=params)
+
+    async def get_incident(self, incident: str) -> dict[str, Any]:
+        """``GET /v2/incidents/{id}``: by id, or by reference (``INC-123`` or ``123``)."""
+        body = await self.get_json(
+            f"/v2/incidents/{_incident_path_id(incident)}",
+            permission=f'"{VIEW_PERMISSION}" (and "{PRIVATE_PERMISSION}" for private '
+            "incidents)",
+        )
+        return _object(body, "incident", "/v2/incidents/{id}")
+
+    async def edit_incident(
+        self, incident_id: str, changes: dict[str, Any], *, notify_incident_channel: bool
+    ) -> dict[str, Any]:
+        """``POST /v2/incidents/{id}/actions/edit``: only the fields given change."""
+        payload = {"incident": changes, "notify_incident_channel": notify_incident_channel}
+        body = await self.post_json(
+            f"/v2/incidents/{_incident_path_id(incident_id)}/actions/edit", payload,
+            permission=f'"{EDIT_PERMISSION}"')
+        return _object(body, "incident", "/v2/incidents/{id}/actions/edit")
+
+    async def list_incidents_page(
+        self, params: Mapping[str, Any]
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """One page of ``GET /v2/incidents``: the incidents and the cursor of the next
+        page (None on the last)."""
+        body = await self.get_json("/v2/incidents", params=params,
+                                   permission=f'"{VIEW_PERMISSION}"')
+        incidents = body.get("incidents")
+        if not isinstance(incidents, list):
+            raise IncidentIOError("incident.io answered /v2/incidents without a list")
+        meta = body.get("pagination_meta")
+        after = meta.get("after") if isinstance(meta, dict) else None
+        return incidents, (str(after) if after and incidents else None)
+
+    async def create_follow_up(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """``POST /v2/follow_ups``; returns the ``follow_up`` as sent back."""
+        body = await self.post_json("/v2/follow_ups", payload,
+                                    permission=f'"{FOLLOW_UP_PERMISSION}"')
+        return _object(body, "follow_up", "/v2/follow_ups")
+
+    async def create_escalation(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """``POST /v2/escalations`` (the payload carries ``idempotency_key``)."""
+        body = await self.post_json("/v2/escalations", payload,
+                                    permission=f'"{ESCALATION_PERMISSION}"')
+        return _object(body, "escalation", "/v2/escalations")
+
+    async def send_alert_event(
+        self, alert_source_config_id: str, payload: dict[str, Any]
+    ) -> dict[str, Any]:
+        """``POST /v2/alert_events/http/{id}``. Build this client with the alert source's
+        token as ``api_key`` (the endpoint takes it as a bearer token), never the API key."""
+        path = f"/v2/alert_events/http/{_path_part(alert_source_config_id)}"
+        return await self.post_json(path, payload, permission=ALERT_SOURCE_TOKEN)
+
+    async def resolve_alert(self, alert_id: str) -> dict[str, Any]:
+        """``POST /v2/alerts/{id}/actions/resolve``; returns the ``alert``."""
+        path = f"/v2/alerts/{_path_part(alert_id)}/actions/resolve"
+        body = await self.post_json(path, None, permission=f'"{ALERT_PERMISSION}"')
+        return _object(body, "alert", "/v2/alerts/{id}/actions/resolve")
+
     async def _request(
-        self, method: str, path: str, json: Any = None, *, permission: str
+        self, method: str, path: str, json: Any = None, *, permission: str,
+        params: Mapping[str, Any] | None = None,
     ) -> dict[str, Any]:
         attempt = 1
         while True:
             try:
-                response = await self._send(method, path, json)
+                response = await self._send(method, path, json, params)
             except IncidentIOUnavailable as exc:
                 wait = self._inline_wait(attempt, exc.retry_after)
                 if wait is None:
@@ -153,12 +223,14 @@ class IncidentIOClient:
                 continue
             return _ok_body(response, permission)
 
-    async def _send(self, method: str, path: str, json: Any) -> httpx.Response:
+    async def _send(
+        self, method: str, path: str, json: Any, params: Mapping[str, Any] | None = None
+    ) -> httpx.Response:
         url = self.base_url + path
         headers = {"Authorization": f"Bearer {self.api_key}", "User-Agent": USER_AGENT}
         try:
             response = await self.http.request(
-                method, url, json=json, headers=headers, timeout=self.timeout
+                method, url, json=json, params=params, headers=headers, timeout=self.timeout
             )
         except httpx.TimeoutException as exc:
             raise IncidentIOUnavailable(f"incident.io did not answer {path} in time") from exc
@@ -189,6 +261,12 @@ def _unavailable(response: httpx.Response, now: datetime) -> IncidentIOUnavailab
 
 def _ok_body(response: httpx.Response, permission: str) -> dict[str, Any]:
     body = _json_or_text(response)
+    if response.status_code == 401 and permission == ALERT_SOURCE_TOKEN:
+        raise APIKeyRejected(
+            f"incident.io refused the alert source's token (401){_reasons(body)}"
+            f"{_request_ref(body)}: check the canvas secret holds this alert source's token",
+            401, _request_id(body), body,
+        )
     if response.status_code == 401:
         raise APIKeyRejected(
             f"API key rejected by incident.io (401){_request_ref(body)}: check the key "
@@ -198,7 +276,7 @@ def _ok_body(response: httpx.Response, permission: str) -> dict[str, Any]:
     if response.status_code == 403:
         raise PermissionMissing(
             f"incident.io refused the API key (403): it lacks the permission "
-            f"{permission}{_request_ref(body)}",
+            f"{permission}{_reasons(body)}{_request_ref(body)}",
             403, _request_id(body), body,
         )
     if not response.is_success:
@@ -248,3 +326,45 @@ def _reason(error: dict[str, Any]) -> str:
     where = source.get("field") if isinstance(source, dict) else None
     message = str(error.get("message") or error.get("code") or "")
     return f"{where}: {message}" if where else message
+
+
+def _object(body: dict[str, Any], key: str, path: str) -> dict[str, Any]:
+    found = body.get(key)
+    if not isinstance(found, dict):
+        raise IncidentIOError(f"incident.io answered {path} without a {key}")
+    return found
+
+
+def _path_part(value: str) -> str:
+    """An id as one path segment: a value with a slash or dot segment cannot reach
+    another endpoint (it is user input after expressions)."""
+    text = str(value).strip()
+    if not text or "/" in text or "?" in text or "#" in text or text in (".", ".."):
+        raise PermanentError(f"{text!r} is not an incident.io id")
+    return text
+
+
+def reference_number(incident: str) -> str | None:
+    """The number of an incident reference (``INC-123`` or ``123`` -> ``123``); None for
+    anything else, such as an incident's id."""
+    text = str(incident).strip()
+    prefix, dash, number = text.rpartition("-")
+    if text.isdigit():
+        return text
+    return number if dash and number.isdigit() and prefix.isalpha() else None
+
+
+def _incident_path_id(incident: str) -> str:
+    """incident.io takes an incident's id or the number of its reference: INC-123 -> 123."""
+    return reference_number(incident) or _path_part(str(incident))
+
+
+def _plain_incident(
+    *, name: str, summary: str | None, severity_id: str, visibility: str,
+    idempotency_key: str,
+) -> dict[str, Any]:
+    payload: dict[str, Any] = {"idempotency_key": idempotency_key, "name": name,
+                               "severity_id": severity_id, "visibility": visibility}
+    if summary:
+        payload["summary"] = summary
+    return payload

@@ -3,7 +3,7 @@
 Usage: python tests/data/openapi/extract.py PATH_TO_OPENAPI3_JSON
 where the document is incident.io's public OpenAPI document (``openapi3.json`` in the
 incident-io/sdk-go repository; the extract was made from the schema of 2026-08-21).
-Keeps the four paths the emulator serves and every schema they reach; drops examples.
+Keeps the paths the emulator serves and every schema they reach; drops examples.
 """
 
 from __future__ import annotations
@@ -12,12 +12,25 @@ import json
 import sys
 from pathlib import Path
 
-PATHS = ["/v1/severities", "/v2/incidents", "/v2/incidents/{id}", "/v2/incidents/{id}/actions/edit"]
+PATHS = [
+    "/v1/severities", "/v2/incidents", "/v2/incidents/{id}", "/v2/incidents/{id}/actions/edit",
+    "/v1/incident_statuses", "/v1/incident_types", "/v2/custom_fields",
+    "/v1/custom_field_options", "/v2/escalation_paths", "/v2/users", "/v2/alert_sources",
+    "/v2/follow_ups", "/v2/follow_ups/{id}", "/v2/escalations", "/v2/escalations/{id}",
+    "/v2/alert_events/http/{alert_source_config_id}", "/v2/alerts/{id}",
+    "/v2/alerts/{id}/actions/resolve",
+]
 # Webhook deliveries the emulator sends.
 WEBHOOKS = [
-    f"/x-webhooks/{visibility}_incident.incident_{change}_v2"
-    for visibility in ("public", "private")
-    for change in ("created", "updated")
+    *(f"/x-webhooks/{visibility}_incident.incident_{change}_v2"
+      for visibility in ("public", "private")
+      for change in ("created", "updated")),
+    "/x-webhooks/public_incident.incident_status_updated_v2",
+    *(f"/x-webhooks/{visibility}_{event}" for visibility in ("public", "private")
+      for event in ("incident.follow_up_created_v2", "incident.follow_up_updated_v2",
+                    "alert.alert_created_v1", "alert.alert_resolved_v1",
+                    "escalation.escalation_created_v1",
+                    "escalation.escalation_status_updated_v1")),
 ]
 
 
