@@ -6,6 +6,7 @@
     ├── ExpressionError             a template failed to compile or render (names node + field)
     ├── NotFound                    a canvas, node, run, integration or endpoint does not exist
     ├── Conflict                    the request clashes with the current state (e.g. paused)
+    ├── Forbidden                   this caller may not do it (e.g. not an approver)
     └── ExecutionError              a component failed while running
         ├── RetryableError          try again later (network, timeouts, 5xx, 429)
         └── PermanentError          retrying cannot help (4xx, bad input); fails at once
@@ -32,6 +33,10 @@ class NotFound(IncidentflowError):
 
 class Conflict(IncidentflowError):
     """Valid, but not now: the thing is in a state that forbids it (HTTP 409)."""
+
+
+class Forbidden(IncidentflowError):
+    """Allowed for others, not for this caller (HTTP 403)."""
 
 
 @dataclass(frozen=True)

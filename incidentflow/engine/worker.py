@@ -43,7 +43,13 @@ import httpx
 
 from incidentflow import logging as secret_logging
 from incidentflow.canvas import Canvas, Node
-from incidentflow.components.base import Component, Emission, ExecutionContext
+from incidentflow.components.base import (
+    Component,
+    Emission,
+    ExecutionContext,
+    WaitBegins,
+    Waiting,
+)
 from incidentflow.crypto import SecretBox
 from incidentflow.engine.rate_gate import RateGate
 from incidentflow.engine.resolve import (
@@ -381,11 +387,31 @@ class Worker:
                 await self._forget_create(job)
             elif creates is not None:
                 SETTLED.notify()  # deliveries waiting for this create look again now
+        except WaitBegins as begins:  # a waiting step (approval): not an outcome yet
+            executed()
+            await self._begin_wait(job, config, begins.waiting)
         except Exception as exc:
             executed()
             await self._record_failure(job, exc, config, values)
             if creates is not None:
                 await self._forget_create(job)
+
+    async def _begin_wait(
+        self, job: ClaimedExecution, config: dict[str, Any] | None, waiting: Waiting
+    ) -> None:
+        """The step waits (store.waits): its slot is free at once, its execution queued
+        until the wait is settled or its time comes; we wake for that time (other
+        processes by the NOTIFY of the same transaction)."""
+        try:
+            begun = await self._db(self._store.begin_wait, job.id, self.id, waiting, config,
+                                   self._clock())
+        except Exception as exc:  # as a failure to record: the lease expires, it runs again
+            log.warning("execution %s: recording its wait failed: %s", job.id, exc)
+            return
+        if not begun:
+            log.warning("execution %s: lease lost, its wait was not recorded", job.id)
+        elif waiting.until is not None:
+            self._wakeup.due(waiting.until)
 
     def _note_waits(self, emissions: list[Emission]) -> None:
         """Wake for executions enqueued for later (the ``wait`` step) when they are due.
@@ -474,11 +500,15 @@ class Worker:
     async def _execute(
         self, job: ClaimedExecution, node: Node, component: Component, config: dict[str, Any]
     ) -> list[Emission]:
+        now = self._clock()
         ctx = ExecutionContext(
             canvas=job.canvas, node=node.name, run_id=job.run_id, execution_id=job.id,
             idempotency_key=job.idempotency_key, attempt=job.attempt, input=job.input,
-            config=config, http=self._http, now=self._clock(),
+            config=config, http=self._http, now=now,
             integration=await self._integration(node),
+            # A waiting step learns how its wait was settled (a query only for those).
+            waited=(await self._db(self._store.take_wait, job.id, now)
+                    if component.waits is not None else None),
         )
         return list(await component.execute(ctx))
 
