@@ -188,6 +188,19 @@ def test_cancel_a_waiting_run_then_409_once_it_has_ended(
     assert api.post("/api/v1/runs/nope/cancel").status_code == 404
 
 
+def test_metrics_count_waiting_executions_by_kind(
+        api, store, test_registry, settings, emulator_http):
+    eng = engine(store, test_registry, settings, emulator_http)
+    run_id = start_waiting(api, eng, canvas())
+    scraped = api.get("/metrics").text
+    assert 'incidentflow_waiting_executions{kind="approval"} 1.0' in scraped
+    assert 'incidentflow_waiting_executions{kind="wait"} 0.0' in scraped
+    assert 'incidentflow_waiting_executions{kind="retry"} 0.0' in scraped
+    api.post(f"/api/v1/runs/{run_id}/cancel")
+    assert ('incidentflow_waiting_executions{kind="approval"} 0.0'
+            in api.get("/metrics").text)
+
+
 def test_the_openapi_document_lists_the_new_paths(api):
     paths = api.get("/api/v1/openapi.json").json()["paths"]
     assert "post" in paths["/api/v1/runs/{run_id}/approvals/{node}"]
