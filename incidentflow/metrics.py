@@ -3,8 +3,9 @@
 Per process on purpose: with several processes (``serve --no-workers`` replicas plus
 ``incidentflow worker``s) Prometheus scrapes each and sums with ``sum by (...)``; only
 ``incidentflow_queue_depth`` and ``incidentflow_waiting_executions`` are global (read from
-the database at scrape), so take their ``max``. Labels have small fixed value sets: never a canvas, node, URL, header or
-reason text, so nothing a sender controls (and no secret) can reach a label.
+the database at scrape), so take their ``max``. Labels have small fixed value sets: never a
+canvas, node, URL, header or reason text, so nothing a sender controls (and no secret)
+can reach a label.
 
 How the numbers are taken without touching the hot paths' code:
 - :class:`MeteredStore` wraps the store the host and the worker use and counts the

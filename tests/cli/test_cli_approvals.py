@@ -16,7 +16,9 @@ CANVAS = """
 name: {name}
 nodes:
   - {{name: Start, type: start}}
-  - {{name: Ask, type: approval, configuration: {{message: "Go ahead with {{{{ root.data.what }}}}?"}}}}
+  - name: Ask
+    type: approval
+    configuration: {{message: "Go ahead with {{{{ root.data.what }}}}?"}}
   - {{name: Yes, type: noop}}
   - {{name: No, type: noop}}
 edges:
