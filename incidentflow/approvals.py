@@ -42,7 +42,7 @@ def decision_in(body: dict[str, Any]) -> Decision:
     """``{"decision": "approve"|"reject", "comment": "..."}`` checked, naming the field."""
     problems = []
     decision = body.get("decision")
-    if decision not in DECISIONS:
+    if not isinstance(decision, str) or decision not in DECISIONS:
         problems.append(Problem('must be "approve" or "reject"', field="decision"))
     comment = body.get("comment")
     if comment is not None and not isinstance(comment, str):

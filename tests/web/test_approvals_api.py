@@ -161,6 +161,11 @@ def test_bad_decisions_name_the_field_and_unknown_targets_are_404(
                    json={"decision": "maybe", "comment": 5})
     assert bad.status_code == 422
     assert {p["field"] for p in bad.json()["problems"]} == {"decision", "comment"}
+    for body in ({"decision": ["approve"]}, {"decision": {"a": 1}}, {}):
+        odd = api.post(f"/api/v1/runs/{run_id}/approvals/Ask", json=body)
+        assert odd.status_code == 422 and odd.json()["problems"][0]["field"] == "decision"
+    assert api.post(f"/api/v1/runs/{run_id}/approvals/Ask", content=b"[1]",
+                    headers={"Content-Type": "application/json"}).status_code == 400
     assert api.post(f"/api/v1/runs/{run_id}/approvals/Yes",
                     json={"decision": "approve"}).status_code == 404
     assert api.post("/api/v1/runs/nope/approvals/Ask",
