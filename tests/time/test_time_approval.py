@@ -12,6 +12,7 @@ from time_fixtures import canvas, make_worker, running, until
 
 from incidentflow.components.approval import Approval
 from incidentflow.engine.router import first_executions
+from incidentflow.engine.wakeup import Wakeup
 from incidentflow.errors import Conflict, NotFound, Problem
 from incidentflow.events import Event, iso, utcnow
 from incidentflow.store.sql import SqlStore
@@ -202,3 +203,38 @@ def test_bad_configuration_is_refused_naming_the_field(configuration, field, wor
     assert [(p.node, p.field) for p in problems] == [("Ask", field)]
     assert words in problems[0].message
     assert isinstance(problems[0], Problem)
+
+
+async def test_an_approval_timeout_survives_its_worker_stopping(store, tmp_path):
+    async with running(make_worker(store, tmp_path, worker_id="first")):
+        run_id = start(store, approval_canvas("r", {"message": "ok?", "timeoutSeconds": 1.5}))
+        wait = await until(lambda: open_wait(store, run_id), what="the approval to wait")
+    # A new worker (a restart) learns of the timeout when it starts and fires it on time.
+    async with running(make_worker(store, tmp_path, worker_id="second", wakeup=Wakeup())):
+        done = await until(lambda: "Late" in nodes_done(store, run_id) and
+                           nodes_done(store, run_id), what="the timeout channel")
+    due = wait.waiting.until
+    assert due <= done["Ask"].finished_at <= due + timedelta(seconds=1)
+
+
+@pytest.mark.postgres
+async def test_a_decision_in_one_process_wakes_a_worker_in_another(
+        store, database_url, tmp_path):
+    if not database_url.startswith("postgresql"):
+        pytest.skip("LISTEN/NOTIFY across processes is PostgreSQL's")
+    deciding = SqlStore(database_url, store._registry)  # the web process's store
+    try:
+        # An idle worker elsewhere polls every 5 s: only the decision's NOTIFY can make
+        # the approval go on within a second.
+        async with running(make_worker(store, tmp_path, worker_id="elsewhere",
+                                       wakeup=Wakeup())):
+            run_id = start(store, approval_canvas("n"))
+            wait = await until(lambda: open_wait(store, run_id), what="the approval")
+            await asyncio.sleep(0.5)  # the worker is idle again, waiting for work
+            decided_at = utcnow()
+            assert deciding.settle_wait(wait.execution_id, decision("approved"), decided_at)
+            done = await until(lambda: "Yes" in nodes_done(store, run_id) and
+                               nodes_done(store, run_id), what="the approved channel")
+        assert (done["Ask"].finished_at - decided_at).total_seconds() < 1.0
+    finally:
+        deciding.close()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from test_accessibility import problems
 from ui_support import Browser
 
 from incidentflow.crypto import SecretBox
@@ -92,3 +93,13 @@ def test_cancel_from_the_run_page(app, store, test_registry, settings, emulator_
     assert "Run cancelled." in cancelled.text and "Cancel run" not in cancelled.text
     assert store.get_run(run_id).state == "cancelled"
     assert asyncio.run(worker.drain()) == 0
+
+
+def test_the_new_pages_are_labelled_and_well_structured(
+        app, store, test_registry, settings, emulator_http, browser: Browser) -> None:
+    run_id, _ = waiting_run(app, store, test_registry, settings, emulator_http, browser)
+    for path in ("/approvals", f"/runs/{run_id}"):
+        answer = browser.get(path)
+        assert answer.status_code == 200, path
+        assert 'name="comment"' in answer.text, path
+        assert problems(answer.text) == [], path
