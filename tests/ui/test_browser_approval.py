@@ -70,6 +70,7 @@ def test_waiting_for_you_then_approve_on_the_run_page(browser_context: Any,  # n
     panel = page.locator("#waiting")
     expect(panel).to_contain_text("approval: Publish the status page for checkout?")
     expect(panel).to_contain_text("until")
+    shot(page, "31-run-waiting-for-approval")
     panel.get_by_label("Comment").fill("customers are affected")
     panel.get_by_role("button", name="Approve").click()
     expect(page.get_by_text("Approved. The run goes on")).to_be_visible()
