@@ -382,14 +382,18 @@ class Worker:
             if done:
                 self._note_waits(emissions)
             if not done:
-                log.warning("execution %s: lease lost, its outcome was discarded", job.id)
+                log.warning("execution %s: lease lost (or its run was cancelled), its "
+                            "outcome was discarded", job.id)
             elif creates is not None and not any(e.created_id for e in emitted):
                 await self._forget_create(job)
             elif creates is not None:
                 SETTLED.notify()  # deliveries waiting for this create look again now
         except WaitBegins as begins:  # a waiting step (approval): not an outcome yet
             executed()
-            await self._begin_wait(job, config, begins.waiting)
+            waiting = begins.waiting  # shown to people: no secret value in it
+            await self._begin_wait(job, config, replace(
+                waiting, summary=values.mask(waiting.summary),
+                detail=values.mask(waiting.detail)))
         except Exception as exc:
             executed()
             await self._record_failure(job, exc, config, values)

@@ -238,3 +238,18 @@ async def test_a_decision_in_one_process_wakes_a_worker_in_another(
         assert (done["Ask"].finished_at - decided_at).total_seconds() < 1.0
     finally:
         deciding.close()
+
+
+async def test_a_secret_read_by_the_message_is_masked_in_what_people_see(store, tmp_path):
+    from time_fixtures import BOX
+
+    from incidentflow.crypto import MASK
+
+    store.put_secret("DEPLOY_KEY", BOX.encrypt("s3cr3t-value"), utcnow())
+    async with running(make_worker(store, tmp_path)):
+        run_id = start(store, approval_canvas(
+            "sec", {"message": "Deploy with {{ secrets.DEPLOY_KEY }}?"}))
+        wait = await until(lambda: open_wait(store, run_id), what="the approval to wait")
+    assert "s3cr3t-value" not in repr(wait)
+    assert wait.waiting.summary == f"approval: Deploy with {MASK}?"
+    assert wait.waiting.detail["message"] == f"Deploy with {MASK}?"
