@@ -97,6 +97,10 @@ class Waiting:
     summary: str
     until: datetime | None
     detail: dict[str, Any] = field(default_factory=dict)
+    # What finds this wait without a scan (indexed with kind and canvas among the open
+    # waits): e.g. the event type a ``waitForEvent`` waits for. None for approvals,
+    # which are found by run and node.
+    key: str | None = None
 
 
 class WaitBegins(Exception):  # noqa: N818 (a signal, not an error)

@@ -463,8 +463,10 @@ class Store(Protocol):
         """Every wait of the run, open or settled."""
         ...
 
-    def open_waits(self, kind: str | None = None, limit: int = 200) -> list[Wait]:
-        """Open waits (of one kind), oldest first."""
+    def open_waits(self, kind: str | None = None, limit: int = 200,
+                   canvas: str | None = None, key: str | None = None) -> list[Wait]:
+        """Open waits (of one kind; of one canvas and ``Waiting.key`` when given),
+        oldest first; indexed, never a scan of every wait."""
         ...
 
     def cancel_run(self, run_id: str, who: str, now: datetime) -> None:

@@ -280,6 +280,7 @@ waits = sa.Table(
     sa.Column("canvas", NAME, nullable=False),
     sa.Column("node", NAME, nullable=False),
     sa.Column("kind", sa.String(40), nullable=False),  # "approval", "event", ...
+    sa.Column("key", sa.String(200)),  # Waiting.key: what finds it (e.g. an event type)
     sa.Column("summary", sa.Text, nullable=False),  # "approval: Publish the status page?"
     sa.Column("detail", sa.JSON, nullable=False),  # the kind's own description
     sa.Column("began_at", UTCDateTime, nullable=False),
@@ -289,4 +290,6 @@ waits = sa.Table(
     sa.Index(None, "run_id", "node"),
     # open waits by kind: the waiting-for-you list and the waiting metrics
     _partial("ix_waits_open", ("kind", "began_at"), "settled_at IS NULL"),
+    # open waits of a kind and key in a canvas: what an arriving event may settle
+    _partial("ix_waits_open_key", ("kind", "canvas", "key"), "settled_at IS NULL"),
 )

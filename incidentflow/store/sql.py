@@ -619,9 +619,10 @@ class SqlStore:
         with self._db.read() as conn:
             return waits.of_run(conn, run_id)
 
-    def open_waits(self, kind: str | None = None, limit: int = 200) -> list[Wait]:
+    def open_waits(self, kind: str | None = None, limit: int = 200,
+                   canvas: str | None = None, key: str | None = None) -> list[Wait]:
         with self._db.read() as conn:
-            return waits.open_waits(conn, kind, limit)
+            return waits.open_waits(conn, kind, limit, canvas, key)
 
     def cancel_run(self, run_id: str, who: str, now: datetime) -> None:
         cancel = partial(waits.cancel_run, run_id=run_id, who=who, now=now)

@@ -63,7 +63,8 @@ def begin(
     conn.execute(
         dialect.insert(waits).values(
             execution_id=execution_id, run_id=run_id, canvas=canvas, node=node,
-            kind=waiting.kind, summary=waiting.summary, detail=waiting.detail,
+            kind=waiting.kind, key=waiting.key, summary=waiting.summary,
+            detail=waiting.detail,
             began_at=now, until=waiting.until, settled_at=None, outcome=None,
         ).on_conflict_do_nothing(index_elements=["execution_id"])
     )
@@ -140,11 +141,17 @@ def of_run(conn: Connection, run_id: str) -> list[Wait]:
     return [_wait(row) for row in conn.execute(query)]
 
 
-def open_waits(conn: Connection, kind: str | None, limit: int) -> list[Wait]:
-    """Open waits (of ``kind``), oldest first (the partial index ``ix_waits_open``)."""
+def open_waits(conn: Connection, kind: str | None, limit: int, canvas: str | None = None,
+               key: str | None = None) -> list[Wait]:
+    """Open waits (of ``kind``; of ``canvas`` and ``key`` too when given), oldest first
+    (the partial indexes ``ix_waits_open`` and ``ix_waits_open_key``)."""
     query = sa.select(waits).where(_OPEN)
     if kind is not None:
         query = query.where(waits.c.kind == kind)
+    if canvas is not None:
+        query = query.where(waits.c.canvas == canvas)
+    if key is not None:
+        query = query.where(waits.c.key == key)
     query = query.order_by(waits.c.began_at, waits.c.execution_id).limit(limit)
     return [_wait(row) for row in conn.execute(query)]
 
@@ -177,6 +184,6 @@ def _wait(row: Any) -> Wait:
     return Wait(
         execution_id=row.execution_id, run_id=row.run_id, canvas=row.canvas, node=row.node,
         waiting=Waiting(kind=row.kind, summary=row.summary, until=row.until,
-                        detail=dict(row.detail or {})),
+                        detail=dict(row.detail or {}), key=row.key),
         began_at=row.began_at, settled_at=row.settled_at, outcome=row.outcome,
     )

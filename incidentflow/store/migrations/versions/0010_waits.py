@@ -27,6 +27,7 @@ def upgrade() -> None:
         sa.Column("canvas", sa.String(length=200), nullable=False),
         sa.Column("node", sa.String(length=200), nullable=False),
         sa.Column("kind", sa.String(length=40), nullable=False),
+        sa.Column("key", sa.String(length=200), nullable=True),
         sa.Column("summary", sa.Text(), nullable=False),
         sa.Column("detail", sa.JSON(), nullable=False),
         sa.Column("began_at", TIMESTAMP, nullable=False),
@@ -42,9 +43,12 @@ def upgrade() -> None:
     op.create_index(op.f("ix_waits_run_id_node"), "waits", ["run_id", "node"])
     op.create_index("ix_waits_open", "waits", ["kind", "began_at"],
                     sqlite_where=OPEN, postgresql_where=OPEN)
+    op.create_index("ix_waits_open_key", "waits", ["kind", "canvas", "key"],
+                    sqlite_where=OPEN, postgresql_where=OPEN)
 
 
 def downgrade() -> None:
+    op.drop_index("ix_waits_open_key", table_name="waits")
     op.drop_index("ix_waits_open", table_name="waits")
     op.drop_index(op.f("ix_waits_run_id_node"), table_name="waits")
     op.drop_table("waits")
