@@ -104,6 +104,21 @@ class ApiClient:
     def replay(self, run_id: str) -> str:
         return str(self.request("POST", f"/runs/{_segment(run_id)}/replay")["runId"])
 
+    # -- approvals and cancelling waiting runs ----------------------------------------------
+    def decide(self, run_id: str, node: str, decision: str,
+               comment: str | None = None) -> dict[str, Any]:
+        """``decision``: "approve" or "reject"."""
+        path = f"/runs/{_segment(run_id)}/approvals/{_segment(node)}"
+        return dict(self.request("POST", path,
+                                 json={"decision": decision, "comment": comment}))
+
+    def approvals(self) -> list[dict[str, Any]]:
+        """Approvals waiting for the caller."""
+        return list(self.request("GET", "/approvals")["approvals"])
+
+    def cancel(self, run_id: str) -> dict[str, Any]:
+        return dict(self.request("POST", f"/runs/{_segment(run_id)}/cancel"))
+
     # -- pause / resume and the delivery log -----------------------------------------------
     def pause(self, canvas: str) -> dict[str, Any]:
         return dict(self.request("POST", f"/canvases/{_segment(canvas)}/pause"))

@@ -10,6 +10,7 @@
     ├── NotFound                    a canvas, node, run, integration or endpoint does not exist
     ├── Conflict                    the request clashes with the current state (e.g. paused)
     ├── UpstreamError               an outside service failed while we asked it (502)
+    ├── Forbidden                   this caller may not do it (e.g. not an approver)
     └── ExecutionError              a component failed while running
         ├── IncidentIOError         what the incident.io client raises (its client.py) ...
         ├── RetryableError          try again later (network, timeouts, 5xx, 429)
@@ -53,6 +54,8 @@ class Conflict(IncidentflowError):
 
 class UpstreamError(IncidentflowError):
     """An outside service (e.g. incident.io) failed while we asked it something."""
+class Forbidden(IncidentflowError):
+    """Allowed for others, not for this caller (HTTP 403)."""
 
 
 @dataclass(frozen=True)

@@ -2,9 +2,10 @@
 
 Per process on purpose: with several processes (``serve --no-workers`` replicas plus
 ``incidentflow worker``s) Prometheus scrapes each and sums with ``sum by (...)``; only
-``incidentflow_queue_depth`` is global (read from the database at scrape), so take its
-``max``. Labels have small fixed value sets: never a canvas, node, URL, header or
-reason text, so nothing a sender controls (and no secret) can reach a label.
+``incidentflow_queue_depth`` and ``incidentflow_waiting_executions`` are global (read from
+the database at scrape), so take their ``max``. Labels have small fixed value sets: never a
+canvas, node, URL, header or reason text, so nothing a sender controls (and no secret)
+can reach a label.
 
 How the numbers are taken without touching the hot paths' code:
 - :class:`MeteredStore` wraps the store the host and the worker use and counts the
@@ -268,11 +269,38 @@ class QueueDepth(Collector):
         yield depth
 
 
+# The kinds always reported (0 when none waits), so a dashboard's series never vanish;
+# a waiting kind added by another step (e.g. "event") appears once one waits.
+WAITING_KINDS = ("wait", "retry", "approval")
+
+
+class WaitingExecutions(Collector):
+    """``incidentflow_waiting_executions{kind}``, read at scrape: executions waiting for
+    a time (``wait``), a retry's backoff (``retry``) or a waiting step's wait
+    (``approval``, ...). The kinds are fixed by code, never by what users send."""
+
+    def __init__(self, store: Any, now: Callable[[], datetime]):
+        self._store, self._now = store, now
+
+    def collect(self) -> Iterator[Any]:
+        try:
+            counts: dict[str, int] = self._store.waiting_counts(self._now())
+        except Exception:  # database_up (QueueDepth) already says why
+            return
+        gauge = GaugeMetricFamily("incidentflow_waiting_executions",
+                                  "Executions waiting (all processes), by what for.",
+                                  labels=["kind"])
+        for kind in sorted({*WAITING_KINDS, *counts}):
+            gauge.add_metric([kind], counts.get(kind, 0))
+        yield gauge
+
+
 def scrape_registry(store: Any, now: Callable[[], datetime]) -> CollectorRegistry:
     """This process's metrics plus the live queue gauges of ``store``."""
     registry = CollectorRegistry(auto_describe=False)
     registry.register(_Shared())
     registry.register(QueueDepth(store, now))
+    registry.register(WaitingExecutions(store, now))
     return registry
 
 

@@ -6,7 +6,13 @@ which modules it loads). Help is Click's plain formatter (``rich_markup_mode=Non
 Typer's Rich help pulls in a Markdown parser that alone doubles the start-up time.
 """
 
-from incidentflow.cli import canvases, credentials, runs, server  # noqa: F401  (registers them)
+from incidentflow.cli import (  # noqa: F401  (registers their commands)
+    approvals,
+    canvases,
+    credentials,
+    runs,
+    server,
+)
 from incidentflow.cli.app import app, main
 
 __all__ = ["app", "main"]

@@ -83,6 +83,55 @@ class Emission:
     not_before: datetime | None = None
 
 
+@dataclass(frozen=True)
+class Waiting:
+    """What a waiting step waits for, in words a person reads on the run page
+    ("approval: Publish the status page?" until 12:00) and in the kind's own terms.
+
+    Every waiting kind (``approval``, ``waitForEvent``, ...) describes itself this way;
+    the engine stores it (``store.waits``), keeps the execution queued until ``until``
+    (its timeout; None: no timeout) and runs the step again when the wait is settled
+    (a decision, a matching event) or its time has come."""
+
+    kind: str  # "approval", "event", ...
+    summary: str
+    until: datetime | None
+    detail: dict[str, Any] = field(default_factory=dict)
+    # What finds this wait without a scan (indexed with kind and canvas among the open
+    # waits): e.g. the event type a ``waitForEvent`` waits for. None for approvals,
+    # which are found by run and node.
+    key: str | None = None
+
+
+class WaitBegins(Exception):  # noqa: N818 (a signal, not an error)
+    """Raised by a waiting step's ``execute`` when it has nothing to emit yet: the
+    engine records ``waiting`` and frees the worker slot. Not a failure."""
+
+    def __init__(self, waiting: Waiting):
+        super().__init__(waiting.summary)
+        self.waiting = waiting
+
+
+@dataclass(frozen=True)
+class Wait:
+    """A stored wait: what the step asked for and how it was settled (once)."""
+
+    execution_id: str
+    run_id: str
+    canvas: str
+    node: str
+    waiting: Waiting
+    began_at: datetime
+    settled_at: datetime | None = None
+    # The kind's result: an approval's decision, a matched event; ``{"timeout": true}``
+    # when its time passed first, ``{"cancelled": true}`` when its run was cancelled.
+    outcome: dict[str, Any] | None = None
+
+    @property
+    def timed_out(self) -> bool:
+        return bool(self.outcome and self.outcome.get("timeout") is True)
+
+
 @dataclass
 class ExecutionContext:
     """Everything a component sees while it runs. No database handle on purpose."""
@@ -100,6 +149,9 @@ class ExecutionContext:
     now: datetime
     # The decrypted configuration of the integration named by the node, if any.
     integration: Mapping[str, Any] | None = None
+    # For a waiting step (``Component.waits`` set): its stored wait, None the first
+    # time it runs (then it raises ``WaitBegins``).
+    waited: Wait | None = None
 
 
 @dataclass(frozen=True)
@@ -134,6 +186,9 @@ class Component:
     # "incident.incident"). Such actions are rate-limited, and a trigger that listens
     # for that kind in the same canvas is guarded against feeding itself.
     creates: ClassVar[str | None] = None
+    # The kind of wait this step may begin (``WaitBegins``), e.g. "approval": the
+    # engine then hands it its stored wait in ``ExecutionContext.waited``.
+    waits: ClassVar[str | None] = None
 
     def check(self, node: str, config: Mapping[str, Any]) -> list[Problem]:
         """Static checks beyond field kinds/required (pure; run on every save)."""

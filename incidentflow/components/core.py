@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from incidentflow.components.approval import Approval
 from incidentflow.components.base import Component, Emission, ExecutionContext, Field
 from incidentflow.components.http_step import HttpStep
 from incidentflow.components.schedule import Schedule
@@ -93,4 +94,4 @@ def _condition(ctx: ExecutionContext) -> bool:
 
 
 def all_components() -> list[Component]:
-    return [Start(), Noop(), Filter(), If(), HttpStep(), Wait(), Schedule()]
+    return [Start(), Noop(), Filter(), If(), HttpStep(), Wait(), Schedule(), Approval()]

@@ -42,7 +42,13 @@ import anyio.to_thread
 import httpx
 
 from incidentflow.canvas import Canvas, Node
-from incidentflow.components.base import Component, Emission, ExecutionContext
+from incidentflow.components.base import (
+    Component,
+    Emission,
+    ExecutionContext,
+    WaitBegins,
+    Waiting,
+)
 from incidentflow.crypto import SecretBox
 from incidentflow.engine.rate_gate import RateGate
 from incidentflow.engine.resolve import (
@@ -375,16 +381,40 @@ class Worker:
             if done:
                 self._note_waits(emissions)
             if not done:
-                log.warning("execution %s: lease lost, its outcome was discarded", job.id)
+                log.warning("execution %s: lease lost (or its run was cancelled), its "
+                            "outcome was discarded", job.id)
             elif creates is not None and not any(e.created_id for e in emitted):
                 await self._forget_create(job)
             elif creates is not None:
                 SETTLED.notify()  # deliveries waiting for this create look again now
+        except WaitBegins as begins:  # a waiting step (approval): not an outcome yet
+            executed()
+            waiting = begins.waiting  # shown to people: no secret value in it
+            await self._begin_wait(job, config, replace(
+                waiting, summary=values.mask(waiting.summary),
+                detail=values.mask(waiting.detail)))
         except Exception as exc:
             executed()
             await self._record_failure(job, exc, config, values)
             if creates is not None:
                 await self._forget_create(job)
+
+    async def _begin_wait(
+        self, job: ClaimedExecution, config: dict[str, Any] | None, waiting: Waiting
+    ) -> None:
+        """The step waits (store.waits): its slot is free at once, its execution queued
+        until the wait is settled or its time comes; we wake for that time (other
+        processes by the NOTIFY of the same transaction)."""
+        try:
+            begun = await self._db(self._store.begin_wait, job.id, self.id, waiting, config,
+                                   self._clock())
+        except Exception as exc:  # as a failure to record: the lease expires, it runs again
+            log.warning("execution %s: recording its wait failed: %s", job.id, exc)
+            return
+        if not begun:
+            log.warning("execution %s: lease lost, its wait was not recorded", job.id)
+        elif waiting.until is not None:
+            self._wakeup.due(waiting.until)
 
     def _note_waits(self, emissions: list[Emission]) -> None:
         """Wake for executions enqueued for later (the ``wait`` step) when they are due.
@@ -473,11 +503,15 @@ class Worker:
     async def _execute(
         self, job: ClaimedExecution, node: Node, component: Component, config: dict[str, Any]
     ) -> list[Emission]:
+        now = self._clock()
         ctx = ExecutionContext(
             canvas=job.canvas, node=node.name, run_id=job.run_id, execution_id=job.id,
             idempotency_key=job.idempotency_key, attempt=job.attempt, input=job.input,
-            config=config, http=self._http, now=self._clock(),
+            config=config, http=self._http, now=now,
             integration=await self._integration(node),
+            # A waiting step learns how its wait was settled (a query only for those).
+            waited=(await self._db(self._store.take_wait, job.id, now)
+                    if component.waits is not None else None),
         )
         return list(await component.execute(ctx))
 

@@ -21,6 +21,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from incidentflow.canvas import Canvas
+from incidentflow.components.base import Wait, Waiting
 from incidentflow.events import Event
 from incidentflow.rate_limit import RateLimit
 
@@ -31,8 +32,11 @@ if TYPE_CHECKING:
     from incidentflow.store.tokens import TokenRecord
 
 # "held": a tripped node's execution waiting for a person; "discarded": one they dropped.
-ExecutionState = Literal["queued", "running", "succeeded", "failed", "held", "discarded"]
-RunState = Literal["running", "succeeded", "failed"]
+# "cancelled": a person cancelled its run before it ran (or while it ran: its outcome
+# was refused).
+ExecutionState = Literal["queued", "running", "succeeded", "failed", "held", "discarded",
+                         "cancelled"]
+RunState = Literal["running", "succeeded", "failed", "cancelled"]
 DeliveryOutcome = Literal["accepted", "duplicate", "rejected", "ignored", "filtered", "paused"]
 
 
@@ -433,6 +437,46 @@ class Store(Protocol):
     def skip_schedule(self, canvas: str, node: str, due: datetime, now: datetime) -> bool: ...
     def next_due(self, now: datetime) -> datetime | None:
         """When the earliest execution queued for later than ``now`` becomes due."""
+        ...
+
+    # -- waiting steps and cancelling runs (store.waits) ---------------------------
+    def begin_wait(
+        self, execution_id: str, worker_id: str, waiting: Waiting,
+        resolved_config: dict[str, Any] | None, now: datetime,
+    ) -> bool:
+        """The leased execution waits (``WaitBegins``): queued until ``waiting.until``
+        (None: until settled), its wait recorded once. False if the lease was lost."""
+        ...
+
+    def take_wait(self, execution_id: str, now: datetime) -> Wait | None:
+        """The execution's wait (None: it has not waited yet), settled as timed out
+        first when its time has passed unsettled."""
+        ...
+
+    def settle_wait(self, execution_id: str, outcome: dict[str, Any], now: datetime) -> bool:
+        """Record ``outcome`` (a decision, a matched event) once, if the wait is open
+        and its time has not passed, and make the execution due now. False: it was
+        settled already or is past its time (nothing written)."""
+        ...
+
+    def run_waits(self, run_id: str) -> list[Wait]:
+        """Every wait of the run, open or settled."""
+        ...
+
+    def open_waits(self, kind: str | None = None, limit: int = 200,
+                   canvas: str | None = None, key: str | None = None) -> list[Wait]:
+        """Open waits (of one kind; of one canvas and ``Waiting.key`` when given),
+        oldest first; indexed, never a scan of every wait."""
+        ...
+
+    def cancel_run(self, run_id: str, who: str, now: datetime) -> None:
+        """Cancel a running run: its executions not yet ended never run (or their
+        outcome is refused), its open waits are settled, it ends ``cancelled``.
+        NotFound for an unknown run; Conflict for one that has ended."""
+        ...
+
+    def waiting_counts(self, now: datetime) -> dict[str, int]:
+        """Waiting executions by what they wait for ("wait", "retry", "approval", ...)."""
         ...
 
     # -- the create rate limit (store.node_limits) -------------------------------

@@ -265,3 +265,31 @@ schedule_fires = sa.Table(
     sa.Column("run_id", ID),
     sa.Column("recorded_at", UTCDateTime, nullable=False),
 )
+
+# What a waiting step waits for (``store.waits``, migration 0010): one row per execution
+# of an ``approval`` (or any other waiting kind) while it waits and after. The
+# execution itself stays queued until ``until`` (its timeout; NULL: none), so the
+# existing due-time machinery fires the timeout. Whoever settles the wait (a decision,
+# the timeout, a cancel) does so by one conditional UPDATE of ``settled_at``: the
+# first one wins, across processes, and every later one finds it settled.
+waits = sa.Table(
+    "waits",
+    metadata,
+    sa.Column("execution_id", ID, _cascade("executions.id"), primary_key=True),
+    sa.Column("run_id", ID, _cascade("runs.id"), nullable=False),
+    sa.Column("canvas", NAME, nullable=False),
+    sa.Column("node", NAME, nullable=False),
+    sa.Column("kind", sa.String(40), nullable=False),  # "approval", "event", ...
+    sa.Column("key", sa.String(200)),  # Waiting.key: what finds it (e.g. an event type)
+    sa.Column("summary", sa.Text, nullable=False),  # "approval: Publish the status page?"
+    sa.Column("detail", sa.JSON, nullable=False),  # the kind's own description
+    sa.Column("began_at", UTCDateTime, nullable=False),
+    sa.Column("until", UTCDateTime),
+    sa.Column("settled_at", UTCDateTime),
+    sa.Column("outcome", sa.JSON(none_as_null=True)),  # the kind's own result
+    sa.Index(None, "run_id", "node"),
+    # open waits by kind: the waiting-for-you list and the waiting metrics
+    _partial("ix_waits_open", ("kind", "began_at"), "settled_at IS NULL"),
+    # open waits of a kind and key in a canvas: what an arriving event may settle
+    _partial("ix_waits_open_key", ("kind", "canvas", "key"), "settled_at IS NULL"),
+)

@@ -23,8 +23,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from incidentflow.canvas import Canvas, Node
-from incidentflow.components.base import WebhookTrigger
-from incidentflow.errors import NotFound
+from incidentflow.components.base import Wait, Waiting, WebhookTrigger
+from incidentflow.errors import Conflict, NotFound
 from incidentflow.events import Event
 from incidentflow.rate_limit import RateLimit
 from incidentflow.store import endpoints as endpoint_rows
@@ -37,6 +37,7 @@ from incidentflow.store import (  # +tables
     retention,
     secret_rows,
     tokens,
+    waits,
 )
 from incidentflow.store import schedules as schedule_rows
 from incidentflow.store.accepts import NO_EVENT, PAUSED, Accept, accept_many
@@ -69,6 +70,7 @@ from incidentflow.store.schema import (
     canvases,
     deliveries,
     endpoints,
+    executions,
     integrations,
     runs,
 )
@@ -585,6 +587,57 @@ class SqlStore:
     def queue_depth(self, now: datetime) -> int:
         with self._db.read() as conn:
             return queue.queue_depth(conn, now)
+
+    # -- waiting steps and cancelling runs (store/waits.py) -------------------------------
+    def begin_wait(
+        self, execution_id: str, worker_id: str, waiting: Waiting,
+        resolved_config: dict[str, Any] | None, now: datetime,
+    ) -> bool:
+        def begin(conn: Connection) -> bool:
+            found = conn.execute(
+                sa.select(runs.c.id, runs.c.canvas, executions.c.node)
+                .join(executions, executions.c.run_id == runs.c.id)
+                .where(executions.c.id == execution_id)
+            ).first()
+            if found is None:
+                return False
+            return waits.begin(conn, execution_id, worker_id, waiting, found.id,
+                               found.canvas, found.node, resolved_config, now)
+
+        return self._db.writer.submit(begin).result()
+
+    def take_wait(self, execution_id: str, now: datetime) -> Wait | None:
+        take = partial(waits.take, execution_id=execution_id, now=now)
+        return self._db.writer.submit(take).result()
+
+    def settle_wait(self, execution_id: str, outcome: dict[str, Any], now: datetime) -> bool:
+        settle = partial(waits.settle, execution_id=execution_id, outcome=outcome, now=now)
+        # The execution is due now: wake the workers (NOTIFY on PostgreSQL).
+        return self._db.writer.submit(settle, lambda settled: settled).result()
+
+    def run_waits(self, run_id: str) -> list[Wait]:
+        with self._db.read() as conn:
+            return waits.of_run(conn, run_id)
+
+    def open_waits(self, kind: str | None = None, limit: int = 200,
+                   canvas: str | None = None, key: str | None = None) -> list[Wait]:
+        with self._db.read() as conn:
+            return waits.open_waits(conn, kind, limit, canvas, key)
+
+    def cancel_run(self, run_id: str, who: str, now: datetime) -> None:
+        cancel = partial(waits.cancel_run, run_id=run_id, who=who, now=now)
+        answer = self._db.writer.submit(cancel).result()
+        if answer == "missing":
+            raise NotFound(f"run {run_id!r} does not exist")
+        if answer == "finished":
+            with self._db.read() as conn:
+                state = waits.run_state(conn, run_id)
+            raise Conflict(f"run {run_id!r} has already ended ({state}): only a run still "
+                           "running or waiting can be cancelled")
+
+    def waiting_counts(self, now: datetime) -> dict[str, int]:
+        with self._db.read() as conn:
+            return waits.waiting_counts(conn, now)
 
     # -- the create rate limit (store/node_limits.py) ------------------------------------
     def take_create_slot(

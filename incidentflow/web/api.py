@@ -16,11 +16,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from incidentflow.approvals import Approvals, decision_in
 from incidentflow.errors import (
     CanvasError,
     ConfigurationError,
     Conflict,
     ExpressionError,
+    Forbidden,
     NotFound,
     Problem,
 )
@@ -32,6 +34,7 @@ from incidentflow.secrets_service import CanvasSecrets, check_name, secret_view,
 from incidentflow.store.tokens import TokenRecord
 from incidentflow.web.openapi import openapi_document
 from incidentflow.web.views import catalogue, displayable_run, run_summary, run_view
+from incidentflow.web.waiting import approval_view, waits_view
 from incidentflow.web.webhooks import BodyTooLarge, read_limited
 
 MAX_API_BODY_BYTES = 1024 * 1024
@@ -52,6 +55,7 @@ class Api:
         self.host = host
         self.ops = Operations(host)
         self.secrets = CanvasSecrets(host)
+        self.approvals = Approvals(host)
 
     # -- canvases ----------------------------------------------------------------
     async def list_canvases(self, request: Request) -> Response:
@@ -105,7 +109,28 @@ class Api:
 
     async def get_run(self, request: Request) -> Response:
         run = await self.host.get_run(request.path_params["run_id"])
-        return JSONResponse(run_view(displayable_run(run), self.host.registry))
+        waits = await anyio.to_thread.run_sync(self.host.store.run_waits, run.id)
+        return JSONResponse({**run_view(displayable_run(run), self.host.registry),
+                             "waitingFor": waits_view(run, waits)})
+
+    # -- approvals and cancelling waiting runs (docs/time.md) ---------------------------
+    async def decide(self, request: Request) -> Response:
+        decision = decision_in(json_object(_utf8(await _body(request))))
+        p = request.path_params
+        wait = await self.approvals.decide(p["run_id"], p["node"], decision, _who(request))
+        return JSONResponse({"runId": wait.run_id, "node": wait.node,
+                             "executionId": wait.execution_id,
+                             "decision": decision.decision, "by": _who(request),
+                             "comment": decision.comment})
+
+    async def waiting_approvals(self, request: Request) -> Response:
+        found = await self.approvals.waiting_for(_who(request))
+        return JSONResponse({"approvals": [approval_view(w) for w in found]})
+
+    async def cancel_run(self, request: Request) -> Response:
+        run_id = request.path_params["run_id"]
+        await self.approvals.cancel(run_id, _who(request))
+        return JSONResponse({"runId": run_id, "state": "cancelled"})
 
     async def replay_run(self, request: Request) -> Response:
         run_id = await self.ops.replay_run(request.path_params["run_id"])
@@ -206,6 +231,9 @@ class Api:
             Route("/canvases/{name}/nodes/{node}/resume", self.resume_node, methods=["POST"]),
             Route("/runs/{run_id}", self.get_run, methods=["GET"]),
             Route("/runs/{run_id}/replay", self.replay_run, methods=["POST"]),
+            Route("/runs/{run_id}/cancel", self.cancel_run, methods=["POST"]),
+            Route("/runs/{run_id}/approvals/{node}", self.decide, methods=["POST"]),
+            Route("/approvals", self.waiting_approvals, methods=["GET"]),
             Route("/tokens", self.list_tokens, methods=["GET"]),
             Route("/tokens", self.create_token, methods=["POST"]),
             Route("/tokens/{token_id}", self.revoke_token, methods=["DELETE"]),
@@ -274,6 +302,11 @@ def _integration_request(body: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     return str(type_), configuration
 
 
+def _who(request: Request) -> str:
+    """The name of the API token (or "admin") the request came with."""
+    return str(request.state.principal.name)
+
+
 def _limit(request: Request) -> int:
     raw = request.query_params.get("limit", "50")
     if not raw.isdigit() or not 1 <= int(raw) <= 500:
@@ -290,6 +323,10 @@ async def _not_found(request: Request, exc: Exception) -> Response:
 
 async def _conflict(request: Request, exc: Exception) -> Response:
     return error(409, str(exc))
+
+
+async def _forbidden(request: Request, exc: Exception) -> Response:
+    return error(403, str(exc))
 
 
 async def _canvas_error(request: Request, exc: Exception) -> Response:
@@ -324,6 +361,7 @@ async def _http(request: Request, exc: Exception) -> Response:
 EXCEPTION_HANDLERS: dict[Any, Callable[[Request, Exception], Awaitable[Response]]] = {
     NotFound: _not_found,
     Conflict: _conflict,
+    Forbidden: _forbidden,
     CanvasError: _canvas_error,
     ExpressionError: _expression_error,
     InvalidInput: _invalid,

@@ -10,6 +10,8 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
+from incidentflow.web.openapi_waits import waiting_paths, waiting_schemas
+
 API_PREFIX = "/api/v1"
 
 
@@ -26,6 +28,7 @@ def _errors(*statuses: int) -> dict[str, Any]:
         400: "Malformed request (bad JSON/YAML, bad parameter)",
         401: "Missing or invalid bearer token",
         404: "Not found",
+        403: "Not allowed for this caller",
         409: "Conflicts with the current state (e.g. the canvas is paused)",
         413: "Body too large",
         422: "Validation failed; problems name node and field",
@@ -113,6 +116,7 @@ def _paths() -> dict[str, Any]:
             {"202": _json(_ref("RunStarted"), "Run queued")}, params=[NAME, NODE],
             body=object_body, errors=(400, 401, 404, 409, 413, 422))},
         **_runaway_paths(p, limit),
+        **waiting_paths(p, _op, _json, _ref, _path_param),
         f"{p}/canvases/{{name}}/nodes/{{node}}/hooks/{{hook}}": {"post": _op(
             "Run a node action (setSecret: {webhookSigningSecret}; empty clears)",
             {"200": _json(_ref("HookResult"), "Done")},
@@ -234,12 +238,13 @@ def _schemas() -> dict[str, Any]:
     run_summary = _object(["id", "canvas", "state"], id={"type": "string"},
                           canvas={"type": "string"}, canvasVersion={"type": "integer"},
                           triggerNode={"type": "string"},
-                          state={"enum": ["running", "succeeded", "failed"]},
+                          state={"enum": ["running", "succeeded", "failed", "cancelled"]},
                           eventType={"type": "string"}, createdAt=_WHEN, finishedAt=_WHEN)
     execution = _object(
         ["id", "node", "state", "attempts", "idempotencyKey", "input"],
         id={"type": "string"}, node={"type": "string"},
-        state={"enum": ["queued", "running", "succeeded", "failed", "held", "discarded"]},
+        state={"enum": ["queued", "running", "succeeded", "failed", "held", "discarded",
+                        "cancelled"]},
         attempts={"type": "integer"}, idempotencyKey={"type": "string"}, input=event,
         configuration={"type": ["object", "null"]}, emitted={"type": "array"},
         error=_NULLABLE_STR, errorDetails={"type": ["object", "null"]}, createdAt=_WHEN,
@@ -314,7 +319,10 @@ def _schemas() -> dict[str, Any]:
         "RunList": _object(["runs"], runs={"type": "array", "items": run_summary}),
         "Run": {"allOf": [run_summary, _object(
             ["root", "executions"], root=event,
-            executions={"type": "array", "items": execution})]},
+            executions={"type": "array", "items": execution},
+            waitingFor={"type": "array", "items": _ref("WaitingItem"),
+                        "description": "What the run waits for now, and until when"})]},
+        **waiting_schemas(),
         "Integration": integration,
         "IntegrationList": _object(["integrations"],
                                    integrations={"type": "array", "items": integration}),

@@ -10,6 +10,7 @@ from starlette.responses import Response
 
 from incidentflow.store.port import ExecutionRecord, RunRecord
 from incidentflow.web.ui.context import ui
+from incidentflow.web.ui.pages_waiting import run_waiting
 from incidentflow.web.views import displayable_run
 
 RUNS_SHOWN = 50
@@ -57,6 +58,7 @@ async def run_page(request: Request) -> Response:
             "root": _event_dict({"event": run.root}),
             "root_incident": _incident_link(run.root.as_dict(), nested=True),
             "live": run.state == "running",
+            **await run_waiting(request, run),  # the _run_waiting.html panel
         },
     )
 

@@ -24,6 +24,7 @@ from incidentflow.web.ui import (
     pages_runs,
     pages_secrets,
     pages_tokens,
+    pages_waiting,
     rate_limits,
 )
 from incidentflow.web.ui.context import UiContext, redirect_to_signin, ui
@@ -80,6 +81,9 @@ def _page_routes() -> list[BaseRoute]:
         Route("/canvases/{name}/nodes/{node}/resume", rate_limits.resume_node,
               methods=["POST"]),
         Route("/runs/{run_id}", pages_runs.run_page),
+        Route("/runs/{run_id}/cancel", pages_waiting.cancel_run, methods=["POST"]),
+        Route("/runs/{run_id}/approvals/{node}", pages_waiting.decide, methods=["POST"]),
+        Route("/approvals", pages_waiting.approvals_page, methods=["GET"]),
         Route("/integrations", pages_integrations.integration_list, methods=["GET"]),
         Route("/integrations", pages_integrations.save_integration, methods=["POST"]),
         Route("/integrations/{name}/delete", pages_integrations.confirm_delete, methods=["GET"]),
