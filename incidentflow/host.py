@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import anyio.to_thread
 
-from incidentflow.canvas import Canvas, Node, parse_canvas
+from incidentflow.canvas import Canvas, Node, in_configuration, parse_canvas
 from incidentflow.components.base import (
     Component,
     RemoteCheck,
@@ -171,8 +171,8 @@ class Host:
                 errors.extend(exc.problems)
                 continue
             check = await self._check_remote(component, node, integration)
-            errors.extend(check.errors)
-            warnings.extend(check.warnings)
+            errors.extend(in_configuration(component, check.errors))
+            warnings.extend(in_configuration(component, check.warnings))
         return errors, warnings
 
     async def _check_remote(

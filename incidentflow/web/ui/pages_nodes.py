@@ -25,7 +25,7 @@ from incidentflow.web.ui.node_form import (
     field_views,
 )
 from incidentflow.web.ui.pages_canvases import canvas_context
-from incidentflow.web.ui.problems import problems_of
+from incidentflow.web.ui.problems import configuration_field, problems_of
 from incidentflow.web.ui.rate_limits import node_panel
 from incidentflow.web.ui.schedules import schedule_panel
 
@@ -138,8 +138,10 @@ async def save_node(request: Request) -> Response:
         await context.host.apply_canvas(source)
     except IncidentflowError as exc:
         problems = problems_of(exc)
-        mine = {p.field or "": p.message for p in problems if p.node == node_name and p.field}
-        others = [p for p in problems if p.node != node_name or not p.field]
+        mine = {configuration_field(p.field) or "": p.message
+                for p in problems if p.node == node_name and configuration_field(p.field)}
+        others = [p for p in problems
+                  if p.node != node_name or not configuration_field(p.field)]
         return await _render(
             request, config=config, errors=mine, panel_extra={"node_problems": others}, status=422
         )
