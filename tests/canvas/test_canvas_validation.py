@@ -317,7 +317,8 @@ def test_every_problem_is_reported_at_once(registry):
     }
     located = {(p.node, p.field) for p in problems(registry, source)}
     assert located == {
-        (None, "name"), ("A", "type"), ("B", "configuration.expression"), ("B", "name"), (None, "edges[0].to")
+        (None, "name"), ("A", "type"), ("B", "configuration.expression"), ("B", "name"),
+        (None, "edges[0].to"),
     }
 
 
