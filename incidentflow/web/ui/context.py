@@ -41,6 +41,7 @@ NOTICES = {
     "secret-set": "Signing secret stored. The trigger is operational.",
     "secret-cleared": "Signing secret cleared. Deliveries will be rejected until a new one is set.",
     "integration-saved": "Integration saved.",
+    "integration-saved-unchecked": "Integration saved without a working check: see its status.",
     "signed-out": "You are signed out.",
     "node-saved": "Node saved as a new canvas version.",
     "node-added": "Node added: saved as a new canvas version.",
