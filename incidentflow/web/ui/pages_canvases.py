@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -12,12 +12,10 @@ from incidentflow.errors import CanvasError, IncidentflowError, Problem
 from incidentflow.web.ui import authoring
 from incidentflow.web.ui import graph as graphs
 from incidentflow.web.ui.context import UiContext, quoted, redirect, ui
+from incidentflow.web.ui.editor_live import live_draft, snippet
 from incidentflow.web.ui.palette import palette
 from incidentflow.web.ui.problems import by_node, locate, names_with_problems, problems_of
 from incidentflow.web.ui.rate_limits import canvas_rate_limits, editor_feedback
-
-if TYPE_CHECKING:
-    from incidentflow.registry import Registry
 
 NEW_CANVAS = """\
 name: {name}
@@ -165,8 +163,8 @@ async def _editor(
 ) -> Response:
     context = ui(request)
     located = locate(problems, source)
-    graph = await context.call(
-        _draft_graph, source, context.host.registry, names_with_problems(located)
+    live = await context.call(
+        live_draft, source, context.host.registry, None, names_with_problems(located)
     )
     return context.page(
         request,
@@ -177,24 +175,14 @@ async def _editor(
             "canvas_name": canvas_name,
             "problems": located,
             "problems_by_node": by_node(located),
-            "graph": graph,
+            "live": live,
+            "snippet": snippet,
             "node_types": sorted(context.host.registry.components.values(), key=lambda c: c.type),
             "feedback": [] if problems else editor_feedback(context, source),
             **(extra or {}),
         },
         status,
     )
-
-
-def _draft_graph(source: str, registry: Registry, errors: set[str]) -> graphs.Graph:
-    """The editor's preview (run in a worker thread: reading and laying out a large
-    canvas takes a while). The text is read with the canvas loader's limits, so the
-    preview of a refused document cannot cost more than its validation did."""
-    try:
-        document = read_document(source)
-    except CanvasError:
-        document = None
-    return graphs.build_graph(graphs.draft_of_document(document), registry, errors=errors)
 
 
 async def confirm_delete(request: Request) -> Response:

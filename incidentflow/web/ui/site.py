@@ -16,6 +16,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from incidentflow.errors import NotFound
 from incidentflow.web.ui import (
+    editor_live,
     pages_auth,
     pages_author,
     pages_canvases,
@@ -64,6 +65,7 @@ def _page_routes() -> list[BaseRoute]:
         Route("/canvases", pages_canvases.save_canvas, methods=["POST"]),
         Route("/canvases/new", pages_canvases.new_canvas),
         Route("/canvases/start", pages_author.start_canvas, methods=["POST"]),
+        Route("/canvases/draft", editor_live.draft_fragment, methods=["POST"]),
         Route("/canvases/{name}", pages_canvases.canvas_page),
         Route("/canvases/{name}/edit", pages_canvases.edit_canvas),
         Route("/canvases/{name}/delete", pages_canvases.confirm_delete, methods=["GET"]),
