@@ -77,6 +77,7 @@ class OnIncident(WebhookTrigger):
         ),
     )
     example_output: ClassVar[dict[str, Any] | None] = examples.load("on-incident")
+    example_minimal: ClassVar[dict[str, Any] | None] = examples.load("on-incident-minimal")
 
     def check(self, node: str, config: Mapping[str, Any]) -> list[Problem]:
         events = config.get("events", DEFAULT_EVENTS)

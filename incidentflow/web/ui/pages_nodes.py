@@ -101,11 +101,14 @@ async def form_fields(
         view.error = errors.get(view.field.name, "")
     await _fill_resource_options(context, node, fields)
     scope, source = example_scope(canvas, node.name, context.host.registry)
+    minimal, _ = example_scope(canvas, node.name, context.host.registry, minimal=True)
     # Previews see which secrets exist, never their values.
-    scope["secrets"] = preview_scope(await CanvasSecrets(context.host).names())
+    scope["secrets"] = minimal["secrets"] = preview_scope(
+        await CanvasSecrets(context.host).names())
     # Off the event loop and under the runs' budget: opening a node whose template is
     # slow must not stall the server.
-    await off_loop(add_previews, fields, scope, node.name, context.settings.expression_budget)
+    await off_loop(add_previews, fields, scope, node.name, context.settings.expression_budget,
+                   minimal)
     return fields, source
 
 
