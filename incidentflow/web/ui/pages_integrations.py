@@ -98,12 +98,6 @@ async def save_integration(request: Request) -> Response:
             else {"type": "Choose an integration type."}
         )
         return await _render(request, form_values=values, errors=errors, status=422)
-    replacing = str(form.get("replace") or "") == name  # the explicit "Replace key" form
-    exists = await _exists(context, name)
-    if exists and not replacing:
-        taken = (f"An integration named “{name}” already exists: to change its key, use "
-                 f"“Replace key” on it; to add another, choose another name.")
-        return await _render(request, form_values=values, errors={"name": taken}, status=409)
     configuration: dict[str, Any] = {}
     for spec in integration.fields:
         raw = str(form.get(f"field-{spec.name}") or "").strip()
@@ -111,6 +105,12 @@ async def save_integration(request: Request) -> Response:
             configuration[spec.name] = raw
         if spec.kind != "secret":
             values[f"field-{spec.name}"] = raw
+    replacing = str(form.get("replace") or "") == name  # the explicit "Replace key" form
+    exists = await _exists(context, name)
+    if exists and not replacing:
+        taken = (f"An integration named “{name}” already exists: to change its key, use "
+                 f"“Replace key” on it; to add another, choose another name.")
+        return await _render(request, form_values=values, errors={"name": taken}, status=409)
     anyway = form.get("save_anyway") == "on"  # e.g. while the service is unreachable
     try:
         await context.host.put_integration(name, type_, configuration,
