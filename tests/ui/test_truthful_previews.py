@@ -12,7 +12,8 @@ import pytest
 from ui_support import MAJOR, Browser, apply
 
 from incidentflow.registry import default_registry
-from incidentflow.web.ui.node_form import guard_for
+from incidentflow.canvas import parse_canvas
+from incidentflow.web.ui.node_form import add_previews, example_scope, field_views, guard_for
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "incidentflow/integrations/incidentio/examples"
 
@@ -84,6 +85,23 @@ def test_the_node_panel_flags_optional_fields_and_shows_the_guard(
 
     filter_page = with_integration.get("/canvases/truthful/nodes/Only%20majors").text
     assert "(root.data.incident.severity | default({})).name" in html.unescape(filter_page)
+
+
+def test_the_example_canvases_guard_every_optional_field() -> None:
+    """What the shipped examples (and the demo) read would not fail on a real event
+    that lacks incident.io's optional fields."""
+    registry = default_registry()
+    examples = Path(__file__).resolve().parents[2] / "incidentflow/examples"
+    for path in sorted(examples.glob("*.yaml")):
+        canvas = parse_canvas(path.read_text(), registry)
+        for node in canvas.nodes:
+            views = field_views(registry.component(node.type), node.configuration)
+            scope, _ = example_scope(canvas, node.name, registry)
+            minimal, _ = example_scope(canvas, node.name, registry, minimal=True)
+            add_previews(views, scope, node.name, None, minimal)
+            problems = [(v.field.name, v.preview_error or v.fragile) for v in views
+                        if v.preview_error or v.fragile]
+            assert problems == [], (path.name, node.name, problems)
 
 
 def test_a_guarded_expression_is_not_flagged(with_integration: Browser) -> None:
