@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from ui_support import MAJOR, Browser, apply
 
-from incidentflow.registry import default_registry
 from incidentflow.canvas import parse_canvas
+from incidentflow.registry import default_registry
 from incidentflow.web.ui.node_form import add_previews, example_scope, field_views, guard_for
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "incidentflow/integrations/incidentio/examples"
