@@ -64,7 +64,9 @@ def problems(html: str) -> list[str]:
 PAGES = ["/canvases", "/canvases/new", "/canvases/mirror", "/canvases/mirror/edit",
          "/canvases/mirror/nodes/On%20Incident", "/canvases/mirror/nodes/Open%20follow-up",
          "/canvases/manual/nodes/Start", "/canvases/mirror/runs", "/canvases/mirror/delete",
-         "/integrations", "/integrations/incident/delete", "/tokens"]
+         "/integrations", "/integrations/incident/delete", "/tokens",
+         "/canvases/mirror/add", "/canvases/mirror/add?type=incident.createIncident",
+         "/canvases/mirror/add?type=filter", "/canvases/mirror/nodes/Open%20follow-up/delete"]
 
 
 @pytest.fixture

@@ -140,7 +140,7 @@
     // A rejected form: its error first, then the first field marked invalid.
     var target = panel.querySelector("[data-form-error]") || document.querySelector("main [data-form-error]") ||
       panel.querySelector("[aria-invalid='true']") || panel;
-    target.focus({ preventScroll: window.innerWidth < 760 });
+    target.focus();
   }
 
   function nodeLink(name) {
