@@ -160,7 +160,8 @@
       .then(function (html) {
         var next = new DOMParser().parseFromString(html, "text/html");
         var main = next.querySelector("main"), current = document.querySelector("main");
-        if (!main || !current) throw new Error("no main");
+        // Not a canvas page (signed out meanwhile, an error page): show it as a page.
+        if (!main || !current || !next.querySelector(".canvas-layout")) throw new Error("not a panel");
         current.innerHTML = main.innerHTML;
         document.title = next.title;
         if (push) history.pushState({ panel: true }, "", url);
