@@ -160,6 +160,7 @@ def test_build_a_canvas_from_the_palette_and_see_it_run(
     page.locator("#field-severityId").select_option(label="Major")
     page.locator("#field-visibility").select_option("private")
     expect(page.get_by_role("checkbox", name="Only majors")).to_be_checked()
+    page.locator("#field-severityId").scroll_into_view_if_needed()
     shot(page, "author-06-add-create-incident-with-pickers")
     page.get_by_role("button", name="Add node").click()
     expect(page.get_by_text("Node added")).to_be_visible()

@@ -141,6 +141,10 @@
     var target = panel.querySelector("[data-form-error]") || document.querySelector("main [data-form-error]") ||
       panel.querySelector("[aria-invalid='true']") || panel;
     target.focus();
+    // On a phone the panel is a sheet over the lower part of the screen: bring the
+    // graph to the upper part, so the node stays in sight above it.
+    var graph = document.querySelector(".canvas-layout .graph-area");
+    if (graph && window.innerWidth < 760) graph.scrollIntoView({ block: "start" });
   }
 
   function nodeLink(name) {
