@@ -63,7 +63,7 @@
       body.append("line", String(line));
       var ticket = ++sent;
       fetch(liveSide.getAttribute("data-draft-url"), { method: "POST", body: body, credentials: "same-origin" })
-        .then(function (response) { return response.ok ? response.text() : null; })
+        .then(function (response) { return response.ok && !response.redirected ? response.text() : null; })
         .then(function (html) {
           if (html === null || ticket < shown) return;
           shown = ticket;
@@ -210,6 +210,13 @@
   focusPanel();  // a panel opened by a full page load (a form's answer) gets focus too
   var loneError = !document.querySelector("[data-panel]") && document.querySelector("main [data-form-error]");
   if (loneError) loneError.focus();
+
+  // Adding a node: another integration has other pickers (severities...): preview again.
+  document.addEventListener("change", function (event) {
+    if (event.target.id !== "node-integration") return;
+    var preview = event.target.form && event.target.form.querySelector("button[value=preview]");
+    if (preview) preview.click();
+  });
 
   // The palette's search filters as one types (the form asks the server without script).
   document.addEventListener("input", function (event) {
