@@ -16,8 +16,10 @@ edges:
 ```
 
 Validation collects every problem before refusing (``CanvasError``); each problem names
-the node (``nodes[i]`` while the node has no usable name) and the field. Edge problems
-are located by field ``edges[i].from`` / ``.to`` / ``.channel``.
+the node (``nodes[i]`` while the node has no usable name) and the field by its full path
+in the node: ``configuration.name``, ``configuration.body.text`` (``name`` alone is the
+node's own name). Edge problems are located by field ``edges[i].from`` / ``.to`` /
+``.channel``.
 
 Reading and writing the text (YAML/JSON) lives in ``incidentflow.canvas_io``; its
 public names (``dump_canvas_yaml``, the size limits) are re-exported here.
@@ -185,6 +187,29 @@ def _name_problem(value: Any) -> str | None:
     return None
 
 
+CONFIGURATION = "configuration"
+
+
+def configuration_path(component: Component, path: str | None) -> str | None:
+    """The full path of a field a component names by its own field name (``severityId``
+    becomes ``configuration.severityId``): components speak of their fields, a person
+    reads the canvas, where ``name`` would be the node's name."""
+    if not path or path.startswith(CONFIGURATION + ".") or path == CONFIGURATION:
+        return path
+    root = re.split(r"[.\[]", path, maxsplit=1)[0]
+    if any(spec.name == root for spec in component.fields):
+        return f"{CONFIGURATION}.{path}"
+    return path
+
+
+def in_configuration(component: Component, problems: list[Problem]) -> list[Problem]:
+    """``problems`` with their field paths made full (see ``configuration_path``)."""
+    return [
+        Problem(p.message, node=p.node, field=configuration_path(component, p.field))
+        for p in problems
+    ]
+
+
 def _unknown_key(key: str, allowed: tuple[str, ...] | list[str]) -> str:
     close = difflib.get_close_matches(key, allowed, n=1)
     hint = f"did you mean {close[0]!r}? " if close else ""
@@ -246,23 +271,39 @@ class _CanvasReader:
         before = len(self.problems)
         name = self.node_name(label, raw.get("name"))
         label = name or label
-        for key in raw:
-            if key not in _NODE_KEYS:
-                self.problem(_unknown_key(key, _NODE_KEYS), node=label, field=key)
         component = self.node_component(label, raw.get("type"))
-        configuration = self.node_configuration(label, component, raw.get("configuration"))
+        misplaced = self.node_keys(label, component, raw)
+        configuration = self.node_configuration(
+            label, component, raw.get("configuration"), misplaced
+        )
         self.node_integration(label, component, raw.get("integration"))
         key = raw.get("concurrencyKey")
         self.expression(label, "concurrencyKey", key, condition=False)
         rate_limit = self.node_rate_limit(label, raw.get("rateLimit"))
         if component is not None and len(self.problems) == before:
-            for found in component.check(label, configuration):
-                self.problems.append(found)
+            self.problems += in_configuration(component, component.check(label, configuration))
         if name is None or component is None or len(self.problems) > before:
             return None
         self.components[name] = component
         return Node(name, component.type, configuration, raw.get("integration"), key,
                     rate_limit)
+
+    def node_keys(self, label: str, component: Component | None, raw: dict) -> set[str]:
+        """Reports keys a node does not have; returns the configuration fields written
+        beside ``configuration`` instead of inside it, reported once as misplaced (not
+        also as "is required": that pair read as a contradiction)."""
+        fields = {f.name for f in component.fields} if component is not None else set()
+        misplaced = set()
+        for key in raw:
+            if key in _NODE_KEYS:
+                continue
+            if key in fields:
+                misplaced.add(key)
+                self.problem(f"{key!r} belongs under 'configuration:' "
+                             f"(write it as configuration.{key})", node=label, field=key)
+            else:
+                self.problem(_unknown_key(key, _NODE_KEYS), node=label, field=key)
+        return misplaced
 
     def node_rate_limit(self, label: str, raw: Any) -> RateLimit | None:
         rate_limit, problems = read_rate_limit(raw)
@@ -306,18 +347,20 @@ class _CanvasReader:
         elif given is not None and _name_problem(given):
             self.problem("must be the name of a configured integration", label, "integration")
 
-    def node_configuration(self, label: str, component: Component | None, raw: Any) -> dict:
+    def node_configuration(
+        self, label: str, component: Component | None, raw: Any, misplaced: set[str]
+    ) -> dict:
         if raw is None:
             raw = {}
         if not isinstance(raw, dict):
-            self.problem("must be a mapping of field names to values", label, "configuration")
+            self.problem("must be a mapping of field names to values", label, CONFIGURATION)
             return {}
         if component is None:
             return {}
         names = [f.name for f in component.fields]
         for key in raw:
             if key not in names:
-                self.problem(_unknown_key(key, names), label, key)
+                self.problem(_unknown_key(key, names), label, f"{CONFIGURATION}.{key}")
         configuration: dict[str, Any] = {}
         for spec in component.fields:
             value = raw.get(spec.name)
@@ -326,20 +369,21 @@ class _CanvasReader:
             if _is_blank(value) and omitted_or_optional and spec.default is not None:
                 value = _json_copy(spec.default)
             if _is_blank(value):
-                if spec.required:
-                    self.problem("is required", label, spec.name)
+                if spec.required and spec.name not in misplaced:
+                    self.problem("is required", label, f"{CONFIGURATION}.{spec.name}")
                 continue
             for field_path, message in _field_problems(spec, value):
-                self.problem(message, label, field_path)
+                self.problem(message, label, f"{CONFIGURATION}.{field_path}")
             self.field_expressions(label, spec, value)
             configuration[spec.name] = value
         return configuration
 
     def field_expressions(self, label: str, spec: Field, value: Any) -> None:
+        where = f"{CONFIGURATION}.{spec.name}"
         if spec.kind == "condition" and isinstance(value, str):
-            self.expression(label, spec.name, value, condition=True)
+            self.expression(label, where, value, condition=True)
         elif spec.kind in ("template", "object"):
-            for field_path, text in string_leaves(value, spec.name):
+            for field_path, text in string_leaves(value, where):
                 self.expression(label, field_path, text, condition=False)
 
     def expression(self, label: str, where: str, text: Any, *, condition: bool) -> None:

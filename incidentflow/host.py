@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import anyio.to_thread
 
-from incidentflow.canvas import Canvas, Node, parse_canvas
+from incidentflow.canvas import Canvas, Node, in_configuration, parse_canvas
 from incidentflow.components.base import (
     Component,
     RemoteCheck,
@@ -173,8 +173,8 @@ class Host:
                 errors.extend(exc.problems)
                 continue
             check = await self._check_remote(component, node, integration)
-            errors.extend(check.errors)
-            warnings.extend(check.warnings)
+            errors.extend(in_configuration(component, check.errors))
+            warnings.extend(in_configuration(component, check.warnings))
         return errors, warnings
 
     async def _check_remote(
@@ -533,11 +533,18 @@ class Host:
 
     # -- integrations ----------------------------------------------------------
     async def put_integration(
-        self, name: str, type_: str, configuration: Mapping[str, Any]
+        self,
+        name: str,
+        type_: str,
+        configuration: Mapping[str, Any],
+        *,
+        refuse_if_not_ready: bool = False,
     ) -> dict[str, Any]:
         """Create or update; secret fields left out keep their stored value, unless
         a destination field (e.g. baseUrl) moves: then they must be given again. The
-        status from validating against the service is stored either way."""
+        status from validating against the service is stored either way, unless
+        ``refuse_if_not_ready``: then a configuration the service refuses (or cannot
+        check) is not stored, and InvalidInput names the secret field and the reason."""
         integration = integration_type(self.registry, type_)
         existing = await self._existing_integration(name, type_)
         plain, secrets = split_config(integration, configuration)
@@ -550,6 +557,9 @@ class Host:
         require_fields(integration, plain, encrypted)
         full = {**plain, **self.box.reveal(encrypted)}
         status, reason = await self._validate(integration, full)
+        if refuse_if_not_ready and status != "ready":
+            secret = next((f.name for f in integration.fields if f.kind == "secret"), None)
+            raise field_problem(None, secret or "configuration", f"not saved: {reason}")
         record = await self._db(
             self.store.put_integration, name, type_, plain, encrypted, status, reason, self.clock()
         )

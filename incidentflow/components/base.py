@@ -182,6 +182,10 @@ class Component:
     # Every event type this node may emit, for its reference page (docs/components/).
     # Empty: the type of ``example_output``, or (without one) the input passed on.
     emits: ClassVar[tuple[str, ...]] = ()
+    # The same event with only the fields the service guarantees (required in its
+    # schema); previews also run against it to find expressions that would fail on a
+    # real event lacking an optional field. None: the example has only guaranteed fields.
+    example_minimal: ClassVar[dict[str, Any] | None] = None
     # The kind of object this action opens, pages or escalates elsewhere (e.g.
     # "incident.incident"). Such actions are rate-limited, and a trigger that listens
     # for that kind in the same canvas is guarded against feeding itself.

@@ -112,7 +112,7 @@ def test_duplicate_node_names(registry):
 def test_unknown_configuration_field_is_named(registry):
     problem = only(registry, edited(
         lambda s: s["nodes"][1]["configuration"].update(expresion="x")))
-    assert (problem.node, problem.field) == ("Check", "expresion")
+    assert (problem.node, problem.field) == ("Check", "configuration.expresion")
     assert "did you mean 'expression'" in problem.message
 
 
@@ -124,7 +124,28 @@ def test_unknown_node_key_is_named(registry):
 @pytest.mark.parametrize("value", [None, "", "   "])
 def test_missing_required_field(registry, value):
     problem = only(registry, edited(lambda s: s["nodes"][2]["configuration"].update(url=value)))
-    assert (problem.node, problem.field, problem.message) == ("Call", "url", "is required")
+    assert (problem.node, problem.field, problem.message) == (
+        "Call", "configuration.url", "is required")
+
+
+def test_a_configuration_field_beside_configuration_is_one_problem_not_two(registry):
+    """Written at the node's level, ``url`` is reported once, as misplaced, and not also
+    as "is required" (that pair read as a contradiction)."""
+    def move(source):
+        source["nodes"][2]["url"] = source["nodes"][2].pop("configuration")["url"]
+    problem = only(registry, edited(move))
+    assert (problem.node, problem.field) == ("Call", "url")
+    assert "belongs under 'configuration:'" in problem.message
+    assert "configuration.url" in problem.message
+
+
+def test_a_node_name_problem_is_not_confused_with_a_configuration_name(registry):
+    """``name`` alone is the node's name; ``configuration.name`` the field of that name."""
+    source = {"name": "c", "nodes": [
+        {"name": "Open", "type": "things.createThing", "integration": "i",
+         "configuration": {"severityId": "x"}}]}
+    assert [(p.node, p.field, p.message) for p in problems(registry, source)] == [
+        ("Open", "configuration.name", "is required")]
 
 
 @pytest.mark.parametrize(
@@ -141,7 +162,7 @@ def test_missing_required_field(registry, value):
 def test_wrong_kind_of_value(registry, field, value, fragment):
     problem = only(registry, edited(
         lambda s: s["nodes"][2]["configuration"].update({field: value})))
-    assert (problem.node, problem.field) == ("Call", field)
+    assert (problem.node, problem.field) == ("Call", f"configuration.{field}")
     assert fragment in problem.message
 
 
@@ -156,7 +177,7 @@ def test_multiselect_must_be_a_non_empty_list_of_options(registry):
     assert only(registry, thing_canvas(events=[])).message == "is required"
     assert only(registry, thing_canvas(events="thing.created")).message == "must be a list"
     problem = only(registry, thing_canvas(events=["thing.created", "thing.deleted"]))
-    assert (problem.node, problem.field) == ("On", "events[1]")
+    assert (problem.node, problem.field) == ("On", "configuration.events[1]")
     assert "'thing.deleted' is not one of" in problem.message
     problem = only(registry, thing_canvas(events=["thing.created", "thing.created"]))
     assert "listed twice" in problem.message
@@ -172,20 +193,20 @@ def test_resource_selects_take_any_id(registry):
 def test_template_syntax_error_names_node_and_field(registry):
     problem = only(registry, edited(lambda s: s["nodes"][2]["configuration"].update(
         url="https://x/{{ root.data.id ")))
-    assert (problem.node, problem.field) == ("Call", "url")
+    assert (problem.node, problem.field) == ("Call", "configuration.url")
     assert problem.message.startswith("syntax error")
 
 
 def test_syntax_error_deep_inside_an_object_names_the_path(registry):
     body = {"items": [{"ok": "{{ root.data }}"}, {"bad": "{% if %}"}]}
     problem = only(registry, edited(lambda s: s["nodes"][2]["configuration"].update(body=body)))
-    assert (problem.node, problem.field) == ("Call", "body.items[1].bad")
+    assert (problem.node, problem.field) == ("Call", "configuration.body.items[1].bad")
 
 
 def test_condition_syntax_error_and_unknown_names(registry):
     problem = only(registry, edited(
         lambda s: s["nodes"][1]["configuration"].update(expression="root.data.x ==")))
-    assert (problem.node, problem.field) == ("Check", "expression")
+    assert (problem.node, problem.field) == ("Check", "configuration.expression")
     assert "syntax error" in problem.message
     problem = only(registry, edited(
         lambda s: s["nodes"][1]["configuration"].update(expression="rot.data.x")))
@@ -195,7 +216,7 @@ def test_condition_syntax_error_and_unknown_names(registry):
 def test_expression_naming_a_node_that_is_not_in_the_canvas(registry):
     problem = only(registry, edited(lambda s: s["nodes"][2]["configuration"].update(
         url="https://x/{{ nodes['Chek'].data.id }}")))
-    assert (problem.node, problem.field) == ("Call", "url")
+    assert (problem.node, problem.field) == ("Call", "configuration.url")
     assert "'Chek'" in problem.message
 
 
@@ -267,7 +288,7 @@ def test_a_node_wired_to_itself_is_a_cycle(registry):
 def test_component_checks_run_on_well_typed_configuration(registry):
     problem = only(registry, edited(lambda s: s["nodes"][2]["configuration"].update(
         method="GET", body={"a": 1})))
-    assert problem == Problem("a GET request has no body", node="Call", field="body")
+    assert problem == Problem("a GET request has no body", node="Call", field="configuration.body")
 
 
 def test_values_that_are_not_json_are_refused(registry):
@@ -296,7 +317,8 @@ def test_every_problem_is_reported_at_once(registry):
     }
     located = {(p.node, p.field) for p in problems(registry, source)}
     assert located == {
-        (None, "name"), ("A", "type"), ("B", "expression"), ("B", "name"), (None, "edges[0].to")
+        (None, "name"), ("A", "type"), ("B", "configuration.expression"), ("B", "name"),
+        (None, "edges[0].to"),
     }
 
 

@@ -79,7 +79,7 @@ def test_validation_problems_are_printed_with_exit_1(invoke: Any, tmp_path: Path
     result = invoke("apply", str(write(tmp_path, "cli-broken", broken)))
     assert result.exit_code == 1
     assert "error:" in result.stderr
-    assert "Check.expression" in result.stderr
+    assert "Check.configuration.expression" in result.stderr
     assert "Traceback" not in result.output
 
 

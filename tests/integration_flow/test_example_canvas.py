@@ -66,3 +66,12 @@ async def test_a_summary_is_carried_into_the_follow_up(flow: Flow) -> None:
     [follow_up] = flow.incidents()
     assert follow_up["summary"] == (
         f"Follow-up for {incident['reference']}: Error rate above 20%.")
+
+
+async def test_an_incident_without_a_severity_is_filtered_not_failed(flow: Flow) -> None:
+    """``severity`` is optional in incident.io's schema: the filter guards it."""
+    incident = major_incident()
+    del incident["severity"]
+    run = await deliver_to_example(flow, incident)
+    assert run.state == "succeeded", [e.error for e in run.executions]
+    assert flow.incidents() == []

@@ -98,7 +98,7 @@ async def test_an_unknown_severity_is_refused_at_save(flow: Flow) -> None:
     response = await flow.apply(canvas_yaml(severity="01NOSUCHSEVERITY"))
     assert response.status_code == 422
     [problem] = response.json()["problems"]
-    assert problem["node"] == "Open follow-up" and problem["field"] == "severityId"
+    assert problem["node"] == "Open follow-up" and problem["field"] == "configuration.severityId"
     assert "01NOSUCHSEVERITY" in problem["message"] and "Major" in problem["message"]
     assert (await flow.web.get("/api/v1/canvases/mirror")).status_code == 404
 
@@ -110,7 +110,7 @@ async def test_an_outage_at_save_warns_and_later_deliveries_still_run(flow: Flow
     assert response.status_code == 200
     # The severity could not be checked; and the canvas can feed itself (docs/rate-limits.md).
     warnings = {(w["node"], w["field"]) for w in response.json()["warnings"]}
-    assert warnings == {("Open follow-up", "severityId"), ("Open follow-up", None)}
+    assert warnings == {("Open follow-up", "configuration.severityId"), ("Open follow-up", None)}
 
     secret = new_secret()
     await flow.set_secret(secret)

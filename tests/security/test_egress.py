@@ -242,7 +242,7 @@ def test_saving_an_http_step_with_a_refused_url_is_a_422_naming_node_and_field(
     answer = api.put("/api/v1/canvases/calls", json=http_canvas(url))
     assert answer.status_code == 422, answer.text
     [problem] = answer.json()["problems"]
-    assert (problem["node"], problem["field"]) == ("Call", "url")
+    assert (problem["node"], problem["field"]) == ("Call", "configuration.url")
     assert "egress refused" in problem["message"] or "URL" in problem["message"]
     assert api.get("/api/v1/canvases/calls").status_code == 404
 

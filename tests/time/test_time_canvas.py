@@ -41,13 +41,13 @@ def test_a_wait_with_one_good_field_is_accepted(configuration):
 
 def test_a_wait_with_neither_field_names_the_node():
     problem = only_problem(wait_canvas({}))
-    assert (problem.node, problem.field) == ("Pause", "seconds")
+    assert (problem.node, problem.field) == ("Pause", "configuration.seconds")
     assert "seconds or until" in problem.message
 
 
 def test_a_wait_with_both_fields_names_the_node():
     problem = only_problem(wait_canvas({"seconds": 2, "until": "2026-01-19T12:00:00Z"}))
-    assert (problem.node, problem.field) == ("Pause", "until")
+    assert (problem.node, problem.field) == ("Pause", "configuration.until")
     assert "not both" in problem.message
 
 
@@ -59,7 +59,7 @@ def test_a_wait_with_both_fields_names_the_node():
 ])
 def test_a_bad_wait_value_names_node_and_field(configuration, field, words):
     problem = only_problem(wait_canvas(configuration))
-    assert (problem.node, problem.field) == ("Pause", field)
+    assert (problem.node, problem.field) == ("Pause", f"configuration.{field}")
     assert words in problem.message
 
 
@@ -88,10 +88,11 @@ def test_a_good_schedule_is_accepted_with_utc_and_no_catch_up_by_default():
 ])
 def test_a_bad_schedule_names_node_and_field(configuration, field, words):
     problem = only_problem(schedule_canvas(configuration))
-    assert (problem.node, problem.field) == ("Every", field)
+    assert (problem.node, problem.field) == ("Every", f"configuration.{field}")
     assert words in problem.message
 
 
 def test_a_schedule_without_cron_is_refused():
     problem = only_problem(schedule_canvas({}))
-    assert (problem.node, problem.field, problem.message) == ("Every", "cron", "is required")
+    assert (problem.node, problem.field, problem.message) == (
+        "Every", "configuration.cron", "is required")

@@ -64,7 +64,9 @@ def problems(html: str) -> list[str]:
 PAGES = ["/canvases", "/canvases/new", "/canvases/mirror", "/canvases/mirror/edit",
          "/canvases/mirror/nodes/On%20Incident", "/canvases/mirror/nodes/Open%20follow-up",
          "/canvases/manual/nodes/Start", "/canvases/mirror/runs", "/canvases/mirror/delete",
-         "/integrations", "/integrations/incident/delete", "/tokens"]
+         "/integrations", "/integrations/incident/delete", "/tokens",
+         "/canvases/mirror/add", "/canvases/mirror/add?type=incident.createIncident",
+         "/canvases/mirror/add?type=filter", "/canvases/mirror/nodes/Open%20follow-up/delete"]
 
 
 @pytest.fixture
@@ -89,6 +91,9 @@ def test_pages_with_errors_tie_each_message_to_its_field(site: Browser) -> None:
     integration = site.submit("/integrations", {"name": "", "type": "incident"})
     site.get("/tokens")
     token = site.submit("/tokens", {"name": ""})
+    site.get("/canvases/new")
+    taken = site.submit("/canvases", {"source": MIRROR})  # a new canvas, name taken
+    assert taken.status_code == 409 and problems(taken.text) == []
     for page in (secret, integration, token):
         assert page.status_code == 422
         assert problems(page.text) == []

@@ -153,7 +153,8 @@ def test_the_whole_flow(browser_context: Any, servers: dict[str, str]) -> None:
     page.get_by_role("link", name="New canvas").click()
     page.get_by_label("Canvas YAML").fill(BROKEN)
     page.get_by_role("button", name="Save canvas").click()
-    problem = page.locator('.problem[data-node="Only majors"][data-field="expression"]')
+    problem = page.locator(
+        '.problem[data-node="Only majors"][data-field="configuration.expression"]')
     expect(problem).to_be_visible()
     expect(page.locator('g.node.has-error[data-node="Only majors"]')).to_have_count(1)
     expect(page.locator("g.node.has-error")).to_have_count(1)

@@ -34,7 +34,8 @@ def test_moving_the_base_url_without_the_key_is_refused_in_that_form(
 ) -> None:
     with_integration.get("/integrations")
     answer = with_integration.submit("/integrations", {
-        "name": "incident", "type": "incident", "field-baseUrl": "https://elsewhere.example"})
+        "name": "incident", "type": "incident", "replace": "incident",
+        "field-baseUrl": "https://elsewhere.example"})
     assert answer.status_code == 422
     form = update_form(answer.text)
     assert form.startswith("<details open")
@@ -50,8 +51,8 @@ def test_moving_the_base_url_without_the_key_is_refused_in_that_form(
 def test_moving_the_base_url_with_the_key_saves(with_integration: Browser) -> None:
     with_integration.get("/integrations")
     answer = with_integration.submit("/integrations", {
-        "name": "incident", "type": "incident", "field-apiKey": EMULATOR_KEY,
-        "field-baseUrl": EMULATOR_URL + "/"})
+        "name": "incident", "type": "incident", "replace": "incident",
+        "field-apiKey": EMULATOR_KEY, "field-baseUrl": EMULATOR_URL + "/"})
     assert answer.status_code == 200 and "Integration saved." in answer.text
 
 

@@ -261,14 +261,42 @@ def test_integration_key_is_never_shown_and_severities_are_listed(
     assert "Major" in page and "Create incidents" in page
 
 
-def test_rejected_key_shows_the_reason(browser: Browser) -> None:
+def test_a_rejected_key_is_shown_as_not_saved(browser: Browser) -> None:
     browser.get("/integrations")
     answer = browser.submit("/integrations", {
         "name": "incident", "type": "incident",
         "field-apiKey": "wrong-key", "field-baseUrl": "http://emulator.test",
     })
+    assert answer.status_code == 422
+    assert "Integration saved." not in answer.text
+    assert re.search(r'id="new-apiKey-error">not saved: API key rejected', answer.text)
+    assert "data-integration-status" not in answer.text  # nothing stored
+
+
+def test_a_rejected_key_can_be_saved_anyway_on_purpose(browser: Browser) -> None:
+    browser.get("/integrations")
+    answer = browser.submit("/integrations", {
+        "name": "incident", "type": "incident", "save_anyway": "on",
+        "field-apiKey": "wrong-key", "field-baseUrl": "http://emulator.test",
+    })
+    assert answer.status_code == 200 and "without a working check" in answer.text
     assert 'data-integration-status="incident">error' in answer.text
     assert "API key rejected" in answer.text
+
+
+def test_the_add_form_never_replaces_a_key(with_integration: Browser, app: Any) -> None:
+    browser = with_integration
+    page = browser.get("/integrations").text
+    assert 'id="new-name" name="name" value="incident-2"' in page  # a free name
+    before = app.state.host.store.get_integration("incident")
+    answer = browser.submit("/integrations", {
+        "name": "incident", "type": "incident",
+        "field-apiKey": "another-key", "field-baseUrl": "http://emulator.test",
+    })
+    assert answer.status_code == 409 and "already exists" in answer.text
+    assert "Replace key" in answer.text
+    after = app.state.host.store.get_integration("incident")
+    assert after.secrets_encrypted == before.secrets_encrypted
 
 
 # -- helpers -------------------------------------------------------------------------------

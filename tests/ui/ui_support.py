@@ -95,8 +95,12 @@ def csrf_of(html: str) -> str:
 
 
 def apply(browser: Browser, source: str) -> httpx.Response:
+    """Save ``source`` as the YAML editor does: a new canvas, or a new version of the
+    canvas it names (as "Edit YAML" would; a new canvas may not take a used name)."""
     browser.get("/canvases/new")
-    return browser.submit("/canvases", {"source": source})
+    found = re.search(r"^name: *(.+?) *$", source, re.MULTILINE)
+    editing = {"editing": found.group(1)} if found else {}
+    return browser.submit("/canvases", {"source": source, **editing})
 
 
 def drain(browser: Browser, app: Any) -> int:

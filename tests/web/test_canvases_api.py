@@ -59,7 +59,7 @@ edges:
     assert response.status_code == 422
     body = response.json()
     assert body["error"]
-    assert {"node": "Check", "field": "expression"} in [
+    assert {"node": "Check", "field": "configuration.expression"} in [
         {"node": p["node"], "field": p["field"]} for p in body["problems"]
     ]
 

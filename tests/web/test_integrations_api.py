@@ -110,7 +110,7 @@ def test_a_canvas_using_the_integration_is_checked_against_the_service(api: Test
     unknown = put_yaml(api, "creates", CREATE_CANVAS)
     assert unknown.status_code == 422
     assert unknown.json()["problems"][0]["node"] == "Open"
-    assert unknown.json()["problems"][0]["field"] == "severityId"
+    assert unknown.json()["problems"][0]["field"] == "configuration.severityId"
     good = put_yaml(api, "creates", CREATE_CANVAS.replace("SEVERITY", severities[0]["id"]))
     assert good.status_code == 200, good.text
 

@@ -156,7 +156,8 @@ def test_the_opt_in_must_be_a_boolean(api, loop) -> None:
     answer = put_yaml(api, "loop", LOOP.replace("CONFIG", '{allowSelfTriggered: "yes"}'))
     assert answer.status_code == 422
     [problem] = answer.json()["problems"]
-    assert (problem["node"], problem["field"]) == ("On Incident", "allowSelfTriggered")
+    assert (problem["node"], problem["field"]) == (
+        "On Incident", "configuration.allowSelfTriggered")
 
 
 def test_a_create_in_flight_holds_the_delivery_then_lets_it_through(api, loop, store) -> None:

@@ -76,6 +76,7 @@ class CreateIncident(Component):
               description="{incident role id: user id or email} (expressions in every value)"),
     )
     example_output: ClassVar[dict[str, Any] | None] = examples.load("create-incident")
+    example_minimal: ClassVar[dict[str, Any] | None] = examples.load("create-incident-minimal")
 
     def __init__(self, sleep: Sleep = asyncio.sleep) -> None:
         self._sleep = sleep  # the client's pause between quick retries (tests inject one)

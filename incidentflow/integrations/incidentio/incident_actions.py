@@ -66,6 +66,7 @@ class GetIncident(_IncidentAction):
     description = "Fetches one incident from incident.io by id or reference (INC-123)."
     fields = (incident_field(),)
     example_output: ClassVar[dict[str, Any] | None] = examples.load("create-incident")
+    example_minimal: ClassVar[dict[str, Any] | None] = examples.load("create-incident-minimal")
 
     async def execute(self, ctx: ExecutionContext) -> list[Emission]:
         incident = required_text(ctx.config, "incident", "Incident")
@@ -92,6 +93,7 @@ class UpdateIncident(_IncidentAction):
         notify_field(),
     )
     example_output: ClassVar[dict[str, Any] | None] = examples.load("create-incident")
+    example_minimal: ClassVar[dict[str, Any] | None] = examples.load("create-incident-minimal")
 
     def check(self, node: str, config: Mapping[str, Any]) -> list[Problem]:
         if any(config.get(name) not in (None, "", {}) for name in CHANGES):

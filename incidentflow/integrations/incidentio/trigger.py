@@ -78,6 +78,7 @@ class OnIncident(WebhookTrigger):
     )
     example_output: ClassVar[dict[str, Any] | None] = examples.load("on-incident")
     emits: ClassVar[tuple[str, ...]] = ("incident.incident.created", "incident.incident.updated")
+    example_minimal: ClassVar[dict[str, Any] | None] = examples.load("on-incident-minimal")
 
     def check(self, node: str, config: Mapping[str, Any]) -> list[Problem]:
         events = config.get("events", DEFAULT_EVENTS)

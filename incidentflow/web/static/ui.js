@@ -45,6 +45,36 @@
     });
   });
 
+  // The editor's live side: the graph follows every keystroke (or says why it cannot),
+  // and the field reference follows the cursor. Debounced; a late answer never
+  // replaces a newer one.
+  var liveSide = document.getElementById("live-side"), source = document.getElementById("source");
+  if (liveSide && source) {
+    var sent = 0, shown = 0, timer = null, lastKey = "";
+    var refresh = function () {
+      var line = source.value.slice(0, source.selectionStart).split("\n").length;
+      var key = line + "\u0000" + source.value;
+      if (key === lastKey) return;
+      lastKey = key;
+      var body = new FormData();
+      var token = source.form.querySelector("input[name=csrf_token]");
+      body.append("csrf_token", token ? token.value : "");
+      body.append("source", source.value);
+      body.append("line", String(line));
+      var ticket = ++sent;
+      fetch(liveSide.getAttribute("data-draft-url"), { method: "POST", body: body, credentials: "same-origin" })
+        .then(function (response) { return response.ok && !response.redirected ? response.text() : null; })
+        .then(function (html) {
+          if (html === null || ticket < shown) return;
+          shown = ticket;
+          liveSide.innerHTML = html;
+        })
+        .catch(function () { /* offline for a moment: the next keystroke tries again */ });
+    };
+    var later = function () { clearTimeout(timer); timer = setTimeout(refresh, 250); };
+    ["input", "keyup", "click"].forEach(function (name) { source.addEventListener(name, later); });
+  }
+
   // "line N" links in the problem list select that line in the editor.
   document.addEventListener("click", function (event) {
     var link = event.target.closest(".goto-line");
@@ -62,7 +92,8 @@
 
   // Graph zoom: -, Fit, Reset zoom (to the opening zoom), +; starts at 75-100 % and scrolls. Without JS the graph
   // fits the page (no inline style: the Content-Security-Policy refuses it).
-  document.querySelectorAll("[data-zoom-tools]").forEach(function (tools) {
+  function setupZoom(root) {
+  root.querySelectorAll("[data-zoom-tools]").forEach(function (tools) {
     var scroller = document.getElementById(tools.getAttribute("data-zoom-tools"));
     var svg = scroller && scroller.querySelector("svg");
     if (!svg) return;
@@ -93,6 +124,118 @@
       scroller.scrollLeft += box.left - frame.left - (frame.width - box.width) / 2;
       scroller.scrollTop += box.top - frame.top - (frame.height - box.height) / 2;
     }
+  });
+  }
+  setupZoom(document);
+
+  // Panels (a node, the palette, adding a node): opening one swaps the page's <main>
+  // in place instead of a full reload, so focus goes into the panel, not to the top;
+  // Esc closes it and puts focus back on the node it was about. Without this script
+  // the links and forms work as plain pages.
+  var opener = null;  // what to focus when the panel closes
+
+  function focusPanel() {
+    var panel = document.querySelector("[data-panel]");
+    if (!panel) return;
+    // A rejected form: its error first, then the first field marked invalid.
+    var target = panel.querySelector("[data-form-error]") || document.querySelector("main [data-form-error]") ||
+      panel.querySelector("[aria-invalid='true']") || panel;
+    target.focus();
+    // On a phone the panel is a sheet over the lower part of the screen: bring the
+    // graph to the upper part, so the node stays in sight above it.
+    var graph = document.querySelector(".canvas-layout .graph-area");
+    if (graph && window.innerWidth < 760) graph.scrollIntoView({ block: "start" });
+  }
+
+  function nodeLink(name) {
+    var found = null;
+    document.querySelectorAll("g.node[data-node]").forEach(function (g) {
+      if (g.getAttribute("data-node") === name) found = g.closest("a");
+    });
+    return found;
+  }
+
+  function openInPlace(url, push) {
+    return fetch(url, { credentials: "same-origin" })
+      .then(function (response) {
+        if (!response.ok) throw new Error(String(response.status));
+        return response.text();
+      })
+      .then(function (html) {
+        var next = new DOMParser().parseFromString(html, "text/html");
+        var main = next.querySelector("main"), current = document.querySelector("main");
+        // Not a canvas page (signed out meanwhile, an error page): show it as a page.
+        if (!main || !current || !next.querySelector(".canvas-layout")) throw new Error("not a panel");
+        current.innerHTML = main.innerHTML;
+        document.title = next.title;
+        if (push) history.pushState({ panel: true }, "", url);
+        setupZoom(current);
+      });
+  }
+
+  function closePanel() {
+    var panel = document.querySelector("[data-panel]");
+    var close = panel && panel.querySelector("[data-panel-close]");
+    if (!close) return;
+    var node = panel.getAttribute("data-panel-node");
+    openInPlace(close.getAttribute("href"), true).then(function () {
+      var back = (node && nodeLink(node)) || (opener && document.getElementById(opener)) || document.getElementById("add-node");
+      if (back) back.focus();
+    }, function () { window.location.href = close.getAttribute("href"); });
+  }
+
+  document.addEventListener("click", function (event) {
+    if (event.defaultPrevented || event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey) return;
+    var link = event.target.closest("a.node-link, a[data-panel-link], a[data-panel-close]");
+    if (!link || !document.querySelector(".canvas-layout")) return;
+    event.preventDefault();
+    if (link.hasAttribute("data-panel-close")) { closePanel(); return; }
+    opener = link.id || null;
+    var href = link.getAttribute("href");
+    openInPlace(href, true).then(focusPanel, function () { window.location.href = href; });
+  });
+
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape" || !document.querySelector("[data-panel]")) return;
+    if (event.target.closest && event.target.closest("textarea[data-tab-indent]")) return;
+    event.preventDefault();
+    closePanel();
+  });
+
+  window.addEventListener("popstate", function () {
+    if (!document.querySelector(".canvas-layout")) return;
+    openInPlace(window.location.href, false).then(focusPanel, function () { window.location.reload(); });
+  });
+
+  focusPanel();  // a panel opened by a full page load (a form's answer) gets focus too
+  var loneError = !document.querySelector("[data-panel]") && document.querySelector("main [data-form-error]");
+  if (loneError) loneError.focus();
+
+  // Adding a node: another integration has other pickers (severities...): preview again.
+  document.addEventListener("change", function (event) {
+    if (event.target.id !== "node-integration") return;
+    var preview = event.target.form && event.target.form.querySelector("button[value=preview]");
+    if (preview) preview.click();
+  });
+
+  // The palette's search filters as one types (the form asks the server without script).
+  document.addEventListener("input", function (event) {
+    var box = event.target;
+    if (!box.hasAttribute || !box.hasAttribute("data-palette-search")) return;
+    var words = box.value.toLowerCase().split(/\s+/).filter(Boolean), shown = 0;
+    document.querySelectorAll("[data-palette-item]").forEach(function (item) {
+      var text = item.getAttribute("data-search") || "";
+      var match = words.every(function (word) { return text.indexOf(word) >= 0; });
+      item.hidden = !match;
+      if (match) shown += 1;
+    });
+    document.querySelectorAll("[data-palette-group]").forEach(function (group) {
+      group.hidden = !group.querySelector("[data-palette-item]:not([hidden])");
+    });
+    var count = document.getElementById("palette-count");
+    if (count) count.textContent = shown + (shown === 1 ? " node type" : " node types");
+    var empty = document.querySelector("[data-palette-empty]");
+    if (empty) empty.hidden = shown > 0;
   });
 
   // Live pages (a run in progress): fetch the page again and swap <main> until it settles.

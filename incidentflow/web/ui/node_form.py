@@ -4,6 +4,7 @@ the posted form, options from the integration, and expression previews."""
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from dataclasses import field as dc_field
 from typing import TYPE_CHECKING, Any
@@ -31,6 +32,9 @@ class FieldView:
     error: str = ""
     preview: str | None = None
     preview_error: str = ""
+    # Fails on an event with only the fields the service guarantees: why, and the guard.
+    fragile: str = ""
+    guard: str = ""
 
     @property
     def input_id(self) -> str:
@@ -105,9 +109,12 @@ def _static_options(spec: Field) -> list[tuple[str, str]]:
     return [(o.value, o.label) for o in spec.options]
 
 
-def example_scope(canvas: Canvas, node: str, registry: Any) -> tuple[dict[str, Any], str]:
+def example_scope(
+    canvas: Canvas, node: str, registry: Any, *, minimal: bool = False
+) -> tuple[dict[str, Any], str]:
     """The expression scope a node would see, built from the example events of the
-    nodes upstream. Returns (scope, the trigger it came from)."""
+    nodes upstream. Returns (scope, the trigger it came from). ``minimal``: the
+    examples with only the fields their service guarantees, where a component has one."""
     from incidentflow.expressions import scope_for
 
     upstream = _upstream(canvas, node)
@@ -117,8 +124,9 @@ def example_scope(canvas: Canvas, node: str, registry: Any) -> tuple[dict[str, A
         component = registry.components.get(canvas.node(name).type)
         if component is None:
             continue
-        if component.example_output:
-            examples[name] = Event.from_dict(component.example_output)
+        example = (minimal and component.example_minimal) or component.example_output
+        if example:
+            examples[name] = Event.from_dict(example)
         if component.role == "trigger" and not trigger:
             trigger = name
     root = examples.get(trigger) or Event(type="start.manual", data={})
@@ -142,21 +150,21 @@ def _upstream(canvas: Canvas, node: str) -> list[str]:
 
 
 def add_previews(
-    views: list[FieldView], scope: dict[str, Any], node: str, budget: Budget | None = None
+    views: list[FieldView],
+    scope: dict[str, Any],
+    node: str,
+    budget: Budget | None = None,
+    minimal_scope: dict[str, Any] | None = None,
 ) -> None:
-    """Each expression field's value against ``scope``, under ``budget`` like a run.
+    """Each expression field's value against ``scope``, under ``budget`` like a run;
+    then, for those that worked, against ``minimal_scope`` (only guaranteed fields),
+    to say which would fail on a real event and how to guard it.
     Synchronous and possibly slow: call it in the expression pool (``off_loop``)."""
-    from incidentflow.expressions import EXPRESSIONS
-
     for view in views:
         if not view.field.takes_expressions or view.value in (None, ""):
             continue
         try:
-            if view.field.kind == "condition":
-                result = EXPRESSIONS.evaluate(str(view.value), scope, node, view.field.name,
-                                              budget)
-            else:
-                result = EXPRESSIONS.render(view.value, scope, node, view.field.name, budget)
+            result = _evaluate(view, scope, node, budget)
         except IncidentflowError as exc:
             view.preview_error = getattr(exc, "detail", None) or str(exc)
             continue
@@ -165,3 +173,60 @@ def add_previews(
             continue
         view.preview = (result if isinstance(result, str)
                         else json.dumps(result, indent=2, ensure_ascii=False))
+        if minimal_scope is not None:
+            _check_fragile(view, minimal_scope, node, budget)
+
+
+def _evaluate(view: FieldView, scope: dict[str, Any], node: str, budget: Budget | None) -> Any:
+    from incidentflow.expressions import EXPRESSIONS
+
+    if view.field.kind == "condition":
+        return EXPRESSIONS.evaluate(str(view.value), scope, node, view.field.name, budget)
+    return EXPRESSIONS.render(view.value, scope, node, view.field.name, budget)
+
+
+# "root.data.incident has no field 'summary' (fields: ...)": the expressions' message
+# for a missing field (expressions.py), which names the object and the field.
+_MISSING = re.compile(r"^(?P<owner>[\w.\[\]'\"]+) has no field '(?P<field>\w+)'")
+
+
+def _check_fragile(
+    view: FieldView, scope: dict[str, Any], node: str, budget: Budget | None
+) -> None:
+    try:
+        _evaluate(view, scope, node, budget)
+    except IncidentflowError as exc:
+        message = getattr(exc, "detail", None) or str(exc)
+        view.fragile = message
+        view.guard = guard_for(message, _texts(view.value))
+    except Exception:  # noqa: S110 - a preview must never break the page
+        pass
+
+
+def guard_for(message: str, texts: list[str]) -> str:
+    """The guarded form of the expression a missing-field ``message`` is about:
+    ``x.summary`` → ``x.summary | default('')``; ``x.severity.name`` →
+    ``(x.severity | default({})).name | default('')``. "" when not recognised."""
+    found = _MISSING.match(message)
+    if not found:
+        return ""
+    missing = f"{found['owner']}.{found['field']}"
+    for text in texts:
+        use = re.search(re.escape(missing) + r"(?![\w])((?:\.\w+)*)", text)
+        if use is None:
+            continue
+        rest = use.group(1)
+        if not rest:
+            return f"{missing} | default('')"
+        return f"({missing} | default({{}})){rest} | default('')"
+    return f"{missing} | default('')"
+
+
+def _texts(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [t for item in value.values() for t in _texts(item)]
+    if isinstance(value, list):
+        return [t for item in value for t in _texts(item)]
+    return []

@@ -2,23 +2,23 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 
 from incidentflow.canvas_io import read_document
-from incidentflow.errors import CanvasError, IncidentflowError
+from incidentflow.errors import CanvasError, IncidentflowError, Problem
+from incidentflow.web.ui import authoring
 from incidentflow.web.ui import graph as graphs
 from incidentflow.web.ui.context import UiContext, quoted, redirect, ui
+from incidentflow.web.ui.editor_live import live_draft, snippet
+from incidentflow.web.ui.palette import palette
 from incidentflow.web.ui.problems import by_node, locate, names_with_problems, problems_of
 from incidentflow.web.ui.rate_limits import canvas_rate_limits, editor_feedback
 
-if TYPE_CHECKING:
-    from incidentflow.registry import Registry
-
 NEW_CANVAS = """\
-name: my-canvas
+name: {name}
 description: What this canvas is for.
 nodes:
   - name: Start
@@ -78,7 +78,35 @@ async def canvas_context(context: UiContext, name: str, selected: str | None) ->
 
 
 async def new_canvas(request: Request) -> Response:
-    return await _editor(request, source=NEW_CANVAS, canvas_name=None, problems=[])
+    return await render_new_canvas(request)
+
+
+async def render_new_canvas(
+    request: Request,
+    *,
+    start: dict[str, str] | None = None,
+    start_errors: dict[str, str] | None = None,
+) -> Response:
+    """The new-canvas page: start from a name and a trigger (then the palette), or
+    write the YAML. The template's name is one no canvas has yet."""
+    context = ui(request)
+    taken = {c["name"] for c in await context.host.list_canvases()}
+    free = authoring.free_name("my-canvas", taken).replace(" ", "-")
+    source = NEW_CANVAS.replace("{name}", free)
+    triggers = palette(context.host.registry, role="trigger")
+    extra = {"start": start or {"name": free, "type": ""}, "start_errors": start_errors or {},
+             "triggers": triggers}
+    return await _editor(request, source=source, canvas_name=None, problems=[],
+                         status=422 if start_errors else 200, extra=extra)
+
+
+async def taken_canvas(context: UiContext, name: str) -> str:
+    """Why ``name`` cannot be used for a new canvas ("" when it is free)."""
+    if not name:
+        return "Give the canvas a name."
+    if any(c["name"] == name for c in await context.host.list_canvases()):
+        return f"A canvas named “{name}” already exists."
+    return ""
 
 
 async def edit_canvas(request: Request) -> Response:
@@ -92,6 +120,10 @@ async def save_canvas(request: Request) -> Response:
     form = await context.form(request)
     source = str(form.get("source") or "").replace("\r\n", "\n")
     editing = str(form.get("editing") or "") or None
+    taken = await _overwrites(context, source, editing)
+    if taken is not None:
+        return await _editor(request, source, editing, [taken], status=409,
+                             extra={"taken": _name_in(source)})
     try:
         saved, _warnings = await context.host.apply_canvas(source)
     except IncidentflowError as exc:
@@ -100,13 +132,39 @@ async def save_canvas(request: Request) -> Response:
     return redirect(request, f"/canvases/{quoted(saved.name)}", notice=notice)
 
 
+async def _overwrites(context: UiContext, source: str, editing: str | None) -> Problem | None:
+    """Saving must not silently make a new version of another canvas: a new canvas (or
+    one renamed in the editor) whose name is taken is refused, with a link to it."""
+    name = _name_in(source)
+    if not name or name == editing:
+        return None
+    if not any(c["name"] == name for c in await context.host.list_canvases()):
+        return None
+    return Problem(f"a canvas named {name!r} already exists; choose another name, or open "
+                   "it and edit it there", field="name")
+
+
+def _name_in(source: str) -> str | None:
+    try:
+        document = read_document(source)
+    except CanvasError:
+        return None
+    name = document.get("name") if isinstance(document, dict) else None
+    return name if isinstance(name, str) else None
+
+
 async def _editor(
-    request: Request, source: str, canvas_name: str | None, problems: list[Any], status: int = 200
+    request: Request,
+    source: str,
+    canvas_name: str | None,
+    problems: list[Any],
+    status: int = 200,
+    extra: dict[str, Any] | None = None,
 ) -> Response:
     context = ui(request)
     located = locate(problems, source)
-    graph = await context.call(
-        _draft_graph, source, context.host.registry, names_with_problems(located)
+    live = await context.call(
+        live_draft, source, context.host.registry, None, names_with_problems(located)
     )
     return context.page(
         request,
@@ -117,23 +175,14 @@ async def _editor(
             "canvas_name": canvas_name,
             "problems": located,
             "problems_by_node": by_node(located),
-            "graph": graph,
+            "live": live,
+            "snippet": snippet,
             "node_types": sorted(context.host.registry.components.values(), key=lambda c: c.type),
             "feedback": [] if problems else editor_feedback(context, source),
+            **(extra or {}),
         },
         status,
     )
-
-
-def _draft_graph(source: str, registry: Registry, errors: set[str]) -> graphs.Graph:
-    """The editor's preview (run in a worker thread: reading and laying out a large
-    canvas takes a while). The text is read with the canvas loader's limits, so the
-    preview of a refused document cannot cost more than its validation did."""
-    try:
-        document = read_document(source)
-    except CanvasError:
-        document = None
-    return graphs.build_graph(graphs.draft_of_document(document), registry, errors=errors)
 
 
 async def confirm_delete(request: Request) -> Response:

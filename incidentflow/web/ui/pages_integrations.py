@@ -61,7 +61,7 @@ async def _render(
             "types": list(context.host.registry.integrations.values()),
             "steps": API_KEY_STEPS,
             "permissions": PERMISSIONS,
-            "values": form_values or {"name": "incident", "type": "incident"},
+            "values": form_values or {"name": _free_name(integrations), "type": "incident"},
             "errors": errors or {},
             "failed": failed,
         },
@@ -105,14 +105,31 @@ async def save_integration(request: Request) -> Response:
             configuration[spec.name] = raw
         if spec.kind != "secret":
             values[f"field-{spec.name}"] = raw
+    replacing = str(form.get("replace") or "") == name  # the explicit "Replace key" form
+    exists = await _exists(context, name)
+    if exists and not replacing:
+        taken = (f"An integration named “{name}” already exists: to change its key, use "
+                 f"“Replace key” on it; to add another, choose another name.")
+        return await _render(request, form_values=values, errors={"name": taken}, status=409)
+    anyway = form.get("save_anyway") == "on"  # e.g. while the service is unreachable
     try:
-        await context.host.put_integration(name, type_, configuration)
+        await context.host.put_integration(name, type_, configuration,
+                                           refuse_if_not_ready=not anyway)
     except IncidentflowError as exc:
         errors = {p.field or "": p.message for p in problems_of(exc)}
-        failed = name if await _exists(context, name) else None
-        return await _render(request, form_values=values, errors=errors, failed=failed,
-                             status=422)
-    return redirect(request, "/integrations", notice="integration-saved")
+        return await _render(request, form_values=values, errors=errors,
+                             failed=name if exists else None, status=422)
+    notice = "integration-saved" if not anyway else "integration-saved-unchecked"
+    return redirect(request, "/integrations", notice=notice)
+
+
+def _free_name(integrations: list[dict[str, Any]]) -> str:
+    """The add form's suggested name: one no integration has (so it cannot replace one)."""
+    taken = {item["name"] for item in integrations}
+    name, number = "incident", 2
+    while name in taken:
+        name, number = f"incident-{number}", number + 1
+    return name
 
 
 async def _exists(context: UiContext, name: str) -> bool:

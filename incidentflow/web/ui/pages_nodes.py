@@ -16,6 +16,7 @@ from incidentflow.errors import IncidentflowError, NotFound
 from incidentflow.events import utcnow
 from incidentflow.expression_pool import off_loop
 from incidentflow.secrets_service import CanvasSecrets, preview_scope
+from incidentflow.web.ui.authoring import connect_view
 from incidentflow.web.ui.context import UiContext, quoted, redirect, ui
 from incidentflow.web.ui.node_form import (
     FieldView,
@@ -25,7 +26,7 @@ from incidentflow.web.ui.node_form import (
     field_views,
 )
 from incidentflow.web.ui.pages_canvases import canvas_context
-from incidentflow.web.ui.problems import problems_of
+from incidentflow.web.ui.problems import configuration_field, problems_of
 from incidentflow.web.ui.rate_limits import node_panel
 from incidentflow.web.ui.schedules import schedule_panel
 
@@ -35,10 +36,10 @@ EXAMPLE_PAYLOAD = '{\n  "service": "checkout",\n  "severity": "major"\n}'
 
 
 async def node_page(request: Request) -> Response:
-    return await _render(request)
+    return await render_node(request)
 
 
-async def _render(
+async def render_node(
     request: Request,
     *,
     config: dict[str, Any] | None = None,
@@ -66,16 +67,7 @@ async def _panel(
     config: dict[str, Any] | None,
     errors: dict[str, str],
 ) -> dict[str, Any]:
-    fields = field_views(component, node.configuration if config is None else config)
-    for view in fields:
-        view.error = errors.get(view.field.name, "")
-    await _fill_resource_options(context, node, fields)
-    scope, source = example_scope(canvas, node.name, context.host.registry)
-    # Previews see which secrets exist, never their values.
-    scope["secrets"] = preview_scope(await CanvasSecrets(context.host).names())
-    # Off the event loop and under the runs' budget: opening a node whose template is
-    # slow must not stall the server.
-    await off_loop(add_previews, fields, scope, node.name, context.settings.expression_budget)
+    fields, source = await form_fields(context, canvas, node, component, config, errors)
     panel: dict[str, Any] = {
         "node": node,
         "component": component,
@@ -85,12 +77,39 @@ async def _panel(
         "payload_error": "",
         "secret_error": "",
         "node_problems": [],
+        **connect_view(canvas, node.name, context.host.registry),
     }
     if isinstance(component, WebhookTrigger):
         panel["webhook"] = await _webhook(context, canvas.name, node.name)
     if component.type == "schedule":
         panel["schedule"] = await schedule_panel(context, canvas.name, node)
     return panel
+
+
+async def form_fields(
+    context: UiContext,
+    canvas: Canvas,
+    node: Node,
+    component: Component,
+    config: dict[str, Any] | None,
+    errors: dict[str, str],
+) -> tuple[list[FieldView], str]:
+    """The node's fields with their values, pickers and expression previews; and the
+    trigger whose example the previews used. ``canvas`` holds ``node`` (saved or not)."""
+    fields = field_views(component, node.configuration if config is None else config)
+    for view in fields:
+        view.error = errors.get(view.field.name, "")
+    await _fill_resource_options(context, node, fields)
+    scope, source = example_scope(canvas, node.name, context.host.registry)
+    minimal, _ = example_scope(canvas, node.name, context.host.registry, minimal=True)
+    # Previews see which secrets exist, never their values.
+    scope["secrets"] = minimal["secrets"] = preview_scope(
+        await CanvasSecrets(context.host).names())
+    # Off the event loop and under the runs' budget: opening a node whose template is
+    # slow must not stall the server.
+    await off_loop(add_previews, fields, scope, node.name, context.settings.expression_budget,
+                   minimal)
+    return fields, source
 
 
 async def _fill_resource_options(context: UiContext, node: Node, fields: list[FieldView]) -> None:
@@ -132,15 +151,18 @@ async def save_node(request: Request) -> Response:
     component = context.host.registry.component(node.type)
     config, errors = config_from_form(component, form, node.configuration)
     if errors or form.get("action") == "preview":
-        return await _render(request, config=config, errors=errors, status=422 if errors else 200)
+        status = 422 if errors else 200
+        return await render_node(request, config=config, errors=errors, status=status)
     source = _source_with_config(record.source, node_name, config)
     try:
         await context.host.apply_canvas(source)
     except IncidentflowError as exc:
         problems = problems_of(exc)
-        mine = {p.field or "": p.message for p in problems if p.node == node_name and p.field}
-        others = [p for p in problems if p.node != node_name or not p.field]
-        return await _render(
+        mine = {configuration_field(p.field) or "": p.message
+                for p in problems if p.node == node_name and configuration_field(p.field)}
+        others = [p for p in problems
+                  if p.node != node_name or not configuration_field(p.field)]
+        return await render_node(
             request, config=config, errors=mine, panel_extra={"node_problems": others}, status=422
         )
     return redirect(
@@ -164,7 +186,7 @@ async def set_secret(request: Request) -> Response:
     form = await context.form(request)
     secret = str(form.get("secret") or "").strip()
     if not secret:
-        return await _render(
+        return await render_node(
             request, panel_extra={"secret_error": "Paste the signing secret first."}, status=422
         )
     return await _run_secret_hook(request, secret, notice="secret-set")
@@ -209,7 +231,7 @@ async def _run_secret_hook(request: Request, secret: str, notice: str) -> Respon
         raise
     except IncidentflowError as exc:
         message = "; ".join(p.message for p in problems_of(exc))
-        return await _render(request, panel_extra={"secret_error": message}, status=422)
+        return await render_node(request, panel_extra={"secret_error": message}, status=422)
     return redirect(request, f"/canvases/{quoted(name)}/nodes/{quoted(node_name)}", notice=notice)
 
 
@@ -222,13 +244,13 @@ async def run_node(request: Request) -> Response:
         payload = jsontext.decode(raw)
     except jsontext.JsonRejected as exc:
         error = f"The payload is not valid JSON: {exc}."
-        return await _render(request, panel_extra=_payload_error(form, error), status=422)
+        return await render_node(request, panel_extra=_payload_error(form, error), status=422)
     try:
         run_id = await context.host.run_manual(name, node_name, payload)
     except NotFound:
         raise
     except IncidentflowError as exc:
-        return await _render(request, panel_extra=_payload_error(form, str(exc)), status=422)
+        return await render_node(request, panel_extra=_payload_error(form, str(exc)), status=422)
     return redirect(request, f"/runs/{quoted(run_id)}")
 
 

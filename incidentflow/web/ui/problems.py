@@ -50,7 +50,9 @@ def _line_of(
     if start is None:
         return None
     if field:
-        leaf = re.split(r"[.\[]", field)[0]
+        # configuration.body.text is written as body: under the node's configuration:
+        inner = field.removeprefix("configuration.")
+        leaf = re.split(r"[.\[]", inner)[0]
         pattern = re.compile(rf"^\s*(-\s*)?{re.escape(leaf)}\s*:")
         for index in range(start, min(start + 60, len(lines))):
             if index > start and node and _NODE_START.match(lines[index]):
@@ -77,6 +79,14 @@ def _node_lines(lines: list[str]) -> dict[str, int]:
         for match in _NAME_VALUE.finditer(line):
             found.setdefault(match.group(1), index)
     return found
+
+
+def configuration_field(field: str | None) -> str | None:
+    """The configuration field a problem's full path is about (``configuration.body.text``
+    is about ``body``); None when it is about something else."""
+    if not field or not field.startswith("configuration."):
+        return None
+    return re.split(r"[.\[]", field.removeprefix("configuration."))[0]
 
 
 def names_with_problems(problems: list[Any]) -> set[str]:
