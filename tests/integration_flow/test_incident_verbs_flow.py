@@ -59,7 +59,7 @@ async def test_an_unknown_status_is_refused_at_save_naming_node_and_field(flow: 
     response = await flow.apply(canvas(node, [("Start", "Monitor")]))
     assert response.status_code == 422, response.text
     [problem] = [p for p in response.json()["problems"] if p.get("node") == "Monitor"]
-    assert problem["field"] == "statusId"
+    assert problem["field"] == "configuration.statusId"
     assert "incident status 'nope' does not exist in incident.io" in problem["message"]
 
 
