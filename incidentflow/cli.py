@@ -109,10 +109,11 @@ def _settings(log_json: bool = False, **overrides: Any) -> Settings:
 
 
 def _migrated_store(settings: Settings) -> Any:
+    from incidentflow.registry import default_registry
     from incidentflow.store.sql import SqlStore
 
     try:
-        store = SqlStore(settings.database_url)
+        store = SqlStore(settings.database_url, default_registry())
         store.migrate()
     except Exception as exc:  # driver errors: say which database, not a traceback
         fail(f"cannot prepare the database: {type(exc).__name__}: {exc}")
@@ -594,7 +595,9 @@ def secret_set(
     if not clear and not secret:
         fail("no secret given (use --clear to remove it)")
     with _client() as client:
-        result = client.hook(canvas, node, "setSecret", {"webhookSigningSecret": secret})
+        from incidentflow.components.base import WebhookTrigger as Trigger
+
+        result = client.hook(canvas, node, Trigger.SECRET_HOOK, {Trigger.SECRET_PARAM: secret})
     message = "signing secret cleared" if clear else "signing secret stored"
     _emit(as_json, result, lambda: out.print(message))
 

@@ -10,7 +10,10 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
+from incidentflow.components.base import RejectionCode, WebhookTrigger
+
 API_PREFIX = "/api/v1"
+_SECRET_HOOK, _SECRET_PARAM = WebhookTrigger.SECRET_HOOK, WebhookTrigger.SECRET_PARAM
 
 
 def _ref(name: str) -> dict[str, str]:
@@ -114,9 +117,9 @@ def _paths() -> dict[str, Any]:
             body=object_body, errors=(400, 401, 404, 409, 413, 422))},
         **_runaway_paths(p, limit),
         f"{p}/canvases/{{name}}/nodes/{{node}}/hooks/{{hook}}": {"post": _op(
-            "Run a node action (setSecret: {webhookSigningSecret}; empty clears)",
+            f"Run a node action ({_SECRET_HOOK}: {{{_SECRET_PARAM}}}; empty clears)",
             {"200": _json(_ref("HookResult"), "Done")},
-            params=[NAME, NODE, _path_param("hook", "Action name, e.g. setSecret")],
+            params=[NAME, NODE, _path_param("hook", f"Action name, e.g. {_SECRET_HOOK}")],
             body=object_body, errors=(400, 401, 404, 413, 422))},
         f"{p}/canvases/{{name}}/nodes/{{node}}/resume": {"post": _op(
             "Resume a node whose rate limit tripped: release (run) or discard what it "
@@ -333,6 +336,8 @@ def _runaway_schemas() -> dict[str, Any]:
         outcome={"enum": ["accepted", "duplicate", "rejected", "ignored", "filtered",
                           "paused"]},
         reason={"type": "string"}, runId=_NULLABLE_STR,
+        code={"enum": [*(c.value for c in RejectionCode), None],
+              "description": "why a rejected delivery was refused; null otherwise"},
         heldEvents={"type": "integer", "description": "events kept until the canvas resumes"})
     return {
         "Delivery": delivery,

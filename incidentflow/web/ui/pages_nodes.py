@@ -29,7 +29,6 @@ from incidentflow.web.ui.problems import problems_of
 from incidentflow.web.ui.rate_limits import node_panel
 from incidentflow.web.ui.schedules import schedule_panel
 
-SECRET_HOOK, SECRET_PARAM = "setSecret", "webhookSigningSecret"
 DELIVERIES_SHOWN = 20
 EXAMPLE_PAYLOAD = '{\n  "service": "checkout",\n  "severity": "major"\n}'
 
@@ -204,7 +203,8 @@ async def _run_secret_hook(request: Request, secret: str, notice: str) -> Respon
     context = ui(request)
     name, node_name = request.path_params["name"], request.path_params["node"]
     try:
-        await context.host.run_hook(name, node_name, SECRET_HOOK, {SECRET_PARAM: secret})
+        await context.host.run_hook(name, node_name, WebhookTrigger.SECRET_HOOK,
+                                    {WebhookTrigger.SECRET_PARAM: secret})
     except NotFound:
         raise
     except IncidentflowError as exc:
