@@ -204,9 +204,13 @@ async def test_concurrent_deliveries_after_the_cache_expires_read_the_endpoint_o
         return real(endpoint, now)
 
     monkeypatch.setattr(store._store, "get_endpoint", counting)
-    flow.host.receiver.cache = EndpointCache(ttl=0.0)  # every delivery finds it stale
+    seconds = [0.0]  # the cache's monotonic clock, moved by hand
+    flow.host.receiver.cache = EndpointCache(ttl=5.0, monotonic=lambda: seconds[0])
     bodies = [json.dumps({"event_type": CREATED, CREATED: {"id": f"01F{n}", "name": "DB"}})
-              .encode() for n in range(8)]
+              .encode() for n in range(9)]
+    assert (await flow.deliver(secret, bodies.pop())).status_code == 200  # cached now
+    seconds[0] += 5.0  # ... and stale
+    reads.clear()
     answers = await asyncio.gather(*(flow.deliver(secret, body) for body in bodies))
     assert [a.status_code for a in answers] == [200] * 8
     assert reads == [endpoint_id]  # one read for the eight of them
