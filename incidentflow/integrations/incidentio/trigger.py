@@ -64,7 +64,7 @@ class OnIncident(WebhookTrigger):
     )
     hooks = (
         WebhookTrigger.secret_hook(
-            "Webhook signing secret",
+            "Signing secret from incident.io",
             "From incident.io Settings > Webhooks (whsec_…). Leave empty to clear it."),
     )
     example_output: ClassVar[dict[str, Any] | None] = examples.load("on-incident")

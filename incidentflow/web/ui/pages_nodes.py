@@ -87,6 +87,9 @@ async def _panel(
     }
     if isinstance(component, WebhookTrigger):
         panel["webhook"] = await _webhook(context, canvas.name, node.name)
+        # Labelled and explained by the trigger itself (its secret hook's one field).
+        hook = next(h for h in component.hooks if h.name == component.SECRET_HOOK)
+        panel["secret_field"] = hook.fields[0]
     if component.type == "schedule":
         panel["schedule"] = await schedule_panel(context, canvas.name, node)
     return panel
