@@ -82,7 +82,7 @@ class Webhook(WebhookTrigger):
     )
     hooks = (
         WebhookTrigger.secret_hook(
-            "Secret",
+            "Secret shared with the sender",
             "Standard Webhooks: whsec_ followed by base64. HMAC-SHA256 and bearer: any "
             f"text of at least {MIN_SECRET_LENGTH} characters without spaces, shared with "
             "the sender. Leave empty to clear it."),
