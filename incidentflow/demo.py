@@ -22,6 +22,8 @@ import httpx
 from rich.console import Console
 from rich.markup import escape
 
+from incidentflow.components.base import WebhookTrigger
+
 EXAMPLE = Path(__file__).parent / "examples" / "mirror-major-incidents.yaml"
 EMULATOR_KEY = "demo-api-key"
 CANVAS = "mirror-major-incidents"
@@ -82,8 +84,8 @@ def _flow(api: httpx.Client, emulator: httpx.Client, emulator_url: str,
     step("[bold]3.[/] Register the endpoint in incident.io and Set signing secret")
     _ok(emulator.post("/_emulator/webhook-endpoints",
                       json={"url": webhook_url, "secret": signing_secret}))
-    _ok(api.post(f"/api/v1/canvases/{CANVAS}/nodes/{TRIGGER}/hooks/setSecret",
-                 json={"webhookSigningSecret": signing_secret}))
+    hook = f"/api/v1/canvases/{CANVAS}/nodes/{TRIGGER}/hooks/{WebhookTrigger.SECRET_HOOK}"
+    _ok(api.post(hook, json={WebhookTrigger.SECRET_PARAM: signing_secret}))
     step("   signing secret set (stored encrypted, never shown again)")
 
     step("[bold]4.[/] Someone declares a major incident in incident.io")

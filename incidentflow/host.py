@@ -8,11 +8,8 @@ lists) happen outside any store call, never inside a transaction (docs/design-ru
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -23,9 +20,7 @@ from incidentflow.canvas import Canvas, Node, in_configuration, parse_canvas
 from incidentflow.components.base import (
     Component,
     RemoteCheck,
-    WebhookRequest,
     WebhookTrigger,
-    WebhookVerdict,
 )
 from incidentflow.crypto import SecretBox
 from incidentflow.engine.rate_gate import default_limit, limit_of
@@ -39,12 +34,9 @@ from incidentflow.errors import (  # UpstreamError: raised here, kept importable
 from incidentflow.events import Event, iso, utcnow
 from incidentflow.expression_pool import off_loop
 from incidentflow.feedback import feedback_warnings
-from incidentflow.inbox import answered
 from incidentflow.inputs import (
-    SECRET_PARAM,
     InvalidInput,
     check_destinations,
-    check_signing_secret,
     field_problem,
     integration_type,
     require_fields,
@@ -55,11 +47,11 @@ from incidentflow.inputs import (
 )
 from incidentflow.logging import register_secret
 from incidentflow.rate_limit import RateLimit, unused_limit_warnings
+from incidentflow.receiver import Receiver, first_executions, keyed
 from incidentflow.secrets_service import CanvasSecrets
-from incidentflow.self_trigger import SelfTriggerGuard, guarded_kinds
+from incidentflow.self_trigger import SelfTriggerGuard
 from incidentflow.store.port import (
     DeliveryRecord,
-    DeliveryResult,
     Endpoint,
     IntegrationRecord,
     NodeLimitState,
@@ -77,35 +69,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-SET_SECRET_HOOK = "setSecret"
-# Other processes (a second web replica) may change a secret; bound how long we trust
-# a cached endpoint even without an invalidation from this process.
-ENDPOINT_CACHE_SECONDS = 5.0
 PENDING_CHOICES = ("run", "discard")
 
 
-@dataclass(frozen=True)
-class _Target:
-    """What a webhook endpoint resolves to, cached for the hot path."""
-
-    canvas: Canvas
-    node: Node
-    trigger: WebhookTrigger
-    secrets: tuple[str, ...]
-    expires: float  # monotonic: bounds staleness across replicas
-    # The grace period of a rotated-out secret ends at this (clock) time, cache or not.
-    secrets_valid_until: datetime | None = None
-    # Kinds of object this trigger must not be started by when its own canvas created
-    # them (self_trigger.py); empty for most canvases, which then pay nothing.
-    guard: frozenset[str] = frozenset()
-    # Some node has a concurrency key (a template): routing renders it, so it runs in
-    # the expression pool, under the budget, never on the event loop.
-    keyed: bool = False
-
-    def fresh(self, now: datetime) -> bool:
-        if self.expires <= time.monotonic():
-            return False
-        return self.secrets_valid_until is None or now < self.secrets_valid_until
 
 
 class Host:
@@ -122,12 +88,12 @@ class Host:
     ):
         self.settings, self.store, self.registry = settings, store, registry
         self.box, self.http, self.wakeup, self.clock = box, http, wakeup, clock
-        self._targets: dict[str, _Target] = {}
-        self._loading: dict[str, asyncio.Future[_Target]] = {}
-        self._epoch = 0  # bumped by every invalidation
-        self.guard = SelfTriggerGuard(store, self._db, lambda: self.clock(),
-                                      settings.self_trigger_wait_seconds,
-                                      settings.lease_seconds)
+        guard = SelfTriggerGuard(store, self._db, lambda: self.clock(),
+                                 settings.self_trigger_wait_seconds, settings.lease_seconds)
+        # The webhook hot path has a room of its own (receiver.py); the host tells it
+        # when what it caches changes.
+        self.receiver = Receiver(store, registry, box, guard,
+                                 clock=lambda: self.clock(), wake=self._wake)
 
     async def _db(self, fn: Callable[..., T], *args: Any) -> T:
         return await anyio.to_thread.run_sync(partial(fn, *args))
@@ -159,7 +125,7 @@ class Host:
         saved = await self._db(
             self.store.save_canvas, canvas, text, [w.as_dict() for w in warnings], self.clock()
         )
-        self._forget_canvas(canvas.name)
+        self.receiver.forget_canvas(canvas.name)
         return saved, warnings
 
     async def _check_nodes(self, canvas: Canvas) -> tuple[list[Problem], list[Problem]]:
@@ -326,7 +292,7 @@ class Host:
 
     async def delete_canvas(self, name: str) -> None:
         await self._db(self.store.delete_canvas, name)
-        self._forget_canvas(name)
+        self.receiver.forget_canvas(name)
 
     # -- runs ------------------------------------------------------------------
     async def run_manual(self, canvas_name: str, node_name: str, payload: Any) -> str:
@@ -339,8 +305,8 @@ class Host:
                 [Problem("only start nodes can be run by hand", node=node_name)],
             )
         event = Event(type="start.manual", data=payload)
-        route = partial(_first_executions, record.canvas, node.name, event)
-        first = await off_loop(route) if _keyed(record.canvas) else route()
+        route = partial(first_executions, record.canvas, node.name, event)
+        first = await off_loop(route) if keyed(record.canvas) else route()
         run_id = await self._db(
             self.store.start_run, canvas_name, node.name, event, first, self.clock()
         )
@@ -363,70 +329,33 @@ class Host:
         component = self.registry.component(node.type)
         if hook not in {h.name for h in component.hooks}:
             raise NotFound(f"node {node_name!r} has no action {hook!r}")
-        if hook == SET_SECRET_HOOK and isinstance(component, WebhookTrigger):
-            return await self._set_secret(canvas_name, node_name, params.get(SECRET_PARAM))
+        if isinstance(component, WebhookTrigger) and hook == component.SECRET_HOOK:
+            return await self._set_secret(canvas_name, node, component, params)
         raise NotFound(f"action {hook!r} is not supported by this server")
 
-    async def _set_secret(self, canvas: str, node: str, secret: Any) -> dict[str, Any]:
+    async def _set_secret(
+        self, canvas: str, node: Node, trigger: WebhookTrigger, params: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        """The trigger's secret hook: the trigger says what a usable secret is."""
+        secret = params.get(trigger.SECRET_PARAM)
         if secret is not None and not isinstance(secret, str):
-            raise field_problem(node, SECRET_PARAM, "must be a string")
+            raise field_problem(node.name, trigger.SECRET_PARAM, "must be a string")
         secret = (secret or "").strip()
         encrypted = None
         if secret:
-            check_signing_secret(node, secret)
+            problem = trigger.secret_problem(secret, node.configuration)
+            if problem:
+                raise field_problem(node.name, trigger.SECRET_PARAM, problem)
             register_secret(secret)
             encrypted = self.box.encrypt(secret)
         endpoint = await self._db(
-            self.store.set_endpoint_secret, canvas, node, encrypted, self.clock()
+            self.store.set_endpoint_secret, canvas, node.name, encrypted, self.clock()
         )
-        self._forget_target(endpoint.id)
+        self.receiver.forget_endpoint(endpoint.id)
         log.info(
-            "signing secret %s for %s/%s", "set" if secret else "cleared", canvas, node
+            "signing secret %s for %s/%s", "set" if secret else "cleared", canvas, node.name
         )
         return self.endpoint_view(endpoint)
-
-    # -- webhooks --------------------------------------------------------------
-    async def receive_webhook(
-        self, endpoint_id: str, headers: Mapping[str, str], body: bytes
-    ) -> tuple[int, dict[str, Any]]:
-        """Verify, record and enqueue one delivery; 2xx only after the commit."""
-        now = self.clock()
-        try:
-            target = await self._target(endpoint_id, now)
-        except NotFound:
-            return 404, {"error": "not found"}
-        verdict = self._verdict(target, headers, body, now)
-        if not verdict.accepted:
-            await self._db(self.store.record_rejection, endpoint_id, verdict.reason, now)
-            log.warning(
-                "webhook rejected: canvas=%s node=%s status=%s reason=%s",
-                target.canvas.name, target.node.name, verdict.status, verdict.reason,
-                extra={"canvas": target.canvas.name, "node": target.node.name,
-                       "endpoint_id": endpoint_id, "outcome": "rejected"},
-            )
-            return verdict.status, {"error": verdict.public or "rejected"}
-        kept, reason = list(verdict.events), "" if verdict.events else verdict.reason
-        if target.guard and kept:
-            kept, reason = await self.guard.screen(
-                target.canvas.name, target.guard, target.trigger, kept)
-        route = partial(_routed, target.canvas, target.node.name, kept)
-        events = await off_loop(route) if target.keyed else route()
-        # Awaited on the loop (no thread per delivery): one wakeup per committed batch.
-        result: DeliveryResult = await answered(
-            partial(self.store.accept_delivery_then, reason=reason),
-            endpoint_id, verdict.dedupe_key, events, now)
-        if result.run_ids:
-            self._wake()
-        log.debug(  # not INFO: one line per delivery costs more than the delivery itself
-            "webhook %s: canvas=%s node=%s runs=%d",
-            result.outcome, target.canvas.name, target.node.name, len(result.run_ids),
-            extra={"canvas": target.canvas.name, "node": target.node.name,
-                   "endpoint_id": endpoint_id, "outcome": result.outcome},
-        )
-        if target.guard and kept != list(verdict.events):
-            log.info("webhook ignored: canvas=%s node=%s reason=%s",
-                     target.canvas.name, target.node.name, reason or "some events self-triggered")
-        return 200, {"status": result.outcome}
 
     # -- pause / resume and the delivery log -----------------------------------------
     async def pause_canvas(self, name: str) -> dict[str, Any]:
@@ -450,7 +379,7 @@ class Host:
                     f"canvas {name!r} holds {held} deliveries that arrived while it was "
                     'paused: choose whether to run or discard them ({"pending": "run"} or '
                     '{"pending": "discard"})')
-        plan = partial(_first_executions, record.canvas) if pending == "run" else None
+        plan = partial(first_executions, record.canvas) if pending == "run" else None
         resumed = await self._db(self.store.resume_canvas, name, plan, self.clock())
         if resumed.run_ids:
             self._wake()
@@ -466,70 +395,6 @@ class Host:
         _node_of(record.canvas, node)
         endpoint = await self._db(self.store.endpoint_for_node, canvas, node, self.clock())
         return await self._db(self.store.recent_deliveries, endpoint.id, limit)
-
-    def _verdict(
-        self, target: _Target, headers: Mapping[str, str], body: bytes, now: datetime
-    ) -> WebhookVerdict:
-        if not target.secrets:  # docs/design-rules.md, "Fail closed", whatever the component does
-            return WebhookVerdict(403, "signing secret not set", "signing secret not set")
-        request = WebhookRequest({k.lower(): v for k, v in headers.items()}, body)
-        try:
-            return target.trigger.receive(
-                request, list(target.secrets), target.node.configuration, now
-            )
-        except Exception as exc:  # a component bug must not become a 500 to the sender
-            log.exception("webhook trigger %s failed", target.node.type)
-            return WebhookVerdict(400, "bad request", f"trigger failed: {type(exc).__name__}")
-
-    async def _target(self, endpoint_id: str, now: datetime) -> _Target:
-        cached = self._targets.get(endpoint_id)
-        if cached and cached.fresh(now):
-            return cached
-        # Single flight: when the entry expires under load, every concurrent delivery
-        # would otherwise read the endpoint and its canvas again, all at once.
-        loading = self._loading.get(endpoint_id)
-        if loading is None:
-            loading = asyncio.ensure_future(self._load_target(endpoint_id, now))
-            self._loading[endpoint_id] = loading
-            loading.add_done_callback(partial(self._loaded, endpoint_id))
-        return await asyncio.shield(loading)
-
-    async def _load_target(self, endpoint_id: str, now: datetime) -> _Target:
-        epoch = self._epoch
-        endpoint = await self._db(self.store.get_endpoint, endpoint_id, now)
-        record = await self._db(self.store.get_canvas, endpoint.canvas)
-        node = _node_of(record.canvas, endpoint.node)
-        trigger = self.registry.component(node.type)
-        if not isinstance(trigger, WebhookTrigger):
-            raise NotFound(f"node {node.name!r} does not receive webhooks")
-        secrets = tuple(self.box.decrypt(s) for s in endpoint.secrets_encrypted)
-        for secret in secrets:
-            register_secret(secret)
-        target = _Target(
-            record.canvas, node, trigger, secrets, time.monotonic() + ENDPOINT_CACHE_SECONDS,
-            endpoint.previous_valid_until,
-            guarded_kinds(record.canvas, node, trigger, self.registry),
-            _keyed(record.canvas),
-        )
-        if epoch == self._epoch:  # not if a secret or canvas changed while we read
-            self._targets[endpoint_id] = target
-        return target
-
-    def _loaded(self, endpoint_id: str, done: asyncio.Future[_Target]) -> None:
-        if self._loading.get(endpoint_id) is done:
-            del self._loading[endpoint_id]
-
-    def _forget_target(self, endpoint_id: str) -> None:
-        self._epoch += 1
-        self._targets.pop(endpoint_id, None)
-        self._loading.pop(endpoint_id, None)  # later deliveries read the new state
-
-    def _forget_canvas(self, name: str) -> None:
-        self._epoch += 1
-        for endpoint_id, target in list(self._targets.items()):
-            if target.canvas.name == name:
-                self._forget_target(endpoint_id)
-        self._loading.clear()
 
     # -- integrations ----------------------------------------------------------
     async def put_integration(
@@ -671,6 +536,7 @@ def delivery_view(record: DeliveryRecord) -> dict[str, Any]:
         "webhookId": record.webhook_id,
         "outcome": record.outcome,
         "reason": record.reason,
+        "code": record.code or None,
         "runId": record.run_id,
         "heldEvents": record.held,
     }
@@ -681,17 +547,3 @@ def _node_of(canvas: Canvas, name: str) -> Node:
         return canvas.node(name)
     except KeyError:
         raise NotFound(f"canvas {canvas.name!r} has no node {name!r}") from None
-
-
-def _keyed(canvas: Canvas) -> bool:
-    return any(node.concurrency_key is not None for node in canvas.nodes)
-
-
-def _routed(canvas: Canvas, node: str, events: list[Event]) -> list[tuple[Event, list[Any]]]:
-    return [(event, _first_executions(canvas, node, event)) for event in events]
-
-
-def _first_executions(canvas: Canvas, node: str, event: Event) -> list[Any]:
-    from incidentflow.engine.router import first_executions
-
-    return list(first_executions(canvas, node, event))

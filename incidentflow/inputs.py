@@ -1,12 +1,11 @@
-"""What callers send, decoded and checked: canvas documents, integration
-configuration and signing secrets. Errors here are the caller's to fix: ``Malformed``
-(400: cannot even be decoded) and ``InvalidInput`` (422: decoded, not acceptable).
+"""What callers send, decoded and checked: canvas documents and integration
+configuration (a webhook trigger checks its own secret: ``WebhookTrigger.secret_problem``).
+Errors here are the caller's to fix: ``Malformed`` (400: cannot even be decoded) and
+``InvalidInput`` (422: decoded, not acceptable).
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
@@ -26,7 +25,6 @@ from incidentflow.jsontext import JsonRejected, decode
 if TYPE_CHECKING:
     from incidentflow.registry import Registry
 
-SECRET_PARAM = "webhookSigningSecret"
 
 
 def json_object(body: str | bytes) -> dict[str, Any]:
@@ -130,23 +128,6 @@ def _destination(integration: Any, name: str, config: Mapping[str, Any]) -> str:
     """The address a field's value points at, compared as text; empty means default."""
     default = next((f.default for f in integration.fields if f.name == name), None)
     return str(config.get(name) or default or "").strip().rstrip("/")
-
-
-def check_signing_secret(node: str, secret: str) -> None:
-    """A Standard Webhooks secret: ``whsec_`` then base64 of the key bytes."""
-    prefix = "whsec_"
-    problem = field_problem(
-        node, SECRET_PARAM, "must look like whsec_ followed by base64 (copy it from incident.io)"
-    )
-    if not secret.startswith(prefix) or len(secret) <= len(prefix):
-        raise problem
-    try:
-        text = secret[len(prefix):]
-        key = base64.b64decode(text + "=" * (-len(text) % 4), validate=True)
-    except (binascii.Error, ValueError):
-        raise problem from None
-    if not key:
-        raise problem
 
 
 def field_problem(node: str | None, field: str, message: str) -> InvalidInput:

@@ -31,6 +31,7 @@ from prometheus_client import (
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from incidentflow.components.base import RejectionCode
 from incidentflow.self_trigger import REASON_PREFIX as SELF_TRIGGERED
 
 # No "<name>_created" series: they double the output and nobody here graphs them.
@@ -92,24 +93,13 @@ PRUNED = Counter(
     "incidentflow_pruned_rows_total", "Rows deleted by retention.", ["kind"], registry=REGISTRY,
 )
 
-# Reason classes of a rejected delivery, matched on the store's reason text. Unknown
-# texts fall into "other" so a new trigger cannot grow the label set.
-_REASON_CLASSES = (
-    ("signing secret not set", "no_secret"),
-    ("missing webhook-id", "bad_signature"),  # before "timestamp": it names that header
-    ("webhook-timestamp", "stale_or_bad_timestamp"),
-    ("signature", "bad_signature"),
-    ("signing secret", "bad_signature"),
-    ("trigger failed", "trigger_error"),
-)
+def reason_class(code: str) -> str:
+    """The label of a rejection: its code (``RejectionCode``), a small fixed set; a
+    value outside it counts as "other" so that nothing can grow the label set."""
+    return code if code in _REJECTION_LABELS else RejectionCode.OTHER.value
 
 
-def reason_class(reason: str) -> str:
-    text = reason.lower()
-    for needle, label in _REASON_CLASSES:
-        if needle in text:
-            return label
-    return "malformed"
+_REJECTION_LABELS = frozenset(code.value for code in RejectionCode)
 
 
 def accepted_reason_class(result: Any) -> str:
@@ -164,9 +154,11 @@ class MeteredStore:
         self._store.accept_delivery_then(endpoint_id, webhook_id, events, now, counted,
                                          reason=reason)
 
-    def record_rejection(self, endpoint_id: str, reason: str, now: datetime) -> None:
-        self._store.record_rejection(endpoint_id, reason, now)
-        count_delivery("rejected", reason_class(reason))
+    def record_rejection(
+        self, endpoint_id: str, reason: str, now: datetime, code: str = "other"
+    ) -> None:
+        self._store.record_rejection(endpoint_id, reason, now, code)
+        count_delivery("rejected", reason_class(code))
 
     def claim(self, worker_id: str, now: datetime, lease_seconds: float, limit: int) -> Any:
         claimed = self._store.claim(worker_id, now, lease_seconds, limit)
@@ -310,7 +302,9 @@ def render(registry: CollectorRegistry) -> bytes:
 
 # -- the webhook middleware -------------------------------------------------------------
 
-_STATUS_REASONS = {404: "unknown_endpoint", 413: "too_large"}
+# Only the web layer refuses with these statuses (an endpoint id that cannot exist, a
+# body over the limit), and nothing else answers them on this path.
+_STATUS_REASONS = {404: RejectionCode.UNKNOWN_ENDPOINT.value, 413: RejectionCode.TOO_LARGE.value}
 
 
 def webhook_timer(app: Any) -> Any:

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cache
+from typing import TYPE_CHECKING
 
-from incidentflow.components.base import Component
+from incidentflow.components.base import Component, WebhookTrigger
 from incidentflow.errors import NotFound
 from incidentflow.integrations.base import Integration
+
+if TYPE_CHECKING:
+    from incidentflow.canvas import Canvas
 
 
 @dataclass
@@ -28,6 +32,15 @@ class Registry:
             return self.components[type_]
         except KeyError:
             raise NotFound(f"unknown node type {type_!r}") from None
+
+    # The store's NodeRoles (store/node_roles.py): which nodes need rows of their own.
+    def webhook_nodes(self, canvas: Canvas) -> list[str]:
+        return [node.name for node in canvas.nodes
+                if isinstance(self.components.get(node.type), WebhookTrigger)]
+
+    def trigger_nodes(self, canvas: Canvas) -> list[str]:
+        return [node.name for node in canvas.nodes
+                if node.type in self.components and self.components[node.type].role == "trigger"]
 
     def integration(self, type_: str) -> Integration:
         try:

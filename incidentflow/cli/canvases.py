@@ -187,10 +187,10 @@ def canvas_deliveries(canvas: str, node: str,
         found = client.deliveries(canvas, node, limit)
 
     def render() -> None:
-        grid = table("received", "webhook id", "outcome", "reason", "run")
+        grid = table("received", "webhook id", "outcome", "code", "reason", "run")
         for d in found:
             grid.add_row(d["receivedAt"], d.get("webhookId") or "", d["outcome"],
-                          d.get("reason") or "", d.get("runId") or "")
+                         d.get("code") or "", d.get("reason") or "", d.get("runId") or "")
         out.print(grid)
 
     emit(as_json, found, render)

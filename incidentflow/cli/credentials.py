@@ -32,7 +32,9 @@ def secret_set(
     if not clear and not secret:
         fail("no secret given (use --clear to remove it)")
     with api_client() as client:
-        result = client.hook(canvas, node, "setSecret", {"webhookSigningSecret": secret})
+        from incidentflow.components.base import WebhookTrigger as Trigger
+
+        result = client.hook(canvas, node, Trigger.SECRET_HOOK, {Trigger.SECRET_PARAM: secret})
     message = "signing secret cleared" if clear else "signing secret stored"
     emit(as_json, result, lambda: out.print(message))
 

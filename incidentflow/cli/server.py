@@ -36,10 +36,11 @@ def settings_from_env(log_json: bool = False, **overrides: Any) -> Settings:
 
 
 def migrated_store(settings: Settings) -> Any:
+    from incidentflow.registry import default_registry
     from incidentflow.store.sql import SqlStore
 
     try:
-        store = SqlStore(settings.database_url)
+        store = SqlStore(settings.database_url, default_registry())
         store.migrate()
     except Exception as exc:  # driver errors: say which database, not a traceback
         fail(f"cannot prepare the database: {type(exc).__name__}: {exc}")

@@ -15,10 +15,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from incidentflow.errors import Problem
 from incidentflow.events import Event
+from incidentflow.waits import Wait, Waiting  # noqa: F401  (part of the component contract)
 
 if TYPE_CHECKING:
     import httpx
@@ -83,26 +85,6 @@ class Emission:
     not_before: datetime | None = None
 
 
-@dataclass(frozen=True)
-class Waiting:
-    """What a waiting step waits for, in words a person reads on the run page
-    ("approval: Publish the status page?" until 12:00) and in the kind's own terms.
-
-    Every waiting kind (``approval``, ``waitForEvent``, ...) describes itself this way;
-    the engine stores it (``store.waits``), keeps the execution queued until ``until``
-    (its timeout; None: no timeout) and runs the step again when the wait is settled
-    (a decision, a matching event) or its time has come."""
-
-    kind: str  # "approval", "event", ...
-    summary: str
-    until: datetime | None
-    detail: dict[str, Any] = field(default_factory=dict)
-    # What finds this wait without a scan (indexed with kind and canvas among the open
-    # waits): e.g. the event type a ``waitForEvent`` waits for. None for approvals,
-    # which are found by run and node.
-    key: str | None = None
-
-
 class WaitBegins(Exception):  # noqa: N818 (a signal, not an error)
     """Raised by a waiting step's ``execute`` when it has nothing to emit yet: the
     engine records ``waiting`` and frees the worker slot. Not a failure."""
@@ -110,26 +92,6 @@ class WaitBegins(Exception):  # noqa: N818 (a signal, not an error)
     def __init__(self, waiting: Waiting):
         super().__init__(waiting.summary)
         self.waiting = waiting
-
-
-@dataclass(frozen=True)
-class Wait:
-    """A stored wait: what the step asked for and how it was settled (once)."""
-
-    execution_id: str
-    run_id: str
-    canvas: str
-    node: str
-    waiting: Waiting
-    began_at: datetime
-    settled_at: datetime | None = None
-    # The kind's result: an approval's decision, a matched event; ``{"timeout": true}``
-    # when its time passed first, ``{"cancelled": true}`` when its run was cancelled.
-    outcome: dict[str, Any] | None = None
-
-    @property
-    def timed_out(self) -> bool:
-        return bool(self.outcome and self.outcome.get("timeout") is True)
 
 
 @dataclass
@@ -227,6 +189,52 @@ class WebhookRequest:
     headers: Mapping[str, str]  # lower-case names
     body: bytes
 
+    @property
+    def sends_json(self) -> bool:
+        """The content type is JSON (``application/json`` or ``application/*+json``);
+        an absent header is read as JSON too, as senders often leave it out."""
+        media = self.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+        return media in ("", "application/json") or (
+            media.startswith("application/") and media.endswith("+json"))
+
+
+class RejectionCode(StrEnum):
+    """Why a delivery was refused, as a fixed code: logs, metrics labels and the
+    delivery log read this, never the English reason (which is for people)."""
+
+    NO_SECRET = "no_secret"  # docs/design-rules.md, "Fail closed"
+    MISSING_HEADERS = "missing_headers"  # a header verification needs is absent
+    STALE_TIMESTAMP = "stale_timestamp"  # outside the tolerance, or not a time at all
+    BAD_SIGNATURE = "bad_signature"  # no signature (or bearer secret) matches
+    UNSUPPORTED_MEDIA_TYPE = "unsupported_media_type"
+    MALFORMED_BODY = "malformed"  # not the JSON the trigger expects
+    TOO_LARGE = "too_large"
+    UNKNOWN_ENDPOINT = "unknown_endpoint"
+    TRIGGER_ERROR = "trigger_error"  # the trigger itself failed (a bug): 400, logged
+    OTHER = "other"  # a trigger rejected without saying why
+
+
+# What the sender is told for each code: short and generic
+# (docs/design-rules.md, "Generic answers"); NO_SECRET says so plainly because the
+# operator reads it in the sender's delivery log (docs/design-rules.md, "Fail closed").
+_REJECTION_ANSWERS: dict[RejectionCode, tuple[int, str]] = {
+    RejectionCode.NO_SECRET: (403, "signing secret not set"),
+    RejectionCode.MISSING_HEADERS: (403, "forbidden"),
+    RejectionCode.STALE_TIMESTAMP: (403, "forbidden"),
+    RejectionCode.BAD_SIGNATURE: (403, "forbidden"),
+    RejectionCode.UNSUPPORTED_MEDIA_TYPE: (415, "unsupported media type: send application/json"),
+    RejectionCode.MALFORMED_BODY: (400, "bad request"),
+    RejectionCode.TOO_LARGE: (413, "payload too large"),
+    RejectionCode.UNKNOWN_ENDPOINT: (404, "not found"),
+    RejectionCode.TRIGGER_ERROR: (400, "bad request"),
+    RejectionCode.OTHER: (400, "bad request"),
+}
+
+
+def rejection_answer(code: RejectionCode) -> tuple[int, str]:
+    """(HTTP status, generic body text) a sender gets for a rejection with ``code``."""
+    return _REJECTION_ANSWERS[code]
+
 
 @dataclass(frozen=True)
 class WebhookVerdict:
@@ -235,7 +243,8 @@ class WebhookVerdict:
     ``status`` is the HTTP status to answer. 2xx with ``events`` empty means "accepted,
     nothing to run" (e.g. an event type the node does not listen to). ``public`` is the
     body sent back (generic for 4xx: docs/design-rules.md, "Generic answers");
-    ``reason`` is for logs and the UI only.
+    ``reason`` is for logs and the UI only; ``code`` classifies a rejection (build one
+    with :meth:`rejected`; a rejection without a code counts as ``OTHER``).
     """
 
     status: int
@@ -243,21 +252,57 @@ class WebhookVerdict:
     reason: str = ""
     events: tuple[Event, ...] = ()
     dedupe_key: str | None = None  # e.g. webhook-id; same key twice = one run
+    code: RejectionCode | None = None
+
+    @classmethod
+    def rejected(
+        cls, code: RejectionCode, reason: str, dedupe_key: str | None = None
+    ) -> WebhookVerdict:
+        """A refusal with the status and generic answer that belong to ``code``."""
+        status, public = rejection_answer(code)
+        return cls(status, public, reason, dedupe_key=dedupe_key, code=code)
 
     @property
     def accepted(self) -> bool:
         return 200 <= self.status < 300
 
+    @property
+    def rejection_code(self) -> RejectionCode:
+        return self.code or RejectionCode.OTHER
+
 
 class WebhookTrigger(Component):
-    """A trigger that owns a public endpoint ``/webhooks/{endpoint_id}``."""
+    """A trigger that owns a public endpoint ``/webhooks/{endpoint_id}``.
+
+    It owns its security too: the hook that sets its secret (``SECRET_HOOK`` with one
+    parameter, ``SECRET_PARAM``; the secret is stored encrypted with the endpoint,
+    never in the canvas), what a usable secret looks like (``secret_problem``) and how
+    a delivery is verified (``receive``). The receiver only refuses every delivery while
+    no secret is set (docs/design-rules.md, "Fail closed").
+    """
 
     role: ClassVar[Role] = "trigger"
+    SECRET_HOOK: ClassVar[str] = "setSecret"
+    SECRET_PARAM: ClassVar[str] = "webhookSigningSecret"
     # Kinds of object whose events this trigger receives (matched against ``creates``).
     listens_for: ClassVar[frozenset[str]] = frozenset()
     # Configuration flag (a boolean field) that lets events about objects this very
     # canvas created start runs of it again; off by default.
     SELF_TRIGGER_OPT_IN: ClassVar[str] = "allowSelfTriggered"
+
+    @classmethod
+    def secret_hook(cls, label: str, description: str) -> Hook:
+        """The hook that sets (empty: clears) this trigger's secret, for ``hooks``."""
+        return Hook(cls.SECRET_HOOK, "Set signing secret", fields=(
+            Field(cls.SECRET_PARAM, "secret", label, description=description),))
+
+    def secret_problem(self, secret: str, config: Mapping[str, Any]) -> str | None:
+        """Why ``secret`` (non-empty, stripped) cannot verify deliveries to a node
+        configured with ``config``, or None when it can. Default: a Standard Webhooks
+        secret (``whsec_`` then base64)."""
+        from incidentflow.components.standard_webhooks import secret_problem
+
+        return secret_problem(secret)
 
     def subject_id(self, event: Event) -> str | None:
         """The id of the object (of a kind in ``listens_for``) that ``event`` is about,
@@ -281,6 +326,7 @@ class WebhookTrigger(Component):
         config: Mapping[str, Any],
         now: datetime,
     ) -> WebhookVerdict:
-        """Verify and parse one delivery. ``secrets`` are the currently valid signing
-        secrets (empty: none set, reject). Pure: no I/O."""
+        """Verify and parse one delivery. ``secrets`` are the currently valid secrets
+        (empty: none set; the receiver refuses such deliveries before asking). Pure: no
+        I/O. Rejections carry a :class:`RejectionCode` (``WebhookVerdict.rejected``)."""
         raise NotImplementedError

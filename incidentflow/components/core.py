@@ -13,6 +13,7 @@ from incidentflow.components.base import Component, Emission, ExecutionContext, 
 from incidentflow.components.http_step import HttpStep
 from incidentflow.components.schedule import Schedule
 from incidentflow.components.wait import Wait
+from incidentflow.components.webhook import Webhook
 from incidentflow.errors import PermanentError
 
 CONDITION_FIELD = Field(
@@ -94,4 +95,5 @@ def _condition(ctx: ExecutionContext) -> bool:
 
 
 def all_components() -> list[Component]:
-    return [Start(), Noop(), Filter(), If(), HttpStep(), Wait(), Schedule(), Approval()]
+    return [Start(), Noop(), Filter(), If(), HttpStep(), Wait(), Schedule(), Approval(),
+            Webhook()]

@@ -91,7 +91,7 @@ def recent_deliveries(conn: Connection, endpoint_id: str, limit: int) -> list[De
         DeliveryRecord(
             id=row.id, endpoint_id=row.endpoint_id, webhook_id=row.webhook_id,
             outcome=row.outcome, reason=row.reason, received_at=row.received_at,
-            run_id=row.run_id, held=len(row.held_events or ()),
+            run_id=row.run_id, held=len(row.held_events or ()), code=row.code or "",
         )
         for row in conn.execute(query)
     ]

@@ -99,6 +99,7 @@ class DeliveryRecord:
     received_at: datetime
     run_id: str | None
     held: int = 0  # events a paused canvas holds for this delivery until it resumes
+    code: str = ""  # a rejection's code (components.base.RejectionCode); "" otherwise
 
 
 @dataclass(frozen=True)
@@ -297,7 +298,12 @@ class Store(Protocol):
         another thread once it is committed (or failed)."""
         ...
 
-    def record_rejection(self, endpoint_id: str, reason: str, now: datetime) -> None: ...
+    def record_rejection(
+        self, endpoint_id: str, reason: str, now: datetime, code: str = "other"
+    ) -> None:
+        """A refused delivery, logged with ``reason`` (for people) and ``code`` (a
+        ``RejectionCode`` value, for machines)."""
+        ...
     def recent_deliveries(self, endpoint_id: str, limit: int = 20) -> list[DeliveryRecord]:
         """Newest first."""
         ...

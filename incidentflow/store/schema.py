@@ -113,6 +113,8 @@ deliveries = sa.Table(
     sa.Column("webhook_id", sa.String(200)),
     sa.Column("outcome", sa.String(20), nullable=False),
     sa.Column("reason", sa.Text, nullable=False),
+    # A rejection's code (components.base.RejectionCode); NULL for accepted deliveries.
+    sa.Column("code", sa.String(40)),
     sa.Column("run_id", ID),
     sa.Column("received_at", UTCDateTime, nullable=False),
     # The events a delivery to a paused canvas carried, kept until the canvas resumes

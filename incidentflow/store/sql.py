@@ -23,7 +23,6 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from incidentflow.canvas import Canvas, Node
-from incidentflow.components.base import Wait, Waiting, WebhookTrigger
 from incidentflow.errors import Conflict, NotFound
 from incidentflow.events import Event
 from incidentflow.rate_limit import RateLimit
@@ -75,9 +74,10 @@ from incidentflow.store.schema import (
     runs,
 )
 from incidentflow.store.writer import Hooks, waited
+from incidentflow.waits import Wait, Waiting
 
 if TYPE_CHECKING:
-    from incidentflow.registry import Registry
+    from incidentflow.store.node_roles import NodeRoles
 
 
 class _Finishes:
@@ -104,16 +104,16 @@ class SqlStore:
     def __init__(
         self,
         database_url: str,
-        registry: Registry | None = None,
+        roles: NodeRoles,
         *,
         on_work: Callable[[], None] | None = None,
         sqlite_synchronous: str = "FULL",
     ):
-        """``registry`` tells which node types are webhook triggers and which are
-        triggers at all (default: ``default_registry()``, loaded on first need).
+        """``roles`` says which nodes of a canvas get webhook endpoints and which are
+        triggers (the registry; the store knows no components).
         ``on_work`` is called after every commit that made executions due."""
         self._db = Database(database_url, sqlite_synchronous)
-        self._registry = registry
+        self._roles = roles
         self.on_work = on_work
         self._local_worker: LocalWorker | None = None
         self._db.writer.hooks = Hooks(
@@ -161,7 +161,7 @@ class SqlStore:
                     content_hash=digest, warnings=warnings, created_at=now,
                 )
             )
-            endpoint_rows.sync(conn, canvas.name, self._webhook_nodes(canvas), now)
+            endpoint_rows.sync(conn, canvas.name, self._roles.webhook_nodes(canvas), now)
             schedule_rows.sync(conn, canvas.name, self._schedule_nodes(canvas), now)
         return SavedCanvas(canvas.name, version, created=True)
 
@@ -205,7 +205,7 @@ class SqlStore:
         ).first()
         return CanvasSummary(
             name=head.name, version=head.current_version, updated_at=head.updated_at,
-            triggers=self._trigger_nodes(canvas_from_spec(head.spec)),
+            triggers=self._roles.trigger_nodes(canvas_from_spec(head.spec)),
             last_run_id=last.id if last else None,
             last_run_state=last.state if last else None,
             last_run_at=last.created_at if last else None,
@@ -325,12 +325,15 @@ class SqlStore:
             return False
         return True
 
-    def record_rejection(self, endpoint_id: str, reason: str, now: datetime) -> None:
+    def record_rejection(
+        self, endpoint_id: str, reason: str, now: datetime, code: str = "other"
+    ) -> None:
         def reject(conn: Connection) -> None:  # batched: a flood of bad signatures too
             _delivery_target(conn, endpoint_id)
             conn.execute(_INSERT_DELIVERY, {
                 "id": new_id(), "endpoint_id": endpoint_id, "webhook_id": None,
-                "outcome": "rejected", "reason": reason, "run_id": None, "received_at": now,
+                "outcome": "rejected", "reason": reason, "code": code, "run_id": None,
+                "received_at": now,
             })
             _count(conn, endpoint_id, "rejected", now)
 
@@ -712,29 +715,8 @@ class SqlStore:
         if self.on_work is not None:
             self.on_work()
 
-    def _registry_now(self) -> Registry:
-        if self._registry is None:
-            from incidentflow.registry import default_registry
-
-            self._registry = default_registry()
-        return self._registry
-
-    def _webhook_nodes(self, canvas: Canvas) -> list[str]:
-        components = self._registry_now().components
-        return [
-            n.name for n in canvas.nodes if isinstance(components.get(n.type), WebhookTrigger)
-        ]
-
     def _schedule_nodes(self, canvas: Canvas) -> list[Node]:
         return [n for n in canvas.nodes if n.type == schedule_rows.SCHEDULE_TYPE]
-
-    def _trigger_nodes(self, canvas: Canvas) -> list[str]:
-        components = self._registry_now().components
-        return [
-            n.name
-            for n in canvas.nodes
-            if n.type in components and components[n.type].role == "trigger"
-        ]
 
     # -- API tokens (store/tokens.py) and retention (store/retention.py) ---------------
     def create_token(

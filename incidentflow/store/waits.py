@@ -23,9 +23,9 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
-from incidentflow.components.base import Wait, Waiting
 from incidentflow.store.notify import notify_due
 from incidentflow.store.schema import QUEUED, executions, runs, waits
+from incidentflow.waits import Wait, Waiting
 
 TIMED_OUT: dict[str, Any] = {"timeout": True}
 CANCELLED: dict[str, Any] = {"cancelled": True}

@@ -129,6 +129,7 @@ def create_app(
     app = EdgeApp(routes=routes, lifespan=lifespan,
                   middleware=[Middleware(metrics.webhook_timer)])
     app.state.host = host
+    app.state.receiver = host.receiver
     app.state.settings = settings
     app.state.pruner = pruner
     return app

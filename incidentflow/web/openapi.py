@@ -10,9 +10,11 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
+from incidentflow.components.base import RejectionCode, WebhookTrigger
 from incidentflow.web.openapi_waits import waiting_paths, waiting_schemas
 
 API_PREFIX = "/api/v1"
+_SECRET_HOOK, _SECRET_PARAM = WebhookTrigger.SECRET_HOOK, WebhookTrigger.SECRET_PARAM
 
 
 def _ref(name: str) -> dict[str, str]:
@@ -118,9 +120,9 @@ def _paths() -> dict[str, Any]:
         **_runaway_paths(p, limit),
         **waiting_paths(p, _op, _json, _ref, _path_param),
         f"{p}/canvases/{{name}}/nodes/{{node}}/hooks/{{hook}}": {"post": _op(
-            "Run a node action (setSecret: {webhookSigningSecret}; empty clears)",
+            f"Run a node action ({_SECRET_HOOK}: {{{_SECRET_PARAM}}}; empty clears)",
             {"200": _json(_ref("HookResult"), "Done")},
-            params=[NAME, NODE, _path_param("hook", "Action name, e.g. setSecret")],
+            params=[NAME, NODE, _path_param("hook", f"Action name, e.g. {_SECRET_HOOK}")],
             body=object_body, errors=(400, 401, 404, 413, 422))},
         f"{p}/canvases/{{name}}/nodes/{{node}}/resume": {"post": _op(
             "Resume a node whose rate limit tripped: release (run) or discard what it "
@@ -344,6 +346,8 @@ def _runaway_schemas() -> dict[str, Any]:
         outcome={"enum": ["accepted", "duplicate", "rejected", "ignored", "filtered",
                           "paused"]},
         reason={"type": "string"}, runId=_NULLABLE_STR,
+        code={"enum": [*(c.value for c in RejectionCode), None],
+              "description": "why a rejected delivery was refused; null otherwise"},
         heldEvents={"type": "integer", "description": "events kept until the canvas resumes"})
     return {
         "Delivery": delivery,

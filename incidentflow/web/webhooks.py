@@ -1,4 +1,7 @@
-"""The public webhook receiver: ``POST /webhooks/{endpoint_id}``.
+"""The HTTP side of the webhook receiver: ``POST /webhooks/{endpoint_id}``.
+
+Only HTTP here: the endpoint id's shape and the body's size limit; everything else
+about a delivery happens in ``incidentflow/receiver.py``.
 
 Answers are short and generic (docs/design-rules.md, "Generic answers"); the reason of
 a rejection goes to the logs and the delivery counters, never back to the caller.
@@ -14,7 +17,8 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from incidentflow.host import Host
+from incidentflow.components.base import RejectionCode, rejection_answer
+from incidentflow.receiver import Receiver
 
 MAX_BODY_BYTES = 512 * 1024
 # Endpoint ids are token_urlsafe strings; anything else cannot exist, so skip the DB.
@@ -43,19 +47,22 @@ async def read_limited(request: Request, limit: int = MAX_BODY_BYTES) -> bytes:
 async def receive_webhook(request: Request) -> Response:
     endpoint_id = request.path_params["endpoint_id"]
     if not _ENDPOINT_ID.fullmatch(endpoint_id):
-        return JSONResponse({"error": "not found"}, status_code=404)
+        return _refused(RejectionCode.UNKNOWN_ENDPOINT)
     try:
         body = await read_limited(request)
     except BodyTooLarge:
         # Connection: close, because the rest of the body is never read.
-        return JSONResponse(
-            {"error": "payload too large"}, status_code=413, headers={"connection": "close"}
-        )
+        return _refused(RejectionCode.TOO_LARGE, {"connection": "close"})
     except ClientDisconnect:
         return Response(status_code=400)
-    host: Host = request.app.state.host
-    status, public = await host.receive_webhook(endpoint_id, dict(request.headers), body)
+    receiver: Receiver = request.app.state.receiver
+    status, public = await receiver.receive(endpoint_id, dict(request.headers), body)
     return JSONResponse(public, status_code=status)
+
+
+def _refused(code: RejectionCode, headers: dict[str, str] | None = None) -> Response:
+    status, public = rejection_answer(code)
+    return JSONResponse({"error": public}, status_code=status, headers=headers)
 
 
 def webhook_routes() -> list[Route]:

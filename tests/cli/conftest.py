@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 
 from incidentflow.cli import app
 from incidentflow.emulator import create_emulator_app, serve_in_thread
+from incidentflow.registry import default_registry
 from incidentflow.settings import Settings
 from incidentflow.store.sql import SqlStore
 from incidentflow.web.app import create_app
@@ -31,7 +32,7 @@ class Live:
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
     data_dir = tmp_path_factory.mktemp("cli") / "data"
     settings = Settings.from_env({}, data_dir=data_dir, admin_token=ADMIN_TOKEN)
-    store = SqlStore(settings.database_url)
+    store = SqlStore(settings.database_url, default_registry())
     store.migrate()
     with serve_in_thread(create_emulator_app(api_keys=EMULATOR_KEY)) as emulator_url, \
          serve_in_thread(create_app(settings, store=store)) as url:

@@ -67,6 +67,18 @@ def test_pause_hold_then_resume_and_run(invoke: Any, live: Live, tmp_path: Path)
     assert table.exit_code == 0 and "msg_cli_1" in table.stdout and "paused" in table.stdout
 
 
+def test_the_delivery_log_shows_the_code_of_a_refusal(invoke: Any, live: Live,
+                                                      tmp_path: Path) -> None:
+    ready(invoke, tmp_path, "cli-refused")
+    forged = "whsec_" + base64.b64encode(b"not the secret, 24 bytes").decode()
+    assert deliver(live, invoke, "cli-refused", forged, "msg_cli_forged").status_code == 403
+    [entry] = json.loads(invoke("canvas", "deliveries", "cli-refused", "On Incident",
+                                "--json").stdout)
+    assert (entry["outcome"], entry["code"]) == ("rejected", "bad_signature")
+    table = invoke("canvas", "deliveries", "cli-refused", "On Incident")
+    assert table.exit_code == 0 and "bad_signature" in table.stdout
+
+
 def test_resume_and_discard(invoke: Any, live: Live, tmp_path: Path) -> None:
     secret = ready(invoke, tmp_path, "cli-discard")
     invoke("canvas", "pause", "cli-discard")

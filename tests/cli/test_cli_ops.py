@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 
 from incidentflow.cli import app
 from incidentflow.events import Event, utcnow
+from incidentflow.registry import default_registry
 from incidentflow.settings import Settings
 from incidentflow.store.sql import SqlStore
 
@@ -78,7 +79,7 @@ def test_runs_replay_prints_the_new_run(invoke: Any, tmp_path: Path) -> None:
 def test_prune_deletes_old_finished_runs(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
     settings = Settings.from_env({}, data_dir=data_dir)
-    store = SqlStore(settings.database_url)
+    store = SqlStore(settings.database_url, default_registry())
     store.migrate()
     from incidentflow.canvas import Canvas, Edge, Node
 
@@ -100,7 +101,7 @@ def test_prune_deletes_old_finished_runs(tmp_path: Path) -> None:
                            env=env)
     assert result.exit_code == 0, result.output
     assert "pruned 1 runs" in result.stdout
-    store = SqlStore(settings.database_url)
+    store = SqlStore(settings.database_url, default_registry())
     try:
         assert [r.id for r in store.list_runs("c")] == [recent]
         assert old != recent

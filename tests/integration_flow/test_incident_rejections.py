@@ -137,7 +137,7 @@ def fresh_host(flow: Flow) -> Host:
 
 async def status_with(host: Host, flow: Flow, secret: str) -> int:
     endpoint_id = await flow.endpoint_id()
-    status, _ = await host.receive_webhook(endpoint_id, flow.signed(secret, BODY), BODY)
+    status, _ = await host.receiver.receive(endpoint_id, flow.signed(secret, BODY), BODY)
     return status
 
 
@@ -188,7 +188,7 @@ async def test_concurrent_deliveries_after_the_cache_expires_read_the_endpoint_o
     import asyncio
     import time
 
-    from incidentflow import host as host_module
+    from incidentflow.receiver import EndpointCache
 
     await applied(flow)
     secret = new_secret()
@@ -204,10 +204,13 @@ async def test_concurrent_deliveries_after_the_cache_expires_read_the_endpoint_o
         return real(endpoint, now)
 
     monkeypatch.setattr(store._store, "get_endpoint", counting)
-    monkeypatch.setattr(host_module, "ENDPOINT_CACHE_SECONDS", 0.0)
-    flow.host._targets.clear()
+    seconds = [0.0]  # the cache's monotonic clock, moved by hand
+    flow.host.receiver.cache = EndpointCache(ttl=5.0, monotonic=lambda: seconds[0])
     bodies = [json.dumps({"event_type": CREATED, CREATED: {"id": f"01F{n}", "name": "DB"}})
-              .encode() for n in range(8)]
+              .encode() for n in range(9)]
+    assert (await flow.deliver(secret, bodies.pop())).status_code == 200  # cached now
+    seconds[0] += 5.0  # ... and stale
+    reads.clear()
     answers = await asyncio.gather(*(flow.deliver(secret, body) for body in bodies))
     assert [a.status_code for a in answers] == [200] * 8
     assert reads == [endpoint_id]  # one read for the eight of them
@@ -220,12 +223,12 @@ async def test_a_secret_set_while_the_endpoint_loads_is_not_overwritten(flow: Fl
     old, new = new_secret(), new_secret()
     await flow.set_secret(old)
     endpoint_id = await flow.endpoint_id()
-    host = flow.host
-    host._targets.clear()
-    loading = asyncio.ensure_future(host._target(endpoint_id, flow.clock()))
+    receiver = flow.host.receiver
+    receiver.cache.clear()
+    loading = asyncio.ensure_future(receiver.target(endpoint_id, flow.clock()))
     await asyncio.sleep(0)  # the load has started reading
     await flow.set_secret(new)  # meanwhile: must win over the load in flight
     await loading
-    assert endpoint_id not in host._targets  # the stale load was not cached
-    target = await host._target(endpoint_id, flow.clock())
+    assert endpoint_id not in receiver.cache  # the stale load was not cached
+    target = await receiver.target(endpoint_id, flow.clock())
     assert new in target.secrets

@@ -7,7 +7,7 @@ import json
 import pytest
 from incidentio_fakes import DATA, NOW
 
-from incidentflow.components.base import WebhookRequest
+from incidentflow.components.base import RejectionCode, WebhookRequest
 from incidentflow.integrations.incidentio.signature import sign
 from incidentflow.integrations.incidentio.trigger import OnIncident
 
@@ -79,21 +79,24 @@ def test_no_secret_is_rejected_and_says_so():
     verdict = receive(delivery(example(CREATED)), secrets=())
     assert verdict.status == 403
     assert verdict.reason == "signing secret not set"
+    assert verdict.code is RejectionCode.NO_SECRET
     assert not verdict.events
 
 
-@pytest.mark.parametrize("tamper, reason", [
+@pytest.mark.parametrize("tamper, reason, code", [
     (lambda r: WebhookRequest({k: v for k, v in r.headers.items() if k != "webhook-signature"},
-                              r.body), "missing"),
-    (lambda r: WebhookRequest(r.headers, r.body + b" "), "no signature matches"),
+                              r.body), "missing", RejectionCode.MISSING_HEADERS),
+    (lambda r: WebhookRequest(r.headers, r.body + b" "), "no signature matches",
+     RejectionCode.BAD_SIGNATURE),
     (lambda r: WebhookRequest({**r.headers, "webhook-id": "msg_other"}, r.body),
-     "no signature matches"),
+     "no signature matches", RejectionCode.BAD_SIGNATURE),
 ])
-def test_bad_signatures_get_a_generic_403_and_a_precise_reason(tamper, reason):
+def test_bad_signatures_get_a_generic_403_and_a_precise_reason(tamper, reason, code):
     verdict = receive(tamper(delivery(example(CREATED))))
     assert verdict.status == 403
     assert verdict.public == "forbidden"
     assert reason in verdict.reason
+    assert verdict.code is code
     assert not verdict.events
 
 
@@ -106,6 +109,7 @@ def test_wrong_secret_is_rejected():
 def test_stale_or_future_timestamp_is_rejected(offset, word):
     verdict = receive(delivery(example(CREATED), timestamp=str(int(TS) + offset)))
     assert verdict.status == 403 and word in verdict.reason
+    assert verdict.code is RejectionCode.STALE_TIMESTAMP
 
 
 def test_previous_secret_still_accepted_during_rotation():

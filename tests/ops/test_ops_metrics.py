@@ -15,6 +15,7 @@ from ops_support import ADMIN_TOKEN, apply_manual
 from starlette.testclient import TestClient
 
 from incidentflow import metrics
+from incidentflow.components.base import RejectionCode
 from incidentflow.engine.worker import Worker
 
 HOOKS = """
@@ -144,16 +145,24 @@ def test_readyz_follows_the_database_and_healthz_does_not(anon, store, monkeypat
     assert "incidentflow_database_up 0.0" in anon.get("/metrics").text
 
 
-@pytest.mark.parametrize(("reason", "label"), [
-    ("signing secret not set", "no_secret"),
-    ("no signature matches the signing secret", "bad_signature"),
-    ("webhook-timestamp too old (400s)", "stale_or_bad_timestamp"),
-    ("missing webhook-id, webhook-timestamp or webhook-signature header", "bad_signature"),
-    ("payload is not JSON", "malformed"),
-    ("trigger failed: KeyError", "trigger_error"),
-])
-def test_reason_classes_are_a_small_fixed_set(reason, label):
-    assert metrics.reason_class(reason) == label
+@pytest.mark.parametrize("code", list(RejectionCode))
+def test_a_rejection_is_labelled_by_its_code(code):
+    assert metrics.reason_class(code.value) == code.value
+
+
+def test_a_code_outside_the_set_cannot_grow_the_labels():
+    assert metrics.reason_class("signing secret not set") == "other"
+    assert metrics.reason_class("") == "other"
+
+
+def test_a_stale_delivery_is_counted_and_logged_with_its_code(api, anon, hook):
+    before = deliveries("rejected", "stale_timestamp")
+    old = int(time.time()) - 3600
+    headers = signed_headers(hook["secret"], BODY, "msg_old", old)
+    assert anon.post(hook["path"], content=BODY, headers=headers).status_code == 403
+    assert deliveries("rejected", "stale_timestamp") - before == 1
+    log = api.get("/api/v1/canvases/hooks/nodes/On Incident/deliveries").json()["deliveries"]
+    assert (log[0]["outcome"], log[0]["code"]) == ("rejected", "stale_timestamp")
 
 
 def test_ids_carry_their_creation_time():

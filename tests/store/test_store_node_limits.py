@@ -105,7 +105,7 @@ def test_slots_hold_across_connections_taking_them_at_once(store, database_url):
     """Two stores (two engines, as two processes would have) race for 7 slots."""
     queue_runs(store, 24)
     jobs = claim_all(store)
-    other = SqlStore(database_url, store._registry)
+    other = SqlStore(database_url, store._roles)
     halves = {store: jobs[0::2], other: jobs[1::2]}
     verdicts = []
     start = threading.Barrier(len(halves))

@@ -6,6 +6,7 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
+from incidentflow.registry import default_registry
 from incidentflow.store.schema import metadata
 
 
@@ -25,7 +26,7 @@ def test_migrate_twice_is_harmless(store):
 def test_sqlite_runs_in_wal_with_full_sync(tmp_path):
     from incidentflow.store.sql import SqlStore
 
-    store = SqlStore(f"sqlite:///{tmp_path / 'x.db'}")
+    store = SqlStore(f"sqlite:///{tmp_path / 'x.db'}", default_registry())
     with store.engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL

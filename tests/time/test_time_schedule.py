@@ -46,7 +46,7 @@ def fired_for(store, name: str = "s") -> list[str]:
 
 async def test_two_racing_workers_fire_each_due_time_once(store, database_url):
     save(store, scheduled())
-    other = SqlStore(database_url, store._registry)  # another worker process's store
+    other = SqlStore(database_url, store._roles)  # another worker process's store
     clock = Clock()
     try:
         first, second = Scheduler(store, clock), Scheduler(other, clock)

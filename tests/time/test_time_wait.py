@@ -96,7 +96,7 @@ async def test_a_wait_survives_its_worker_stopping(store, tmp_path):
 
 @postgres_only()  # LISTEN/NOTIFY across processes is PostgreSQL's
 async def test_a_wait_enqueued_by_one_worker_fires_in_another(store, database_url, tmp_path):
-    other_store = SqlStore(database_url, store._registry)  # another process's store
+    other_store = SqlStore(database_url, store._roles)  # another process's store
     try:
         # The other worker is idle and polls every 5 s: only the NOTIFY of the wait's
         # time can make it fire the wait within a second.

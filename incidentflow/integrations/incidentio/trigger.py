@@ -1,10 +1,11 @@
 """On Incident: receive incident.io's signed webhooks for incident created/updated.
 
 ``integration`` is optional: receiving needs only the node's signing secret (set with
-the ``setSecret`` hook), never an API key, so a canvas can listen to incident.io
-without storing a key. Canvases written for the seed's system name the ``incident``
-integration on this node too; they are accepted, and the name must then be that of an
-existing ``incident`` integration (the same check Create Incident gets).
+the trigger's secret hook, ``WebhookTrigger.SECRET_HOOK``), never an API key, so a
+canvas can listen to incident.io without storing a key. Canvases written for the seed's
+system name the ``incident`` integration on this node too; they are accepted, and the
+name must then be that of an existing ``incident`` integration (the same check Create
+Incident gets).
 
 Only the two public v2 events are selectable (the seed's choice). ``private_incident.*``
 deliveries carry nothing but an id, so they are acknowledged (2xx, so incident.io stops
@@ -19,16 +20,16 @@ from typing import Any, ClassVar
 
 from incidentflow.components.base import (
     Field,
-    Hook,
     Option,
+    RejectionCode,
     WebhookRequest,
     WebhookTrigger,
     WebhookVerdict,
 )
+from incidentflow.components.standard_webhooks import SignatureError, secret_problem, verify
 from incidentflow.errors import Problem
 from incidentflow.events import Event, iso
 from incidentflow.integrations.incidentio import examples
-from incidentflow.integrations.incidentio.signature import SignatureError, verify
 from incidentflow.jsontext import JsonRejected, decode
 
 CREATED = "public_incident.incident_created_v2"
@@ -37,13 +38,6 @@ UPDATED = "public_incident.incident_updated_v2"
 # (a contract: docs/design-rules.md, "Event shapes").
 EMITTED_TYPES = {CREATED: "incident.incident.created", UPDATED: "incident.incident.updated"}
 DEFAULT_EVENTS = [CREATED, UPDATED]
-SECRET_FIELD = "webhookSigningSecret"
-
-# Callers get a generic body; the precise reason goes to logs and the UI
-# (docs/design-rules.md, "Generic answers").
-FORBIDDEN = "forbidden"
-BAD_REQUEST = "bad request"
-UNSUPPORTED_MEDIA_TYPE = "unsupported media type: send application/json"
 OK = "ok"
 
 
@@ -69,12 +63,9 @@ class OnIncident(WebhookTrigger):
         ),
     )
     hooks = (
-        Hook(
-            "setSecret", "Set signing secret",
-            fields=(Field(SECRET_FIELD, "secret", "Webhook signing secret",
-                          description="From incident.io Settings > Webhooks (whsec_…). "
-                          "Leave empty to clear it."),),
-        ),
+        WebhookTrigger.secret_hook(
+            "Signing secret from incident.io",
+            "From incident.io Settings > Webhooks (whsec_…). Leave empty to clear it."),
     )
     example_output: ClassVar[dict[str, Any] | None] = examples.load("on-incident")
     emits: ClassVar[tuple[str, ...]] = ("incident.incident.created", "incident.incident.updated")
@@ -89,6 +80,10 @@ class OnIncident(WebhookTrigger):
             return [Problem(f"unknown event type(s): {', '.join(map(str, unknown))}",
                             node, "events")]
         return []
+
+    def secret_problem(self, secret: str, config: Mapping[str, Any]) -> str | None:
+        problem = secret_problem(secret)
+        return f"{problem} (copy it from incident.io)" if problem else None
 
     def subject_id(self, event: Event) -> str | None:
         incident = event.data.get("incident") if isinstance(event.data, dict) else None
@@ -115,16 +110,16 @@ class OnIncident(WebhookTrigger):
         if not secrets:
             # Fail closed and say so plainly (docs/design-rules.md, "Fail closed"); the
             # operator sees it in incident.io's delivery log.
-            return WebhookVerdict(403, "signing secret not set", "signing secret not set")
+            return WebhookVerdict.rejected(RejectionCode.NO_SECRET, "signing secret not set")
         try:
             signed = verify(secrets, request.headers, request.body, now)
         except SignatureError as exc:
-            return WebhookVerdict(403, FORBIDDEN, str(exc))
-        content_type = request.headers.get("content-type", "")
-        if not _is_json_media_type(content_type):
-            # Checked only after the signature, so strangers learn nothing but 403.
-            return WebhookVerdict(415, UNSUPPORTED_MEDIA_TYPE,
-                                  f"content type {content_type[:100]!r} is not JSON")
+            return WebhookVerdict.rejected(exc.code, str(exc))
+        # Checked only after the signature, so strangers learn nothing but 403.
+        if not request.sends_json:
+            content_type = request.headers.get("content-type", "")
+            return WebhookVerdict.rejected(RejectionCode.UNSUPPORTED_MEDIA_TYPE,
+                                           f"content type {content_type[:100]!r} is not JSON")
         try:
             payload = read_payload(request.body)
             event_type = payload["event_type"]
@@ -133,7 +128,8 @@ class OnIncident(WebhookTrigger):
                                       dedupe_key=signed.msg_id)
             incident = incident_of(payload)
         except ValueError as exc:
-            return WebhookVerdict(400, BAD_REQUEST, str(exc), dedupe_key=signed.msg_id)
+            return WebhookVerdict.rejected(RejectionCode.MALFORMED_BODY, str(exc),
+                                           dedupe_key=signed.msg_id)
         event = Event(
             type=EMITTED_TYPES[event_type],
             data={"event_type": event_type, "incident": incident},
@@ -173,13 +169,6 @@ def incident_of(payload: dict[str, Any]) -> dict[str, Any]:
     if not isinstance(incident, dict):
         raise ValueError(f"body has no incident object for {event_type}")
     return incident
-
-
-def _is_json_media_type(content_type: str) -> bool:
-    """incident.io sends ``application/json``; an absent header is read as JSON too."""
-    media = content_type.split(";", 1)[0].strip().lower()
-    return media in ("", "application/json") or (
-        media.startswith("application/") and media.endswith("+json"))
 
 
 def _selected(config: Mapping[str, Any]) -> list[str]:

@@ -30,7 +30,6 @@ from incidentflow.web.ui.problems import configuration_field, problems_of
 from incidentflow.web.ui.rate_limits import node_panel
 from incidentflow.web.ui.schedules import schedule_panel
 
-SECRET_HOOK, SECRET_PARAM = "setSecret", "webhookSigningSecret"
 DELIVERIES_SHOWN = 20
 EXAMPLE_PAYLOAD = '{\n  "service": "checkout",\n  "severity": "major"\n}'
 
@@ -81,6 +80,9 @@ async def _panel(
     }
     if isinstance(component, WebhookTrigger):
         panel["webhook"] = await _webhook(context, canvas.name, node.name)
+        # Labelled and explained by the trigger itself (its secret hook's one field).
+        hook = next(h for h in component.hooks if h.name == component.SECRET_HOOK)
+        panel["secret_field"] = hook.fields[0]
     if component.type == "schedule":
         panel["schedule"] = await schedule_panel(context, canvas.name, node)
     return panel
@@ -226,7 +228,8 @@ async def _run_secret_hook(request: Request, secret: str, notice: str) -> Respon
     context = ui(request)
     name, node_name = request.path_params["name"], request.path_params["node"]
     try:
-        await context.host.run_hook(name, node_name, SECRET_HOOK, {SECRET_PARAM: secret})
+        await context.host.run_hook(name, node_name, WebhookTrigger.SECRET_HOOK,
+                                    {WebhookTrigger.SECRET_PARAM: secret})
     except NotFound:
         raise
     except IncidentflowError as exc:
