@@ -21,7 +21,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from incidentflow.canvas import Canvas
-from incidentflow.components.base import Wait, Waiting
+from incidentflow.waits import Wait, Waiting
 from incidentflow.events import Event
 from incidentflow.rate_limit import RateLimit
 
