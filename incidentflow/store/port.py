@@ -21,9 +21,9 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from incidentflow.canvas import Canvas
-from incidentflow.waits import Wait, Waiting
 from incidentflow.events import Event
 from incidentflow.rate_limit import RateLimit
+from incidentflow.waits import Wait, Waiting
 
 if TYPE_CHECKING:
     from incidentflow.store.retention import Pruned
