@@ -56,6 +56,7 @@ from incidentflow.store.port import (
     DeliveryResult,
     Endpoint,
     IntegrationRecord,
+    NewExecution,
     NodeLimitState,
     RunRecord,
     SavedCanvas,
@@ -99,6 +100,8 @@ class _Target:
     # Some node has a concurrency key (a template): routing renders it, so it runs in
     # the expression pool, under the budget, never on the event loop.
     keyed: bool = False
+    # What ``receive`` gets as ``config`` (``WebhookTrigger.receiving_config``).
+    config: Mapping[str, Any] | None = None
 
     def fresh(self, now: datetime) -> bool:
         if self.expires <= time.monotonic():
@@ -407,7 +410,7 @@ class Host:
         if target.guard and kept:
             kept, reason = await self.guard.screen(
                 target.canvas.name, target.guard, target.trigger, kept)
-        route = partial(_routed, target.canvas, target.node.name, kept)
+        route = partial(_routed, target.canvas, target.node.name, kept, target.trigger)
         events = await off_loop(route) if target.keyed else route()
         # Awaited on the loop (no thread per delivery): one wakeup per committed batch.
         result: DeliveryResult = await answered(
@@ -448,7 +451,7 @@ class Host:
                     f"canvas {name!r} holds {held} deliveries that arrived while it was "
                     'paused: choose whether to run or discard them ({"pending": "run"} or '
                     '{"pending": "discard"})')
-        plan = partial(_first_executions, record.canvas) if pending == "run" else None
+        plan = partial(self._resumed_executions, record.canvas) if pending == "run" else None
         resumed = await self._db(self.store.resume_canvas, name, plan, self.clock())
         if resumed.run_ids:
             self._wake()
@@ -457,6 +460,13 @@ class Host:
                     extra={"canvas": name})
         return {"name": name, **_pause_view(None), "pending": pending,
                 "runIds": resumed.run_ids, "discarded": resumed.discarded}
+
+    def _resumed_executions(self, canvas: Canvas, node: str, event: Event) -> list[Any]:
+        """A held event starts what it would have started when it arrived."""
+        trigger = self.registry.components.get(canvas.node(node).type)
+        if isinstance(trigger, WebhookTrigger) and trigger.first_step(event):
+            return _first_step(node, event)
+        return _first_executions(canvas, node, event)
 
     async def node_deliveries(self, canvas: str, node: str, limit: int) -> list[DeliveryRecord]:
         """The delivery log of a webhook trigger node, newest first."""
@@ -472,9 +482,8 @@ class Host:
             return WebhookVerdict(403, "signing secret not set", "signing secret not set")
         request = WebhookRequest({k.lower(): v for k, v in headers.items()}, body)
         try:
-            return target.trigger.receive(
-                request, list(target.secrets), target.node.configuration, now
-            )
+            config = target.node.configuration if target.config is None else target.config
+            return target.trigger.receive(request, list(target.secrets), config, now)
         except Exception as exc:  # a component bug must not become a 500 to the sender
             log.exception("webhook trigger %s failed", target.node.type)
             return WebhookVerdict(400, "bad request", f"trigger failed: {type(exc).__name__}")
@@ -508,6 +517,7 @@ class Host:
             endpoint.previous_valid_until,
             guarded_kinds(record.canvas, node, trigger, self.registry),
             _keyed(record.canvas),
+            trigger.receiving_config(node.configuration, node.integration),
         )
         if epoch == self._epoch:  # not if a secret or canvas changed while we read
             self._targets[endpoint_id] = target
@@ -677,8 +687,15 @@ def _keyed(canvas: Canvas) -> bool:
     return any(node.concurrency_key is not None for node in canvas.nodes)
 
 
-def _routed(canvas: Canvas, node: str, events: list[Event]) -> list[tuple[Event, list[Any]]]:
-    return [(event, _first_executions(canvas, node, event)) for event in events]
+def _routed(canvas: Canvas, node: str, events: list[Event],
+            trigger: WebhookTrigger | None = None) -> list[tuple[Event, list[Any]]]:
+    return [(event, _first_step(node, event) if trigger and trigger.first_step(event)
+             else _first_executions(canvas, node, event)) for event in events]
+
+
+def _first_step(node: str, event: Event) -> list[Any]:
+    """The run starts with the trigger's own execution (``WebhookTrigger.first_step``)."""
+    return [NewExecution(node=node, input=event)]
 
 
 def _first_executions(canvas: Canvas, node: str, event: Event) -> list[Any]:

@@ -81,6 +81,10 @@ class Emission:
     # The downstream executions this emission enqueues start no earlier than this
     # (the ``wait`` step); None: at once.
     not_before: datetime | None = None
+    # True: this event becomes the run's trigger event (``root``). For a trigger's own
+    # first step that completes what its delivery only pointed at (a private
+    # incident.io event, fetched): the run's later steps see the whole object.
+    root: bool = False
 
 
 @dataclass
@@ -208,6 +212,20 @@ class WebhookTrigger(Component):
         integration's API (e.g. a person declared the incident): no create action can
         have made it, so the guard neither looks it up nor waits. True when unsure."""
         return True
+
+    def receiving_config(
+        self, configuration: Mapping[str, Any], integration: str | None
+    ) -> Mapping[str, Any]:
+        """What ``receive`` gets as ``config``: the node's configuration, to which a
+        trigger may add the name of the integration its node names (computed once per
+        endpoint, not per delivery)."""
+        return configuration
+
+    def first_step(self, event: Event) -> bool:
+        """True when a run started by ``event`` begins with this trigger's own
+        execution (``execute``, e.g. fetching what a private delivery only names by
+        id) instead of the nodes wired to it, which then handle what it emits."""
+        return False
 
     def allows_self_triggered(self, config: Mapping[str, Any]) -> bool:
         return config.get(self.SELF_TRIGGER_OPT_IN) is True

@@ -366,6 +366,7 @@ class Worker:
             executed()
             if node_plan.reads_secrets:
                 emissions = masked_emissions(emissions, values)
+            job = await self._rerooted(job, emissions)
             if node_plan.keyed:  # concurrency keys are templates: budgeted, off the loop
                 emitted = await off_loop(self._metered_plan, node_plan, node, emissions, job)
             else:
@@ -386,6 +387,16 @@ class Worker:
             await self._record_failure(job, exc, config, values)
             if creates is not None:
                 await self._forget_create(job)
+
+    async def _rerooted(self, job: ClaimedExecution, emissions: list[Emission]) -> ClaimedExecution:
+        """A trigger's first step that completed its event (``Emission.root``) makes it
+        the run's trigger event, stored before the finish enqueues anything that reads
+        it; in its own transaction, after the outside call."""
+        new_root = next((e.event for e in emissions if e.root), None)
+        if new_root is None:
+            return job
+        await self._db(self._store.replace_root_event, job.run_id, new_root)
+        return replace(job, root=new_root)
 
     def _note_waits(self, emissions: list[Emission]) -> None:
         """Wake for executions enqueued for later (the ``wait`` step) when they are due.

@@ -38,6 +38,7 @@ from incidentflow.store import (  # +tables
     secret_rows,
     tokens,
 )
+from incidentflow.store import roots as root_rows
 from incidentflow.store import schedules as schedule_rows
 from incidentflow.store.accepts import NO_EVENT, PAUSED, Accept, accept_many
 from incidentflow.store.codec import canvas_from_spec, canvas_to_spec, new_id, spec_hash
@@ -393,6 +394,12 @@ class SqlStore:
             start, lambda _: _left_queued(handoff, len(first)),
             after=handoff.settle if handoff else None,
         ).result()
+
+    def replace_root_event(self, run_id: str, event: Event) -> bool:
+        """The run's trigger event becomes ``event`` (``store.roots``)."""
+        replace = partial(root_rows.replace, run_id=run_id, event=event)
+        done: bool = self._db.writer.submit(replace).result()
+        return done
 
     # -- schedule triggers (store/schedules.py) -----------------------------------------
     def active_schedules(self) -> list[schedule_rows.ScheduleRecord]:

@@ -23,6 +23,11 @@ from incidentflow.integrations.incidentio.client import (
     IncidentIOUnavailable,
     PermissionMissing,
 )
+from incidentflow.integrations.incidentio.object_triggers import (
+    OnAlert,
+    OnEscalation,
+    OnFollowUp,
+)
 from incidentflow.integrations.incidentio.trigger import OnIncident
 
 INSTRUCTIONS = f"""\
@@ -30,14 +35,18 @@ INSTRUCTIONS = f"""\
 2. Under Add permissions, select exactly these (use "Find a permission" if needed):
    - {VIEW_PERMISSION} (needed to read severities)
    - {CREATE_PERMISSION} (needed for the Create Incident action)
-   - {PRIVATE_PERMISSION} (only if you use private incidents)
+   - {PRIVATE_PERMISSION} (only if you use private incidents, or private
+     events on the triggers, which fetch the object)
 3. Create the key and paste the API key in the Configuration section below.
 
 The On Incident trigger needs no API key: incident.io has no API to register webhook
 endpoints. Save the canvas to get the node's webhook URL, create an endpoint with it in
-incident.io Settings > Webhooks, subscribe to Public incident created (v2) and Public
-incident updated (v2), then store the endpoint's signing secret with the node's
-Set signing secret action.
+incident.io Settings > Webhooks, subscribe to the event types the node selects, then
+store the endpoint's signing secret with the node's Set signing secret action. The
+On Follow-up, On Alert and On Escalation triggers work the same way, each with its own
+URL and secret. Private events carry only an id: the trigger fetches the object with
+this integration's key (name the integration on the node).
+
 """
 
 
@@ -53,7 +62,7 @@ class IncidentIntegration(Integration):
     )
     destination_fields = ("baseUrl",)  # the API key goes to this host
     resource_types = ("severity",)
-    components = (OnIncident, CreateIncident)
+    components = (OnIncident, OnFollowUp, OnAlert, OnEscalation, CreateIncident)
 
     async def validate(
         self, config: Mapping[str, Any], http: httpx.AsyncClient
@@ -87,4 +96,5 @@ class IncidentIntegration(Integration):
                 for s in severities if isinstance(s, dict) and "id" in s]
 
 
-__all__ = ["CreateIncident", "IncidentIntegration", "OnIncident"]
+__all__ = ["CreateIncident", "IncidentIntegration", "OnAlert", "OnEscalation", "OnFollowUp",
+           "OnIncident"]
