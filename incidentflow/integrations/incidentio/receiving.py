@@ -18,6 +18,7 @@ never dropped silently, and saving the canvas warns.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Mapping
 from datetime import datetime
@@ -42,6 +43,7 @@ from incidentflow.integrations.incidentio.client import (
     PRIVATE_PERMISSION,
     IncidentIOClient,
     IncidentIORejected,
+    Sleep,
 )
 from incidentflow.integrations.incidentio.event_types import EventKind
 from incidentflow.integrations.incidentio.signature import SignatureError, verify
@@ -104,6 +106,9 @@ class IncidentIOTrigger(WebhookTrigger):
     hooks = (SECRET_HOOK,)
     kinds: ClassVar[dict[str, EventKind]] = {}
     default_events: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, sleep: Sleep = asyncio.sleep) -> None:
+        self._sleep = sleep  # the client's pause between quick retries (tests inject one)
 
     # -- saving ----------------------------------------------------------------------
     def check(self, node: str, config: Mapping[str, Any]) -> list[Problem]:
@@ -201,7 +206,7 @@ class IncidentIOTrigger(WebhookTrigger):
             raise PermanentError(f"{self.type} has nothing to fetch for {data.get('event_type')!r}")
         if ctx.integration is None:
             raise PermanentError(NO_INTEGRATION)
-        client = IncidentIOClient.from_config(ctx.integration, ctx.http)
+        client = IncidentIOClient.from_config(ctx.integration, ctx.http, sleep=self._sleep)
         found = await _fetch(client, kind, str(pointer.get("id")))
         event = Event(kind.emitted, {"event_type": kind.incoming, kind.key: found},
                       ctx.input.timestamp)
