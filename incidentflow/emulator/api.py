@@ -81,9 +81,10 @@ async def list_incidents(request: Request) -> Response:
 @requires("incidents.edit")
 async def edit_incident(request: Request) -> Response:
     changes = check_edit_payload(await read_json(request))
+    before = dict(state_of(request).get_incident(request.path_params["id"])["incident_status"])
     incident, changed = state_of(request).edit_incident(request.path_params["id"], changes)
     if changed:
-        dispatcher_of(request).publish_incident(incident, "updated")
+        dispatcher_of(request).publish_incident_edit(incident, before)
     return JSONResponse({"incident": incident})
 
 

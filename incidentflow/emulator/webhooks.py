@@ -27,16 +27,36 @@ SVIX_SCHEDULE: tuple[float, ...] = (0, 5, 300, 1800, 7200, 18000, 36000, 36000)
 ATTEMPT_TIMEOUT = 15.0
 
 
-def event_body(event_type: str, incident: dict[str, Any]) -> bytes:
-    """The real delivery form: ``{"event_type": T, T: {...}}``; private events carry the id."""
-    resource = {"id": incident["id"]} if event_type.startswith("private_") else incident
-    return json.dumps({"event_type": event_type, event_type: resource}).encode()
+def event_body(event_type: str, resource: dict[str, Any]) -> bytes:
+    """The real delivery form: ``{"event_type": T, T: {...}}``; private events carry
+    only the id of their object (``resource_id``)."""
+    sent = {"id": resource_id(resource)} if event_type.startswith("private_") else resource
+    return json.dumps({"event_type": event_type, event_type: sent}).encode()
+
+
+def resource_id(resource: dict[str, Any]) -> str:
+    """The id of an event's object: the resource's own, or that of the object a status
+    update wraps (``{"incident": {...}, "previous_status": ...}``)."""
+    if isinstance(resource.get("id"), str):
+        return str(resource["id"])
+    for wrapped in ("incident", "escalation"):
+        inner = resource.get(wrapped)
+        if isinstance(inner, dict) and isinstance(inner.get("id"), str):
+            return str(inner["id"])
+    raise ValueError("the resource has no id (nor an incident or escalation with one)")
 
 
 def incident_event_type(incident: dict[str, Any], change: str) -> str:
     """``change`` is ``created`` or ``updated``."""
     visibility = "private" if incident["visibility"] == "private" else "public"
     return f"{visibility}_incident.incident_{change}_v2"
+
+
+def status_update(incident: dict[str, Any], previous_status: dict[str, Any],
+                  message: str | None = None) -> dict[str, Any]:
+    """What ``public_incident.incident_status_updated_v2`` carries."""
+    return {"incident": incident, "previous_status": previous_status,
+            "new_status": incident["incident_status"], "message": message}
 
 
 class WebhookDispatcher:
@@ -53,14 +73,32 @@ class WebhookDispatcher:
         self.transport = transport
         self._tasks: set[asyncio.Task[None]] = set()
 
-    def publish_incident(self, incident: dict[str, Any], change: str) -> list[Delivery]:
-        event_type = incident_event_type(incident, change)
-        body = event_body(event_type, incident)
+    def publish(self, event_type: str, resource: dict[str, Any]) -> list[Delivery]:
+        """Send ``event_type`` about ``resource`` (as the API returns it; a status
+        update's wrapper for those) to every endpoint subscribed to it, signed. The
+        entry point of every endpoint that changes something."""
+        body = event_body(event_type, resource)
         return [
             self._start(endpoint, event_type, body)
             for endpoint in list(self.state.endpoints.values())
             if endpoint.wants(event_type)
         ]
+
+    def publish_incident(self, incident: dict[str, Any], change: str) -> list[Delivery]:
+        return self.publish(incident_event_type(incident, change), incident)
+
+    def publish_incident_edit(
+        self, incident: dict[str, Any], previous_status: dict[str, Any],
+        message: str | None = None,
+    ) -> list[Delivery]:
+        """An edit: incident updated, and, when its status moved, the status update
+        with the previous and new status (incident.io sends none for private ones)."""
+        sent = self.publish_incident(incident, "updated")
+        moved = previous_status.get("id") != incident["incident_status"].get("id")
+        if moved and incident["visibility"] != "private":
+            sent += self.publish("public_incident.incident_status_updated_v2",
+                                 status_update(incident, previous_status, message))
+        return sent
 
     def replay(self, delivery: Delivery) -> Delivery:
         """Send a recorded message again with the same webhook-id, as Svix's resend does."""
