@@ -47,6 +47,7 @@ from incidentflow.inputs import (
     split_config,
     with_name,
 )
+from incidentflow.integrations.incidentio import catch_up
 from incidentflow.logging import register_secret
 from incidentflow.rate_limit import RateLimit, unused_limit_warnings
 from incidentflow.secrets_service import CanvasSecrets
@@ -102,6 +103,9 @@ class _Target:
     keyed: bool = False
     # What ``receive`` gets as ``config`` (``WebhookTrigger.receiving_config``).
     config: Mapping[str, Any] | None = None
+    # On Incident's catch-up poll runs for this node: its deliveries claim their
+    # changes first, so a change the poll already ran starts nothing (store.catch_up).
+    catch_up: bool = False
 
     def fresh(self, now: datetime) -> bool:
         if self.expires <= time.monotonic():
@@ -246,6 +250,9 @@ class Host:
                 self.store.endpoint_for_node, canvas.name, node.name, self.clock()
             )
             view["live"] = self.endpoint_view(endpoint)
+        if catch_up.polls(node.type, node.configuration):
+            state = await self._db(self.store.catch_up_state, canvas.name, node.name)
+            view["catchUp"] = catch_up_view(node.configuration, state)
         return view
 
     def endpoint_view(self, endpoint: Endpoint) -> dict[str, Any]:
@@ -410,6 +417,8 @@ class Host:
         if target.guard and kept:
             kept, reason = await self.guard.screen(
                 target.canvas.name, target.guard, target.trigger, kept)
+        if target.catch_up and kept:
+            kept, reason = await self._unpolled(target, kept, verdict.dedupe_key, now, reason)
         route = partial(_routed, target.canvas, target.node.name, kept, target.trigger)
         events = await off_loop(route) if target.keyed else route()
         # Awaited on the loop (no thread per delivery): one wakeup per committed batch.
@@ -475,6 +484,20 @@ class Host:
         endpoint = await self._db(self.store.endpoint_for_node, canvas, node, self.clock())
         return await self._db(self.store.recent_deliveries, endpoint.id, limit)
 
+    async def _unpolled(self, target: _Target, events: list[Event], webhook_id: str | None,
+                        now: datetime, reason: str) -> tuple[list[Event], str]:
+        """The events whose change the catch-up poll has not already run."""
+        kept = []
+        for event in events:
+            change = catch_up.change_of(event.data)
+            if change is None or await self._db(
+                    self.store.claim_incident_change, target.canvas.name, target.node.name,
+                    *change, webhook_id or "webhook", now):
+                kept.append(event)
+        if len(kept) < len(events):
+            reason = "already started by the catch-up poll (webhook arrived late)"
+        return kept, reason
+
     def _verdict(
         self, target: _Target, headers: Mapping[str, str], body: bytes, now: datetime
     ) -> WebhookVerdict:
@@ -518,6 +541,7 @@ class Host:
             guarded_kinds(record.canvas, node, trigger, self.registry),
             _keyed(record.canvas),
             trigger.receiving_config(node.configuration, node.integration),
+            catch_up.polls(node.type, node.configuration),
         )
         if epoch == self._epoch:  # not if a secret or canvas changed while we read
             self._targets[endpoint_id] = target
@@ -649,6 +673,17 @@ def integration_view(record: IntegrationRecord, registry: Registry) -> dict[str,
         "reason": record.reason,
         "createdAt": iso(record.created_at),
         "updatedAt": iso(record.updated_at),
+    }
+
+
+def catch_up_view(config: Mapping[str, Any], state: Any) -> dict[str, Any]:
+    """On Incident's catch-up poll as the node shows it (last poll, runs it started)."""
+    return {
+        "everyMinutes": catch_up.read(config).every_minutes,
+        "lastPollAt": iso(state.last_poll_at) if state else None,
+        "found": state.last_found if state else 0,
+        "since": iso(state.since) if state else None,
+        "error": state.last_error if state else None,
     }
 
 

@@ -45,6 +45,7 @@ from incidentflow import logging as secret_logging
 from incidentflow.canvas import Canvas, Node
 from incidentflow.components.base import Component, Emission, ExecutionContext
 from incidentflow.crypto import SecretBox
+from incidentflow.engine.catch_up import CatchUpPoller
 from incidentflow.engine.rate_gate import RateGate
 from incidentflow.engine.resolve import (
     masked,
@@ -158,6 +159,8 @@ class Worker:
             async with anyio.create_task_group() as beating:
                 beating.start_soon(self._heartbeat)
                 beating.start_soon(Scheduler(self._store, self._clock).run)
+                beating.start_soon(
+                    CatchUpPoller(self._store, self._box, self._http, self._clock).run)
                 beating.start_soon(_poke_when_set, stop, subscription)
                 try:
                     self._attach(subscription)

@@ -25,6 +25,7 @@ from incidentflow.events import Event
 from incidentflow.rate_limit import RateLimit
 
 if TYPE_CHECKING:
+    from incidentflow.store.catch_up import CatchUpState
     from incidentflow.store.retention import Pruned
     from incidentflow.store.schedules import ScheduleRecord
     from incidentflow.store.secret_rows import SecretRecord
@@ -424,6 +425,19 @@ class Store(Protocol):
         ...
 
     def queue_depth(self, now: datetime) -> int: ...
+    # -- On Incident's catch-up poll (store.catch_up) ----------------------------
+    def catch_up_state(self, canvas: str, node: str) -> CatchUpState | None: ...
+    def note_catch_up_poll(self, canvas: str, node: str, since: datetime, polled_at: datetime,
+                           found: int, error: str | None) -> None: ...
+    def claim_incident_change(self, canvas: str, node: str, incident_id: str,
+                              updated_at: str, webhook_id: str, now: datetime) -> bool:
+        """Before a webhook about this change is accepted; False: the poll ran it."""
+        ...
+    def start_caught_up_run(self, canvas: str, node: str, incident_id: str, updated_at: str,
+                            event: Event, first: list[NewExecution], now: datetime,
+                            ) -> str | None:
+        """Start the poll's run of one change with its row; None if already recorded."""
+        ...
     # -- schedule triggers (store.schedules) -----------------------------------
     def active_schedules(self) -> list[ScheduleRecord]: ...
     def canvas_schedules(self, canvas: str) -> list[ScheduleRecord]: ...

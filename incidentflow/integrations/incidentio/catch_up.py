@@ -62,3 +62,19 @@ def problems(node: str, config: Mapping[str, Any]) -> list[Problem]:
         found.append(Problem(f"must be a whole number of minutes from 1 to {MAX_MINUTES}",
                              node, f"{NAME}.everyMinutes"))
     return found
+
+
+def polls(node_type: str, config: Mapping[str, Any]) -> bool:
+    """Does this node's catch-up poll run (so its webhooks claim their changes)?"""
+    return node_type == "incident.onIncident" and read(config).enabled
+
+
+def change_of(data: Any) -> tuple[str, str] | None:
+    """(incident id, updated_at) of an On Incident event's data: what a webhook and the
+    poll are deduplicated on. None for a private delivery's pointer (no updated_at):
+    fetched later, it may run beside a poll of the same change."""
+    incident = data.get("incident") if isinstance(data, dict) else None
+    if not isinstance(incident, dict):
+        return None
+    found, updated = incident.get("id"), incident.get("updated_at")
+    return (found, updated) if isinstance(found, str) and isinstance(updated, str) else None
