@@ -170,6 +170,11 @@ class WebhookRequest:
     body: bytes
 
 
+# A 2xx verdict without events whose ``reason`` starts with this was kept out by the
+# trigger's own filters: the delivery log records it as "filtered", not "ignored".
+FILTERED_REASON = "filtered: "
+
+
 @dataclass(frozen=True)
 class WebhookVerdict:
     """What a webhook trigger decided about one delivery.

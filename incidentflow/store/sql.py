@@ -41,7 +41,7 @@ from incidentflow.store import (  # +tables
 )
 from incidentflow.store import roots as root_rows
 from incidentflow.store import schedules as schedule_rows
-from incidentflow.store.accepts import NO_EVENT, PAUSED, Accept, accept_many
+from incidentflow.store.accepts import NO_EVENT, PAUSED, Accept, accept_many, outcome_of
 from incidentflow.store.codec import canvas_from_spec, canvas_to_spec, new_id, spec_hash
 from incidentflow.store.database import Database
 from incidentflow.store.finishes import Finish, finish_many
@@ -289,8 +289,8 @@ class SqlStore:
         target = _delivery_target(conn, endpoint_id)
         if webhook_id is not None and _seen(conn, endpoint_id, webhook_id):
             return _duplicate(conn, endpoint_id, now)
-        outcome: DeliveryOutcome = "accepted" if events else "ignored"
         reason = "" if events else reason or NO_EVENT
+        outcome: DeliveryOutcome = outcome_of(bool(events), reason)
         paused = target.paused_at is not None and bool(events)
         if paused:  # held with its events, nothing starts (store.pauses)
             outcome, reason = "paused", PAUSED

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from incidentflow.components.base import Field, Option
+from incidentflow.components.base import FILTERED_REASON, Field, Option
 
 SEVERITIES, INCIDENT_TYPES = "severities", "incidentTypes"
 STATUS_CATEGORIES, MODES = "statusCategories", "modes"
@@ -52,7 +52,7 @@ def filtered_out(config: Mapping[str, Any], incident: Mapping[str, Any]) -> str 
     for name, what, value in checks:
         wanted = _selection(config, name)
         if wanted and value not in wanted:
-            return f"filtered: {what} {value or 'none'!s} is not among {name}"
+            return f"{FILTERED_REASON}{what} {value or 'none'!s} is not among {name}"
     return None
 
 
