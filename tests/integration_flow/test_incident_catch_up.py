@@ -157,3 +157,10 @@ async def test_a_bad_catch_up_option_is_refused_naming_the_field(
     response = await flow.apply(text)
     assert response.status_code == 422
     assert field in json.dumps(response.json())
+
+
+async def test_catch_up_without_an_integration_is_refused_naming_it(flow: Flow) -> None:
+    response = await flow.apply(CANVAS.replace("    integration: incident\n", ""))
+    assert response.status_code == 422
+    [problem] = response.json()["problems"]
+    assert (problem["node"], problem["field"]) == ("On Incident", "integration")

@@ -15,6 +15,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
+import httpx
+
+from incidentflow.components.base import RemoteCheck
 from incidentflow.errors import Problem
 from incidentflow.events import Event
 from incidentflow.integrations.incidentio import catch_up, examples, filters
@@ -60,6 +63,18 @@ class OnIncident(IncidentIOTrigger):
 
     def check(self, node: str, config: Mapping[str, Any]) -> list[Problem]:
         return super().check(node, config) + catch_up.problems(node, config)
+
+    async def check_remote(
+        self, node: str, config: Mapping[str, Any], integration: Mapping[str, Any] | None,
+        http: httpx.AsyncClient,
+    ) -> RemoteCheck:
+        found = await super().check_remote(node, config, integration, http)
+        if integration is None and catch_up.read(config).enabled:
+            return RemoteCheck(errors=[*found.errors, Problem(
+                "catchUp polls incident.io with the integration's API key: name the "
+                "incident integration on this node, or turn catchUp off", node,
+                "integration")], warnings=found.warnings)
+        return found
 
     def extras(self, kind: EventKind, extras: dict[str, Any]) -> dict[str, Any]:
         if kind.incoming != STATUS_UPDATED:
