@@ -11,6 +11,7 @@ import secrets
 import httpx
 import pytest
 from helpers import ServerProcess, wait_until
+
 from tests.e2e.test_incident_e2e import EMULATOR_KEY, emulator, ok
 
 AUTH = {"Authorization": f"Bearer {EMULATOR_KEY}"}
