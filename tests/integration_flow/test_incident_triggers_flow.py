@@ -152,3 +152,14 @@ async def test_a_filtered_delivery_starts_nothing_and_the_log_says_which_filter(
     assert delivery.outcome == "filtered"
     assert delivery.reason.startswith("filtered: severity")
     assert (await flow.live())["deliveries"]["filtered"] == 1
+
+
+async def test_an_unknown_severity_in_the_filter_is_refused_at_save(flow: Flow) -> None:
+    assert (await flow.connect_integration())["status"] == "ready"
+    text = canvas(["public_incident.incident_created_v2"],
+                  extra=f", severities: [{MAJOR}, 01NOSUCHSEVERITY]")
+    response = await flow.apply(text)
+    assert response.status_code == 422
+    [problem] = response.json()["problems"]
+    assert (problem["node"], problem["field"]) == ("On Incident", "severities[1]")
+    assert "01NOSUCHSEVERITY" in problem["message"]

@@ -12,7 +12,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from incidentflow.components.base import FILTERED_REASON, Field, Option
+import httpx
+
+from incidentflow.components.base import FILTERED_REASON, Field, Option, RemoteCheck
+from incidentflow.errors import Problem
+from incidentflow.integrations.incidentio.client import IncidentIOClient
 
 SEVERITIES, INCIDENT_TYPES = "severities", "incidentTypes"
 STATUS_CATEGORIES, MODES = "statusCategories", "modes"
@@ -72,3 +76,26 @@ def _category(incident: Mapping[str, Any]) -> str | None:
     status = incident.get("incident_status")
     found = status.get("category") if isinstance(status, Mapping) else None
     return found if isinstance(found, str) else None
+
+
+async def check_severities(
+    node: str, config: Mapping[str, Any], integration: Mapping[str, Any] | None,
+    http: httpx.AsyncClient,
+) -> RemoteCheck:
+    """At save: each id in ``severities`` is one of the organisation's (an unknown id
+    would filter out every incident). An outage or a bad key only warns
+    (docs/design-rules.md, "Outage at save time")."""
+    wanted = _selection(config, SEVERITIES)
+    if not wanted or not integration:
+        return RemoteCheck()
+    try:
+        client = IncidentIOClient.from_config(integration, http, max_attempts=1)
+        known = {str(s.get("id")): s for s in await client.list_severities()}
+    except Exception as exc:
+        return RemoteCheck(warnings=[Problem(
+            f"could not check the severities with incident.io: {exc}", node, SEVERITIES)])
+    valid = ", ".join(f"{s.get('name')} ({i})" for i, s in known.items()) or "none"
+    return RemoteCheck(errors=[
+        Problem(f"severity {value!r} does not exist in incident.io; valid: {valid}", node,
+                f"{SEVERITIES}[{index}]")
+        for index, value in enumerate(wanted) if value not in known])

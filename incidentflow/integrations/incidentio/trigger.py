@@ -69,12 +69,14 @@ class OnIncident(IncidentIOTrigger):
         http: httpx.AsyncClient,
     ) -> RemoteCheck:
         found = await super().check_remote(node, config, integration, http)
+        severities = await filters.check_severities(node, config, integration, http)
+        errors = [*found.errors, *severities.errors]
         if integration is None and catch_up.read(config).enabled:
-            return RemoteCheck(errors=[*found.errors, Problem(
+            errors.append(Problem(
                 "catchUp polls incident.io with the integration's API key: name the "
                 "incident integration on this node, or turn catchUp off", node,
-                "integration")], warnings=found.warnings)
-        return found
+                "integration"))
+        return RemoteCheck(errors=errors, warnings=[*found.warnings, *severities.warnings])
 
     def extras(self, kind: EventKind, extras: dict[str, Any]) -> dict[str, Any]:
         if kind.incoming != STATUS_UPDATED:
