@@ -139,9 +139,13 @@ def caught_up_event(config: dict[str, Any], incident: dict[str, Any],
     has not changed since it was opened, updated otherwise."""
     if not isinstance(incident.get("id"), str) or not isinstance(incident.get("updated_at"), str):
         return None
+    if incident.get("visibility") == "private":
+        # A private delivery names only the id and is fetched later, with no
+        # updated_at to deduplicate on: polling private incidents could run a change
+        # twice, so they are left to their webhooks.
+        return None
     change = "created" if incident.get("created_at") == incident["updated_at"] else "updated"
-    visibility = "private" if incident.get("visibility") == "private" else "public"
-    event_type = f"{visibility}_incident.incident_{change}_v2"
+    event_type = f"public_incident.incident_{change}_v2"
     selected = config.get("events") or list(OnIncident.default_events)
     if event_type not in selected:
         return None

@@ -164,3 +164,26 @@ async def test_catch_up_without_an_integration_is_refused_naming_it(flow: Flow) 
     assert response.status_code == 422
     [problem] = response.json()["problems"]
     assert (problem["node"], problem["field"]) == ("On Incident", "integration")
+
+
+async def test_two_event_types_of_one_change_both_run_and_the_poll_adds_none(
+        flow: Flow) -> None:
+    status_updated = "public_incident.incident_status_updated_v2"
+    secret = await ready(flow, CANVAS.replace(f"[{CREATED}, {UPDATED}]",
+                                              f"[{CREATED}, {UPDATED}, {status_updated}]"))
+    incident = await lost_incident(flow)
+    moved = {"incident": incident, "previous_status": incident["incident_status"],
+             "new_status": incident["incident_status"], "message": None}
+    body = json.dumps({"event_type": status_updated, status_updated: moved}).encode()
+    assert (await flow.deliver(secret, webhook(incident, UPDATED))).json()["status"] == "accepted"
+    assert (await flow.deliver(secret, body)).json()["status"] == "accepted"
+    flow.clock.advance(minutes=3)
+    assert await poller(flow).tick() == 0  # it would start "created": the change ran
+    assert len(await flow.runs()) == 2
+
+
+async def test_private_incidents_are_left_to_their_webhooks(flow: Flow) -> None:
+    await ready(flow)
+    await lost_incident(flow, visibility="private")
+    flow.clock.advance(minutes=3)
+    assert await poller(flow).tick() == 0
