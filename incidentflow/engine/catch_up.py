@@ -47,6 +47,8 @@ class CatchUpPoller:
     def __init__(self, store: Any, box: SecretBox, http: httpx.AsyncClient,
                  clock: Callable[[], datetime]):
         self._store, self._box, self._http, self._clock = store, box, http, clock
+        # canvas name -> (version, its polling nodes); most canvases have none
+        self._polling: dict[str, tuple[int, list[tuple[Canvas, Node]]]] = {}
 
     async def run(self) -> None:
         """Tick until cancelled; a failing tick is logged and the next one tries again."""
@@ -65,14 +67,22 @@ class CatchUpPoller:
         return started
 
     def _nodes(self) -> list[tuple[Canvas, Node]]:
+        """The polling nodes of canvases that are not paused. A canvas is read (and
+        parsed) again only when its version changed: one small query per tick."""
         found = []
+        versions = {}
         for summary in self._store.list_canvases():
+            versions[summary.name] = summary.version
             if summary.paused_at is not None:
                 continue
-            canvas = self._store.get_canvas(summary.name).canvas
-            found += [(canvas, node) for node in canvas.nodes
-                      if node.type == OnIncident.type and node.integration
-                      and catch_up.read(node.configuration).enabled]
+            known = self._polling.get(summary.name)
+            if known is None or known[0] != summary.version:
+                known = (summary.version, _polling_nodes(self._store.get_canvas(summary.name)
+                                                         .canvas))
+                self._polling[summary.name] = known
+            found += known[1]
+        for gone in set(self._polling) - set(versions):
+            del self._polling[gone]
         return found
 
     async def _maybe_poll(self, canvas: Canvas, node: Node) -> int:
@@ -130,6 +140,12 @@ class CatchUpPoller:
                     found: int, error: str | None) -> None:
         await anyio.to_thread.run_sync(self._store.note_catch_up_poll, canvas.name,
                                        node.name, since, polled_at, found, error)
+
+
+def _polling_nodes(canvas: Canvas) -> list[tuple[Canvas, Node]]:
+    return [(canvas, node) for node in canvas.nodes
+            if node.type == OnIncident.type and node.integration
+            and catch_up.read(node.configuration).enabled]
 
 
 def caught_up_event(config: dict[str, Any], incident: dict[str, Any],
