@@ -15,6 +15,8 @@ from incidentflow.components.base import Component, WebhookTrigger
 from incidentflow.errors import IncidentflowError, NotFound
 from incidentflow.events import utcnow
 from incidentflow.expression_pool import off_loop
+from incidentflow.host import catch_up_view
+from incidentflow.integrations.incidentio import catch_up
 from incidentflow.secrets_service import CanvasSecrets, preview_scope
 from incidentflow.web.ui.context import UiContext, quoted, redirect, ui
 from incidentflow.web.ui.node_form import (
@@ -90,6 +92,9 @@ async def _panel(
         panel["webhook"] = await _webhook(context, canvas.name, node.name)
     if component.type == "schedule":
         panel["schedule"] = await schedule_panel(context, canvas.name, node)
+    if catch_up.polls(component.type, node.configuration):  # On Incident's catchUp
+        state = await context.call(context.host.store.catch_up_state, canvas.name, node.name)
+        panel["catch_up"] = catch_up_view(node.configuration, state)
     return panel
 
 
