@@ -28,7 +28,7 @@ from incidentflow.canvas import Canvas, Node
 from incidentflow.crypto import SecretBox
 from incidentflow.engine.router import first_executions
 from incidentflow.events import Event, iso
-from incidentflow.integrations.incidentio import catch_up
+from incidentflow.integrations.incidentio import catch_up, filters
 from incidentflow.integrations.incidentio.client import IncidentIOClient
 from incidentflow.integrations.incidentio.trigger import KINDS, OnIncident
 from incidentflow.logging import register_secret
@@ -166,7 +166,7 @@ def caught_up_event(config: dict[str, Any], incident: dict[str, Any],
     if event_type not in selected:
         return None
     data = {"event_type": event_type, "incident": incident}
-    if OnIncident().screen(config, data):
+    if filters.filtered_out(config, incident):
         return None
     return Event(KINDS[event_type].emitted, data, iso(now))
 
