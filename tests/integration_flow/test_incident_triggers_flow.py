@@ -163,3 +163,19 @@ async def test_an_unknown_severity_in_the_filter_is_refused_at_save(flow: Flow) 
     [problem] = response.json()["problems"]
     assert (problem["node"], problem["field"]) == ("On Incident", "severities[1]")
     assert "01NOSUCHSEVERITY" in problem["message"]
+
+
+async def test_a_private_delivery_held_while_paused_is_fetched_when_resumed(
+        flow: Flow) -> None:
+    secret = await ready(flow, canvas([PRIVATE_CREATED]))
+    incident = await private_incident(flow)
+    await flow.host.pause_canvas("mirror")
+    assert (await flow.deliver(secret, private_body(incident["id"]))).status_code == 200
+    resumed = await flow.host.resume_canvas("mirror", "run")
+    assert len(resumed["runIds"]) == 1
+    await flow.work()
+    run = await flow.only_run()
+    assert run.state == "succeeded"
+    assert [e.node for e in sorted(run.executions, key=lambda e: e.created_at)] == [
+        "On Incident", "Named"]
+    assert run.root.data["incident"] == incident
