@@ -110,7 +110,9 @@ class CatchUpPoller:
         newest, started = since, 0
         for incident in incidents:
             updated = _timestamp(incident.get("updated_at"))
-            if updated is None or updated < since:
+            # Strictly after: the newest change seen (since) ran already, and its row
+            # is dropped after two days (store.catch_up), after which it would again.
+            if updated is None or updated <= since:
                 continue
             newest = max(newest, updated)
             event = caught_up_event(node.configuration, incident, now)

@@ -12,7 +12,7 @@ e.g. updated and status updated, are two runs the node asked for).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -21,6 +21,10 @@ from sqlalchemy.engine import Connection
 from incidentflow.store.schema import catch_up_polls, incident_changes
 
 POLL = "poll"
+# A change's row is kept this long: incident.io retries a webhook for about a day, and
+# one arriving after the poll ran its change must still find the row. Older rows are
+# deleted by the node's next poll (no other cleanup needed).
+KEEP = timedelta(hours=48)
 
 
 @dataclass(frozen=True)
@@ -83,3 +87,6 @@ def note_poll(conn: Connection, canvas: str, node: str, since: datetime, polled_
     upsert = _insert(conn, catch_up_polls).values(canvas=canvas, node=node, **values)
     conn.execute(upsert.on_conflict_do_update(
         index_elements=[catch_up_polls.c.canvas, catch_up_polls.c.node], set_=values))
+    conn.execute(incident_changes.delete().where(
+        incident_changes.c.canvas == canvas, incident_changes.c.node == node,
+        incident_changes.c.recorded_at < polled_at - KEEP))

@@ -187,3 +187,21 @@ async def test_private_incidents_are_left_to_their_webhooks(flow: Flow) -> None:
     await lost_incident(flow, visibility="private")
     flow.clock.advance(minutes=3)
     assert await poller(flow).tick() == 0
+
+
+async def test_rows_of_changes_are_kept_two_days_then_dropped_by_the_next_poll(
+        flow: Flow) -> None:
+    await ready(flow)
+    await lost_incident(flow)
+    flow.clock.advance(minutes=3)
+    assert await poller(flow).tick() == 1
+    assert flow.count("incident_changes") == 1
+    flow.clock.advance(hours=47)
+    await poller(flow).tick()
+    assert flow.count("incident_changes") == 1  # a late webhook still finds it
+    flow.clock.advance(hours=2)
+    await poller(flow).tick()
+    assert flow.count("incident_changes") == 0
+    flow.clock.advance(minutes=3)
+    assert await poller(flow).tick() == 0  # the newest change seen is not polled again
+    assert len(await flow.runs()) == 1
