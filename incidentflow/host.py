@@ -47,7 +47,7 @@ from incidentflow.inputs import (
 )
 from incidentflow.logging import register_secret
 from incidentflow.rate_limit import RateLimit, unused_limit_warnings
-from incidentflow.receiver import Receiver, first_executions, keyed
+from incidentflow.receiver import Receiver, first_executions, keyed, routed
 from incidentflow.secrets_service import CanvasSecrets
 from incidentflow.self_trigger import SelfTriggerGuard
 from incidentflow.store.port import (
@@ -211,6 +211,9 @@ class Host:
                 self.store.endpoint_for_node, canvas.name, node.name, self.clock()
             )
             view["live"] = self.endpoint_view(endpoint)
+            if component.polls_for_changes(node.configuration):
+                state = await self._db(self.store.catch_up_state, canvas.name, node.name)
+                view["catchUp"] = component.polling_view(node.configuration, state)
         return view
 
     def endpoint_view(self, endpoint: Endpoint) -> dict[str, Any]:
@@ -379,7 +382,7 @@ class Host:
                     f"canvas {name!r} holds {held} deliveries that arrived while it was "
                     'paused: choose whether to run or discard them ({"pending": "run"} or '
                     '{"pending": "discard"})')
-        plan = partial(first_executions, record.canvas) if pending == "run" else None
+        plan = partial(self._resumed_executions, record.canvas) if pending == "run" else None
         resumed = await self._db(self.store.resume_canvas, name, plan, self.clock())
         if resumed.run_ids:
             self._wake()
@@ -388,6 +391,13 @@ class Host:
                     extra={"canvas": name})
         return {"name": name, **_pause_view(None), "pending": pending,
                 "runIds": resumed.run_ids, "discarded": resumed.discarded}
+
+    def _resumed_executions(self, canvas: Canvas, node: str, event: Event) -> list[Any]:
+        """A held event starts what it would have started when it arrived."""
+        trigger = self.registry.components.get(canvas.node(node).type)
+        hook = trigger if isinstance(trigger, WebhookTrigger) else None
+        [(_, executions)] = routed(canvas, node, [event], hook)
+        return executions
 
     async def node_deliveries(self, canvas: str, node: str, limit: int) -> list[DeliveryRecord]:
         """The delivery log of a webhook trigger node, newest first."""

@@ -45,7 +45,7 @@ from incidentflow.expression_pool import off_loop
 from incidentflow.inbox import answered
 from incidentflow.logging import register_secret
 from incidentflow.self_trigger import SelfTriggerGuard, guarded_kinds
-from incidentflow.store.port import DeliveryResult
+from incidentflow.store.port import DeliveryResult, NewExecution
 
 if TYPE_CHECKING:
     from incidentflow.registry import Registry
@@ -77,6 +77,11 @@ class Target:
     # Some node has a concurrency key (a template): routing renders it, so it runs in
     # the expression pool, under the budget, never on the event loop.
     keyed: bool = False
+    # What ``receive`` gets as ``config`` (``WebhookTrigger.receiving_config``).
+    config: Mapping[str, Any] | None = None
+    # The node also polls for changes (``WebhookTrigger.polls_for_changes``): its
+    # deliveries claim their change first, so a change the poll already ran starts nothing.
+    claims_changes: bool = False
 
 
 class EndpointCache:
@@ -171,9 +176,8 @@ class Receiver:
             return WebhookVerdict.rejected(RejectionCode.NO_SECRET, "signing secret not set")
         request = WebhookRequest({k.lower(): v for k, v in headers.items()}, body)
         try:
-            return target.trigger.receive(
-                request, list(target.secrets), target.node.configuration, now
-            )
+            config = target.node.configuration if target.config is None else target.config
+            return target.trigger.receive(request, list(target.secrets), config, now)
         except Exception as exc:  # a trigger bug must not become a 500 to the sender
             log.exception("webhook trigger %s failed", target.node.type)
             return WebhookVerdict.rejected(
@@ -198,7 +202,9 @@ class Receiver:
         if target.guard and kept:
             kept, reason = await self.guard.screen(
                 target.canvas.name, target.guard, target.trigger, kept)
-        route = partial(routed, target.canvas, target.node.name, kept)
+        if target.claims_changes and kept:
+            kept, reason = await self._unclaimed(target, kept, verdict.dedupe_key, now, reason)
+        route = partial(routed, target.canvas, target.node.name, kept, target.trigger)
         events = await off_loop(route) if target.keyed else route()
         # Awaited on the loop (no thread per delivery): one wakeup per committed batch.
         result: DeliveryResult = await answered(
@@ -216,6 +222,20 @@ class Receiver:
             log.info("webhook ignored: canvas=%s node=%s reason=%s",
                      target.canvas.name, target.node.name, reason or "some events self-triggered")
         return result
+
+    async def _unclaimed(self, target: Target, events: list[Event], webhook_id: str | None,
+                         now: datetime, reason: str) -> tuple[list[Event], str]:
+        """The events whose change the node's poll has not already run (store.catch_up)."""
+        kept = []
+        for event in events:
+            change = target.trigger.change_of(event)
+            if change is None or await _db(
+                    self.store.claim_incident_change, target.canvas.name, target.node.name,
+                    *change, webhook_id or "webhook", now):
+                kept.append(event)
+        if len(kept) < len(events):
+            reason = "already started by the catch-up poll (webhook arrived late)"
+        return kept, reason
 
     # -- what an endpoint id stands for -------------------------------------------------
     async def target(self, endpoint_id: str, now: datetime) -> Target:
@@ -248,6 +268,8 @@ class Receiver:
         target = Target(
             record.canvas, node, trigger, secrets, loaded_at, endpoint.previous_valid_until,
             guarded_kinds(record.canvas, node, trigger, self.registry), keyed(record.canvas),
+            trigger.receiving_config(node.configuration, node.integration),
+            trigger.polls_for_changes(node.configuration),
         )
         self.cache.put(endpoint_id, target, epoch)  # not if a secret or canvas changed meanwhile
         return target
@@ -279,8 +301,17 @@ def keyed(canvas: Canvas) -> bool:
     return any(node.concurrency_key is not None for node in canvas.nodes)
 
 
-def routed(canvas: Canvas, node: str, events: list[Event]) -> list[tuple[Event, list[Any]]]:
-    return [(event, first_executions(canvas, node, event)) for event in events]
+def routed(canvas: Canvas, node: str, events: list[Event],
+           trigger: WebhookTrigger | None = None) -> list[tuple[Event, list[Any]]]:
+    """Each event with the executions it starts: the trigger's own first step
+    (``WebhookTrigger.first_step``) or the nodes wired to it."""
+    return [(event, first_step(node, event) if trigger and trigger.first_step(event)
+             else first_executions(canvas, node, event)) for event in events]
+
+
+def first_step(node: str, event: Event) -> list[Any]:
+    """The run starts with the trigger's own execution."""
+    return [NewExecution(node=node, input=event)]
 
 
 def first_executions(canvas: Canvas, node: str, event: Event) -> list[Any]:

@@ -83,6 +83,10 @@ class Emission:
     # The downstream executions this emission enqueues start no earlier than this
     # (the ``wait`` step); None: at once.
     not_before: datetime | None = None
+    # True: this event becomes the run's trigger event (``root``). For a trigger's own
+    # first step that completes what its delivery only pointed at (a private
+    # incident.io event, fetched): the run's later steps see the whole object.
+    root: bool = False
 
 
 class WaitBegins(Exception):  # noqa: N818 (a signal, not an error)
@@ -236,6 +240,11 @@ def rejection_answer(code: RejectionCode) -> tuple[int, str]:
     return _REJECTION_ANSWERS[code]
 
 
+# A 2xx verdict without events whose ``reason`` starts with this was kept out by the
+# trigger's own filters: the delivery log records it as "filtered", not "ignored".
+FILTERED_REASON = "filtered: "
+
+
 @dataclass(frozen=True)
 class WebhookVerdict:
     """What a webhook trigger decided about one delivery.
@@ -315,6 +324,34 @@ class WebhookTrigger(Component):
         integration's API (e.g. a person declared the incident): no create action can
         have made it, so the guard neither looks it up nor waits. True when unsure."""
         return True
+
+    def receiving_config(
+        self, configuration: Mapping[str, Any], integration: str | None
+    ) -> Mapping[str, Any]:
+        """What ``receive`` gets as ``config``: the node's configuration, to which a
+        trigger may add the name of the integration its node names (computed once per
+        endpoint, not per delivery)."""
+        return configuration
+
+    def polls_for_changes(self, config: Mapping[str, Any]) -> bool:
+        """True when this node also polls its service for changes (a catch-up for lost
+        webhooks): its deliveries then claim the change they carry (``change_of``)
+        first, so a change the poll already ran starts nothing."""
+        return False
+
+    def change_of(self, event: Event) -> tuple[str, str] | None:
+        """(object id, version) of the change ``event`` tells, for ``polls_for_changes``."""
+        return None
+
+    def polling_view(self, config: Mapping[str, Any], state: Any) -> dict[str, Any]:
+        """How the node shows its poll (last poll, found), from the store's state."""
+        return {}
+
+    def first_step(self, event: Event) -> bool:
+        """True when a run started by ``event`` begins with this trigger's own
+        execution (``execute``, e.g. fetching what a private delivery only names by
+        id) instead of the nodes wired to it, which then handle what it emits."""
+        return False
 
     def allows_self_triggered(self, config: Mapping[str, Any]) -> bool:
         return config.get(self.SELF_TRIGGER_OPT_IN) is True

@@ -82,27 +82,11 @@ async def list_incidents(request: Request) -> Response:
 @requires("incidents.edit")
 async def edit_incident(request: Request) -> Response:
     changes = check_edit_payload(await read_json(request))
-    state = state_of(request)
-    previous_status = dict(state.get_incident(request.path_params["id"])["incident_status"])
-    incident, changed = state.edit_incident(request.path_params["id"], changes)
+    before = dict(state_of(request).get_incident(request.path_params["id"])["incident_status"])
+    incident, changed = state_of(request).edit_incident(request.path_params["id"], changes)
     if changed:
-        dispatcher_of(request).publish_incident(incident, "updated")
-    if incident["incident_status"]["id"] != previous_status["id"]:
-        publish_status_change(dispatcher_of(request), incident, previous_status)
+        dispatcher_of(request).publish_incident_edit(incident, before)
     return JSONResponse({"incident": incident})
-
-
-def publish_status_change(
-    dispatcher: WebhookDispatcher, incident: dict[str, Any], previous: dict[str, Any]
-) -> None:
-    """``public_incident.incident_status_updated_v2`` (IncidentWithStatusChangeV2).
-    incident.io's document has no private form of this event: a private incident's
-    status change is told only by ``private_incident.incident_updated_v2``."""
-    if incident["visibility"] == "private":
-        return
-    change = {"incident": incident, "previous_status": previous,
-              "new_status": incident["incident_status"]}
-    dispatcher.publish("public_incident.incident_status_updated_v2", change)
 
 
 ROUTES = [

@@ -39,6 +39,22 @@ async def open_incident_as_person(request: Request) -> Response:
     return JSONResponse({"incident": incident}, status_code=201)
 
 
+async def publish_event(request: Request) -> Response:
+    """``{"event_type": T, "resource": {...}}``: send any webhook event type, as
+    incident.io would on that change (private types carry only the resource's id)."""
+    body = await read_json(request)
+    event_type, resource = body.get("event_type"), body.get("resource")
+    if not isinstance(event_type, str) or not event_type:
+        raise bad_request("event_type must be an incident.io event type name")
+    if not isinstance(resource, dict):
+        raise bad_request("resource must be an object")
+    try:
+        sent = dispatcher_of(request).publish(event_type, resource)
+    except ValueError as exc:
+        raise bad_request(str(exc)) from exc
+    return JSONResponse({"deliveries": [d.as_dict() for d in sent]}, status_code=202)
+
+
 async def list_requests(request: Request) -> Response:
     return JSONResponse({"requests": state_of(request).requests})
 
@@ -150,6 +166,7 @@ async def replay_delivery(request: Request) -> Response:
 
 ROUTES = [
     Route("/_emulator/incidents", open_incident_as_person, methods=["POST"]),
+    Route("/_emulator/events", publish_event, methods=["POST"]),
     Route("/_emulator/requests", list_requests, methods=["GET"]),
     Route("/_emulator/requests", clear_requests, methods=["DELETE"]),
     Route("/_emulator/faults", add_fault, methods=["POST"]),

@@ -51,6 +51,13 @@ def incident_event_type(incident: dict[str, Any], change: str) -> str:
     return f"{visibility}_incident.incident_{change}_v2"
 
 
+def status_update(incident: dict[str, Any], previous_status: dict[str, Any],
+                  message: str | None = None) -> dict[str, Any]:
+    """What ``public_incident.incident_status_updated_v2`` carries."""
+    return {"incident": incident, "previous_status": previous_status,
+            "new_status": incident["incident_status"], "message": message}
+
+
 class WebhookDispatcher:
     def __init__(
         self,
@@ -65,18 +72,32 @@ class WebhookDispatcher:
         self.transport = transport
         self._tasks: set[asyncio.Task[None]] = set()
 
-    def publish_incident(self, incident: dict[str, Any], change: str) -> list[Delivery]:
-        return self.publish(incident_event_type(incident, change), incident)
-
     def publish(self, event_type: str, resource: dict[str, Any]) -> list[Delivery]:
-        """Send ``{"event_type": T, T: resource}`` to every endpoint subscribed to T;
-        a ``private_*`` event carries only the id of what it is about."""
+        """Send ``event_type`` about ``resource`` (as the API returns it; a status
+        update's wrapper for those) to every endpoint subscribed to it, signed. The
+        entry point of every endpoint that changes something."""
         body = event_body(event_type, resource)
         return [
             self._start(endpoint, event_type, body)
             for endpoint in list(self.state.endpoints.values())
             if endpoint.wants(event_type)
         ]
+
+    def publish_incident(self, incident: dict[str, Any], change: str) -> list[Delivery]:
+        return self.publish(incident_event_type(incident, change), incident)
+
+    def publish_incident_edit(
+        self, incident: dict[str, Any], previous_status: dict[str, Any],
+        message: str | None = None,
+    ) -> list[Delivery]:
+        """An edit: incident updated, and, when its status moved, the status update
+        with the previous and new status (incident.io sends none for private ones)."""
+        sent = self.publish_incident(incident, "updated")
+        moved = previous_status.get("id") != incident["incident_status"].get("id")
+        if moved and incident["visibility"] != "private":
+            sent += self.publish("public_incident.incident_status_updated_v2",
+                                 status_update(incident, previous_status, message))
+        return sent
 
     def replay(self, delivery: Delivery) -> Delivery:
         """Send a recorded message again with the same webhook-id, as Svix's resend does."""

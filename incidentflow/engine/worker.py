@@ -50,6 +50,7 @@ from incidentflow.components.base import (
     Waiting,
 )
 from incidentflow.crypto import SecretBox
+from incidentflow.engine.catch_up import CatchUpPoller
 from incidentflow.engine.rate_gate import RateGate
 from incidentflow.engine.resolve import (
     masked,
@@ -163,6 +164,8 @@ class Worker:
             async with anyio.create_task_group() as beating:
                 beating.start_soon(self._heartbeat)
                 beating.start_soon(Scheduler(self._store, self._clock).run)
+                beating.start_soon(
+                    CatchUpPoller(self._store, self._box, self._http, self._clock).run)
                 beating.start_soon(_poke_when_set, stop, subscription)
                 try:
                     self._attach(subscription)
@@ -371,6 +374,7 @@ class Worker:
             executed()
             if node_plan.reads_secrets:
                 emissions = masked_emissions(emissions, values)
+            job = await self._rerooted(job, emissions)
             if node_plan.keyed:  # concurrency keys are templates: budgeted, off the loop
                 emitted = await off_loop(self._metered_plan, node_plan, node, emissions, job)
             else:
@@ -415,6 +419,16 @@ class Worker:
             log.warning("execution %s: lease lost, its wait was not recorded", job.id)
         elif waiting.until is not None:
             self._wakeup.due(waiting.until)
+
+    async def _rerooted(self, job: ClaimedExecution, emissions: list[Emission]) -> ClaimedExecution:
+        """A trigger's first step that completed its event (``Emission.root``) makes it
+        the run's trigger event, stored before the finish enqueues anything that reads
+        it; in its own transaction, after the outside call."""
+        new_root = next((e.event for e in emissions if e.root), None)
+        if new_root is None:
+            return job
+        await self._db(self._store.replace_root_event, job.run_id, new_root)
+        return replace(job, root=new_root)
 
     def _note_waits(self, emissions: list[Emission]) -> None:
         """Wake for executions enqueued for later (the ``wait`` step) when they are due.

@@ -22,6 +22,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from incidentflow.components.base import FILTERED_REASON
 from incidentflow.errors import NotFound
 from incidentflow.events import Event
 from incidentflow.store.bulk import BulkStatement
@@ -63,8 +64,9 @@ _INSERT_DELIVERIES = BulkStatement(deliveries.insert(), _DELIVERY_COLUMNS)
 _INSERT_RUNS = BulkStatement(runs.insert(), _RUN_COLUMNS)
 _INSERT_EVENTS = BulkStatement(events.insert(), EVENT_COLUMNS)
 _INSERT_EXECUTIONS = BulkStatement(executions.insert(), EXECUTION_COLUMNS)
-_COUNTED = ("accepted", "duplicate", "ignored", "paused")
+_COUNTED = ("accepted", "duplicate", "ignored", "filtered", "paused")
 NO_EVENT = "no event to run"
+FILTERED = FILTERED_REASON  # recorded (and counted) as "filtered", not "ignored"
 PAUSED = "canvas paused: held until it is resumed"
 _COUNT = BulkStatement(
     endpoints.update()
@@ -130,8 +132,8 @@ def _accept(item: Accept, target: Any, seen: set[tuple[str, str]], rows: _Rows) 
     if target.paused_at is not None and item.events:
         return _hold(item, rows)
     run_ids = [new_id() for _ in item.events]
-    outcome: DeliveryOutcome = "accepted" if item.events else "ignored"
     reason = "" if item.events else item.reason or NO_EVENT
+    outcome = outcome_of(bool(item.events), reason)
     rows.deliveries.append({
         "id": new_id(), "endpoint_id": item.endpoint_id, "webhook_id": item.webhook_id,
         "outcome": outcome, "reason": reason,
@@ -142,6 +144,13 @@ def _accept(item: Accept, target: Any, seen: set[tuple[str, str]], rows: _Rows) 
         _add_run(rows, item, target, run_id, event, first)
     _count(rows, item, outcome)
     return DeliveryResult(outcome, run_ids, reason)
+
+
+def outcome_of(started: bool, reason: str) -> DeliveryOutcome:
+    """What an accepted (2xx) delivery is recorded as."""
+    if started:
+        return "accepted"
+    return "filtered" if reason.startswith(FILTERED) else "ignored"
 
 
 def _hold(item: Accept, rows: _Rows) -> DeliveryResult:

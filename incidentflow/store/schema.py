@@ -295,3 +295,30 @@ waits = sa.Table(
     # open waits of a kind and key in a canvas: what an arriving event may settle
     _partial("ix_waits_open_key", ("kind", "canvas", "key"), "settled_at IS NULL"),
 )
+# On Incident's catch-up poll (``store.catch_up``, migration 0012): one row per node,
+# incident and ``updated_at`` seen, inserted in the transaction that starts the poll's
+# run (``source`` "poll") or before a webhook's delivery is accepted (its webhook-id):
+# its primary key is what makes a change run once when both arrive; and one row per
+# node with the poll's progress (shown on the node).
+incident_changes = sa.Table(
+    "incident_changes",
+    metadata,
+    sa.Column("canvas", NAME, _cascade("canvases.name"), primary_key=True),
+    sa.Column("node", NAME, primary_key=True),
+    sa.Column("incident_id", sa.String(100), primary_key=True),
+    sa.Column("updated_at", sa.String(40), primary_key=True),  # as incident.io sent it
+    sa.Column("source", sa.String(200), nullable=False),
+    sa.Column("run_id", ID),
+    sa.Column("recorded_at", UTCDateTime, nullable=False),
+    sa.Index(None, "recorded_at"),
+)
+catch_up_polls = sa.Table(
+    "catch_up_polls",
+    metadata,
+    sa.Column("canvas", NAME, _cascade("canvases.name"), primary_key=True),
+    sa.Column("node", NAME, primary_key=True),
+    sa.Column("since", UTCDateTime, nullable=False),  # the newest updated_at seen
+    sa.Column("last_poll_at", UTCDateTime, nullable=False),
+    sa.Column("last_found", sa.Integer, nullable=False),
+    sa.Column("last_error", sa.Text),
+)

@@ -26,6 +26,7 @@ from incidentflow.canvas import Canvas, Node
 from incidentflow.errors import Conflict, NotFound
 from incidentflow.events import Event
 from incidentflow.rate_limit import RateLimit
+from incidentflow.store import catch_up as catch_up_rows
 from incidentflow.store import endpoints as endpoint_rows
 from incidentflow.store import (  # +tables
     guards,
@@ -38,8 +39,9 @@ from incidentflow.store import (  # +tables
     tokens,
     waits,
 )
+from incidentflow.store import roots as root_rows
 from incidentflow.store import schedules as schedule_rows
-from incidentflow.store.accepts import NO_EVENT, PAUSED, Accept, accept_many
+from incidentflow.store.accepts import NO_EVENT, PAUSED, Accept, accept_many, outcome_of
 from incidentflow.store.codec import canvas_from_spec, canvas_to_spec, new_id, spec_hash
 from incidentflow.store.database import Database
 from incidentflow.store.finishes import Finish, finish_many
@@ -289,8 +291,8 @@ class SqlStore:
         target = _delivery_target(conn, endpoint_id)
         if webhook_id is not None and _seen(conn, endpoint_id, webhook_id):
             return _duplicate(conn, endpoint_id, now)
-        outcome: DeliveryOutcome = "accepted" if events else "ignored"
         reason = "" if events else reason or NO_EVENT
+        outcome: DeliveryOutcome = outcome_of(bool(events), reason)
         paused = target.paused_at is not None and bool(events)
         if paused:  # held with its events, nothing starts (store.pauses)
             outcome, reason = "paused", PAUSED
@@ -396,6 +398,56 @@ class SqlStore:
 
         return self._db.writer.submit(
             start, lambda _: _left_queued(handoff, len(first)),
+            after=handoff.settle if handoff else None,
+        ).result()
+
+    def replace_root_event(self, run_id: str, event: Event) -> bool:
+        """The run's trigger event becomes ``event`` (``store.roots``)."""
+        replace = partial(root_rows.replace, run_id=run_id, event=event)
+        done: bool = self._db.writer.submit(replace).result()
+        return done
+
+    # -- On Incident's catch-up poll (store/catch_up.py) ------------------------------------
+    def catch_up_state(self, canvas: str, node: str) -> catch_up_rows.CatchUpState | None:
+        with self._db.read() as conn:
+            return catch_up_rows.state(conn, canvas, node)
+
+    def note_catch_up_poll(self, canvas: str, node: str, since: datetime, polled_at: datetime,
+                           found: int, error: str | None) -> None:
+        note = partial(catch_up_rows.note_poll, canvas=canvas, node=node, since=since,
+                       polled_at=polled_at, found=found, error=error)
+        self._db.writer.submit(note).result()
+
+    def claim_incident_change(self, canvas: str, node: str, incident_id: str,
+                              updated_at: str, webhook_id: str, now: datetime) -> bool:
+        """A webhook's claim on one change; False if the poll already ran it."""
+        claim = partial(catch_up_rows.claim_for_webhook, canvas=canvas, node=node,
+                        incident_id=incident_id, updated_at=updated_at,
+                        webhook_id=webhook_id, now=now)
+        claimed: bool = self._db.writer.submit(claim).result()
+        return claimed
+
+    def start_caught_up_run(self, canvas: str, node: str, incident_id: str, updated_at: str,
+                            event: Event, first: list[NewExecution], now: datetime,
+                            ) -> str | None:
+        """The poll's run of one change, in the transaction that records the change;
+        None if a webhook or another worker recorded it first."""
+        handoff = self._handoff(now)
+
+        def start(conn: Connection) -> str | None:
+            if handoff is not None:
+                handoff.reset()
+            if not catch_up_rows.record_change(conn, canvas, node, incident_id, updated_at,
+                                               catch_up_rows.POLL, now):
+                return None
+            version = _current_version(conn, canvas)
+            run_id = queue.insert_run(conn, canvas, version, node, event, first, now,
+                                      handoff=handoff)
+            catch_up_rows.note_run(conn, canvas, node, incident_id, updated_at, run_id)
+            return run_id
+
+        return self._db.writer.submit(
+            start, lambda run_id: run_id is not None and _left_queued(handoff, len(first)),
             after=handoff.settle if handoff else None,
         ).result()
 

@@ -81,6 +81,7 @@ def test_declaration_and_registry():
     registry = Registry()
     registry.add_integration(INTEGRATION)
     assert set(registry.components) >= {
-        "incident.onIncident", "incident.createIncident", "incident.getIncident",
+        "incident.onIncident", "incident.onFollowUp", "incident.onAlert",
+        "incident.onEscalation", "incident.createIncident", "incident.getIncident",
         "incident.updateIncident", "incident.listIncidents", "incident.createFollowUp",
         "incident.createEscalation", "incident.sendAlertEvent", "incident.resolveAlert"}

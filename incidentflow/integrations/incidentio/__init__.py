@@ -39,6 +39,11 @@ from incidentflow.integrations.incidentio.client import (
     IncidentIOUnavailable,
     PermissionMissing,
 )
+from incidentflow.integrations.incidentio.object_triggers import (
+    OnAlert,
+    OnEscalation,
+    OnFollowUp,
+)
 from incidentflow.integrations.incidentio.trigger import OnIncident
 
 # Each further action's permission, asked only of those who use that action.
@@ -52,15 +57,18 @@ INSTRUCTIONS = f"""\
 2. Under Add permissions, select exactly these (use "Find a permission" if needed):
    - {VIEW_PERMISSION} (needed to read severities and the other pickers' values)
    - {CREATE_PERMISSION} (needed for the Create Incident action)
-   - {PRIVATE_PERMISSION} (only if you use private incidents)
+   - {PRIVATE_PERMISSION} (only if you use private incidents, or private
+     events on the triggers, which fetch the object)
 {ACTION_PERMISSIONS}
 3. Create the key and paste the API key in the Configuration section below.
 
 The On Incident trigger needs no API key: incident.io has no API to register webhook
 endpoints. Save the canvas to get the node's webhook URL, create an endpoint with it in
-incident.io Settings > Webhooks, subscribe to Public incident created (v2) and Public
-incident updated (v2), then store the endpoint's signing secret with the node's
-Set signing secret action.
+incident.io Settings > Webhooks, subscribe to the event types the node selects, then
+store the endpoint's signing secret with the node's Set signing secret action. The
+On Follow-up, On Alert and On Escalation triggers work the same way, each with its own
+URL and secret. Private events carry only an id: the trigger fetches the object with
+this integration's key (name the integration on the node).
 
 Send Alert Event does not use the API key: it sends the HTTP alert source's own token,
 kept in a canvas secret (Secrets page) and named in the node as {{{{ secrets.NAME }}}}.
@@ -79,7 +87,7 @@ class IncidentIntegration(Integration):
     )
     destination_fields = ("baseUrl",)  # the API key goes to this host
     resource_types = resources.RESOURCE_TYPES
-    components = (OnIncident, *ACTIONS)
+    components = (OnIncident, OnFollowUp, OnAlert, OnEscalation, *ACTIONS)
 
     async def validate(
         self, config: Mapping[str, Any], http: httpx.AsyncClient
@@ -111,5 +119,5 @@ class IncidentIntegration(Integration):
 
 
 __all__ = ["CreateEscalation", "CreateFollowUp", "CreateIncident", "GetIncident",
-           "IncidentIntegration", "ListIncidents", "OnIncident", "ResolveAlert",
-           "SendAlertEvent", "UpdateIncident"]
+           "IncidentIntegration", "ListIncidents", "OnAlert", "OnEscalation", "OnFollowUp",
+           "OnIncident", "ResolveAlert", "SendAlertEvent", "UpdateIncident"]

@@ -26,6 +26,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import quote, urlencode
 
 import httpx
 
@@ -114,6 +115,46 @@ class IncidentIOClient:
         if not isinstance(severities, list):
             raise IncidentIOError("incident.io answered /v1/severities without a list")
         return severities
+
+    async def fetch_object(self, collection: str, object_id: str, key: str) -> dict[str, Any]:
+        """``GET /v2/{collection}/{id}`` (incidents, follow_ups, alerts, escalations):
+        the ``key`` object (incident, follow_up, ...) exactly as sent. For private
+        events, whose deliveries carry only the id (triggers' first step)."""
+        permission = (f'"{VIEW_PERMISSION}" (and "{PRIVATE_PERMISSION}" for private '
+                      "incidents)")
+        path = f"/v2/{collection}/{quote(object_id, safe='')}"
+        body = await self._request("GET", path, permission=permission)
+        found = body.get(key)
+        if not isinstance(found, dict):
+            raise IncidentIOError(f"incident.io answered {path} without a {key}")
+        return found
+
+    async def incidents_updated_since(
+        self, since: datetime, page_size: int = 100, max_pages: int = 10
+    ) -> list[dict[str, Any]]:
+        """``GET /v2/incidents?updated_at[gte]=<day of since>``, every page up to
+        ``max_pages`` (the catch-up poll of On Incident). The filter takes a day (as
+        incident.io documents it); the caller compares exact ``updated_at`` values.
+        Modes are asked for explicitly: the API's default leaves test incidents out,
+        and the node's own filter decides."""
+        found: list[dict[str, Any]] = []
+        after: str | None = None
+        day = since.astimezone(UTC).date().isoformat()
+        for _ in range(max_pages):
+            params = [("updated_at[gte]", day), ("page_size", str(page_size))]
+            params += [("mode[one_of]", mode) for mode in
+                       ("standard", "retrospective", "test", "tutorial")]
+            if after:
+                params.append(("after", after))
+            body = await self._request("GET", "/v2/incidents?" + urlencode(params),
+                                       permission=f'"{VIEW_PERMISSION}"')
+            page = [i for i in body.get("incidents") or [] if isinstance(i, dict)]
+            found += page
+            meta = body.get("pagination_meta")
+            after = meta.get("after") if isinstance(meta, dict) else None
+            if not page or not after:
+                break
+        return found
 
     async def create_incident(
         self, payload: dict[str, Any] | None = None, **fields: Any

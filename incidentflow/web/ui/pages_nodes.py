@@ -85,6 +85,10 @@ async def _panel(
         panel["secret_field"] = hook.fields[0]
     if component.type == "schedule":
         panel["schedule"] = await schedule_panel(context, canvas.name, node)
+    if isinstance(component, WebhookTrigger) and component.polls_for_changes(
+            node.configuration):  # e.g. On Incident's catchUp
+        state = await context.call(context.host.store.catch_up_state, canvas.name, node.name)
+        panel["catch_up"] = component.polling_view(node.configuration, state)
     return panel
 
 

@@ -3,7 +3,7 @@ bad_signature, stale_timestamp, ...) beside the reason text, so the delivery log
 anything else reading it classify by code, never by the wording of the reason.
 
 Revision ID: 0015
-Revises: 0010
+Revises: 0012
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0015"
-down_revision = "0010"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 
