@@ -521,7 +521,7 @@ class SqlStore:
     ) -> bool:
         retry = partial(queue.retry_later, execution_id=execution_id, worker_id=worker_id,
                         error=error, details=details, resolved_config=resolved_config,
-                        next_attempt_at=next_attempt_at)
+                        next_attempt_at=next_attempt_at, now=now)
         return self._db.writer.submit(retry).result()
 
     def fail(
