@@ -136,3 +136,17 @@ def test_activity_counts_runs_per_hour(canvas):
     assert len(activity.hours) == 4 and activity.hours[-1] == NOW
     assert activity.runs["running"] == [0, 1, 0, 2]
     assert activity.deliveries == {}
+
+
+def test_activity_counts_deliveries_by_outcome_per_hour(store):
+    from store_fixtures import make_canvas as canvas_with_hook
+
+    store.save_canvas(canvas_with_hook(), "", [], NOW)
+    endpoint = store.endpoint_for_node("demo", "Hook", NOW)
+    store.accept_delivery(endpoint.id, "msg-1", [(EVENT, [NewExecution("A", EVENT)])], NOW)
+    store.accept_delivery(endpoint.id, "msg-1", [(EVENT, [])], NOW)  # a duplicate: no row
+    store.record_rejection(endpoint.id, "bad signature", NOW + timedelta(minutes=70))
+    activity = store.canvas_activity("demo", NOW - timedelta(hours=1),
+                                     NOW + timedelta(minutes=90))
+    assert activity.deliveries == {"accepted": [0, 1, 0], "rejected": [0, 0, 1]}
+    assert activity.runs == {"running": [0, 1, 0]}

@@ -80,11 +80,11 @@ def build_timeline(run: RunRecord, now: datetime) -> Timeline | None:
             if moment is not None and moment > end:
                 end = moment
     scale = _Scale(run.created_at, end)
-    durations = {e.id: _duration(e, end) for e in run.executions}
+    durations = {e.id: _duration(e, run.finished_at or now) for e in run.executions}
     slowest = max(durations, key=lambda i: durations[i]) if len(durations) > 1 else None
     rows = []
     for index, execution in enumerate(run.executions):
-        segments = _segments(execution, scale, end)
+        segments = _segments(execution, scale, run.finished_at or now)
         rows.append(Row(execution.node, execution.id, AXIS_HEIGHT + index * ROW_HEIGHT,
                         segments, _note(execution, slowest)))
     retried = sum(1 for e in run.executions if len(attempts_of(e)) > 1)
@@ -113,7 +113,9 @@ def _note(execution: ExecutionRecord, slowest: str | None) -> str:
     return ", ".join(notes)
 
 
-def _segments(execution: ExecutionRecord, scale: _Scale, end: datetime) -> list[Segment]:
+def _segments(execution: ExecutionRecord, scale: _Scale, now: datetime) -> list[Segment]:
+    """The stretches of one execution up to ``now`` (a wait may reach past it: the
+    axis ends at the latest time any row needs)."""
     segments: list[Segment] = []
     attempts = attempts_of(execution)
 
@@ -127,14 +129,14 @@ def _segments(execution: ExecutionRecord, scale: _Scale, end: datetime) -> list[
 
     first_start = attempts[0].started_at if attempts else None
     if first_start is None and execution.state == "queued":
-        waiting = execution.next_attempt_at is not None and execution.next_attempt_at > end
+        waiting = execution.next_attempt_at is not None and execution.next_attempt_at > now
         add("waiting" if waiting else "queued", execution.created_at,
-            execution.next_attempt_at if waiting else end,
+            execution.next_attempt_at if waiting else now,
             "waiting until its time" if waiting else "queued")
     else:
         add("queued", execution.created_at, first_start, "queued")
     for index, attempt in enumerate(attempts):
-        stop = attempt.ended_at or end
+        stop = attempt.ended_at or now
         if attempt.outcome == "succeeded":
             add("done", attempt.started_at, stop, f"attempt {attempt.attempt} succeeded")
         elif attempt.outcome == "running":
@@ -145,7 +147,7 @@ def _segments(execution: ExecutionRecord, scale: _Scale, end: datetime) -> list[
                 f"attempt {attempt.attempt} {attempt.outcome}{why}")
         if attempt.outcome in ("retrying", "lost"):
             following = attempts[index + 1].started_at if index + 1 < len(attempts) else None
-            resume = following or min(attempt.next_attempt_at or end, end)
+            resume = following or attempt.next_attempt_at or now
             add("retrying", attempt.ended_at, resume,
                 f"waiting before attempt {attempt.attempt + 1}")
     return segments
