@@ -33,7 +33,7 @@ class RunsApi:
     async def list_runs(self, request: Request) -> Response:
         params = request.query_params
         where = run_filter(request.path_params["name"], params, self.host.clock())
-        await self.host.canvas_view(where.canvas)  # NotFound (404) for an unknown canvas
+        await _thread(self.host.store.get_canvas, where.canvas)  # NotFound: 404
         page = await _thread(self.host.store.find_runs, where, _limit(params.get("limit")),
                              params.get("before") or None)
         return JSONResponse({"runs": [run_summary(r) for r in page.runs], "total": page.total,

@@ -150,3 +150,20 @@ def test_activity_counts_deliveries_by_outcome_per_hour(store):
                                      NOW + timedelta(minutes=90))
     assert activity.deliveries == {"accepted": [0, 1, 0], "rejected": [0, 0, 1]}
     assert activity.runs == {"running": [0, 1, 0]}
+
+
+def test_a_retried_create_counts_against_the_rate_limit_again(canvas):
+    from incidentflow.rate_limit import RateLimit
+
+    store = canvas
+    run_id = start(store)
+    [job] = store.claim("w1", NOW, 60, 10)
+    limit = RateLimit(1, 600)
+    assert store.take_create_slot(job.id, "w1", "demo", "A", limit, None, NOW).admitted
+    store.fail(job.id, "w1", "HTTP 422", None, None, NOW)
+    later = NOW + timedelta(seconds=5)
+    store.retry_execution(run_id, job.id, later)
+    [again] = store.claim("w1", later, 60, 10)
+    verdict = store.take_create_slot(again.id, "w1", "demo", "A", limit, None, later)
+    assert (verdict.admitted, verdict.held) == (False, True)  # the window's one slot is used
+    assert store.get_run(run_id).executions[0].state == "held"

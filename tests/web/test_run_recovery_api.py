@@ -167,3 +167,7 @@ def test_bulk_replay_needs_a_canvas_and_a_choice(api, gated) -> None:
     assert api.post("/api/v1/runs/replay", json={"canvas": "nope", "state": "failed"}
                     ).status_code == 404
     assert api.get("/api/v1/replays/nope").status_code == 404
+
+
+def test_the_run_list_of_an_unknown_canvas_is_404(api) -> None:
+    assert api.get("/api/v1/canvases/nope/runs").status_code == 404
