@@ -152,14 +152,14 @@ def test_watch_retry_replay_and_bulk_replay(watched: Watched, api: httpx.Client,
     state_cell = page.locator(".runs-table tbody tr").first.locator("td").nth(2)
     box = state_cell.bounding_box()
     assert box is not None and box["x"] + box["width"] <= SIZES[size]["width"]
-    shot(page, f"runs-list-incident-on-every-row-{size}")
+    shot(page, f"40-runs-list-incident-on-every-row-{size}")
 
     # A failed run: its error comes first, above the timeline and the executions.
     page.goto(f"/runs/{ids[0]}")
     expect(page.locator(".run-failure")).to_contain_text("Gate failed")
     assert above(page, ".run-failure", "#timeline-caption")
     assert above(page, ".run-failure", "h2:has-text('Executions')")
-    shot(page, f"run-failed-error-first-{size}", full=False)
+    shot(page, f"41-run-failed-error-first-{size}", full=False)
 
     # Replay it while incident.io answers 500 (three quick tries fail the attempt):
     # the new run shows the retrying attempt, then succeeds on the next.
@@ -171,12 +171,12 @@ def test_watch_retry_replay_and_bulk_replay(watched: Watched, api: httpx.Client,
     expect(page.locator("#replay-of")).to_contain_text(ids[0])
     expect(page.locator(".attempt-retrying").first).to_be_visible(timeout=WAIT_MS)
     expect(page.locator(".tl-retrying").first).to_be_attached()
-    shot(page, f"run-retry-happening-{size}")
+    shot(page, f"42-run-retry-happening-{size}")
     expect(page.locator("#run-state")).to_have_text("succeeded", timeout=WAIT_MS)
     open_attempts = page.locator("table.attempts").filter(has_text="Attempts of Open")
     expect(open_attempts.locator(".attempt-retrying td").first).to_have_text("1")
     expect(open_attempts.locator(".attempt-succeeded td").first).to_have_text("2")
-    shot(page, f"run-retried-then-succeeded-timeline-{size}")
+    shot(page, f"43-run-retried-then-succeeded-timeline-{size}")
     page.goto(f"/runs/{ids[0]}")
     expect(page.locator(".replayed-as")).to_have_count(1)
 
@@ -190,22 +190,22 @@ def test_watch_retry_replay_and_bulk_replay(watched: Watched, api: httpx.Client,
     page.goto(f"/canvases/{canvas}/runs?since=1h")
     page.get_by_role("button", name="Replay all failed in this window…").click()
     expect(page.get_by_role("heading", name=f"Replay 2 runs of {canvas}?")).to_be_visible()
-    shot(page, f"bulk-replay-confirm-says-how-many-{size}")
+    shot(page, f"44-bulk-replay-confirm-says-how-many-{size}")
     page.get_by_role("button", name="Replay 2 runs").click()
     expect(page.locator("#progress-title")).to_have_text("2 of 2 replays done", timeout=WAIT_MS)
     expect(page.locator(".progress-counts")).to_contain_text("2 succeeded")
-    shot(page, f"bulk-replay-progress-{size}")
+    shot(page, f"45-bulk-replay-progress-{size}")
 
     # The canvas page's picture of the last 24 hours.
     page.goto(f"/canvases/{canvas}")
     expect(page.locator("#activity-totals")).to_contain_text("failed")
     expect(page.locator(".activity-svg")).to_be_visible()
-    shot(page, f"canvas-24h-chart-{size}")
+    shot(page, f"46-canvas-24h-chart-{size}")
 
     # The canvases list keeps its Result column on screen.
     page.goto("/canvases")
     result = page.get_by_role("columnheader", name="Result").bounding_box()
     assert result is not None and result["x"] + result["width"] <= SIZES[size]["width"]
-    shot(page, f"canvases-list-result-column-{size}", full=False)
+    shot(page, f"47-canvases-list-result-column-{size}", full=False)
 
     assert watched.problems == []
