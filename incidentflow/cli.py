@@ -440,7 +440,7 @@ def runs_list(canvas: str, limit: int = typer.Option(20, min=1, max=500),
         out.print(f"{len(page['runs'])} of {page['total']} runs{more}", highlight=False,
                   soft_wrap=True)
 
-    _emit(as_json, page if as_json else page["runs"], render)
+    _emit(as_json, page["runs"], render)  # --json: the runs, as before (a list)
 
 
 @runs_app.command("show")

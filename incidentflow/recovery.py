@@ -92,13 +92,18 @@ class Recovery:
         record = await self._db(self.host.store.get_canvas, where.canvas)
         refuse_if_paused(record.name, record.paused_at)
         ids, matched = await self.matching(where)
+        # One read of the chosen runs (trigger events, no executions), oldest first.
+        chosen: list[RunRecord] = []
+        if ids:  # (an empty ``ids`` filter would mean every run)
+            page = await self._db(self.host.store.find_runs,
+                                  RunFilter(where.canvas, ids=tuple(ids)), len(ids))
+            chosen = page.runs[::-1]
         replays: list[tuple[RunRecord, list[NewExecution]]] = []
         skipped: dict[str, str] = {}
-        for run_id in ids:
-            run = await self._db(self.host.store.get_run, run_id)
+        for run in chosen:
             first = _first(record, run)
             if first is None:
-                skipped[run_id] = f"the canvas no longer has node {run.trigger_node!r}"
+                skipped[run.id] = f"the canvas no longer has node {run.trigger_node!r}"
             else:
                 replays.append((run, first))
         batch = new_id()

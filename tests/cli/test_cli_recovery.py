@@ -55,9 +55,9 @@ def failed_runs(invoke: Any, tmp_path: Path) -> Failed:
     payload = json.dumps({"incident": {"reference": "INC-42", "name": "Checkout down"}})
     ids = [json.loads(invoke("run", canvas, "Start", "--payload", payload, "--json")
                       .stdout)["runId"] for _ in range(2)]
-    page = wait_for(invoke, ("runs", "list", canvas, "--state", "failed"),
-                    lambda p: p["total"] == 2)
-    assert page["total"] == 2
+    failed = wait_for(invoke, ("runs", "list", canvas, "--state", "failed"),
+                      lambda runs: len(runs) == 2)
+    assert len(failed) == 2
     return Failed(canvas, secret, ids)
 
 

@@ -171,3 +171,19 @@ def test_bulk_replay_needs_a_canvas_and_a_choice(api, gated) -> None:
 
 def test_the_run_list_of_an_unknown_canvas_is_404(api) -> None:
     assert api.get("/api/v1/canvases/nope/runs").status_code == 404
+
+
+def test_bulk_replay_skips_runs_whose_trigger_is_gone_and_starts_nothing_for_no_match(
+    api, gated,
+) -> None:
+    run, work = gated
+    run_id = run({})
+    work()
+    nothing = api.post("/api/v1/runs/replay", json={"canvas": "gated", "state": "running"})
+    assert nothing.status_code == 202
+    assert (nothing.json()["count"], nothing.json()["matched"]) == (0, 0)
+    assert put_yaml(api, "gated", GATED.replace("Start", "Begin")).status_code == 200
+    bulk = api.post("/api/v1/runs/replay", json={"canvas": "gated", "state": "failed"}).json()
+    assert bulk["count"] == 0 and bulk["matched"] == 1
+    assert bulk["skipped"] == {run_id: "the canvas no longer has node 'Start'"}
+    assert api.get("/api/v1/canvases/gated/runs").json()["total"] == 1

@@ -5,7 +5,7 @@ how many, then a progress page that follows the new runs until they are done."""
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any
+from datetime import datetime
 
 from starlette.datastructures import FormData
 from starlette.requests import Request
@@ -46,7 +46,7 @@ async def replay_runs(request: Request) -> Response:
                     skipped=str(len(bulk.skipped)), more=str(more))
 
 
-def _selection(name: str, form: FormData, now: Any) -> RunFilter:
+def _selection(name: str, form: FormData, now: datetime) -> RunFilter:
     if form.get("scope") == "ids":
         ticked = [value for value in form.getlist("ids") if isinstance(value, str)]
         if not ticked:
