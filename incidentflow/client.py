@@ -85,9 +85,21 @@ class ApiClient:
         return str(answer["runId"])
 
     def runs(self, canvas: str, limit: int = 50) -> list[dict[str, Any]]:
-        answer = self.request("GET", f"/canvases/{_segment(canvas)}/runs",
-                              params={"limit": limit})
-        return list(answer["runs"])
+        return list(self.runs_page(canvas, limit)["runs"])
+
+    def runs_page(self, canvas: str, limit: int = 50, **filters: str | None) -> dict[str, Any]:
+        """``{runs, total, nextBefore}``; filters: state, node, since, until, before."""
+        params: dict[str, Any] = {"limit": limit}
+        params.update({k: v for k, v in filters.items() if v})
+        return dict(self.request("GET", f"/canvases/{_segment(canvas)}/runs", params=params))
+
+    def replay_many(self, body: dict[str, Any]) -> dict[str, Any]:
+        """``POST /runs/replay``: ``{canvas, ids}`` or ``{canvas, state, since, ...}``."""
+        return dict(self.request("POST", "/runs/replay", json=body))
+
+    def retry(self, run_id: str, execution_id: str) -> dict[str, Any]:
+        path = f"/runs/{_segment(run_id)}/executions/{_segment(execution_id)}/retry"
+        return dict(self.request("POST", path))
 
     def get_run(self, run_id: str) -> dict[str, Any]:
         return dict(self.request("GET", f"/runs/{_segment(run_id)}"))

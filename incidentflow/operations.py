@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import anyio.to_thread
 
 from incidentflow.errors import InvalidInput, Problem
-from incidentflow.host import refuse_if_paused
 from incidentflow.logging import register_secret
+from incidentflow.recovery import Recovery
 from incidentflow.store import tokens as token_rows
 
 if TYPE_CHECKING:
@@ -65,26 +65,10 @@ class Operations:
     # -- replay ------------------------------------------------------------------------
     async def replay_run(self, run_id: str) -> str:
         """Run the stored trigger event of ``run_id`` again, as a new run on the canvas's
-        current version. New executions mean new idempotency keys: a replay is meant to
-        act again (e.g. open the incident the first run failed to open)."""
-        from incidentflow.engine.router import first_executions
-
-        run = await self._db(self.host.store.get_run, run_id)
-        record = await self._db(self.host.store.get_canvas, run.canvas)
-        refuse_if_paused(record.name, record.paused_at)
-        try:
-            record.canvas.node(run.trigger_node)
-        except KeyError:
-            raise InvalidInput(
-                f"cannot replay: canvas {run.canvas!r} no longer has node {run.trigger_node!r}",
-                [Problem("the trigger node was removed", node=run.trigger_node)],
-            ) from None
-        first = list(first_executions(record.canvas, run.trigger_node, run.root))
-        new_id: str = await self._db(self.host.store.start_run, run.canvas, run.trigger_node,
-                                     run.root, first, self.host.clock())
-        if first and self.host.wakeup is not None:
-            self.host.wakeup.notify()
-        return new_id
+        current version, linked to the original both ways (``incidentflow.recovery``).
+        New executions mean new idempotency keys: a replay is meant to act again (e.g.
+        open the incident the first run failed to open)."""
+        return await Recovery(self.host).replay_run(run_id)
 
 
 def _token_name(name: Any) -> str:

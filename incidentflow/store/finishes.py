@@ -19,6 +19,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from incidentflow.store import attempts
 from incidentflow.store.bulk import BulkStatement
 from incidentflow.store.codec import new_id
 from incidentflow.store.guards import MARK_CREATED, created_rows
@@ -43,7 +44,8 @@ class Finish:
 
 
 _LEASES = (
-    sa.select(executions.c.id, executions.c.run_id, executions.c.node, executions.c.lease_owner)
+    sa.select(executions.c.id, executions.c.run_id, executions.c.node, executions.c.lease_owner,
+              executions.c.attempts, executions.c.attempt_started_at)
     .where(executions.c.id.in_(sa.bindparam("ids", expanding=True)),
            executions.c.state == "running")
     .with_for_update()  # PostgreSQL: no other process takes a lease over meanwhile
@@ -91,16 +93,21 @@ def finish_many(conn: Connection, finishes: list[Finish]) -> list[bool]:
     leases = _held_leases(conn, sorted({item.execution_id for item in finishes}))
     done: list[bool] = []
     ended, new_events, new_executions = [], [], []
+    after_retries: list[dict[str, Any]] = []  # successes after failed attempts (history)
     created: list[tuple[str, str, datetime]] = []  # create actions' objects (store.guards)
     settles: dict[str, tuple[int, datetime]] = {}  # run -> (pending delta, latest now)
     earliest_wait: datetime | None = None  # of the executions enqueued for later
     for item in finishes:
         lease = leases.get(item.execution_id)
-        if lease is None or lease[2] != item.worker_id:
+        if lease is None or lease.lease_owner != item.worker_id:
             done.append(False)
             continue
         del leases[item.execution_id]  # a second finish of it in this batch is refused
-        run_id, node, _ = lease
+        run_id, node = lease.run_id, lease.node
+        if lease.attempts > 1:
+            after_retries.append(attempts.attempt_row(
+                item.execution_id, lease.attempts, run_id, attempts.SUCCEEDED,
+                lease.attempt_started_at, item.now))
         ended.append({
             "b_id": item.execution_id, "b_worker": item.worker_id,
             "v_finished_at": item.now, "v_resolved_config": item.resolved_config,
@@ -128,6 +135,8 @@ def finish_many(conn: Connection, finishes: list[Finish]) -> list[bool]:
         _INSERT_EVENTS.execute(conn, new_events)
     if new_executions:
         _INSERT_EXECUTIONS.execute(conn, new_executions)
+    if after_retries:  # only successes after a failed attempt pay for this
+        attempts.INSERT_MANY.execute(conn, after_retries)
     if created:  # only create actions' finishes pay for this
         conn.execute(MARK_CREATED, created_rows(created))
     if earliest_wait is not None:  # only waits pay for this
@@ -142,10 +151,10 @@ def _earlier(known: datetime | None, when: datetime | None) -> datetime | None:
     return when if known is None or when < known else known
 
 
-def _held_leases(conn: Connection, ids: list[str]) -> dict[str, tuple[str, str, str | None]]:
-    """Running executions among ``ids``: id -> (run_id, node, lease owner)."""
-    rows = conn.execute(_LEASES, {"ids": ids})
-    return {row.id: (row.run_id, row.node, row.lease_owner) for row in rows}
+def _held_leases(conn: Connection, ids: list[str]) -> dict[str, Any]:
+    """Running executions among ``ids``: id -> row (run_id, node, lease_owner, attempts,
+    attempt_started_at)."""
+    return {row.id: row for row in conn.execute(_LEASES, {"ids": ids})}
 
 
 def _settle_runs(conn: Connection, settles: dict[str, tuple[int, datetime]]) -> None:

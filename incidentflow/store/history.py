@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from incidentflow.errors import NotFound
+from incidentflow.store import attempts
 from incidentflow.store.port import DeliveryRecord, ExecutionRecord, RunRecord
 from incidentflow.store.queue import event_of
 from incidentflow.store.schema import deliveries, events, executions, runs
@@ -19,7 +20,9 @@ def get_run(conn: Connection, run_id: str) -> RunRecord:
     rows = _runs(conn, runs.c.id == run_id, limit=1)
     if not rows:
         raise NotFound(f"run {run_id!r} does not exist")
-    return _with_executions(conn, rows[0])
+    replays = list(conn.scalars(
+        sa.select(runs.c.id).where(runs.c.replay_of == run_id).order_by(runs.c.id)))
+    return replace(_with_executions(conn, rows[0]), replayed_as=replays)
 
 
 def list_runs(conn: Connection, canvas: str, limit: int) -> list[RunRecord]:
@@ -35,18 +38,22 @@ def _runs(conn: Connection, where: Any, limit: int) -> list[RunRecord]:
         .order_by(runs.c.id.desc())
         .limit(limit)
     )
-    return [
-        RunRecord(
-            id=row.id, canvas=row.canvas, canvas_version=row.canvas_version,
-            trigger_node=row.trigger_node, state=row.state, root=event_of(row._mapping),
-            created_at=row.created_at, finished_at=row.finished_at,
-        )
-        for row in conn.execute(query)
-    ]
+    return [run_of(row) for row in conn.execute(query)]
+
+
+def run_of(row: Any) -> RunRecord:
+    """A run from a row of ``runs`` joined with its trigger event."""
+    return RunRecord(
+        id=row.id, canvas=row.canvas, canvas_version=row.canvas_version,
+        trigger_node=row.trigger_node, state=row.state, root=event_of(row._mapping),
+        created_at=row.created_at, finished_at=row.finished_at,
+        replay_of=row.replay_of, replay_batch=row.replay_batch,
+    )
 
 
 def _with_executions(conn: Connection, run: RunRecord) -> RunRecord:
     emitted = _emitted_by_execution(conn, run.id)
+    history = attempts.of_run(conn, run.id)
     query = (
         sa.select(executions, events.c.type, events.c.data, events.c.timestamp)
         .join(events, events.c.id == executions.c.input_event_id)
@@ -61,6 +68,8 @@ def _with_executions(conn: Connection, run: RunRecord) -> RunRecord:
             emitted=emitted.get(row.id, []), error=row.error, error_details=row.error_details,
             created_at=row.created_at, started_at=row.started_at,
             finished_at=row.finished_at, next_attempt_at=row.next_attempt_at,
+            attempt_started_at=row.attempt_started_at,
+            attempt_history=history.get(row.id, []),
         )
         for row in conn.execute(query)
     ]

@@ -26,8 +26,10 @@ from incidentflow.rate_limit import RateLimit
 from incidentflow.waits import Wait, Waiting
 
 if TYPE_CHECKING:
+    from incidentflow.store.attempts import AttemptRecord
     from incidentflow.store.catch_up import CatchUpState
     from incidentflow.store.retention import Pruned
+    from incidentflow.store.run_list import Activity, RunFilter, RunPage
     from incidentflow.store.schedules import ScheduleRecord
     from incidentflow.store.secret_rows import SecretRecord
     from incidentflow.store.tokens import TokenRecord
@@ -180,6 +182,10 @@ class ExecutionRecord:
     started_at: datetime | None
     finished_at: datetime | None
     next_attempt_at: datetime | None
+    # When the current (or last) attempt started, and the ended attempts (store.attempts;
+    # read with one run, empty in lists).
+    attempt_started_at: datetime | None = None
+    attempt_history: list[AttemptRecord] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -193,6 +199,9 @@ class RunRecord:
     created_at: datetime
     finished_at: datetime | None
     executions: list[ExecutionRecord] = field(default_factory=list)
+    replay_of: str | None = None  # the run this one replays
+    replay_batch: str | None = None  # the bulk replay that started it
+    replayed_as: list[str] = field(default_factory=list)  # its replays (read with one run)
 
 
 @dataclass(frozen=True)
@@ -360,6 +369,39 @@ class Store(Protocol):
         ...
     def list_runs(self, canvas: str, limit: int = 50) -> list[RunRecord]: ...
     def get_run(self, run_id: str) -> RunRecord: ...
+
+    # -- runs at scale and their recovery (store.run_list, store.recovery) -----------
+    def find_runs(self, where: RunFilter, limit: int, before: str | None = None) -> RunPage:
+        """Runs matching ``where``, newest first, ``limit`` of them older than the run
+        ``before`` (the cursor), with the total that match."""
+        ...
+
+    def run_ids(self, where: RunFilter, limit: int) -> tuple[list[str], int]:
+        """Ids of at most ``limit`` runs matching ``where`` (oldest first) and how many
+        match in all (what a bulk replay would take)."""
+        ...
+
+    def canvas_activity(self, canvas: str, since: datetime, now: datetime) -> Activity:
+        """Deliveries by outcome and runs by state, per hour from ``since``."""
+        ...
+
+    def start_replays(
+        self, replays: list[tuple[RunRecord, list[NewExecution]]], batch: str | None,
+        now: datetime,
+    ) -> list[str]:
+        """One transaction: for each (original run, first executions) a new run of the
+        same trigger event on the canvas's current version, linked to the original
+        (``replay_of``) and to ``batch``; returns the new ids in order."""
+        ...
+
+    def retry_execution(self, run_id: str, execution_id: str, now: datetime) -> RunRecord:
+        """Queue a failed execution again (same idempotency key; counted again by the
+        create rate limit) and reopen its run. NotFound / Conflict (not failed)."""
+        ...
+
+    def replay_batch(self, batch: str) -> list[RunRecord]:
+        """The runs a bulk replay started (for its progress)."""
+        ...
 
     # -- executions (the engine) -------------------------------------------------
     def claim(

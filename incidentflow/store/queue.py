@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from incidentflow.events import Event
+from incidentflow.store import attempts as attempt_rows
 from incidentflow.store.codec import new_id
 from incidentflow.store.handoff import Handoff, RunContext
 from incidentflow.store.port import ClaimedExecution, NewExecution
@@ -36,7 +37,8 @@ _SETTLE = (
 
 def _end_lease_statement(*columns: str) -> Any:
     """UPDATE of a running execution still leased to ``b_worker``, setting ``columns``
-    from ``v_<column>`` parameters; returns (run_id, node) or no row."""
+    from ``v_<column>`` parameters; returns (run_id, node, attempts, attempt_started_at)
+    or no row."""
     return (
         executions.update()
         .where(
@@ -48,7 +50,8 @@ def _end_lease_statement(*columns: str) -> Any:
             lease_owner=None, lease_expires_at=None,
             **{column: sa.bindparam(f"v_{column}") for column in columns},
         )
-        .returning(executions.c.run_id, executions.c.node)
+        .returning(executions.c.run_id, executions.c.node, executions.c.attempts,
+                   executions.c.attempt_started_at)
     )
 
 
@@ -99,7 +102,7 @@ EVENT_COLUMNS = ("id", "run_id", "node", "execution_id", "channel", "type", "tim
                  "data", "created_at")
 EXECUTION_COLUMNS = ("id", "run_id", "node", "input_event_id", "state", "attempts",
                      "next_attempt_at", "idempotency_key", "concurrency_key", "created_at",
-                     "lease_owner", "lease_expires_at", "started_at")
+                     "lease_owner", "lease_expires_at", "started_at", "attempt_started_at")
 
 
 def event_row(
@@ -137,12 +140,14 @@ def execution_rows(
             "next_attempt_at": item.not_before or now, "idempotency_key": key,
             "concurrency_key": item.concurrency_key, "created_at": now,
             "lease_owner": None, "lease_expires_at": None, "started_at": None,
+            "attempt_started_at": None,
         }
         lease = handoff.lease(item) if handoff is not None and run is not None else None
         if lease is not None:
             owner, expires = lease
             row |= {"state": "running", "attempts": 1, "next_attempt_at": None,
-                    "lease_owner": owner, "lease_expires_at": expires, "started_at": now}
+                    "lease_owner": owner, "lease_expires_at": expires, "started_at": now,
+                    "attempt_started_at": now}
             handoff.add(run, execution_id, item, key, expires)  # type: ignore[union-attr,arg-type]
         rows.append(row)
     return rows
@@ -171,6 +176,7 @@ _LEASE = (
         lease_expires_at=sa.bindparam("v_expires"),
         attempts=executions.c.attempts + 1, next_attempt_at=None,
         started_at=sa.func.coalesce(executions.c.started_at, sa.bindparam("v_now")),
+        attempt_started_at=sa.bindparam("v_now"),
     )
 )
 
@@ -204,7 +210,8 @@ _DUE_QUEUED = (
     .with_for_update(skip_locked=True)  # ignored by SQLite, where writes are serial
 )
 _EXPIRED = (
-    sa.select(executions.c.id, executions.c.lease_owner, executions.c.error_details)
+    sa.select(executions.c.id, executions.c.lease_owner, executions.c.error_details,
+              executions.c.run_id, executions.c.attempts, executions.c.attempt_started_at)
     .where(executions.c.state == RUNNING,
            executions.c.lease_expires_at <= sa.bindparam("b_now"))
     .order_by(executions.c.lease_expires_at)
@@ -255,7 +262,7 @@ def _expired(conn: Connection, now: datetime, limit: int) -> list[str]:
     """Executions to take over (their worker died); the ones whose workers keep dying
     are failed instead."""
     taken = []
-    for execution_id, owner, details in conn.execute(
+    for execution_id, owner, details, run_id, attempt, started in conn.execute(
             _EXPIRED, {"b_now": now, "b_limit": limit}).all():
         count = _expiries(details) + 1
         error = (f"its worker stopped while running it (lease expired) {count} "
@@ -266,6 +273,9 @@ def _expired(conn: Connection, now: datetime, limit: int) -> list[str]:
             continue
         conn.execute(_COUNT_EXPIRY, {"b_id": execution_id, "v_error": error,
                                      "v_details": {LEASE_EXPIRIES: count}})
+        attempt_rows.record(conn, attempt_rows.attempt_row(  # the lost attempt, in the history too
+            execution_id, attempt, run_id, attempt_rows.LOST, started, now, error,
+            {LEASE_EXPIRIES: count}, now))
         taken.append(execution_id)
     return taken
 
@@ -302,7 +312,8 @@ def _end_lease(
     conn: Connection, statement: Any, execution_id: str, worker_id: str,
     values: dict[str, Any],
 ) -> Any:
-    """Apply ``values`` if ``worker_id`` still holds the lease; return (run_id, node)."""
+    """Apply ``values`` if ``worker_id`` still holds the lease; return (run_id, node,
+    attempts, attempt_started_at)."""
     params = {"b_id": execution_id, "b_worker": worker_id}
     params.update({f"v_{column}": value for column, value in values.items()})
     return conn.execute(statement, params).first()
@@ -311,14 +322,19 @@ def _end_lease(
 def retry_later(
     conn: Connection, execution_id: str, worker_id: str, error: str,
     details: dict[str, Any] | None, resolved_config: dict[str, Any] | None,
-    next_attempt_at: datetime,
+    next_attempt_at: datetime, now: datetime,
 ) -> bool:
     ended = _end_lease(
         conn, _RETRY, execution_id, worker_id,
         {"state": "queued", "next_attempt_at": next_attempt_at, "error": error,
          "error_details": details, "resolved_config": resolved_config},
     )
-    return ended is not None
+    if ended is None:
+        return False
+    attempt_rows.record(conn, attempt_rows.attempt_row(
+        execution_id, ended.attempts, ended.run_id, attempt_rows.RETRYING,
+        ended.attempt_started_at, now, error, details, next_attempt_at))
+    return True
 
 
 def fail(
@@ -332,6 +348,9 @@ def fail(
     )
     if ended is None:
         return False
+    attempt_rows.record(conn, attempt_rows.attempt_row(
+        execution_id, ended.attempts, ended.run_id, attempt_rows.FAILED,
+        ended.attempt_started_at, now, error, details))
     settle_run(conn, ended.run_id, 0, now)
     return True
 

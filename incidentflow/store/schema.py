@@ -138,7 +138,14 @@ runs = sa.Table(
     sa.Column("pending", sa.Integer, nullable=False),
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("finished_at", UTCDateTime),
+    # A replay (migration 0013): the run it repeats, and the bulk replay that started it.
+    sa.Column("replay_of", ID),
+    sa.Column("replay_batch", ID),
     sa.Index(None, "canvas", "id"),
+    sa.Index(None, "replay_of"),
+    sa.Index(None, "replay_batch"),
+    sa.Index(None, "canvas", "state", "id"),  # the run list filtered by state
+    sa.Index(None, "canvas", "created_at"),  # the run list by time, the 24-hour chart
 )
 
 events = sa.Table(
@@ -180,6 +187,8 @@ executions = sa.Table(
     # When the create rate limit let this execution through (a slot, or a person's
     # release): its retries and a released one are not counted again (0008).
     sa.Column("admitted_at", UTCDateTime),
+    # When the current (or last) attempt was claimed (0013); ``started_at`` is the first.
+    sa.Column("attempt_started_at", UTCDateTime),
     sa.Index(None, "run_id", "state"),  # the run page, and "is the run finished?"
     # Partial (migration 0005): finished executions, most rows, sit in none of these.
     # claim: due queued work, and running work whose lease expired
@@ -321,4 +330,23 @@ catch_up_polls = sa.Table(
     sa.Column("last_poll_at", UTCDateTime, nullable=False),
     sa.Column("last_found", sa.Integer, nullable=False),
     sa.Column("last_error", sa.Text),
+)
+
+# Each ended attempt of an execution (``store.attempts``, migration 0013): written in the
+# transaction that records the attempt's outcome (retry, failure; a success only when
+# earlier attempts failed, since then the execution row says it all). Deleted with
+# the execution (foreign key cascade), so retention needs nothing more.
+execution_attempts = sa.Table(
+    "execution_attempts",
+    metadata,
+    sa.Column("execution_id", ID, _cascade("executions.id"), primary_key=True),
+    sa.Column("attempt", sa.Integer, primary_key=True),
+    sa.Column("run_id", ID, nullable=False),
+    sa.Column("outcome", sa.String(20), nullable=False),  # retrying, failed, succeeded
+    sa.Column("error", sa.Text),
+    sa.Column("error_details", sa.JSON),
+    sa.Column("started_at", UTCDateTime),
+    sa.Column("ended_at", UTCDateTime, nullable=False),
+    sa.Column("next_attempt_at", UTCDateTime),  # retrying: when the next one is due
+    sa.Index(None, "run_id"),
 )

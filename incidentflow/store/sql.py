@@ -34,7 +34,9 @@ from incidentflow.store import (  # +tables
     node_limits,
     pauses,
     queue,
+    recovery,
     retention,
+    run_list,
     secret_rows,
     tokens,
     waits,
@@ -502,6 +504,39 @@ class SqlStore:
         with self._db.read() as conn:
             return history.get_run(conn, run_id)
 
+    # -- runs at scale and their recovery (store/run_list.py, store/recovery.py) --------
+    def find_runs(
+        self, where: run_list.RunFilter, limit: int, before: str | None = None
+    ) -> run_list.RunPage:
+        with self._db.read() as conn:
+            return run_list.find_runs(conn, where, limit, before)
+
+    def run_ids(self, where: run_list.RunFilter, limit: int) -> tuple[list[str], int]:
+        with self._db.read() as conn:
+            return run_list.run_ids(conn, where, limit)
+
+    def canvas_activity(self, canvas: str, since: datetime, now: datetime) -> run_list.Activity:
+        with self._db.read() as conn:
+            return run_list.canvas_activity(conn, canvas, since, now)
+
+    def replay_batch(self, batch: str) -> list[RunRecord]:
+        with self._db.read() as conn:
+            return run_list.replay_batch(conn, batch)
+
+    def start_replays(
+        self, replays: list[tuple[RunRecord, list[NewExecution]]], batch: str | None,
+        now: datetime,
+    ) -> list[str]:
+        start = partial(recovery.start_replays, replays=replays, batch=batch, now=now)
+        started: list[str] = self._db.writer.submit(start, bool).result()
+        return started
+
+    def retry_execution(self, run_id: str, execution_id: str, now: datetime) -> RunRecord:
+        retry = partial(recovery.retry_execution, run_id=run_id, execution_id=execution_id,
+                        now=now)
+        self._db.writer.submit(retry, lambda _: True).result()
+        return self.get_run(run_id)
+
     # -- executions ----------------------------------------------------------------------
     def claim(
         self, worker_id: str, now: datetime, lease_seconds: float, limit: int
@@ -578,7 +613,7 @@ class SqlStore:
     ) -> bool:
         retry = partial(queue.retry_later, execution_id=execution_id, worker_id=worker_id,
                         error=error, details=details, resolved_config=resolved_config,
-                        next_attempt_at=next_attempt_at)
+                        next_attempt_at=next_attempt_at, now=now)
         return self._db.writer.submit(retry).result()
 
     def fail(

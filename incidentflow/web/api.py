@@ -32,8 +32,9 @@ from incidentflow.inputs import InvalidInput, Malformed, json_object, load_docum
 from incidentflow.operations import Operations
 from incidentflow.secrets_service import CanvasSecrets, check_name, secret_view, value_in
 from incidentflow.store.tokens import TokenRecord
+from incidentflow.web.api_runs import RunsApi
 from incidentflow.web.openapi import openapi_document
-from incidentflow.web.views import catalogue, displayable_run, run_summary, run_view
+from incidentflow.web.views import catalogue, displayable_run, run_view
 from incidentflow.web.waiting import approval_view, waits_view
 from incidentflow.web.webhooks import BodyTooLarge, read_limited
 
@@ -102,11 +103,6 @@ class Api:
         p = request.path_params
         return JSONResponse(await self.host.resume_node(p["name"], p["node"], body.get("held")))
 
-    async def list_runs(self, request: Request) -> Response:
-        limit = _limit(request)
-        runs = await self.host.list_runs(request.path_params["name"], limit)
-        return JSONResponse({"runs": [run_summary(r) for r in runs]})
-
     async def get_run(self, request: Request) -> Response:
         run = await self.host.get_run(request.path_params["run_id"])
         waits = await anyio.to_thread.run_sync(self.host.store.run_waits, run.id)
@@ -131,11 +127,6 @@ class Api:
         run_id = request.path_params["run_id"]
         await self.approvals.cancel(run_id, _who(request))
         return JSONResponse({"runId": run_id, "state": "cancelled"})
-
-    async def replay_run(self, request: Request) -> Response:
-        run_id = await self.ops.replay_run(request.path_params["run_id"])
-        return JSONResponse({"runId": run_id, "replayOf": request.path_params["run_id"]},
-                            status_code=202)
 
     # -- pause / resume and the delivery log (docs/runaway.md) --------------------------
     async def pause_canvas(self, request: Request) -> Response:
@@ -221,7 +212,6 @@ class Api:
             Route("/canvases/{name}", self.get_canvas, methods=["GET"]),
             Route("/canvases/{name}", self.put_canvas, methods=["PUT"]),
             Route("/canvases/{name}", self.delete_canvas, methods=["DELETE"]),
-            Route("/canvases/{name}/runs", self.list_runs, methods=["GET"]),
             Route("/canvases/{name}/nodes/{node}/run", self.run_node, methods=["POST"]),
             Route("/canvases/{name}/pause", self.pause_canvas, methods=["POST"]),
             Route("/canvases/{name}/resume", self.resume_canvas, methods=["POST"]),
@@ -230,7 +220,6 @@ class Api:
             Route("/canvases/{name}/nodes/{node}/hooks/{hook}", self.run_hook, methods=["POST"]),
             Route("/canvases/{name}/nodes/{node}/resume", self.resume_node, methods=["POST"]),
             Route("/runs/{run_id}", self.get_run, methods=["GET"]),
-            Route("/runs/{run_id}/replay", self.replay_run, methods=["POST"]),
             Route("/runs/{run_id}/cancel", self.cancel_run, methods=["POST"]),
             Route("/runs/{run_id}/approvals/{node}", self.decide, methods=["POST"]),
             Route("/approvals", self.waiting_approvals, methods=["GET"]),
@@ -247,6 +236,8 @@ class Api:
             Route("/integrations/{name}/resources", self.list_resources, methods=["GET"]),
             Route("/components", self.components, methods=["GET"]),
             Route("/openapi.json", self.openapi, methods=["GET"]),
+            # runs at scale, replay, retry (web/api_runs.py)
+            *RunsApi(self.host, _optional_json_object).routes(),
         ]
 
 

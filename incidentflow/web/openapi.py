@@ -2,7 +2,8 @@
 
 Hand-written, because the routes are few and the document is a promise to scripts:
 every route, its parameters, request bodies and response shapes (tests check that the
-document and the route table agree).
+document and the route table agree). Over 400 lines because it is one document:
+split across modules, a route and its schema would drift apart.
 """
 
 from __future__ import annotations
@@ -109,10 +110,7 @@ def _paths() -> dict[str, Any]:
                        params=[NAME], body=canvas_body, errors=(400, 401, 413, 422)),
             "delete": _op("Delete a canvas", deleted, params=[NAME], errors=(401, 404)),
         },
-        f"{p}/canvases/{{name}}/runs": {"get": _op(
-            "Recent runs of a canvas, newest first",
-            {"200": _json(_ref("RunList"), "Runs")}, params=[NAME, limit],
-            errors=(400, 401, 404))},
+        **_recovery_paths(p, limit),
         f"{p}/canvases/{{name}}/nodes/{{node}}/run": {"post": _op(
             "Start a run from a start node with a JSON payload",
             {"202": _json(_ref("RunStarted"), "Run queued")}, params=[NAME, NODE],
@@ -134,10 +132,6 @@ def _paths() -> dict[str, Any]:
         f"{p}/runs/{{run_id}}": {"get": _op(
             "A run with every execution", {"200": _json(_ref("Run"), "The run")},
             params=[_path_param("run_id", "Run id")], errors=(401, 404))},
-        f"{p}/runs/{{run_id}}/replay": {"post": _op(
-            "Run the stored trigger event again as a new run (current canvas version, "
-            "new idempotency keys)", {"202": _json(_ref("RunReplayed"), "New run queued")},
-            params=[_path_param("run_id", "Run id")], errors=(401, 404, 409, 422))},
         f"{p}/tokens": {
             "get": _op("API tokens (the tokens themselves are never returned)",
                        {"200": _json(_ref("TokenList"), "Tokens")}),
@@ -224,6 +218,52 @@ _WHEN = {"type": ["string", "null"], "format": "date-time"}
 _OBJ = {"type": "object"}
 
 
+def _query(name: str, description: str) -> dict[str, Any]:
+    return {"name": name, "in": "query", "required": False, "description": description,
+            "schema": {"type": "string"}}
+
+
+_TIME_HINT = "ISO 8601 time, or a span back from now (30m, 1h, 2d)"
+
+
+def _recovery_paths(p: str, limit: dict[str, Any]) -> dict[str, Any]:
+    """Runs at scale, replay and retry (incidentflow/recovery.py)."""
+    run_id = _path_param("run_id", "Run id")
+    filters = [_query("state", "running, succeeded or failed (comma-separated for several)"),
+               _query("node", "only runs with an execution of this node"),
+               _query("since", f"started at or after: {_TIME_HINT}"),
+               _query("until", f"started before: {_TIME_HINT}"),
+               _query("before", "cursor: the nextBefore of the previous page")]
+    bulk_body = {"required": True, "content": {"application/json": {"schema": _object(
+        ["canvas"], canvas={"type": "string"}, ids={"type": "array", "items": {
+            "type": "string"}}, state={"type": "string"}, node={"type": "string"},
+        since={"type": "string"}, until={"type": "string"}, dryRun={"type": "boolean"})}}}
+    return {
+        f"{p}/canvases/{{name}}/runs": {"get": _op(
+            "Runs of a canvas, newest first: filtered, paged by cursor, with the total",
+            {"200": _json(_ref("RunList"), "Runs")}, params=[NAME, limit, *filters],
+            errors=(400, 401, 404, 422))},
+        f"{p}/runs/{{run_id}}/replay": {"post": _op(
+            "Run the stored trigger event again as a new run (current canvas version, "
+            "new idempotency keys), linked to the original both ways",
+            {"202": _json(_ref("RunReplayed"), "New run queued")},
+            params=[run_id], errors=(401, 404, 409, 422))},
+        f"{p}/runs/replay": {"post": _op(
+            "Replay many runs of a canvas: by ids, or every run a filter matches (at "
+            "most 500 at a time); dryRun says how many first",
+            {"202": _json(_ref("BulkReplay"), "Runs queued")}, body=bulk_body,
+            errors=(400, 401, 404, 409, 413, 422))},
+        f"{p}/runs/{{run_id}}/executions/{{execution_id}}/retry": {"post": _op(
+            "Queue a failed execution again (same idempotency key); its run reopens",
+            {"202": _json(_ref("Run"), "The run")},
+            params=[run_id, _path_param("execution_id", "Execution id")],
+            errors=(401, 404, 409))},
+        f"{p}/replays/{{batch}}": {"get": _op(
+            "Progress of a bulk replay", {"200": _json(_ref("ReplayProgress"), "Progress")},
+            params=[_path_param("batch", "The batch of a bulk replay")], errors=(401, 404))},
+    }
+
+
 def _object(required: list[str], **properties: Any) -> dict[str, Any]:
     return {"type": "object", "required": required, "properties": properties}
 
@@ -241,7 +281,8 @@ def _schemas() -> dict[str, Any]:
                           canvas={"type": "string"}, canvasVersion={"type": "integer"},
                           triggerNode={"type": "string"},
                           state={"enum": ["running", "succeeded", "failed", "cancelled"]},
-                          eventType={"type": "string"}, createdAt=_WHEN, finishedAt=_WHEN)
+                          eventType={"type": "string"}, createdAt=_WHEN, finishedAt=_WHEN,
+                          incident={"type": ["object", "null"]}, replayOf=_NULLABLE_STR)
     execution = _object(
         ["id", "node", "state", "attempts", "idempotencyKey", "input"],
         id={"type": "string"}, node={"type": "string"},
@@ -250,7 +291,11 @@ def _schemas() -> dict[str, Any]:
         attempts={"type": "integer"}, idempotencyKey={"type": "string"}, input=event,
         configuration={"type": ["object", "null"]}, emitted={"type": "array"},
         error=_NULLABLE_STR, errorDetails={"type": ["object", "null"]}, createdAt=_WHEN,
-        startedAt=_WHEN, finishedAt=_WHEN, nextAttemptAt=_WHEN)
+        startedAt=_WHEN, finishedAt=_WHEN, nextAttemptAt=_WHEN,
+        attemptHistory={"type": "array", "items": _object(
+            ["attempt", "outcome"], attempt={"type": "integer"}, outcome={"type": "string"},
+            error=_NULLABLE_STR, startedAt=_WHEN, endedAt=_WHEN, nextAttemptAt=_WHEN,
+            waitSeconds={"type": ["number", "null"]})})
     rate_limit = _object(["max", "per"], max={"type": "integer", "minimum": 1},
                          per={"type": "number", "minimum": 1})
     tripped = {"type": "array", "items": _object(
@@ -318,9 +363,17 @@ def _schemas() -> dict[str, Any]:
         "NewToken": {"allOf": [token, _object(["token"], token={"type": "string"})]},
         "TokenList": _object(["tokens"], tokens={"type": "array", "items": token}),
         "HookResult": _object(["node", "live"], node={"type": "string"}, live=live),
-        "RunList": _object(["runs"], runs={"type": "array", "items": run_summary}),
+        "RunList": _object(["runs", "total"], runs={"type": "array", "items": run_summary},
+                           total={"type": "integer"}, nextBefore=_NULLABLE_STR),
+        "BulkReplay": _object(["batch", "runIds", "count", "matched"],
+                              batch={"type": "string"}, runIds={"type": "array"},
+                              count={"type": "integer"}, matched={"type": "integer"},
+                              skipped=_OBJ, max={"type": "integer"}),
+        "ReplayProgress": _object(["total", "done", "byState"], total={"type": "integer"},
+                                  done={"type": "integer"}, byState=_OBJ),
         "Run": {"allOf": [run_summary, _object(
-            ["root", "executions"], root=event,
+            ["root", "executions"], root=event, replayedAs={"type": "array"},
+            stoppedAt={"type": "array"},
             executions={"type": "array", "items": execution},
             waitingFor={"type": "array", "items": _ref("WaitingItem"),
                         "description": "What the run waits for now, and until when"})]},

@@ -13,6 +13,7 @@ from incidentflow.integrations.base import Integration
 from incidentflow.jsontext import displayable
 from incidentflow.registry import Registry
 from incidentflow.store.port import ExecutionRecord, RunRecord
+from incidentflow.web.run_views import attempt_view, attempts_of, incident_view, stops
 
 
 def _when(value: datetime | None) -> str | None:
@@ -27,6 +28,8 @@ def run_summary(run: RunRecord) -> dict[str, Any]:
         "triggerNode": run.trigger_node,
         "state": run.state,
         "eventType": run.root.type,
+        "incident": incident_view(run.root),  # what the run is about, when it says
+        "replayOf": run.replay_of,
         "createdAt": _when(run.created_at),
         "finishedAt": _when(run.finished_at),
     }
@@ -37,6 +40,8 @@ def run_view(run: RunRecord, registry: Registry) -> dict[str, Any]:
     return {
         **run_summary(run),
         "root": run.root.as_dict(),
+        "replayedAs": run.replayed_as,
+        "stoppedAt": [{"node": s.node, "reason": s.reason} for s in stops(run)],
         "executions": [execution_view(e, secret_names) for e in run.executions],
     }
 
@@ -81,6 +86,7 @@ def execution_view(execution: ExecutionRecord, secret_names: frozenset[str]) -> 
         "startedAt": _when(execution.started_at),
         "finishedAt": _when(execution.finished_at),
         "nextAttemptAt": _when(execution.next_attempt_at),
+        "attemptHistory": [attempt_view(a) for a in attempts_of(execution)],
     }
 
 

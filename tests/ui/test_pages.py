@@ -77,7 +77,8 @@ def test_every_form_post_checks_the_csrf_token(browser: Browser, app: Any) -> No
     posts = [r for r in ui_app.routes if isinstance(r, Route) and "POST" in (r.methods or ())]
     assert len(posts) >= 11
     for route in posts:
-        path = route.path.format(name="mirror", node="On Incident", token_id="x", run_id="x")
+        path = route.path.format(name="mirror", node="On Incident", token_id="x", run_id="x",
+                                 execution_id="x")
         answer = browser.client.post(path, data={"csrf_token": "wrong", "token": ADMIN_TOKEN})
         assert answer.status_code == 403, path
         assert "did not come from this site" in answer.text

@@ -243,6 +243,7 @@
   if (every > 0) {
     var timer = setInterval(function () {
       if (document.activeElement && document.activeElement.closest("main form")) return; // do not disturb typing
+      if (document.querySelector("main input[type=checkbox]:checked")) return; // nor a selection of runs
       fetch(window.location.href, { credentials: "same-origin", headers: { "X-Live-Refresh": "1" } })
         .then(function (response) { return response.ok ? response.text() : null; })
         .then(function (html) {

@@ -62,6 +62,8 @@ NOTICES = {
                      "run or discard them.",
     "resumed-run": "Canvas resumed. What arrived while it was paused is running now.",
     "resumed-discard": "Canvas resumed. What arrived while it was paused was discarded.",
+    "replayed": "Replay started: this is the new run, of the same trigger event.",
+    "retried": "Execution queued again with the same idempotency key; the run is open again.",
 }
 
 

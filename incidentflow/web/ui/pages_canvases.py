@@ -11,6 +11,7 @@ from incidentflow.canvas_io import read_document
 from incidentflow.errors import CanvasError, IncidentflowError, Problem
 from incidentflow.web.ui import authoring
 from incidentflow.web.ui import graph as graphs
+from incidentflow.web.ui.activity_chart import activity_chart
 from incidentflow.web.ui.context import UiContext, quoted, redirect, ui
 from incidentflow.web.ui.editor_live import live_draft, snippet
 from incidentflow.web.ui.palette import palette
@@ -74,7 +75,7 @@ async def canvas_context(context: UiContext, name: str, selected: str | None) ->
     if record.paused_at is not None:
         held = await context.call(context.host.store.held_deliveries, name)
     return {"record": record, "node_live": node_live, "graph": graph, "runs": runs,
-            "held": held, **limits}
+            "held": held, "chart": await activity_chart(context, name), **limits}
 
 
 async def new_canvas(request: Request) -> Response:

@@ -8,7 +8,10 @@ from typing import Any
 from urllib.parse import quote
 
 from incidentflow.crypto import MASK
+from incidentflow.web.run_views import incident_of
 from incidentflow.web.ui.icons import icon_svg
+from incidentflow.web.ui.run_display import run_labels
+from incidentflow.web.ui.timeline import seconds_label
 
 
 def url_part(value: str) -> str:
@@ -82,8 +85,11 @@ GLOBALS = {
     "canvas_url": canvas_url,
     "node_url": node_url,
     "url_part": url_part,
+    "incident_of": incident_of,  # the incident a run's trigger event is about
+    "run_labels": run_labels,  # run id -> the shortest distinct form on this page
 }
 FILTERS = {
+    "seconds": seconds_label,
     "pretty_json": pretty_json,
     "when": when,
     "iso_time": iso_time,

@@ -1,0 +1,141 @@
+"""Recovering runs: replay one run, replay many (a selection, or every run a filter
+matches, e.g. the failed runs of the last hour), retry a failed execution. Shared by
+the API, the UI and the CLI.
+
+A replay starts a new run of the stored trigger event on the canvas's current
+version, linked to the original both ways (``replay_of`` / "replayed as"). Its
+executions are new, with new idempotency keys: a replay is meant to act again. A retry
+queues the failed execution itself again, with its idempotency key. Both go through
+the worker, so every create still passes the create rate limit and is recorded for
+the self-trigger guard (docs/runaway.md, docs/rate-limits.md).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import partial
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import anyio.to_thread
+
+from incidentflow.engine.router import first_executions
+from incidentflow.errors import NotFound, Problem
+from incidentflow.host import refuse_if_paused
+from incidentflow.inputs import InvalidInput
+from incidentflow.store.codec import new_id
+from incidentflow.store.port import NewExecution, RunRecord
+from incidentflow.store.run_list import RunFilter
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from incidentflow.host import Host
+    from incidentflow.store.port import CanvasRecord
+
+T = TypeVar("T")
+# One bulk replay starts at most this many runs (one transaction); more matching runs
+# are reported, and a narrower window replays the rest.
+MAX_BULK = 500
+
+
+@dataclass(frozen=True)
+class BulkReplay:
+    batch: str  # follow its progress with ``progress(batch)``
+    run_ids: list[str]  # the new runs, in the order of the originals
+    matched: int  # how many runs the selection matched (may exceed MAX_BULK)
+    skipped: dict[str, str] = field(default_factory=dict)  # original run id -> why not
+
+
+@dataclass(frozen=True)
+class Progress:
+    total: int
+    by_state: dict[str, int]
+
+    @property
+    def done(self) -> int:
+        return self.total - self.by_state.get("running", 0)
+
+
+class Recovery:
+    def __init__(self, host: Host):
+        self.host = host
+
+    async def _db(self, fn: Callable[..., T], *args: Any) -> T:
+        return await anyio.to_thread.run_sync(partial(fn, *args))
+
+    def _wake(self) -> None:
+        if self.host.wakeup is not None:
+            self.host.wakeup.notify()
+
+    async def replay_run(self, run_id: str) -> str:
+        run = await self._db(self.host.store.get_run, run_id)
+        record = await self._db(self.host.store.get_canvas, run.canvas)
+        refuse_if_paused(record.name, record.paused_at)
+        first = _first(record, run)
+        if first is None:
+            raise InvalidInput(
+                f"cannot replay: canvas {run.canvas!r} no longer has node {run.trigger_node!r}",
+                [Problem("the trigger node was removed", node=run.trigger_node)],
+            )
+        [started] = await self._db(self.host.store.start_replays, [(run, first)], None,
+                                   self.host.clock())
+        self._wake()
+        return started
+
+    async def matching(self, where: RunFilter) -> tuple[list[str], int]:
+        """The ids a bulk replay of ``where`` would take, and how many match."""
+        found: tuple[list[str], int] = await self._db(self.host.store.run_ids, where, MAX_BULK)
+        return found
+
+    async def replay_many(self, where: RunFilter) -> BulkReplay:
+        """Replay the runs ``where`` matches (at most MAX_BULK, oldest first)."""
+        record = await self._db(self.host.store.get_canvas, where.canvas)
+        refuse_if_paused(record.name, record.paused_at)
+        ids, matched = await self.matching(where)
+        # One read of the chosen runs (trigger events, no executions), oldest first.
+        chosen: list[RunRecord] = []
+        if ids:  # (an empty ``ids`` filter would mean every run)
+            page = await self._db(self.host.store.find_runs,
+                                  RunFilter(where.canvas, ids=tuple(ids)), len(ids))
+            chosen = page.runs[::-1]
+        replays: list[tuple[RunRecord, list[NewExecution]]] = []
+        skipped: dict[str, str] = {}
+        for run in chosen:
+            first = _first(record, run)
+            if first is None:
+                skipped[run.id] = f"the canvas no longer has node {run.trigger_node!r}"
+            else:
+                replays.append((run, first))
+        batch = new_id()
+        started: list[str] = await self._db(self.host.store.start_replays, replays, batch,
+                                            self.host.clock())
+        if started:
+            self._wake()
+        return BulkReplay(batch, started, matched, skipped)
+
+    async def progress(self, batch: str) -> Progress:
+        runs = await self._db(self.host.store.replay_batch, batch)
+        if not runs:
+            raise NotFound(f"bulk replay {batch!r} does not exist")
+        by_state: dict[str, int] = {}
+        for run in runs:
+            by_state[run.state] = by_state.get(run.state, 0) + 1
+        return Progress(len(runs), by_state)
+
+    async def retry_execution(self, run_id: str, execution_id: str) -> RunRecord:
+        run = await self._db(self.host.store.get_run, run_id)
+        record = await self._db(self.host.store.get_canvas, run.canvas)
+        refuse_if_paused(record.name, record.paused_at)
+        retried: RunRecord = await self._db(self.host.store.retry_execution, run_id,
+                                            execution_id, self.host.clock())
+        self._wake()
+        return retried
+
+
+def _first(record: CanvasRecord, run: RunRecord) -> list[NewExecution] | None:
+    """The first executions of a replay of ``run``; None if its trigger node is gone."""
+    try:
+        record.canvas.node(run.trigger_node)
+    except KeyError:
+        return None
+    return list(first_executions(record.canvas, run.trigger_node, run.root))
