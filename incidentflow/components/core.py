@@ -12,6 +12,7 @@ from incidentflow.components.base import Component, Emission, ExecutionContext, 
 from incidentflow.components.http_step import HttpStep
 from incidentflow.components.schedule import Schedule
 from incidentflow.components.wait import Wait
+from incidentflow.components.wait_for_event import WaitForEvent
 from incidentflow.errors import PermanentError
 
 CONDITION_FIELD = Field(
@@ -93,4 +94,4 @@ def _condition(ctx: ExecutionContext) -> bool:
 
 
 def all_components() -> list[Component]:
-    return [Start(), Noop(), Filter(), If(), HttpStep(), Wait(), Schedule()]
+    return [Start(), Noop(), Filter(), If(), HttpStep(), Wait(), Schedule(), WaitForEvent()]

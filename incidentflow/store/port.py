@@ -25,6 +25,7 @@ from incidentflow.events import Event
 from incidentflow.rate_limit import RateLimit
 
 if TYPE_CHECKING:
+    from incidentflow.store.event_waits import EventOffer, EventWait
     from incidentflow.store.retention import Pruned
     from incidentflow.store.schedules import ScheduleRecord
     from incidentflow.store.secret_rows import SecretRecord
@@ -433,6 +434,33 @@ class Store(Protocol):
     def skip_schedule(self, canvas: str, node: str, due: datetime, now: datetime) -> bool: ...
     def next_due(self, now: datetime) -> datetime | None:
         """When the earliest execution queued for later than ``now`` becomes due."""
+        ...
+
+    # -- waitForEvent (store.event_waits) --------------------------------------------
+    def event_wait(self, execution_id: str) -> EventWait | None:
+        """What the execution waits for, once it has begun waiting."""
+        ...
+
+    def event_offers(self, execution_id: str, limit: int) -> list[EventOffer]:
+        """Events offered to the wait and not evaluated yet, in arrival order."""
+        ...
+
+    def park_for_event(
+        self, wait: EventWait, worker_id: str, seen: list[str],
+        resolved_config: dict[str, Any] | None, now: datetime,
+    ) -> datetime | None:
+        """One transaction: the leased execution queued again until ``wait.timeout_at``
+        (its attempt handed back), the wait recorded if new, the offers ``seen``
+        dropped. Returns when it is due again (now if offers are left), None if the
+        lease was lost."""
+        ...
+
+    def end_event_wait(self, execution_id: str) -> None:
+        """The wait is over (its outcome recorded): forget it and its offers."""
+        ...
+
+    def event_waits_of_run(self, run_id: str) -> list[EventWait]:
+        """The run's executions waiting for an event, and until when."""
         ...
 
     # -- the create rate limit (store.node_limits) -------------------------------

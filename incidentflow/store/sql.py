@@ -29,6 +29,7 @@ from incidentflow.events import Event
 from incidentflow.rate_limit import RateLimit
 from incidentflow.store import endpoints as endpoint_rows
 from incidentflow.store import (  # +tables
+    event_waits,
     guards,
     history,
     node_limits,
@@ -585,6 +586,34 @@ class SqlStore:
     def queue_depth(self, now: datetime) -> int:
         with self._db.read() as conn:
             return queue.queue_depth(conn, now)
+
+    # -- waitForEvent (store/event_waits.py) ----------------------------------------------
+    def event_wait(self, execution_id: str) -> event_waits.EventWait | None:
+        with self._db.read() as conn:
+            return event_waits.wait_of(conn, execution_id)
+
+    def event_offers(self, execution_id: str, limit: int) -> list[event_waits.EventOffer]:
+        with self._db.read() as conn:
+            return event_waits.offers_of(conn, execution_id, limit)
+
+    def park_for_event(
+        self, wait: event_waits.EventWait, worker_id: str, seen: list[str],
+        resolved_config: dict[str, Any] | None, now: datetime,
+    ) -> datetime | None:
+        park = partial(event_waits.park, wait=wait, worker_id=worker_id, seen=seen,
+                       resolved_config=resolved_config, now=now)
+        # Offers left to evaluate make it due now: wake the workers (NOTIFY elsewhere).
+        return self._db.writer.submit(park, lambda due: due is not None and due <= now).result()
+
+    def end_event_wait(self, execution_id: str) -> None:
+        end = partial(event_waits.end, execution_id=execution_id)
+        # Not durable: a wait row left behind by a power cut belongs to a finished
+        # execution, which no event is offered to (``event_waits.OPEN_STATES``).
+        self._db.writer.submit(end, durable=False).result()
+
+    def event_waits_of_run(self, run_id: str) -> list[event_waits.EventWait]:
+        with self._db.read() as conn:
+            return event_waits.of_run(conn, run_id)
 
     # -- the create rate limit (store/node_limits.py) ------------------------------------
     def take_create_slot(

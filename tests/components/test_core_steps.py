@@ -14,7 +14,8 @@ def by_type(type_: str):
 
 def test_catalogue_has_every_core_step_once():
     types = [c.type for c in all_components()]
-    assert sorted(types) == ["filter", "http", "if", "noop", "schedule", "start", "wait"]
+    assert sorted(types) == ["filter", "http", "if", "noop", "schedule", "start", "wait",
+                            "waitForEvent"]
 
 
 def test_start_is_a_manual_trigger_with_optional_example():
