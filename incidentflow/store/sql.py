@@ -770,6 +770,7 @@ class SqlStore:
                 sessions=tokens.prune_sessions_batch(
                     conn, sessions_before or deliveries_before, limit),
                 created_objects=guards.prune_batch(conn, runs_before, limit),
+                schedule_fires=retention.prune_schedule_fires_batch(conn, runs_before, limit),
             )
 
 def _upsert_canvas(conn: Connection, name: str, version: int, now: datetime) -> None:
