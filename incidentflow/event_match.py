@@ -155,6 +155,7 @@ def _conjuncts(tokens: list[tuple[str, str]]) -> Iterator[list[tuple[str, str]]]
 def _equality(part: list[tuple[str, str]]) -> MatchRule | None:
     """The rule of one ``a == b`` part, when one side is an event path and the other
     does not read ``event``."""
+    part = _unwrapped(part)
     depth, split = 0, None
     for index, (kind, value) in enumerate(part):
         depth += (kind == "operator" and value in _OPEN) - (kind == "operator" and value in _CLOSE)
@@ -164,8 +165,8 @@ def _equality(part: list[tuple[str, str]]) -> MatchRule | None:
             if value != "==" or split is not None:
                 return None  # another comparison: not a plain equality
             split = index
-        elif kind == "name" and value in ("not", "in", "is"):
-            return None  # negated, or compared otherwise
+        elif kind == "name" and value in ("not", "in", "is", "and", "or", "if", "else"):
+            return None  # negated, compared otherwise, or more than one condition
     if split is None:
         return None
     left = "".join(value for _, value in part[:split]).strip()
@@ -175,6 +176,23 @@ def _equality(part: list[tuple[str, str]]) -> MatchRule | None:
         if path is not None and other and not _reads_event(other):
             return MatchRule(path, other)
     return None
+
+
+def _unwrapped(part: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """``part`` without whitespace around it and without parentheses around it all."""
+    tokens = list(part)
+    while tokens and tokens[0][0] == "whitespace":
+        tokens = tokens[1:]
+    while tokens and tokens[-1][0] == "whitespace":
+        tokens = tokens[:-1]
+    if len(tokens) < 2 or tokens[0] != ("operator", "(") or tokens[-1] != ("operator", ")"):
+        return tokens
+    depth = 0
+    for index, (kind, value) in enumerate(tokens):
+        depth += (kind == "operator" and value in _OPEN) - (kind == "operator" and value in _CLOSE)
+        if depth == 0 and index < len(tokens) - 1:
+            return tokens  # "(a) == (b)": the first parenthesis closes before the end
+    return _unwrapped(tokens[1:-1])
 
 
 def _event_path(text: str) -> tuple[PathPart, ...] | None:

@@ -20,6 +20,8 @@ from incidentflow.event_match import KEYLESS, event_key, key_of, rule_of
      ("data", "items", 0), "previous.data.k | lower"),
     ("event.data.tags == [root.data.tag, 'x'] and event.type == 'a'",
      ("data", "tags"), "[root.data.tag, 'x']"),
+    ("(event.data.a == root.data.a) and event.data.b", ("data", "a"), "root.data.a"),
+    ("event.data.b and ((event.data.a == root.data.a))", ("data", "a"), "root.data.a"),
 ])
 def test_the_first_equality_between_an_event_path_and_the_run_is_the_index(match, path, other):
     rule = rule_of(match)
@@ -34,6 +36,7 @@ def test_the_first_equality_between_an_event_path_and_the_run_is_the_index(match
     "event.data[root.data.field] == 1",  # not a constant path
     "event.data.x in [root.data.x]",  # no equality
     "event.data.x == root.data.x == 1",  # a chain
+    "(event.data.x == root.data.x or event.data.y) and event.data.z",  # an or inside
 ])
 def test_a_match_without_a_usable_equality_is_keyless(match):
     rule = rule_of(match)
