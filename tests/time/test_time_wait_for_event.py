@@ -212,3 +212,21 @@ def test_a_bad_configuration_is_refused_naming_node_and_field(configuration, fie
     problems = [p for p in raised.value.problems if p.node == "Closed"]
     assert [p.field for p in problems] == [field]
     assert words in problems[0].message
+
+
+async def test_a_wait_whose_worker_died_mid_evaluation_is_taken_over_and_ends_once(
+        store, tmp_path):
+    save(store, waiting_canvas())
+    async with running(make_worker(store, tmp_path, worker_id="first", wakeup=Wakeup())) \
+            as worker:
+        run_id = send(store, "INC-1", "open", worker._wakeup)
+        [wait] = await until(lambda: waiting(store, run_id), what="the wait to begin")
+    send(store, "INC-1", "closed")
+    # A worker claims the offered wait and is killed (kill -9): it never records anything.
+    claimed = store.claim("killed", utcnow(), 0.5, 10)  # with the closing event's filter
+    assert wait.execution_id in {job.id for job in claimed}
+    async with running(make_worker(store, tmp_path, worker_id="second", wakeup=Wakeup())):
+        matched = await until(lambda: done(store, run_id, "Matched"), what="the takeover")
+    assert matched.input.data["status"] == "closed"
+    assert [e.node for e in store.get_run(run_id).executions].count("Matched") == 1
+    assert execution(store, run_id, "Closed").attempts == 2  # the dead claim, the takeover
