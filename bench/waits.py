@@ -7,8 +7,9 @@ each fires once, on time.
     python -m bench.waits --database postgres    # the bench's own database on 127.0.0.1
     python -m bench.waits --waits 1000 --seconds 3 --setup-seconds 30   # a quick look
 
-Half the runs wait in a ``wait`` step, half in a ``waitForEvent`` step (all keyed on
-the same value, so nothing matches before the timeout). Both are due at one time,
+Half the runs wait in a ``wait`` step, half in a ``waitForEvent`` step for an event of
+the type the runs start with, each keyed on its own value: every run started is an
+arriving event looked up in the index, and matches none, so all time out. Both are due at one time,
 ``--setup-seconds`` after the start, late enough for the enqueue and both CPU windows.
 The runs are started straight through the store from this process (the product's
 ``start_run``, what a manual run does); the worker is a separate process, as
@@ -35,6 +36,7 @@ from incidentflow.canvas import parse_canvas
 from incidentflow.engine.router import first_executions
 from incidentflow.events import Event, iso, utcnow
 from incidentflow.registry import default_registry
+from incidentflow.store.codec import new_id
 from incidentflow.store.schema import event_waits, executions
 from incidentflow.store.sql import SqlStore
 
@@ -118,7 +120,7 @@ def _measure(store: SqlStore, canvas: Any, worker: subprocess.Popen[bytes],
 
 
 def _start(store: SqlStore, canvas: Any, timer: bool, due: datetime) -> None:
-    data = {"timer": timer, "due": iso(due), "batch": "bench", "closing": False,
+    data = {"timer": timer, "due": iso(due), "batch": new_id(), "closing": False,
             "timeout": max(0.0, (due - utcnow()).total_seconds())}
     event = Event("start.manual", data)
     store.start_run(canvas.name, "Start", event, first_executions(canvas, "Start", event),
