@@ -64,14 +64,14 @@ class EventWaits:
         shown: dict[str, Any] | None, now: datetime,
     ) -> list[Emission] | None:
         """What the step emits now, or None: it waits (or the lease was lost)."""
-        wait: EventWait | None = await self._db(self._store.event_wait, job.id)
+        found: tuple[EventWait | None, list[EventOffer]] = await self._db(
+            self._store.event_wait, job.id, OFFERS_PER_CLAIM)
+        wait, offers = found
         if wait is None:
             scope = await self._scope(job, node)
             wait = await off_loop(self._began, job, node, config, scope, now)
             await self._park(wait, [], shown, now)
             return None
-        offers: list[EventOffer] = await self._db(self._store.event_offers, job.id,
-                                                  OFFERS_PER_CLAIM)
         if offers:
             scope = await self._scope(job, node)
             for offer in offers:

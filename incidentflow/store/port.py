@@ -437,8 +437,11 @@ class Store(Protocol):
         ...
 
     # -- waitForEvent (store.event_waits) --------------------------------------------
-    def event_wait(self, execution_id: str) -> EventWait | None:
-        """What the execution waits for, once it has begun waiting."""
+    def event_wait(
+        self, execution_id: str, offers: int = 0
+    ) -> tuple[EventWait | None, list[EventOffer]]:
+        """What the execution waits for, once it has begun waiting, and up to ``offers``
+        events offered to it not evaluated yet, in arrival order (one read)."""
         ...
 
     def event_offers(self, execution_id: str, limit: int) -> list[EventOffer]:
@@ -456,7 +459,8 @@ class Store(Protocol):
         ...
 
     def end_event_wait(self, execution_id: str) -> None:
-        """The wait is over (its outcome recorded): forget it and its offers."""
+        """The wait is over (its outcome recorded): forget it and its offers. May
+        return before that is committed (nothing depends on it)."""
         ...
 
     def event_waits_of_run(self, run_id: str) -> list[EventWait]:

@@ -14,7 +14,9 @@ worker of this process (``store.handoff``, ``attach_worker``).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
+from concurrent.futures import Future
 from datetime import datetime
 from functools import partial
 from typing import TYPE_CHECKING, Any
@@ -77,6 +79,8 @@ from incidentflow.store.writer import Hooks, waited
 
 if TYPE_CHECKING:
     from incidentflow.registry import Registry
+
+log = logging.getLogger(__name__)
 
 
 class _Finishes:
@@ -588,9 +592,14 @@ class SqlStore:
             return queue.queue_depth(conn, now)
 
     # -- waitForEvent (store/event_waits.py) ----------------------------------------------
-    def event_wait(self, execution_id: str) -> event_waits.EventWait | None:
+    def event_wait(
+        self, execution_id: str, offers: int = 0
+    ) -> tuple[event_waits.EventWait | None, list[event_waits.EventOffer]]:
         with self._db.read() as conn:
-            return event_waits.wait_of(conn, execution_id)
+            wait = event_waits.wait_of(conn, execution_id)
+            if wait is None or offers <= 0:
+                return wait, []
+            return wait, event_waits.offers_of(conn, execution_id, offers)
 
     def event_offers(self, execution_id: str, limit: int) -> list[event_waits.EventOffer]:
         with self._db.read() as conn:
@@ -607,9 +616,10 @@ class SqlStore:
 
     def end_event_wait(self, execution_id: str) -> None:
         end = partial(event_waits.end, execution_id=execution_id)
-        # Not durable: a wait row left behind by a power cut belongs to a finished
-        # execution, which no event is offered to (``event_waits.OPEN_STATES``).
-        self._db.writer.submit(end, durable=False).result()
+        # Neither durable nor awaited: a wait row left behind (a power cut, a failed
+        # batch) belongs to a finished execution, which no event is offered to
+        # (``event_waits.OPEN_STATES``), and goes with its run.
+        self._db.writer.submit(end, durable=False).add_done_callback(_log_failure)
 
     def event_waits_of_run(self, run_id: str) -> list[event_waits.EventWait]:
         with self._db.read() as conn:
@@ -772,6 +782,12 @@ class SqlStore:
                 created_objects=guards.prune_batch(conn, runs_before, limit),
                 schedule_fires=retention.prune_schedule_fires_batch(conn, runs_before, limit),
             )
+
+def _log_failure(done: Future[Any]) -> None:
+    error = done.exception()
+    if error is not None:
+        log.warning("forgetting a finished wait failed: %s", error)
+
 
 def _upsert_canvas(conn: Connection, name: str, version: int, now: datetime) -> None:
     changed = conn.execute(

@@ -110,6 +110,9 @@ async def test_without_a_match_the_timeout_passes_the_input_on(store, tmp_path):
         [wait] = await until(lambda: waiting(store, run_id), what="the wait to begin")
         send(store, "INC-9", "closed", wakeup)
         timed_out = await until(lambda: done(store, run_id, "TimedOut"), what="the timeout")
+        # The ended wait's row goes (after its finish, not awaited by the worker).
+        await until(lambda: store.event_wait(wait.execution_id) == (None, []),
+                    what="the wait's row to go")
     assert abs((wait.timeout_at - wait.began_at).total_seconds() - 1.5) < 0.01
     assert wait.timeout_at <= timed_out.started_at <= wait.timeout_at + timedelta(seconds=1)
     assert timed_out.input.data == {"incident": "INC-1", "status": "open"}  # unchanged
