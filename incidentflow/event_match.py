@@ -25,6 +25,7 @@ import hashlib
 import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from jinja2 import TemplateSyntaxError, meta, nodes
@@ -71,12 +72,13 @@ def problem_of(match: Any) -> str | None:
     return None
 
 
+@lru_cache(maxsize=1024)  # every wait of a node reads the same match
 def rule_of(match: str) -> MatchRule:
     """The index this ``match`` offers (keyless when it offers none)."""
     try:
         for part in _conjuncts(_tokens(match)):
             found = _equality(part)
-            if found is not None:
+            if found is not None and len(found.stored_path) <= _MAX_KEY:
                 return found
     except TemplateSyntaxError:
         pass

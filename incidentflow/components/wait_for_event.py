@@ -21,6 +21,7 @@ from incidentflow.event_match import problem_of
 TYPE = "waitForEvent"
 EVENT_TYPE, MATCH, TIMEOUT = "eventType", "match", "timeoutSeconds"
 MATCHED, TIMED_OUT = "matched", "timeout"
+MAX_EVENT_TYPE = 200  # what events.type holds
 
 
 class WaitForEvent(Component):
@@ -50,6 +51,8 @@ class WaitForEvent(Component):
         event_type = config.get(EVENT_TYPE)
         if not isinstance(event_type, str) or not event_type.strip():
             problems.append(Problem("give the type of event to wait for", node, EVENT_TYPE))
+        elif len(event_type) > MAX_EVENT_TYPE:
+            problems.append(Problem(f"at most {MAX_EVENT_TYPE} characters", node, EVENT_TYPE))
         problem = problem_of(config.get(MATCH))
         if problem is not None:
             problems.append(Problem(problem, node, MATCH))

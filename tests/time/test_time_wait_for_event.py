@@ -204,6 +204,8 @@ async def test_a_root_side_that_cannot_be_evaluated_fails_the_wait_naming_the_fi
      "match", "syntax error"),
     ({"eventType": "x", "match": MATCH, "timeoutSeconds": "soon"},
      "timeoutSeconds", "must be a number"),
+    ({"eventType": "x" * 201, "match": MATCH, "timeoutSeconds": 5},
+     "eventType", "at most 200 characters"),
 ])
 def test_a_bad_configuration_is_refused_naming_node_and_field(configuration, field, words):
     from incidentflow.errors import CanvasError
