@@ -170,6 +170,9 @@ _KEYED = (
            event_waits.c.event_type == sa.bindparam("b_type"),
            event_waits.c.match_path == sa.bindparam("b_path"),
            event_waits.c.match_key == sa.bindparam("b_key"), _open)
+    # PostgreSQL: a wait ending meanwhile (``end``) waits for this transaction, or is
+    # seen gone; its offer is never inserted for a row already deleted.
+    .with_for_update(read=True, key_share=True, of=event_waits)
 )
 _KEYLESS = (
     sa.select(event_waits.c.execution_id)
@@ -179,6 +182,7 @@ _KEYLESS = (
            event_waits.c.match_path == KEYLESS, _open)
     .order_by(event_waits.c.began_at)
     .limit(KEYLESS_LIMIT + 1)
+    .with_for_update(read=True, key_share=True, of=event_waits)
 )
 _INSERT_OFFERS = event_wait_offers.insert()
 # Locks every candidate's row, running or not; only a queued one is made due.

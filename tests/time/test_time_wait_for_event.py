@@ -235,3 +235,32 @@ async def test_a_wait_whose_worker_died_mid_evaluation_is_taken_over_and_ends_on
     assert matched.input.data["status"] == "closed"
     assert [e.node for e in store.get_run(run_id).executions].count("Matched") == 1
     assert execution(store, run_id, "Closed").attempts == 2  # the dead claim, the takeover
+
+
+@pytest.mark.postgres
+async def test_an_event_arriving_while_its_wait_ends_is_recorded_without_an_offer(
+        store, database_url, tmp_path):
+    if not database_url.startswith("postgresql"):
+        pytest.skip("concurrent transactions of other processes: PostgreSQL's")
+    import sqlalchemy as sa
+
+    from incidentflow.store.schema import event_waits
+
+    save(store, waiting_canvas())
+    async with running(make_worker(store, tmp_path, wakeup=Wakeup())) as worker:
+        run_id = send(store, "INC-1", "open", worker._wakeup)
+        [wait] = await until(lambda: waiting(store, run_id), what="the wait to begin")
+    engine = sa.create_engine(database_url, poolclass=sa.NullPool)
+    try:
+        with engine.connect() as conn:
+            ending = conn.begin()  # a worker forgetting the wait, not committed yet
+            conn.execute(event_waits.delete().where(
+                event_waits.c.execution_id == wait.execution_id))
+            arriving = asyncio.create_task(asyncio.to_thread(send, store, "INC-1", "closed"))
+            await asyncio.sleep(0.5)  # the event's transaction reaches the wait's row
+            ending.commit()
+            closing_run = await arriving  # recorded, no foreign-key error
+    finally:
+        engine.dispose()
+    assert store.get_run(closing_run).root.data["status"] == "closed"
+    assert store.event_wait(wait.execution_id) == (None, [])
