@@ -13,6 +13,7 @@ from incidentflow.components.base import Component, Emission, ExecutionContext, 
 from incidentflow.components.http_step import HttpStep
 from incidentflow.components.schedule import Schedule
 from incidentflow.components.wait import Wait
+from incidentflow.components.wait_for_event import WaitForEvent
 from incidentflow.components.webhook import Webhook
 from incidentflow.errors import PermanentError
 
@@ -96,4 +97,4 @@ def _condition(ctx: ExecutionContext) -> bool:
 
 def all_components() -> list[Component]:
     return [Start(), Noop(), Filter(), If(), HttpStep(), Wait(), Schedule(), Approval(),
-            Webhook()]
+            WaitForEvent(), Webhook()]

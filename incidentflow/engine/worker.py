@@ -51,6 +51,7 @@ from incidentflow.components.base import (
 )
 from incidentflow.crypto import SecretBox
 from incidentflow.engine.catch_up import CatchUpPoller
+from incidentflow.engine.event_wait import EventWaits, waits_for_event
 from incidentflow.engine.rate_gate import RateGate
 from incidentflow.engine.resolve import (
     masked,
@@ -140,6 +141,7 @@ class Worker:
         self._tasks: set[asyncio.Task[None]] = set()
         self._plans: dict[tuple[str, int, str], _NodePlan] = {}
         self._rate_gate = RateGate(store, settings, self.id)
+        self._event_waits = EventWaits(store, self._db, self._wakeup, self._budget, self.id)
 
     # -- loops ---------------------------------------------------------------------------
     async def drain(self) -> int:
@@ -370,7 +372,14 @@ class Worker:
             if component.creates is not None:
                 creates = component.creates
                 await self._begin_create(job, creates)
-            emissions = await self._execute(job, node, component, resolved)
+            if waits_for_event(component):  # rows in the store, not a call (engine.event_wait)
+                waited = await self._event_waits.step(job, node, resolved, config, self._clock())
+                if waited is None:  # still waiting: queued again, nothing more to record
+                    executed()
+                    return
+                emissions = waited
+            else:
+                emissions = await self._execute(job, node, component, resolved)
             executed()
             if node_plan.reads_secrets:
                 emissions = masked_emissions(emissions, values)
@@ -384,6 +393,8 @@ class Worker:
             done = await self._finish(job, config, emitted)
             if done:
                 self._note_waits(emissions)
+            if done and waits_for_event(component):
+                await self._event_waits.ended(job)
             if not done:
                 log.warning("execution %s: lease lost (or its run was cancelled), its "
                             "outcome was discarded", job.id)

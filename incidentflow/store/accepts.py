@@ -25,6 +25,7 @@ from sqlalchemy.engine import Connection
 from incidentflow.components.base import FILTERED_REASON
 from incidentflow.errors import NotFound
 from incidentflow.events import Event
+from incidentflow.store import event_waits
 from incidentflow.store.bulk import BulkStatement
 from incidentflow.store.codec import new_id
 from incidentflow.store.handoff import Handoff, RunContext
@@ -87,6 +88,7 @@ class _Rows:
     events: list[dict[str, Any]]
     executions: list[dict[str, Any]]
     counts: dict[str, dict[str, Any]]  # endpoint -> its counter update
+    arrivals: list[tuple[str, Event]]  # (canvas, trigger event) of each run
 
 
 def accept_many(conn: Connection, accepts: list[Accept]) -> list[DeliveryResult]:
@@ -96,13 +98,15 @@ def accept_many(conn: Connection, accepts: list[Accept]) -> list[DeliveryResult]
             item.handoff.reset()
     targets = _targets(conn, {item.endpoint_id for item in accepts})
     seen = _seen(conn, accepts)
-    rows = _Rows([], [], [], [], {})
+    rows = _Rows([], [], [], [], {}, [])
     results = [_accept(item, targets[item.endpoint_id], seen, rows) for item in accepts]
     _INSERT_RUNS.execute(conn, rows.runs)  # in foreign-key order
     _INSERT_EVENTS.execute(conn, rows.events)
     _INSERT_EXECUTIONS.execute(conn, rows.executions)
     _INSERT_DELIVERIES.execute(conn, rows.deliveries)
     _COUNT.execute(conn, [rows.counts[endpoint] for endpoint in sorted(rows.counts)])
+    if accepts:  # the runs' events, offered to the waits of their canvases (waitForEvent)
+        event_waits.offer(conn, rows.arrivals, accepts[-1].now)
     return results
 
 
@@ -176,6 +180,7 @@ def _add_run(rows: _Rows, item: Accept, target: Any, run_id: str, event: Event,
         "created_at": now, "finished_at": None if first else now,
     })
     rows.events.append(event_row(event_id, run_id, target.node, None, "default", event, now))
+    rows.arrivals.append((target.canvas, event))
     context = RunContext(run_id, target.canvas, target.current_version, event)
     rows.executions += execution_rows(run_id, event_id, first, now, item.handoff, context)
 

@@ -28,6 +28,7 @@ from incidentflow.waits import Wait, Waiting
 if TYPE_CHECKING:
     from incidentflow.store.attempts import AttemptRecord
     from incidentflow.store.catch_up import CatchUpState
+    from incidentflow.store.event_waits import EventOffer, EventWait
     from incidentflow.store.retention import Pruned
     from incidentflow.store.run_list import Activity, RunFilter, RunPage
     from incidentflow.store.schedules import ScheduleRecord
@@ -543,6 +544,37 @@ class Store(Protocol):
 
     def waiting_counts(self, now: datetime) -> dict[str, int]:
         """Waiting executions by what they wait for ("wait", "retry", "approval", ...)."""
+        ...
+
+    # -- waitForEvent (store.event_waits) --------------------------------------------
+    def event_wait(
+        self, execution_id: str, offers: int = 0
+    ) -> tuple[EventWait | None, list[EventOffer]]:
+        """What the execution waits for, once it has begun waiting, and up to ``offers``
+        events offered to it not evaluated yet, in arrival order (one read)."""
+        ...
+
+    def event_offers(self, execution_id: str, limit: int) -> list[EventOffer]:
+        """Events offered to the wait and not evaluated yet, in arrival order."""
+        ...
+
+    def park_for_event(
+        self, wait: EventWait, worker_id: str, seen: list[str],
+        resolved_config: dict[str, Any] | None, now: datetime,
+    ) -> datetime | None:
+        """One transaction: the leased execution queued again until ``wait.timeout_at``
+        (its attempt handed back), the wait recorded if new, the offers ``seen``
+        dropped. Returns when it is due again (now if offers are left), None if the
+        lease was lost."""
+        ...
+
+    def end_event_wait(self, execution_id: str) -> None:
+        """The wait is over (its outcome recorded): forget it and its offers. May
+        return before that is committed (nothing depends on it)."""
+        ...
+
+    def event_waits_of_run(self, run_id: str) -> list[EventWait]:
+        """The run's executions waiting for an event, and until when."""
         ...
 
     # -- the create rate limit (store.node_limits) -------------------------------

@@ -19,6 +19,7 @@ from sqlalchemy.engine import Connection
 
 from incidentflow.events import Event
 from incidentflow.store import attempts as attempt_rows
+from incidentflow.store import event_waits
 from incidentflow.store.codec import new_id
 from incidentflow.store.handoff import Handoff, RunContext
 from incidentflow.store.port import ClaimedExecution, NewExecution
@@ -72,7 +73,8 @@ def insert_run(
     handoff: Handoff | None = None,
 ) -> str:
     """A run, its trigger event (emitted by ``node``) and its first executions (leased
-    to the local worker where ``handoff`` allows, see ``store.handoff``)."""
+    to the local worker where ``handoff`` allows, see ``store.handoff``); the event is
+    offered to the canvas's waits (``waitForEvent``, ``store.event_waits``)."""
     run_id = run_id or new_id()
     event_id = new_id()
     conn.execute(
@@ -86,6 +88,7 @@ def insert_run(
     _insert_event(conn, event_id, run_id, node, None, "default", event, now)
     context = RunContext(run_id, canvas, version, event)
     insert_executions(conn, run_id, event_id, first, now, handoff, context)
+    event_waits.offer(conn, [(canvas, event)], now)
     return run_id
 
 

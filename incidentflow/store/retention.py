@@ -4,7 +4,9 @@ delivery rows, in small batches so a prune never holds the write lock for long.
 Delivery rows double as the dedupe memory (unique endpoint + webhook-id), and
 incident.io (Svix) retries a delivery for about a day: whatever the window, delivery
 rows younger than ``DEDUPE_KEEP`` (48 h) stay, so a late retry is still a duplicate.
-Running runs are never pruned, however old.
+Running runs are never pruned, however old. ``schedule_fires`` rows (one per due time
+of a ``schedule`` trigger) go once as old as the runs, except each schedule's latest,
+which is what stops that due time from firing twice.
 
 The indexes below make "finished before X" and "received before X" cheap; they are
 declared on the shared metadata and created by migration ``0002``.
@@ -22,7 +24,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from incidentflow.errors import ConfigurationError
-from incidentflow.store.schema import deliveries, events, executions, runs
+from incidentflow.store.schema import deliveries, events, executions, runs, schedule_fires
 
 DEFAULT_RETENTION_DAYS = 30
 DEDUPE_KEEP = timedelta(hours=48)
@@ -40,20 +42,23 @@ class Pruned:
     deliveries: int = 0
     sessions: int = 0  # expired browser-session rows (see store/tokens.py)
     created_objects: int = 0  # self-trigger guard records as old as the runs (store/guards.py)
+    schedule_fires: int = 0  # due times of schedules, but each schedule's latest
 
     def __add__(self, other: Pruned) -> Pruned:
         return Pruned(self.runs + other.runs, self.deliveries + other.deliveries,
                       self.sessions + other.sessions,
-                      self.created_objects + other.created_objects)
+                      self.created_objects + other.created_objects,
+                      self.schedule_fires + other.schedule_fires)
 
     @property
     def total(self) -> int:
-        return self.runs + self.deliveries + self.sessions + self.created_objects
+        return (self.runs + self.deliveries + self.sessions + self.created_objects
+                + self.schedule_fires)
 
     def full(self, batch_size: int) -> bool:
         """Did any part of this batch hit the limit (so more may be left)?"""
         return max(self.runs, self.deliveries, self.sessions,
-                   self.created_objects) >= batch_size
+                   self.created_objects, self.schedule_fires) >= batch_size
 
 
 def retention_days(env: Mapping[str, str] | None = None) -> int:
@@ -106,6 +111,36 @@ def prune_deliveries_batch(conn: Connection, before: datetime, limit: int) -> in
     if ids:
         conn.execute(deliveries.delete().where(deliveries.c.id.in_(ids)))
     return len(ids)
+
+
+_later = schedule_fires.alias("later")
+_OLD_FIRES = (
+    sa.select(schedule_fires.c.canvas, schedule_fires.c.node, schedule_fires.c.due_at)
+    .where(
+        schedule_fires.c.recorded_at < sa.bindparam("b_before"),
+        # Never a schedule's latest due time: the scheduler compares with it, and a
+        # second worker's insert of that time must still find the row and lose.
+        sa.exists().where(_later.c.canvas == schedule_fires.c.canvas,
+                          _later.c.node == schedule_fires.c.node,
+                          _later.c.due_at > schedule_fires.c.due_at),
+    )
+    .order_by(schedule_fires.c.recorded_at)
+    .limit(sa.bindparam("b_limit", type_=sa.Integer))
+)
+_DELETE_FIRE = schedule_fires.delete().where(
+    schedule_fires.c.canvas == sa.bindparam("b_canvas"),
+    schedule_fires.c.node == sa.bindparam("b_node"),
+    schedule_fires.c.due_at == sa.bindparam("b_due"),
+)
+
+
+def prune_schedule_fires_batch(conn: Connection, before: datetime, limit: int) -> int:
+    """Up to ``limit`` due-time rows recorded before ``before``, each schedule's latest kept."""
+    old = conn.execute(_OLD_FIRES, {"b_before": before, "b_limit": limit}).all()
+    if old:
+        conn.execute(_DELETE_FIRE, [{"b_canvas": canvas, "b_node": node, "b_due": due}
+                                    for canvas, node, due in old])
+    return len(old)
 
 
 def prune(store: Any, now: datetime, days: float, batch_size: int = BATCH_SIZE,

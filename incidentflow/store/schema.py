@@ -350,3 +350,45 @@ execution_attempts = sa.Table(
     sa.Column("next_attempt_at", UTCDateTime),  # retrying: when the next one is due
     sa.Index(None, "run_id"),
 )
+
+# The ``waitForEvent`` step (``store.event_waits``, migration 0011). A waiting execution
+# is queued until its timeout; ``event_waits`` says what it waits for, keyed for the
+# index rule (``event_match``): (canvas, event type, event path, key). An arriving event
+# of a run's trigger is looked up there by the value at each path the canvas's waits use
+# (``event_wait_paths``: a handful of rows, read once per batch of deliveries) and
+# copied to ``event_wait_offers`` of each candidate, whose execution is made due at
+# once; the worker then evaluates the whole ``match`` on its offers.
+event_waits = sa.Table(
+    "event_waits",
+    metadata,
+    sa.Column("execution_id", ID, _cascade("executions.id"), primary_key=True),
+    sa.Column("run_id", ID, _cascade("runs.id"), nullable=False),
+    sa.Column("canvas", NAME, nullable=False),
+    sa.Column("node", NAME, nullable=False),
+    sa.Column("event_type", sa.String(200), nullable=False),
+    sa.Column("match", sa.Text, nullable=False),
+    sa.Column("match_path", sa.String(500), nullable=False),  # "" when keyless
+    sa.Column("match_key", sa.String(500)),  # NULL: no key (found by no event's value)
+    sa.Column("began_at", UTCDateTime, nullable=False),
+    sa.Column("timeout_at", UTCDateTime, nullable=False),
+    sa.Index(None, "canvas", "event_type", "match_path", "match_key"),
+    sa.Index(None, "run_id"),
+)
+event_wait_paths = sa.Table(
+    "event_wait_paths",
+    metadata,
+    sa.Column("canvas", NAME, _cascade("canvases.name"), primary_key=True),
+    sa.Column("event_type", sa.String(200), primary_key=True),
+    sa.Column("match_path", sa.String(500), primary_key=True),
+)
+event_wait_offers = sa.Table(
+    "event_wait_offers",
+    metadata,
+    sa.Column("id", ID, primary_key=True),
+    sa.Column("execution_id", ID, _cascade("event_waits.execution_id"), nullable=False),
+    sa.Column("type", sa.String(200), nullable=False),
+    sa.Column("timestamp", sa.String(40), nullable=False),
+    sa.Column("data", sa.JSON),
+    sa.Column("arrived_at", UTCDateTime, nullable=False),
+    sa.Index(None, "execution_id", "id"),
+)

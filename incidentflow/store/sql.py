@@ -14,7 +14,9 @@ worker of this process (``store.handoff``, ``attach_worker``).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
+from concurrent.futures import Future
 from datetime import datetime
 from functools import partial
 from typing import TYPE_CHECKING, Any
@@ -29,6 +31,7 @@ from incidentflow.rate_limit import RateLimit
 from incidentflow.store import catch_up as catch_up_rows
 from incidentflow.store import endpoints as endpoint_rows
 from incidentflow.store import (  # +tables
+    event_waits,
     guards,
     history,
     node_limits,
@@ -82,6 +85,8 @@ from incidentflow.waits import Wait, Waiting
 
 if TYPE_CHECKING:
     from incidentflow.store.node_roles import NodeRoles
+
+log = logging.getLogger(__name__)
 
 
 class _Finishes:
@@ -729,6 +734,40 @@ class SqlStore:
         with self._db.read() as conn:
             return waits.waiting_counts(conn, now)
 
+    # -- waitForEvent (store/event_waits.py) ----------------------------------------------
+    def event_wait(
+        self, execution_id: str, offers: int = 0
+    ) -> tuple[event_waits.EventWait | None, list[event_waits.EventOffer]]:
+        with self._db.read() as conn:
+            wait = event_waits.wait_of(conn, execution_id)
+            if wait is None or offers <= 0:
+                return wait, []
+            return wait, event_waits.offers_of(conn, execution_id, offers)
+
+    def event_offers(self, execution_id: str, limit: int) -> list[event_waits.EventOffer]:
+        with self._db.read() as conn:
+            return event_waits.offers_of(conn, execution_id, limit)
+
+    def park_for_event(
+        self, wait: event_waits.EventWait, worker_id: str, seen: list[str],
+        resolved_config: dict[str, Any] | None, now: datetime,
+    ) -> datetime | None:
+        park = partial(event_waits.park, wait=wait, worker_id=worker_id, seen=seen,
+                       resolved_config=resolved_config, now=now)
+        # Offers left to evaluate make it due now: wake the workers (NOTIFY elsewhere).
+        return self._db.writer.submit(park, lambda due: due is not None and due <= now).result()
+
+    def end_event_wait(self, execution_id: str) -> None:
+        end = partial(event_waits.end, execution_id=execution_id)
+        # Neither durable nor awaited: a wait row left behind (a power cut, a failed
+        # batch) belongs to a finished execution, which no event is offered to
+        # (``event_waits.OPEN_STATES``), and goes with its run.
+        self._db.writer.submit(end, durable=False).add_done_callback(_log_failure)
+
+    def event_waits_of_run(self, run_id: str) -> list[event_waits.EventWait]:
+        with self._db.read() as conn:
+            return event_waits.of_run(conn, run_id)
+
     # -- the create rate limit (store/node_limits.py) ------------------------------------
     def take_create_slot(
         self,
@@ -863,7 +902,14 @@ class SqlStore:
                 sessions=tokens.prune_sessions_batch(
                     conn, sessions_before or deliveries_before, limit),
                 created_objects=guards.prune_batch(conn, runs_before, limit),
+                schedule_fires=retention.prune_schedule_fires_batch(conn, runs_before, limit),
             )
+
+def _log_failure(done: Future[Any]) -> None:
+    error = done.exception()
+    if error is not None:
+        log.warning("forgetting a finished wait failed: %s", error)
+
 
 def _upsert_canvas(conn: Connection, name: str, version: int, now: datetime) -> None:
     changed = conn.execute(

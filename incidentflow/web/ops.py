@@ -96,6 +96,7 @@ class Pruner:
         metrics.PRUNED.labels(kind="deliveries").inc(total.deliveries)
         metrics.PRUNED.labels(kind="sessions").inc(total.sessions)
         metrics.PRUNED.labels(kind="created_objects").inc(total.created_objects)
+        metrics.PRUNED.labels(kind="schedule_fires").inc(total.schedule_fires)
         if total.total:
             log.info("retention: pruned %d runs and %d deliveries", total.runs,
                      total.deliveries, extra={"outcome": "pruned"})

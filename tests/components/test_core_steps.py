@@ -15,7 +15,7 @@ def by_type(type_: str):
 def test_catalogue_has_every_core_step_once():
     types = [c.type for c in all_components()]
     assert sorted(types) == ["approval", "filter", "http", "if", "noop", "schedule", "start",
-                             "wait", "webhook"]
+                             "wait", "waitForEvent", "webhook"]
 
 
 def test_start_is_a_manual_trigger_with_optional_example():
