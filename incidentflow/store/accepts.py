@@ -22,9 +22,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from incidentflow.components.base import FILTERED_REASON
 from incidentflow.errors import NotFound
 from incidentflow.events import Event
+from incidentflow.outcomes import FILTERED_REASON
 from incidentflow.store import event_waits
 from incidentflow.store.bulk import BulkStatement
 from incidentflow.store.codec import new_id
