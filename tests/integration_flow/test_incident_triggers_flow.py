@@ -165,6 +165,17 @@ async def test_an_unknown_severity_in_the_filter_is_refused_at_save(flow: Flow) 
     assert "01NOSUCHSEVERITY" in problem["message"]
 
 
+async def test_an_unknown_incident_type_in_the_filter_is_refused_at_save(flow: Flow) -> None:
+    assert (await flow.connect_integration())["status"] == "ready"
+    response = await flow.apply(canvas(["public_incident.incident_created_v2"],
+                                       extra=", incidentTypes: [01NOSUCHTYPE]"))
+    assert response.status_code == 422
+    [problem] = response.json()["problems"]
+    assert (problem["node"], problem["field"]) == ("On Incident",
+                                                   "configuration.incidentTypes[0]")
+    assert "incident type '01NOSUCHTYPE' does not exist" in problem["message"]
+
+
 async def test_a_private_delivery_held_while_paused_is_fetched_when_resumed(
         flow: Flow) -> None:
     secret = await ready(flow, canvas([PRIVATE_CREATED]))

@@ -16,7 +16,7 @@ import httpx
 
 from incidentflow.components.base import FILTERED_REASON, Field, Option, RemoteCheck
 from incidentflow.errors import Problem
-from incidentflow.integrations.incidentio.client import IncidentIOClient
+from incidentflow.integrations.incidentio import resources
 
 SEVERITIES, INCIDENT_TYPES = "severities", "incidentTypes"
 STATUS_CATEGORIES, MODES = "statusCategories", "modes"
@@ -78,24 +78,38 @@ def _category(incident: Mapping[str, Any]) -> str | None:
     return found if isinstance(found, str) else None
 
 
-async def check_severities(
+async def check_ids(
     node: str, config: Mapping[str, Any], integration: Mapping[str, Any] | None,
     http: httpx.AsyncClient,
 ) -> RemoteCheck:
-    """At save: each id in ``severities`` is one of the organisation's (an unknown id
-    would filter out every incident). An outage or a bad key only warns
-    (docs/design-rules.md, "Outage at save time")."""
-    wanted = _selection(config, SEVERITIES)
+    """At save: each id in ``severities`` and ``incidentTypes`` is one of the
+    organisation's (an unknown id would filter out every incident). An outage or a bad
+    key only warns (docs/design-rules.md, "Outage at save time")."""
+    found = RemoteCheck()
+    for field, resource_type, noun in ((SEVERITIES, "severity", "severity"),
+                                       (INCIDENT_TYPES, "incident_type", "incident type")):
+        checked = await _check_field(node, config, integration, http, field, resource_type,
+                                     noun)
+        found = RemoteCheck(errors=[*found.errors, *checked.errors],
+                            warnings=[*found.warnings, *checked.warnings])
+    return found
+
+
+async def _check_field(
+    node: str, config: Mapping[str, Any], integration: Mapping[str, Any] | None,
+    http: httpx.AsyncClient, field: str, resource_type: str, noun: str,
+) -> RemoteCheck:
+    wanted = _selection(config, field)
     if not wanted or not integration:
         return RemoteCheck()
-    try:
-        client = IncidentIOClient.from_config(integration, http, max_attempts=1)
-        known = {str(s.get("id")): s for s in await client.list_severities()}
+    try:  # the resources' short cache: six nodes saved together ask once
+        known = {r.id: r for r in await resources.list_resources(integration, resource_type,
+                                                                   http)}
     except Exception as exc:
         return RemoteCheck(warnings=[Problem(
-            f"could not check the severities with incident.io: {exc}", node, SEVERITIES)])
-    valid = ", ".join(f"{s.get('name')} ({i})" for i, s in known.items()) or "none"
+            f"could not check the {noun} ids with incident.io: {exc}", node, field)])
+    valid = ", ".join(f"{r.name} ({i})" for i, r in known.items()) or "none"
     return RemoteCheck(errors=[
-        Problem(f"severity {value!r} does not exist in incident.io; valid: {valid}", node,
-                f"{SEVERITIES}[{index}]")
+        Problem(f"{noun} {value!r} does not exist in incident.io; valid: {valid}", node,
+                f"{field}[{index}]")
         for index, value in enumerate(wanted) if value not in known])

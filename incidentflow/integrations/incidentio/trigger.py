@@ -70,7 +70,7 @@ class OnIncident(IncidentIOTrigger):
         http: httpx.AsyncClient,
     ) -> RemoteCheck:
         found = await super().check_remote(node, config, integration, http)
-        severities = await filters.check_severities(node, config, integration, http)
+        severities = await filters.check_ids(node, config, integration, http)
         errors = [*found.errors, *severities.errors]
         if integration is None and catch_up.read(config).enabled:
             errors.append(Problem(
