@@ -54,9 +54,10 @@ def incident_event_type(incident: dict[str, Any], change: str) -> str:
 def status_update(incident: dict[str, Any], previous_status: dict[str, Any],
                   message: str | None = None) -> dict[str, Any]:
     """What ``public_incident.incident_status_updated_v2`` carries."""
-    change = {"incident": incident, "previous_status": previous_status,
-              "new_status": incident["incident_status"]}
-    return change if message is None else {**change, "message": message}
+    # ``message`` is a string in incident.io's schema: empty when the change came
+    # without one (the edit API takes no message).
+    return {"incident": incident, "previous_status": previous_status,
+            "new_status": incident["incident_status"], "message": message or ""}
 
 
 class WebhookDispatcher:

@@ -24,7 +24,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from incidentflow.store.notify import notify_due
-from incidentflow.store.schema import QUEUED, executions, runs, waits
+from incidentflow.store.schema import QUEUED, event_waits, executions, runs, waits
 from incidentflow.waits import Wait, Waiting
 
 TIMED_OUT: dict[str, Any] = {"timeout": True}
@@ -165,9 +165,15 @@ def waiting_counts(conn: Connection, now: datetime) -> dict[str, int]:
         counts[kind] += int(count)
     later = sa.and_(executions.c.state == QUEUED, executions.c.next_attempt_at > now)
     is_wait_row = sa.exists().where(waits.c.execution_id == executions.c.id, _OPEN)
+    # waitForEvent's waits are queued executions with an ``event_waits`` row
+    waits_for_event = sa.exists().where(event_waits.c.execution_id == executions.c.id)
+    events = conn.scalar(sa.select(sa.func.count()).select_from(executions).where(
+        executions.c.state == QUEUED, waits_for_event))
+    if events:
+        counts["event"] += int(events)
     query = (
         sa.select(executions.c.attempts, sa.func.count())
-        .where(later, ~is_wait_row)
+        .where(later, ~is_wait_row, ~waits_for_event)
         .group_by(executions.c.attempts)
     )
     for attempts, count in conn.execute(query):
