@@ -9,13 +9,21 @@ from __future__ import annotations
 import base64
 import json
 import secrets
+import subprocess
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-from helpers import ServerProcess, Sink, postgres_base_url, server_process, wait_until
+from helpers import (
+    ServerProcess,
+    Sink,
+    cli_command,
+    postgres_base_url,
+    server_process,
+    wait_until,
+)
 
 from e2e.test_incident_e2e import EMULATOR_KEY, MAJOR, ok
 from e2e.test_incident_e2e import emulator as emulator  # noqa: F401 - the fixture
@@ -53,7 +61,8 @@ class Stage:
     """The server's API and the emulator, set up the way a team would: integration
     connected, the example applied, its trigger subscribed in incident.io."""
 
-    def __init__(self, server: ServerProcess, emulator: str) -> None:
+    def __init__(self, server: ServerProcess, emulator: str, tmp: Path) -> None:
+        self.server, self.tmp = server, tmp
         self.api = httpx.Client(base_url=server.url, timeout=15,
                                 headers={"Authorization": f"Bearer {server.token}"})
         self.incidentio = httpx.Client(base_url=emulator, timeout=15)
@@ -63,15 +72,18 @@ class Stage:
                                                   "baseUrl": emulator}}))["status"] == "ready"
 
     def apply(self, file: str, **placeholders: str) -> str:
-        """The example as shipped, with only its placeholders replaced; its name."""
+        """``incidentflow apply`` of the example as shipped, with only its placeholders
+        replaced (a copy: tests never modify tracked files); the canvas's name."""
         text = (EXAMPLES / file).read_text()
         for placeholder, value in placeholders.items():
             assert placeholder in text, placeholder
             text = text.replace(placeholder, value)
-        name = file.removesuffix(".yaml")
-        ok(self.api.put(f"/api/v1/canvases/{name}", content=text,
-                        headers={"Content-Type": "application/yaml"}))
-        return name
+        copy = self.tmp / file
+        copy.write_text(text)
+        applied = subprocess.run(cli_command("apply", str(copy)), env=self.server.client_env(),
+                                 capture_output=True, text=True, timeout=60)
+        assert applied.returncode == 0, applied.stdout + applied.stderr
+        return file.removesuffix(".yaml")
 
     def set_trigger_secret(self, canvas: str, node: str, secret: str) -> str:
         hooked = ok(self.api.post(f"/api/v1/canvases/{canvas}/nodes/{node}/hooks/setSecret",
@@ -137,8 +149,8 @@ def moved_to(delivery: dict) -> tuple[str, str] | None:
 
 
 def test_a_critical_incident_pages_and_its_resolution_files_one_post_mortem(
-        server: ServerProcess, emulator: str) -> None:
-    stage = Stage(server, emulator)
+        server: ServerProcess, emulator: str, tmp_path: Path) -> None:
+    stage = Stage(server, emulator, tmp_path)
     canvas = stage.apply("page-critical-then-postmortem.yaml",
                          CRITICAL_SEVERITY_ID=CRITICAL, ESCALATION_PATH_ID=ESCALATION_PATH)
     stage.subscribe(canvas, "On critical incident")
@@ -190,8 +202,8 @@ def alert(fingerprint: str | None, status: str, **more: object) -> dict:
 
 
 def test_alerts_become_one_incident_io_alert_per_key_resolved_by_the_source(
-        server: ServerProcess, emulator: str, sink: Sink) -> None:
-    stage = Stage(server, emulator)
+        server: ServerProcess, emulator: str, sink: Sink, tmp_path: Path) -> None:
+    stage = Stage(server, emulator, tmp_path)
     ok(stage.api.put("/api/v1/secrets/ALERT_TOKEN", json={"value": catalog.ALERT_SOURCE_TOKEN}))
     canvas = stage.apply("alerts-to-incident-io.yaml",
                          ALERT_SOURCE_CONFIG_ID=catalog.ALERT_SOURCE_ID)
@@ -242,8 +254,8 @@ def test_alerts_become_one_incident_io_alert_per_key_resolved_by_the_source(
 
 
 def test_a_status_change_posts_to_the_chat_with_the_token(
-        server: ServerProcess, emulator: str, sink: Sink) -> None:
-    stage = Stage(server, emulator)
+        server: ServerProcess, emulator: str, sink: Sink, tmp_path: Path) -> None:
+    stage = Stage(server, emulator, tmp_path)
     token = secrets.token_urlsafe(24)
     ok(stage.api.put("/api/v1/secrets/CHAT_TOKEN", json={"value": token}))
     canvas = stage.apply("status-to-chat.yaml", **{
