@@ -230,6 +230,12 @@ def reads_secrets(node: Node, component: Component) -> bool:
     )
 
 
+def named_secrets(node: Node, component: Component) -> frozenset[str]:
+    """The secret names ``node`` spells out (``secrets.NAME``, ``secrets["NAME"]``)."""
+    return frozenset(name for _, text, condition in _expressions(component, node.configuration)
+                     for name in _secret_names(text, condition))
+
+
 def preview_scope(names: set[str]) -> dict[str, str]:
     """What previews see as ``secrets``: every set name, each value the mask."""
     return dict.fromkeys(sorted(names), MASK)
@@ -304,12 +310,15 @@ class SecretCache:
     def fresh(self) -> SecretValues | None:
         return self._values if self._expires > time.monotonic() else None
 
-    async def get(self, load: Callable[[], Awaitable[SecretValues]]) -> SecretValues:
+    async def get(self, load: Callable[[], Awaitable[SecretValues]],
+                  wanted: frozenset[str] = frozenset()) -> SecretValues:
         """The cached values, or those ``load`` (which calls :meth:`load` in a thread)
         returns. Single flight: when the cache runs out under load, the executions
-        that want it share one read instead of each reading and decrypting."""
+        that want it share one read instead of each reading and decrypting.
+        A ``wanted`` name the cached copy lacks reads again at once: a secret set a
+        moment ago must not fail the run as "not set" (a permanent failure)."""
         cached = self.fresh()
-        if cached is not None:
+        if cached is not None and wanted <= cached.by_name.keys():
             return cached
         if self._loading is None or self._loading.done():
             self._loading = asyncio.ensure_future(load())

@@ -82,6 +82,7 @@ from incidentflow.secrets_service import (
     SecretCache,
     SecretValues,
     masked_emissions,
+    named_secrets,
     reads_secrets,
 )
 from incidentflow.self_trigger import SETTLED
@@ -363,7 +364,7 @@ class Worker:
                 resolved, config = _fresh(node_plan.static), node_plan.static_masked
             else:
                 if node_plan.reads_secrets:
-                    values = await self._secret_values()
+                    values = await self._secret_values(node_plan.secret_names)
                 resolved = await self._resolve(job, node_plan, values)
                 config = values.mask(masked(component, resolved))
             if component.creates is not None and not await self._admitted(job, node, config):
@@ -494,7 +495,8 @@ class Worker:
                           static is None and reads_nodes(node, component),
                           static is not None or resolves_inline(node, component),
                           any(n.concurrency_key is not None for n in canvas.nodes),
-                          static is None and reads_secrets(node, component))
+                          static is None and reads_secrets(node, component),
+                          named_secrets(node, component) if static is None else frozenset())
         self._plans[key] = found
         return found
 
@@ -519,11 +521,12 @@ class Worker:
         return await resolve_config_async(node_plan.node, node_plan.component, scope,
                                           self._budget, inline=node_plan.inline)
 
-    async def _secret_values(self) -> SecretValues:
+    async def _secret_values(self, wanted: frozenset[str]) -> SecretValues:
         """Every secret, decrypted; cached like integrations, so a node that reads
-        secrets costs a query and decryptions at most every few seconds."""
+        secrets costs a query and decryptions at most every few seconds (or when it
+        names one the cached copy lacks)."""
         return await self._secrets.get(
-            partial(self._db, self._secrets.load, self._store, self._box))
+            partial(self._db, self._secrets.load, self._store, self._box), wanted)
 
     async def _execute(
         self, job: ClaimedExecution, node: Node, component: Component, config: dict[str, Any]
@@ -656,6 +659,7 @@ class _NodePlan:
     inline: bool  # plain lookups only: resolved on the event loop, not in the pool
     keyed: bool  # some node of the canvas has a concurrency key (a template)
     reads_secrets: bool  # whether rendering needs the secrets (decrypted, masked after)
+    secret_names: frozenset[str] = frozenset()  # the names it spells out
 
 
 

@@ -167,3 +167,40 @@ async def test_the_cache_reads_once_for_concurrent_executions_then_again_when_st
     cache.seconds, cache._expires = 0.0, 0.0  # stale
     await cache.get(load)
     assert loads == [1, 1]
+
+
+async def test_a_secret_the_cached_copy_lacks_is_read_again_at_once() -> None:
+    """Set a moment after the cache was filled, it must not fail a run as 'not set'."""
+    from incidentflow.secrets_service import SecretCache
+
+    stored = {"OLD": BOX.encrypt("old-value-1")}
+    loads = []
+
+    class Store:
+        def secrets_encrypted(self) -> dict[str, str]:
+            loads.append(1)
+            return dict(stored)
+
+    cache = SecretCache(seconds=60)
+
+    async def load() -> SecretValues:
+        return cache.load(Store(), BOX)
+
+    await cache.get(load, frozenset({"OLD"}))
+    stored["NEW"] = BOX.encrypt("new-value-1")
+    assert (await cache.get(load, frozenset({"OLD"}))).by_name.keys() == {"OLD"}
+    assert loads == [1]  # still fresh, and it has what is wanted
+    got = await cache.get(load, frozenset({"NEW"}))
+    assert got.by_name["NEW"] == "new-value-1" and loads == [1, 1]
+
+
+def test_named_secrets_lists_the_names_a_node_spells_out() -> None:
+    from incidentflow.secrets_service import named_secrets
+
+    registry = default_registry()
+    canvas = parse_canvas({"name": "c", "nodes": [{"name": "Post", "type": "http",
+        "configuration": {"url": "https://x.test/{{ secrets.A }}",
+                          "headers": {"Authorization": "Bearer {{ secrets['B'] }}"}}}],
+        "edges": []}, registry)
+    node = canvas.node("Post")
+    assert named_secrets(node, registry.component("http")) == {"A", "B"}
