@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
     from incidentflow.client import ApiClient
     from incidentflow.settings import Settings
+    from incidentflow.store.port import Store
 
 
 def _group(help_: str) -> typer.Typer:
@@ -108,11 +109,11 @@ def _settings(log_json: bool = False, **overrides: Any) -> Settings:
     return settings
 
 
-def _migrated_store(settings: Settings) -> Any:
-    from incidentflow.store.sql import SqlStore
+def _migrated_store(settings: Settings) -> Store:
+    from incidentflow.store import open_store
 
     try:
-        store = SqlStore(settings.database_url)
+        store = open_store(settings.database_url)
         store.migrate()
     except Exception as exc:  # driver errors: say which database, not a traceback
         fail(f"cannot prepare the database: {type(exc).__name__}: {exc}")
@@ -196,7 +197,7 @@ def _default_public_url(host: str, port: int) -> str | None:
 
 def _retention_days() -> int:
     from incidentflow.errors import ConfigurationError
-    from incidentflow.store.retention import retention_days
+    from incidentflow.retention import retention_days
 
     try:
         return retention_days()
@@ -278,7 +279,7 @@ def prune(
 
     Delivery rows younger than 48 h always stay: they catch incident.io's retries."""
     from incidentflow.events import utcnow
-    from incidentflow.store.retention import prune as prune_rows
+    from incidentflow.retention import prune as prune_rows
 
     days = _retention_days() if older_than is None else older_than
     settings = _settings(data_dir=data_dir, database_url=database_url)

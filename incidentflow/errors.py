@@ -6,11 +6,13 @@
     ├── ExpressionError             a template failed to compile or render (names node + field)
     ├── NotFound                    a canvas, node, run, integration or endpoint does not exist
     ├── Conflict                    the request clashes with the current state (e.g. paused)
+    ├── StoreUnavailable            the database cannot be reached (connection lost, restart)
     └── ExecutionError              a component failed while running
         ├── RetryableError          try again later (network, timeouts, 5xx, 429)
         └── PermanentError          retrying cannot help (4xx, bad input); fails at once
 
-Driver and HTTP-library errors are translated at the edge with ``raise ... from exc``.
+Driver and HTTP-library errors are translated at the edge with ``raise ... from exc``
+(the store's: ``store.driver_errors``).
 """
 
 from __future__ import annotations
@@ -32,6 +34,13 @@ class NotFound(IncidentflowError):
 
 class Conflict(IncidentflowError):
     """Valid, but not now: the thing is in a state that forbids it (HTTP 409)."""
+
+
+class StoreUnavailable(IncidentflowError):
+    """The store could not be reached (connection lost, server restarting), as opposed
+    to a statement that failed on its own data. Every store raises this one, so nothing
+    above the store classifies driver errors; the engine lets the lease expire and the
+    execution is tried again."""
 
 
 @dataclass(frozen=True)

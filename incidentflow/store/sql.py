@@ -559,6 +559,9 @@ class SqlStore:
         if self._local_worker is worker:
             self._local_worker = None
 
+    def wake_on_work(self, callback: Callable[[], None] | None) -> None:
+        self.on_work = callback
+
     def _handoff(self, now: datetime) -> Handoff | None:
         worker = self._local_worker
         return Handoff(worker, now) if worker is not None else None

@@ -144,7 +144,7 @@ async def test_dead_worker_is_taken_over_with_the_same_key(store, workers):
 async def test_database_outage_while_recording_leaves_the_execution_to_be_retried(
     store, workers
 ):
-    import sqlalchemy as sa
+    from incidentflow.errors import StoreUnavailable
 
     run_id = start(store, chain("c", Node("Echo", "t.echo", {"message": "m"})))
 
@@ -155,7 +155,8 @@ async def test_database_outage_while_recording_leaves_the_execution_to_be_retrie
             return getattr(store, name)
 
         def finish(self, *args):
-            raise sa.exc.OperationalError("COMMIT", {}, Exception("server closed the connection"))
+            # What every store raises for a lost connection (store.driver_errors).
+            raise StoreUnavailable("the database is unavailable: OperationalError")
 
         def finish_then(self, *args):  # what the worker uses: told from another thread
             *rest, then = args

@@ -33,15 +33,16 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from incidentflow.errors import NotFound
-from incidentflow.settings import Settings
-from incidentflow.store.tokens import (
+from incidentflow.api_tokens import (
     SESSION,
     SESSION_ROW_PREFIX,
     hash_token,
     looks_like_token,
     new_token,
 )
+from incidentflow.errors import NotFound
+from incidentflow.settings import Settings
+from incidentflow.store.port import Store
 
 COOKIE_NAME = "incidentflow_session"
 SESSION_SECONDS = 12 * 3600
@@ -51,7 +52,7 @@ TOKEN_WHO_PREFIX = "token:"
 
 # settings -> the store holding API tokens. Keyed by the settings object because
 # create_app binds it before the UI exists (see web/app.py).
-_token_stores: weakref.WeakKeyDictionary[Settings, Any] = weakref.WeakKeyDictionary()
+_token_stores: weakref.WeakKeyDictionary[Settings, Store] = weakref.WeakKeyDictionary()
 
 
 @dataclass(frozen=True)
@@ -77,12 +78,12 @@ def new_anonymous() -> Session:
     )
 
 
-def bind_token_store(settings: Settings, store: Any) -> None:
+def bind_token_store(settings: Settings, store: Store) -> None:
     """Accept the API tokens of ``store`` at sign-in for this settings object."""
     _token_stores[settings] = store
 
 
-def authenticate(settings: Settings, token: str, store: Any = None) -> str | None:
+def authenticate(settings: Settings, token: str, store: Store | None = None) -> str | None:
     """The one place a presented token is checked. Returns who signed in, or None.
 
     The admin token (constant-time compare), else an unrevoked API token of ``store``
@@ -103,7 +104,7 @@ class _Liveness:
     """Is a token row (a session's own, or the API token it was opened with) still
     unrevoked? Cached per process for a few seconds; ``forget`` makes it immediate."""
 
-    def __init__(self, store: Any, clock: Callable[[], float]):
+    def __init__(self, store: Store | None, clock: Callable[[], float]):
         self._store, self._clock = store, clock
         self._checked: dict[str, tuple[float, bool]] = {}
         self._lock = threading.Lock()
@@ -150,7 +151,7 @@ class SessionCodec:
     def __init__(
         self,
         settings: Settings,
-        store: Any = None,
+        store: Store | None = None,
         *,
         clock: Callable[[], float] = time.monotonic,
     ):
@@ -161,7 +162,7 @@ class SessionCodec:
         self._liveness: _Liveness | None = None
 
     @property
-    def store(self) -> Any:
+    def store(self) -> Store | None:
         return self._explicit_store or _token_stores.get(self._settings)
 
     def _live(self) -> _Liveness:
@@ -197,8 +198,11 @@ class SessionCodec:
         if not session.signed_in:
             return
         self._live().forget(session.sid)  # this process refuses it at once
+        store = self.store
+        if store is None:  # nothing bound: no row was ever written for it
+            return
         with contextlib.suppress(NotFound):  # already gone: nothing left to end
-            self.store.revoke_token(session.sid, datetime.now(UTC))
+            store.revoke_token(session.sid, datetime.now(UTC))
 
     def encode(self, session: Session) -> str:
         payload = {
