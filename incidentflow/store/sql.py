@@ -27,8 +27,8 @@ from incidentflow.components.base import WebhookTrigger
 from incidentflow.errors import NotFound
 from incidentflow.events import Event
 from incidentflow.rate_limit import RateLimit
-from incidentflow.store import endpoints as endpoint_rows
 from incidentflow.store import (  # +tables
+    accepts,
     guards,
     history,
     node_limits,
@@ -38,9 +38,10 @@ from incidentflow.store import (  # +tables
     secret_rows,
     tokens,
 )
+from incidentflow.store import endpoints as endpoint_rows
 from incidentflow.store import schedules as schedule_rows
-from incidentflow.store.accepts import NO_EVENT, PAUSED, Accept, accept_many
-from incidentflow.store.codec import canvas_from_spec, canvas_to_spec, new_id, spec_hash
+from incidentflow.store.accepts import Accept, accept_many, accept_one
+from incidentflow.store.codec import canvas_from_spec, canvas_to_spec, spec_hash
 from incidentflow.store.database import Database
 from incidentflow.store.finishes import Finish, finish_many
 from incidentflow.store.handoff import Handoff, LocalWorker, RunContext
@@ -50,7 +51,6 @@ from incidentflow.store.port import (
     CanvasRecord,
     CanvasSummary,
     ClaimedExecution,
-    DeliveryOutcome,
     DeliveryRecord,
     DeliveryResult,
     Emitted,
@@ -67,8 +67,6 @@ from incidentflow.store.port import (
 from incidentflow.store.schema import (
     canvas_versions,
     canvases,
-    deliveries,
-    endpoints,
     integrations,
     runs,
 )
@@ -259,79 +257,21 @@ class SqlStore:
         """``accept_delivery`` without blocking (see ``finish_then``): the webhook
         receiver awaits the commit on its event loop instead of in a thread."""
         handoff = self._handoff(now)
-        # Alone (when its batch is redone): the statement-by-statement path.
-        accept = partial(self._accept, endpoint_id=endpoint_id, webhook_id=webhook_id,
-                         events=events, now=now, handoff=handoff, reason=reason)
+        item = Accept(endpoint_id, webhook_id, events, now, handoff, reason)
+        # Alone (when its batch is redone): the same path with one item (store.accepts).
+        accept = partial(accept_one, item=item, concurrent_inserts=not self._db.is_sqlite)
         enqueued = sum(len(first) for _, first in events)
         self._db.writer.submit_then(
             accept, then,
             lambda result: result.outcome == "accepted" and _left_queued(handoff, enqueued),
             after=handoff.settle if handoff else None,
             # Grouped: the batch's deliveries are recorded set-based (store.accepts).
-            group=_ACCEPTS,
-            payload=Accept(endpoint_id, webhook_id, events, now, handoff, reason),
+            group=_ACCEPTS, payload=item,
         )
 
-    def _accept(
-        self,
-        conn: Connection,
-        endpoint_id: str,
-        webhook_id: str | None,
-        events: list[tuple[Event, list[NewExecution]]],
-        now: datetime,
-        handoff: Handoff | None = None,
-        reason: str = "",
-    ) -> DeliveryResult:
-        if handoff is not None:
-            handoff.reset()
-        target = _delivery_target(conn, endpoint_id)
-        if webhook_id is not None and _seen(conn, endpoint_id, webhook_id):
-            return _duplicate(conn, endpoint_id, now)
-        outcome: DeliveryOutcome = "accepted" if events else "ignored"
-        reason = "" if events else reason or NO_EVENT
-        paused = target.paused_at is not None and bool(events)
-        if paused:  # held with its events, nothing starts (store.pauses)
-            outcome, reason = "paused", PAUSED
-        run_ids = [new_id() for _ in events] if not paused else []
-        row = {
-            "id": new_id(), "endpoint_id": endpoint_id, "webhook_id": webhook_id,
-            "outcome": outcome, "reason": reason,
-            "run_id": run_ids[0] if run_ids else None, "received_at": now,
-            "held_events": pauses.held_events(events) if paused else None,
-        }
-        if not self._insert_delivery(conn, row):
-            return _duplicate(conn, endpoint_id, now)
-        for run_id, (event, first) in zip(run_ids, [] if paused else events, strict=True):
-            queue.insert_run(
-                conn, target.canvas, target.current_version, target.node, event, first, now,
-                run_id, handoff,
-            )
-        _count(conn, endpoint_id, outcome, now)
-        return DeliveryResult(outcome, run_ids, reason)
-
-    def _insert_delivery(self, conn: Connection, row: dict[str, Any]) -> bool:
-        """False if a delivery with this webhook-id exists. On SQLite ``_seen`` already
-        knows (writers are serial, across processes too); on PostgreSQL a concurrent
-        transaction of another process may win, so the insert gets its own savepoint."""
-        if self._db.is_sqlite or row["webhook_id"] is None:
-            conn.execute(_INSERT_DELIVERY, row)
-            return True
-        try:
-            with conn.begin_nested():
-                conn.execute(_INSERT_DELIVERY, row)
-        except sa.exc.IntegrityError:
-            return False
-        return True
-
     def record_rejection(self, endpoint_id: str, reason: str, now: datetime) -> None:
-        def reject(conn: Connection) -> None:  # batched: a flood of bad signatures too
-            _delivery_target(conn, endpoint_id)
-            conn.execute(_INSERT_DELIVERY, {
-                "id": new_id(), "endpoint_id": endpoint_id, "webhook_id": None,
-                "outcome": "rejected", "reason": reason, "run_id": None, "received_at": now,
-            })
-            _count(conn, endpoint_id, "rejected", now)
-
+        # Through the writer: a flood of bad signatures is batched too.
+        reject = partial(accepts.reject, endpoint_id=endpoint_id, reason=reason, now=now)
         self._db.writer.submit(reject).result()
 
     def recent_deliveries(self, endpoint_id: str, limit: int = 20) -> list[DeliveryRecord]:
@@ -767,31 +707,6 @@ def _current_version(conn: Connection, canvas: str) -> int:
     return int(version)
 
 
-# The delivery path's statements, built once (see store.queue).
-_TARGET = (
-    sa.select(endpoints.c.canvas, endpoints.c.node, canvases.c.current_version,
-              canvases.c.paused_at)
-    .join(canvases, canvases.c.name == endpoints.c.canvas)
-    .where(endpoints.c.id == sa.bindparam("b_endpoint"))
-)
-_SEEN = sa.select(deliveries.c.id).where(
-    deliveries.c.endpoint_id == sa.bindparam("b_endpoint"),
-    deliveries.c.webhook_id == sa.bindparam("b_webhook"),
-)
-_INSERT_DELIVERY = deliveries.insert()
-_COUNT = {
-    outcome: endpoints.update()
-    .where(endpoints.c.id == sa.bindparam("b_endpoint"))
-    .values(
-        {
-            endpoints.c[f"{outcome}_count"]: endpoints.c[f"{outcome}_count"] + 1,
-            endpoints.c.last_delivery_at: sa.bindparam("b_at"),
-        }
-    )
-    for outcome in endpoint_rows.OUTCOMES
-}
-
-
 def _left_queued(handoff: Handoff | None, enqueued: int) -> bool:
     """Whether a job that enqueued ``enqueued`` executions left any of them queued for
     a claim (and so must wake workers: NOTIFY on PostgreSQL). Evaluated before the
@@ -800,28 +715,6 @@ def _left_queued(handoff: Handoff | None, enqueued: int) -> bool:
     that found nothing."""
     leased = len(handoff.jobs) if handoff is not None else 0
     return enqueued > leased
-
-
-def _delivery_target(conn: Connection, endpoint_id: str) -> Any:
-    """The endpoint's canvas, node and the canvas's current version, in one query."""
-    row = conn.execute(_TARGET, {"b_endpoint": endpoint_id}).first()
-    if row is None:
-        raise NotFound(f"webhook endpoint {endpoint_id!r} does not exist")
-    return row
-
-
-def _count(conn: Connection, endpoint_id: str, outcome: DeliveryOutcome, now: datetime) -> None:
-    conn.execute(_COUNT[outcome], {"b_endpoint": endpoint_id, "b_at": now})
-
-
-def _duplicate(conn: Connection, endpoint_id: str, now: datetime) -> DeliveryResult:
-    _count(conn, endpoint_id, "duplicate", now)
-    return DeliveryResult("duplicate", [])
-
-
-def _seen(conn: Connection, endpoint_id: str, webhook_id: str) -> bool:
-    params = {"b_endpoint": endpoint_id, "b_webhook": webhook_id}
-    return conn.execute(_SEEN, params).first() is not None
 
 
 def _integration(conn: Connection, name: str) -> IntegrationRecord:

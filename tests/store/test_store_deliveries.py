@@ -103,3 +103,29 @@ def test_rejections_are_logged_and_counted(store, endpoint):
 def test_unknown_endpoint_is_not_found(store):
     with pytest.raises(NotFound):
         store.accept_delivery("nope", "m", [], NOW)
+
+
+def test_two_processes_receiving_the_same_redelivery_answer_it_once(database_url, test_registry):
+    """Two stores on one database (as two processes: each its own writer) receive the
+    same webhook-ids at once: each id starts one run and every other copy is answered
+    "duplicate" (PostgreSQL: an insert that loses to the other process's is read again,
+    alone, and answered as the duplicate it is)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from incidentflow.store.sql import SqlStore
+
+    stores = [SqlStore(database_url, test_registry) for _ in range(2)]
+    stores[0].migrate()
+    try:
+        stores[0].save_canvas(make_canvas(), "", [], NOW)
+        endpoint = stores[0].endpoint_for_node("demo", "Hook", NOW).id
+        event = Event("test.created", {}, "2026-03-01T12:00:00Z")
+        with ThreadPoolExecutor(8) as pool:
+            futures = [pool.submit(store.accept_delivery, endpoint, f"w{i}", [(event, [])], NOW)
+                       for i in range(20) for store in stores * 2]
+            outcomes = [f.result(30).outcome for f in futures]
+        assert outcomes.count("accepted") == 20
+        assert outcomes.count("duplicate") == 60
+    finally:
+        for store in stores:
+            store.close()
