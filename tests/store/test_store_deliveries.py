@@ -129,3 +129,39 @@ def test_two_processes_receiving_the_same_redelivery_answer_it_once(database_url
     finally:
         for store in stores:
             store.close()
+
+
+def test_a_delivery_whose_insert_loses_to_another_process_is_a_duplicate(store, endpoint):
+    """Another process inserts the same webhook-id after our dedupe read and commits
+    while our insert waits on it (PostgreSQL): the delivery, alone in its savepoint,
+    is read again and answered "duplicate" instead of failing. (SQLite's writers are
+    serial: ours starts after theirs committed and the read itself sees it.)"""
+    import time
+
+    import sqlalchemy as sa
+
+    from incidentflow.store.accepts import Accept, accept_one
+    from incidentflow.store.schema import deliveries
+
+    other = store.engine.connect()
+    other_tx = other.begin()
+    other.execute(deliveries.insert().values(
+        id="theirs", endpoint_id=endpoint.id, webhook_id="msg_1", outcome="accepted",
+        reason="", run_id=None, received_at=NOW))
+    answers = []
+
+    def ours():
+        with store._db.write() as conn:
+            answers.append(accept_one(conn, Accept(endpoint.id, "msg_1", [(EVENT, [])], NOW),
+                                      concurrent_inserts=not store._db.is_sqlite))
+
+    thread = threading.Thread(target=ours)
+    thread.start()
+    time.sleep(0.3)  # ours is waiting: on their row (PostgreSQL) or the write lock (SQLite)
+    other_tx.commit()
+    other.close()
+    thread.join(10)
+    assert [a.outcome for a in answers] == ["duplicate"]
+    with store.engine.connect() as conn:
+        assert conn.scalar(sa.select(sa.func.count()).select_from(deliveries)) == 1
+    assert store.get_endpoint(endpoint.id, NOW).counts["duplicate"] == 1

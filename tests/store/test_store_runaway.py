@@ -180,13 +180,19 @@ def test_pause_and_resume_of_an_unknown_canvas_are_not_found(store):
         store.held_deliveries("nope")
 
 
-def test_the_statement_by_statement_path_holds_too(store, endpoint):
-    """The path a redone batch takes (``SqlStore._accept``) pauses like the grouped one."""
+@pytest.mark.parametrize("in_savepoint", [False, True])
+def test_a_delivery_alone_holds_too(store, endpoint, in_savepoint):
+    """The path a redone batch takes (``accepts.accept_one``; in a savepoint where
+    another process may insert the same webhook-id) pauses like the grouped one."""
+    from incidentflow.store.accepts import Accept, accept_one
+
     store.pause_canvas("demo", NOW)
     with store._db.write() as conn:
-        result = store._accept(conn, endpoint.id, "msg_1",
-                               [(EVENT, [NewExecution("A", EVENT)])], NOW)
-        ignored = store._accept(conn, endpoint.id, "msg_2", [], NOW, reason="why not")
+        result = accept_one(conn, Accept(endpoint.id, "msg_1",
+                                         [(EVENT, [NewExecution("A", EVENT)])], NOW),
+                            in_savepoint)
+        ignored = accept_one(conn, Accept(endpoint.id, "msg_2", [], NOW, reason="why not"),
+                             in_savepoint)
     assert (result.outcome, ignored.outcome, ignored.reason) == ("paused", "ignored", "why not")
     assert store.held_deliveries("demo") == 1
 
