@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import secrets
 import socket
 import subprocess
 import sys
@@ -20,8 +21,10 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import quote
 
 import httpx
+import sqlalchemy as sa
 
 T = TypeVar("T")
 
@@ -186,3 +189,19 @@ def api_operations() -> list[tuple[str, str]]:
             path = re.sub(r"\{[^}]+\}", "x", template)
             operations += [(method.upper(), path) for method in item]
     return sorted(operations)
+
+
+def fresh_schema(base: str) -> Iterator[str]:
+    """A fresh PostgreSQL schema on ``base`` (selected through ``search_path`` in the URL
+    yielded), dropped afterwards."""
+    schema = f"t_{secrets.token_hex(6)}"
+    admin = sa.create_engine(base, poolclass=sa.NullPool)
+    with admin.begin() as conn:
+        conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
+    separator = "&" if "?" in base else "?"
+    try:
+        yield f"{base}{separator}options={quote(f'-csearch_path={schema}')}"
+    finally:
+        with admin.begin() as conn:
+            conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
+        admin.dispose()

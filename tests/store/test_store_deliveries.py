@@ -20,6 +20,12 @@ def endpoint(store):
     return store.endpoint_for_node("demo", "Hook", NOW)
 
 
+@pytest.fixture
+def sql_endpoint(sql_store):
+    sql_store.save_canvas(make_canvas(), "", [], NOW)
+    return sql_store.endpoint_for_node("demo", "Hook", NOW)
+
+
 def deliver(store, endpoint, webhook_id="msg_1", events=None):
     events = [(EVENT, [NewExecution("A", EVENT)])] if events is None else events
     return store.accept_delivery(endpoint.id, webhook_id, events, NOW)
@@ -131,7 +137,7 @@ def test_two_processes_receiving_the_same_redelivery_answer_it_once(database_url
             store.close()
 
 
-def test_a_delivery_whose_insert_loses_to_another_process_is_a_duplicate(store, endpoint):
+def test_a_delivery_whose_insert_loses_to_another_process_is_a_duplicate(sql_store, sql_endpoint):
     """Another process inserts the same webhook-id after our dedupe read and commits
     while our insert waits on it (PostgreSQL): the delivery, alone in its savepoint,
     is read again and answered "duplicate" instead of failing. (SQLite's writers are
@@ -143,17 +149,17 @@ def test_a_delivery_whose_insert_loses_to_another_process_is_a_duplicate(store, 
     from incidentflow.store.accepts import Accept, accept_one
     from incidentflow.store.schema import deliveries
 
-    other = store.engine.connect()
+    other = sql_store.engine.connect()
     other_tx = other.begin()
     other.execute(deliveries.insert().values(
-        id="theirs", endpoint_id=endpoint.id, webhook_id="msg_1", outcome="accepted",
+        id="theirs", endpoint_id=sql_endpoint.id, webhook_id="msg_1", outcome="accepted",
         reason="", run_id=None, received_at=NOW))
     answers = []
 
     def ours():
-        with store._db.write() as conn:
-            answers.append(accept_one(conn, Accept(endpoint.id, "msg_1", [(EVENT, [])], NOW),
-                                      concurrent_inserts=not store._db.is_sqlite))
+        with sql_store._db.write() as conn:
+            answers.append(accept_one(conn, Accept(sql_endpoint.id, "msg_1", [(EVENT, [])], NOW),
+                                      concurrent_inserts=not sql_store._db.is_sqlite))
 
     thread = threading.Thread(target=ours)
     thread.start()
@@ -162,6 +168,6 @@ def test_a_delivery_whose_insert_loses_to_another_process_is_a_duplicate(store, 
     other.close()
     thread.join(10)
     assert [a.outcome for a in answers] == ["duplicate"]
-    with store.engine.connect() as conn:
+    with sql_store.engine.connect() as conn:
         assert conn.scalar(sa.select(sa.func.count()).select_from(deliveries)) == 1
-    assert store.get_endpoint(endpoint.id, NOW).counts["duplicate"] == 1
+    assert sql_store.get_endpoint(sql_endpoint.id, NOW).counts["duplicate"] == 1

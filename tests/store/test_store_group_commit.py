@@ -15,6 +15,12 @@ from incidentflow.store.accepts import Accept, accept_many, accept_one
 from incidentflow.store.port import NewExecution
 from incidentflow.store.schema import deliveries
 
+
+@pytest.fixture
+def store(sql_store):
+    """About SQL itself: SQLite and PostgreSQL only."""
+    return sql_store
+
 EVENT = Event("test.created", {"n": 1}, "2026-03-01T12:00:00Z")
 
 

@@ -10,6 +10,12 @@ from store_fixtures import NOW
 from incidentflow.errors import NotFound, StoreUnavailable
 from incidentflow.store.sql import SqlStore
 
+
+@pytest.fixture
+def store(sql_store):
+    """About SQL itself: SQLite and PostgreSQL only."""
+    return sql_store
+
 UNREACHABLE = {
     "sqlite": "sqlite:////nonexistent-directory-incidentflow/test.db",
     # Port 1 on the loopback: refused at once, nothing listens there.
