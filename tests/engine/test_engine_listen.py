@@ -16,6 +16,12 @@ from incidentflow.store.sql import SqlStore
 
 
 @pytest.fixture
+def store(sql_store):
+    """About other processes sharing the database: the SQL store."""
+    return sql_store
+
+
+@pytest.fixture
 def other_process_store(store, database_url):
     """A second store on the same database: what another host's server would write with."""
     if database_url.startswith("sqlite"):

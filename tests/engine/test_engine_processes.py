@@ -14,6 +14,13 @@ from incidentflow.canvas import Canvas, Edge, Node
 from incidentflow.events import Event
 from incidentflow.store.port import NewExecution
 
+
+@pytest.fixture
+def store(sql_store):
+    """About other processes sharing the database: the SQL store."""
+    return sql_store
+
+
 SCRIPT = Path(__file__).with_name("worker_process.py")
 RUNS, PER_RUN = 20, 50  # 1,000 executions
 COUNT = RUNS * PER_RUN
