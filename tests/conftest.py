@@ -49,6 +49,16 @@ def database_url(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:
 
 
 @pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A fresh PostgreSQL schema, for what only PostgreSQL does (LISTEN/NOTIFY, row locks
+    across processes). Skipped only where no PostgreSQL is configured, never in CI."""
+    base = postgres_base_url()
+    if base is None:
+        pytest.skip("PostgreSQL tests skipped: set INCIDENTFLOW_TEST_DATABASE_URL=...")
+    yield from fresh_schema(base)
+
+
+@pytest.fixture
 def test_registry() -> Registry:
     """An empty catalogue; override it to declare the node types your test uses."""
     return Registry()

@@ -16,6 +16,12 @@ from incidentflow.store.port import NewExecution
 
 
 @pytest.fixture
+def database_url(postgres_url: str) -> str:
+    """PostgreSQL only: what is tested here is PostgreSQL's (no SQLite half to skip)."""
+    return postgres_url
+
+
+@pytest.fixture
 def store(sql_store):
     """About other processes sharing the database: the SQL store."""
     return sql_store
@@ -27,9 +33,7 @@ COUNT = RUNS * PER_RUN
 
 
 @pytest.fixture
-def pg_store(store, database_url):
-    if not database_url.startswith("postgresql"):
-        pytest.skip("multi-process claiming is a PostgreSQL test")
+def pg_store(store):
     return store
 
 

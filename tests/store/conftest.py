@@ -41,6 +41,12 @@ def store(request: pytest.FixtureRequest, tmp_path, test_registry: Registry) -> 
         yield from _migrated(url, test_registry)
 
 
+@pytest.fixture
+def sqlite_store(tmp_path, test_registry: Registry) -> Iterator[SqlStore]:
+    """SQLite only, for what only SQLite does (no PostgreSQL half to skip)."""
+    yield from _migrated(f"sqlite:///{tmp_path / 'sqlite.db'}", test_registry)
+
+
 def _migrated(url: str, test_registry: Registry) -> Iterator[SqlStore]:
     found = SqlStore(url, test_registry)
     found.migrate()

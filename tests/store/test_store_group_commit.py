@@ -82,9 +82,9 @@ def test_duplicates_in_one_batch_resolve_per_delivery(store):
     assert stored == 3
 
 
-def test_a_failed_commit_fails_every_job_of_the_batch_and_writes_nothing(store):
-    if not store._db.is_sqlite:
-        pytest.skip("needs a violation deferred to COMMIT (SQLite's defer_foreign_keys)")
+def test_a_failed_commit_fails_every_job_of_the_batch_and_writes_nothing(sqlite_store):
+    """SQLite only: it needs a violation deferred to COMMIT (``defer_foreign_keys``)."""
+    store = sqlite_store
     endpoint = endpoint_of(store)
     release = hold_the_writer(store)
 
