@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from incidentflow.errors import Problem
 from incidentflow.events import Event
+from incidentflow.store.records import FILTERED_REASON  # noqa: F401  (part of the contract)
 from incidentflow.waits import Wait, Waiting  # noqa: F401  (part of the component contract)
 
 if TYPE_CHECKING:
@@ -240,9 +241,9 @@ def rejection_answer(code: RejectionCode) -> tuple[int, str]:
     return _REJECTION_ANSWERS[code]
 
 
-# A 2xx verdict without events whose ``reason`` starts with this was kept out by the
+# A 2xx verdict without events whose ``reason`` starts with FILTERED_REASON (defined
+# with the delivery records, so the store need not know components) was kept out by the
 # trigger's own filters: the delivery log records it as "filtered", not "ignored".
-FILTERED_REASON = "filtered: "
 
 
 @dataclass(frozen=True)

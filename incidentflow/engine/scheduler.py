@@ -23,7 +23,7 @@ import anyio.to_thread
 from incidentflow.components.schedule import FIRED, latest_due, next_times
 from incidentflow.engine.router import first_executions
 from incidentflow.events import Event, iso
-from incidentflow.store.schedules import ScheduleRecord
+from incidentflow.store.port import ScheduleRecord
 
 log = logging.getLogger(__name__)
 TICK_SECONDS = 1.0

@@ -20,8 +20,8 @@ from typing import Any, Protocol
 import anyio.to_thread
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from incidentflow.api_tokens import hash_token, looks_like_token
 from incidentflow.events import utcnow
-from incidentflow.store.tokens import hash_token, looks_like_token
 from incidentflow.web.throttle import SigninThrottle, client_of, too_many_message
 
 # Writing last_used_at on every request would put a write on every API call; once a
