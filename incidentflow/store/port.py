@@ -34,6 +34,7 @@ from typing import Any, Protocol
 from incidentflow.canvas import Canvas
 from incidentflow.events import Event
 from incidentflow.rate_limit import RateLimit
+from incidentflow.store.codec import new_id  # time-ordered ids, for callers too
 from incidentflow.store.records import (
     Activity,
     Admission,
@@ -71,7 +72,7 @@ from incidentflow.waits import Wait, Waiting
 
 __all__ = [
     "Activity", "AttemptRecord", "CatchUpState", "EventOffer", "EventWait", "RunFilter",
-    "RunPage", "Wait", "Waiting",
+    "RunPage", "Wait", "Waiting", "new_id",
     "Admission", "CanvasRecord", "CanvasSummary", "ClaimedExecution", "DeliveryOutcome",
     "DeliveryRecord", "DeliveryResult", "Emitted", "Endpoint", "ExecutionRecord",
     "ExecutionState", "IntegrationRecord", "LocalWorker", "NewExecution", "NodeLimitState",

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from incidentflow.canvas import Canvas
-from incidentflow.events import Event
+from incidentflow.events import FILTERED_REASON, Event  # noqa: F401  (re-exported)
 
 # "held": a tripped node's execution waiting for a person; "discarded": one they dropped.
 # "cancelled": a person cancelled its run before it ran (or while it ran: its outcome
@@ -21,10 +21,6 @@ ExecutionState = Literal["queued", "running", "succeeded", "failed", "held", "di
                          "cancelled"]
 RunState = Literal["running", "succeeded", "failed", "cancelled"]
 DeliveryOutcome = Literal["accepted", "duplicate", "rejected", "ignored", "filtered", "paused"]
-# A delivery that started nothing because its trigger's own filters kept it out gives a
-# reason starting with this (``components.base.WebhookVerdict``): it is recorded and
-# counted as "filtered", not "ignored".
-FILTERED_REASON = "filtered: "
 
 
 @dataclass(frozen=True)
