@@ -105,7 +105,7 @@ async def test_an_approval_times_out_on_time_and_emits_timeout(store, tmp_path):
 
 
 async def test_a_decision_is_recorded_once_even_when_two_race(store, database_url, tmp_path):
-    other = SqlStore(database_url, store._registry)  # another process's connection pool
+    other = SqlStore(database_url, store._roles)  # another process's connection pool
     try:
         async with running(make_worker(store, tmp_path)):
             run_id = start(store, approval_canvas("race"))
@@ -222,7 +222,7 @@ async def test_a_decision_in_one_process_wakes_a_worker_in_another(
         store, database_url, tmp_path):
     if not database_url.startswith("postgresql"):
         pytest.skip("LISTEN/NOTIFY across processes is PostgreSQL's")
-    deciding = SqlStore(database_url, store._registry)  # the web process's store
+    deciding = SqlStore(database_url, store._roles)  # the web process's store
     try:
         # An idle worker elsewhere polls every 5 s: only the decision's NOTIFY can make
         # the approval go on within a second.

@@ -132,7 +132,7 @@ async def test_an_event_from_before_the_wait_began_does_not_match(store, tmp_pat
 
 async def test_two_events_with_two_workers_resume_the_wait_once(store, database_url, tmp_path):
     save(store, waiting_canvas())
-    other_store = SqlStore(database_url, store._registry)  # another process's store
+    other_store = SqlStore(database_url, store._roles)  # another process's store
     first, second = Wakeup(), Wakeup()
     try:
         async with running(make_worker(store, tmp_path, worker_id="a", wakeup=first)), \
@@ -215,7 +215,7 @@ def test_a_bad_configuration_is_refused_naming_node_and_field(configuration, fie
     with pytest.raises(CanvasError) as raised:
         canvas(source)
     problems = [p for p in raised.value.problems if p.node == "Closed"]
-    assert [p.field for p in problems] == [field]
+    assert [p.field for p in problems] == [f"configuration.{field}"]  # the full path
     assert words in problems[0].message
 
 
