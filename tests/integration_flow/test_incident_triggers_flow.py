@@ -161,7 +161,7 @@ async def test_an_unknown_severity_in_the_filter_is_refused_at_save(flow: Flow) 
     response = await flow.apply(text)
     assert response.status_code == 422
     [problem] = response.json()["problems"]
-    assert (problem["node"], problem["field"]) == ("On Incident", "severities[1]")
+    assert (problem["node"], problem["field"]) == ("On Incident", "configuration.severities[1]")
     assert "01NOSUCHSEVERITY" in problem["message"]
 
 
