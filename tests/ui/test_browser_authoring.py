@@ -123,7 +123,7 @@ def test_build_a_canvas_from_the_palette_and_see_it_run(
     page.get_by_role("link", name="Canvases").click()
     page.get_by_role("link", name="New canvas").click()
     page.get_by_label("Canvas name").fill("built-in-the-ui")
-    page.get_by_label("On Incident").check()
+    page.get_by_role("radio", name="On Incident incident.io").check()  # not On Escalation
     shot(page, "author-03-new-canvas-from-a-name")
     page.get_by_role("button", name="Create canvas").click()
     expect(page.get_by_text("Canvas created.")).to_be_visible()
