@@ -156,7 +156,7 @@ def worker(
         store.close()
 
 
-def _serve_metrics(store: Any, host: str, port: int) -> None:
+def _serve_metrics(store: Store, host: str, port: int) -> None:
     from prometheus_client import start_http_server
 
     from incidentflow.events import utcnow
@@ -169,7 +169,7 @@ def _serve_metrics(store: Any, host: str, port: int) -> None:
     out.print(f"metrics on http://{host}:{port}/metrics", highlight=False)
 
 
-async def _run_workers(settings: Settings, store: Any) -> None:
+async def _run_workers(settings: Settings, store: Store) -> None:
     import asyncio
     import signal
 
