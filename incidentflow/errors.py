@@ -11,6 +11,7 @@
     ├── Conflict                    the request clashes with the current state (e.g. paused)
     ├── UpstreamError               an outside service failed while we asked it (502)
     ├── Forbidden                   this caller may not do it (e.g. not an approver)
+    ├── StoreUnavailable            the database cannot be reached (connection lost, restart)
     └── ExecutionError              a component failed while running
         ├── IncidentIOError         what the incident.io client raises (its client.py) ...
         ├── RetryableError          try again later (network, timeouts, 5xx, 429)
@@ -25,10 +26,10 @@
 
 The classes named with a module live there, next to what raises them; the rest are
 defined here. Driver and HTTP-library errors are translated at the edge with
-``raise ... from exc``. Outside the tree on purpose: the emulator's ``ApiProblem`` (it
-plays incident.io), the API client's ``ApiError`` (the CLI's view of an HTTP answer),
-and private signals that never leave their module (``BudgetExceeded``,
-``JsonRejected``, the writer's group failures).
+``raise ... from exc`` (the store's: ``store.driver_errors``). Outside the tree on
+purpose: the emulator's ``ApiProblem`` (it plays incident.io), the API client's
+``ApiError`` (the CLI's view of an HTTP answer), and private signals that never leave
+their module (``BudgetExceeded``, ``JsonRejected``, the writer's group failures).
 """
 
 from __future__ import annotations
@@ -54,8 +55,17 @@ class Conflict(IncidentflowError):
 
 class UpstreamError(IncidentflowError):
     """An outside service (e.g. incident.io) failed while we asked it something."""
+
+
 class Forbidden(IncidentflowError):
     """Allowed for others, not for this caller (HTTP 403)."""
+
+
+class StoreUnavailable(IncidentflowError):
+    """The store could not be reached (connection lost, server restarting), as opposed
+    to a statement that failed on its own data. Every store raises this one, so nothing
+    above the store classifies driver errors; the engine lets the lease expire and the
+    execution is tried again."""
 
 
 @dataclass(frozen=True)

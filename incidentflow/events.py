@@ -9,6 +9,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+# A delivery that started nothing because its trigger's own filters kept it out gives a
+# reason starting with this (``components.base.WebhookVerdict``): the delivery log
+# records and counts it as "filtered", not "ignored". Here, with the events, so the
+# components and the store share it without either importing the other.
+FILTERED_REASON = "filtered: "
+
 
 def utcnow() -> datetime:
     return datetime.now(UTC)

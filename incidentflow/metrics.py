@@ -8,8 +8,8 @@ canvas, node, URL, header or reason text, so nothing a sender controls (and no s
 can reach a label.
 
 How the numbers are taken without touching the hot paths' code:
-- :class:`MeteredStore` wraps the store the host and the worker use and counts the
-  outcomes they record (deliveries; executions succeeded/retried/failed; queue wait).
+- ``metered_store.MeteredStore`` wraps the store the host and the worker use and counts
+  the outcomes they record (deliveries; executions succeeded/retried/failed; queue wait).
 - :func:`webhook_timer` is ASGI middleware around ``/webhooks/...``: handling time,
   and the rejections that never reach the store (unknown endpoint, body too large).
 """
@@ -33,6 +33,7 @@ from prometheus_client.registry import Collector
 
 from incidentflow.components.base import RejectionCode
 from incidentflow.self_trigger import REASON_PREFIX as SELF_TRIGGERED
+from incidentflow.store.port import Store
 
 # No "<name>_created" series: they double the output and nobody here graphs them.
 disable_created_metrics()
@@ -70,7 +71,7 @@ QUEUE_WAIT = Histogram(
 )
 # Made once (show zeros before the first one); ``.labels()`` per execution costs a lock
 # and a lookup on the engine's hot path.
-_RESULTS = {result: EXECUTIONS.labels(result=result)
+EXECUTION_RESULTS = {result: EXECUTIONS.labels(result=result)
             for result in ("succeeded", "failed", "retried")}
 for _outcome in ("accepted", "duplicate", "ignored", "paused"):
     DELIVERIES.labels(outcome=_outcome, reason="")
@@ -121,105 +122,6 @@ def count_delivery(outcome: str, reason: str = "") -> None:
 _DELIVERY_COUNTERS: dict[tuple[str, str], Any] = {}
 
 
-# -- the store wrapper --------------------------------------------------------------------
-
-
-class MeteredStore:
-    """Delegates everything to ``store``; counts what the host and the worker record.
-
-    Only outcomes the store accepted are counted (``finish`` etc. return False when
-    the lease was lost, and nothing was written)."""
-
-    def __init__(self, store: Any, clock: Callable[[], float] = time.monotonic):
-        self._store, self._clock = store, clock
-        self._claimed_at: dict[str, float] = {}
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._store, name)
-
-    def accept_delivery(self, endpoint_id: str, webhook_id: str | None, events: Any,
-                        now: datetime, reason: str = "") -> Any:
-        result = self._store.accept_delivery(endpoint_id, webhook_id, events, now, reason)
-        count_delivery(result.outcome, accepted_reason_class(result))
-        return result
-
-    def accept_delivery_then(self, endpoint_id: str, webhook_id: str | None, events: Any,
-                             now: datetime, then: Callable[[Any, BaseException | None], None],
-                             reason: str = "") -> None:
-        def counted(result: Any, error: BaseException | None) -> None:
-            if error is None:  # in the writer thread, after the commit
-                count_delivery(result.outcome, accepted_reason_class(result))
-            then(result, error)
-
-        self._store.accept_delivery_then(endpoint_id, webhook_id, events, now, counted,
-                                         reason=reason)
-
-    def record_rejection(
-        self, endpoint_id: str, reason: str, now: datetime, code: str = "other"
-    ) -> None:
-        self._store.record_rejection(endpoint_id, reason, now, code)
-        count_delivery("rejected", reason_class(code))
-
-    def claim(self, worker_id: str, now: datetime, lease_seconds: float, limit: int) -> Any:
-        claimed = self._store.claim(worker_id, now, lease_seconds, limit)
-        self._claimed(claimed, now)
-        return claimed
-
-    def claim_then(self, worker_id: str, now: datetime, lease_seconds: float, limit: int,
-                   then: Callable[[Any, BaseException | None], None]) -> None:
-        def counted(claimed: Any, error: BaseException | None) -> None:
-            if error is None:  # in the writer thread, after the commit
-                self._claimed(claimed, now)
-            then(claimed, error)
-
-        self._store.claim_then(worker_id, now, lease_seconds, limit, counted)
-
-    def _claimed(self, claimed: Any, now: datetime) -> None:
-        started = self._clock()
-        for job in claimed:
-            self._claimed_at[job.id] = started
-            if job.attempt == 1:
-                created = id_time(job.id)
-                if created is not None:
-                    QUEUE_WAIT.observe(max(0.0, (now - created).total_seconds()))
-
-    def finish(self, execution_id: str, *args: Any, **kwargs: Any) -> bool:
-        return self._outcome("succeeded", execution_id,
-                             self._store.finish(execution_id, *args, **kwargs))
-
-    def finish_then(self, execution_id: str, *args: Any) -> None:
-        *rest, then = args
-
-        def counted(recorded: bool | None, error: BaseException | None) -> None:
-            if error is None:  # in the writer thread, after the commit
-                self._outcome("succeeded", execution_id, bool(recorded))
-            then(recorded, error)
-
-        self._store.finish_then(execution_id, *rest, counted)
-
-    def retry_later(self, execution_id: str, *args: Any, **kwargs: Any) -> bool:
-        return self._outcome("retried", execution_id,
-                             self._store.retry_later(execution_id, *args, **kwargs))
-
-    def fail(self, execution_id: str, *args: Any, **kwargs: Any) -> bool:
-        return self._outcome("failed", execution_id,
-                             self._store.fail(execution_id, *args, **kwargs))
-
-    def take_create_slot(self, execution_id: str, *args: Any) -> Any:
-        admission = self._store.take_create_slot(execution_id, *args)
-        if not admission.admitted:  # held (or its lease lost): no outcome follows here
-            self._claimed_at.pop(execution_id, None)
-        return admission
-
-    def _outcome(self, result: str, execution_id: str, recorded: bool) -> bool:
-        started = self._claimed_at.pop(execution_id, None)
-        if recorded:
-            _RESULTS[result].inc()
-            if started is not None:
-                EXECUTION_SECONDS.observe(self._clock() - started)
-        return recorded
-
-
 def id_time(store_id: str) -> datetime | None:
     """Creation time of a store id (``store.codec.new_id``: 12 hex digits of epoch ms
     first), or None for an id of another shape."""
@@ -241,7 +143,7 @@ class _Shared(Collector):
 class QueueDepth(Collector):
     """``incidentflow_queue_depth`` and ``incidentflow_database_up``, read at scrape."""
 
-    def __init__(self, store: Any, now: Callable[[], datetime]):
+    def __init__(self, store: Store, now: Callable[[], datetime]):
         self._store, self._now = store, now
 
     def collect(self) -> Iterator[Any]:
@@ -271,7 +173,7 @@ class WaitingExecutions(Collector):
     a time (``wait``), a retry's backoff (``retry``) or a waiting step's wait
     (``approval``, ...). The kinds are fixed by code, never by what users send."""
 
-    def __init__(self, store: Any, now: Callable[[], datetime]):
+    def __init__(self, store: Store, now: Callable[[], datetime]):
         self._store, self._now = store, now
 
     def collect(self) -> Iterator[Any]:
@@ -287,7 +189,7 @@ class WaitingExecutions(Collector):
         yield gauge
 
 
-def scrape_registry(store: Any, now: Callable[[], datetime]) -> CollectorRegistry:
+def scrape_registry(store: Store, now: Callable[[], datetime]) -> CollectorRegistry:
     """This process's metrics plus the live queue gauges of ``store``."""
     registry = CollectorRegistry(auto_describe=False)
     registry.register(_Shared())

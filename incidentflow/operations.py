@@ -12,16 +12,16 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import anyio.to_thread
 
+from incidentflow import api_tokens as token_rows
 from incidentflow.errors import InvalidInput, Problem
 from incidentflow.logging import register_secret
 from incidentflow.recovery import Recovery
-from incidentflow.store import tokens as token_rows
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
     from incidentflow.host import Host
-    from incidentflow.store.tokens import TokenRecord
+    from incidentflow.store.port import Store, TokenRecord
 
 T = TypeVar("T")
 
@@ -40,7 +40,7 @@ class Operations:
         return await anyio.to_thread.run_sync(partial(fn, *args))
 
     @property
-    def _store(self) -> Any:  # the token/retention methods are SqlStore extensions
+    def _store(self) -> Store:
         return self.host.store
 
     # -- API tokens ------------------------------------------------------------------

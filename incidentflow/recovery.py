@@ -22,9 +22,7 @@ from incidentflow.engine.router import first_executions
 from incidentflow.errors import NotFound, Problem
 from incidentflow.host import refuse_if_paused
 from incidentflow.inputs import InvalidInput
-from incidentflow.store.codec import new_id
-from incidentflow.store.port import NewExecution, RunRecord
-from incidentflow.store.run_list import RunFilter
+from incidentflow.store.port import NewExecution, RunFilter, RunRecord, new_id
 
 if TYPE_CHECKING:
     from collections.abc import Callable

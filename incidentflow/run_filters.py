@@ -15,7 +15,7 @@ from typing import Any
 
 from incidentflow.errors import Problem
 from incidentflow.inputs import InvalidInput
-from incidentflow.store.run_list import RunFilter
+from incidentflow.store.port import RunFilter
 
 STATES = ("running", "succeeded", "failed")
 _SPAN = re.compile(r"^\s*(\d{1,6})\s*([smhd])\s*$")

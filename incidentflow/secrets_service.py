@@ -39,8 +39,7 @@ if TYPE_CHECKING:
     from incidentflow.components.base import Component, Emission
     from incidentflow.host import Host
     from incidentflow.registry import Registry
-    from incidentflow.store.port import Store
-    from incidentflow.store.secret_rows import SecretRecord
+    from incidentflow.store.port import SecretRecord, Store
 
 T = TypeVar("T")
 

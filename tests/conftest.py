@@ -8,6 +8,8 @@ otherwise the PostgreSQL half is skipped. Each PostgreSQL test gets a fresh sche
 
 ``store``: a migrated ``SqlStore`` on ``database_url``, using ``test_registry`` (override
 that fixture in your own conftest to give the store your component catalogue).
+``sql_store``: that SQL store, also where a folder made ``store`` the memory one.
+``memory_store``: ``InMemoryStore`` (``incidentflow.testing``) with ``test_registry``.
 
     def test_something(store): ...
     def test_raw_url(database_url): ...
@@ -15,18 +17,16 @@ that fixture in your own conftest to give the store your component catalogue).
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Iterator
 from typing import Any
-from urllib.parse import quote
 
 import pytest
-import sqlalchemy as sa
-from helpers import postgres_base_url
+from helpers import fresh_schema, postgres_base_url
 from starlette.testclient import TestClient
 
 from incidentflow.registry import Registry
 from incidentflow.store.sql import SqlStore
+from incidentflow.testing import InMemoryStore
 
 pytest_plugins = ["_logscan"]  # session-wide scan: no secret in any log line
 
@@ -45,21 +45,17 @@ def database_url(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:
             "PostgreSQL tests skipped: set "
             "INCIDENTFLOW_TEST_DATABASE_URL=postgresql+psycopg://..."
         )
-    yield from _fresh_schema(base)
+    yield from fresh_schema(base)
 
 
-def _fresh_schema(base: str) -> Iterator[str]:
-    schema = f"t_{secrets.token_hex(6)}"
-    admin = sa.create_engine(base, poolclass=sa.NullPool)
-    with admin.begin() as conn:
-        conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
-    separator = "&" if "?" in base else "?"
-    try:
-        yield f"{base}{separator}options={quote(f'-csearch_path={schema}')}"
-    finally:
-        with admin.begin() as conn:
-            conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
-        admin.dispose()
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A fresh PostgreSQL schema, for what only PostgreSQL does (LISTEN/NOTIFY, row locks
+    across processes). Skipped only where no PostgreSQL is configured, never in CI."""
+    base = postgres_base_url()
+    if base is None:
+        pytest.skip("PostgreSQL tests skipped: set INCIDENTFLOW_TEST_DATABASE_URL=...")
+    yield from fresh_schema(base)
 
 
 @pytest.fixture
@@ -74,6 +70,24 @@ def store(database_url: str, test_registry: Registry) -> Iterator[SqlStore]:
     store.migrate()
     yield store
     store.close()
+
+
+@pytest.fixture
+def sql_store(database_url: str, test_registry: Registry) -> Iterator[SqlStore]:
+    """A migrated SQL store whatever ``store`` a folder chose: for tests about SQL itself
+    (in a folder whose ``store`` is the SQL one, use ``store``: this would be a second
+    store on the same database)."""
+    store = SqlStore(database_url, test_registry)
+    store.migrate()
+    yield store
+    store.close()
+
+
+@pytest.fixture
+def memory_store(test_registry: Registry) -> InMemoryStore:
+    """The store in memory (``incidentflow.testing``): where a database is not the point
+    (host, engine, web and UI unit tests), a folder's conftest makes it its ``store``."""
+    return InMemoryStore(test_registry)
 
 
 # -- clients of an ``app`` (each folder that serves one defines its ``app`` fixture) ----

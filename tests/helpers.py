@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import secrets
 import socket
 import subprocess
 import sys
@@ -20,8 +21,10 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import quote
 
 import httpx
+import sqlalchemy as sa
 
 from incidentflow.integrations.incidentio.signature import sign
 
@@ -225,3 +228,19 @@ def signed_headers(secret: str, body: bytes, msg_id: str | None = None,
         "webhook-timestamp": str(timestamp),
         "webhook-signature": sign(secret, msg_id, timestamp, body),
     }
+
+
+def fresh_schema(base: str) -> Iterator[str]:
+    """A fresh PostgreSQL schema on ``base`` (selected through ``search_path`` in the URL
+    yielded), dropped afterwards."""
+    schema = f"t_{secrets.token_hex(6)}"
+    admin = sa.create_engine(base, poolclass=sa.NullPool)
+    with admin.begin() as conn:
+        conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
+    separator = "&" if "?" in base else "?"
+    try:
+        yield f"{base}{separator}options={quote(f'-csearch_path={schema}')}"
+    finally:
+        with admin.begin() as conn:
+            conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
+        admin.dispose()

@@ -20,6 +20,7 @@ from incidentflow.cli.app import (
 
 if TYPE_CHECKING:
     from incidentflow.settings import Settings
+    from incidentflow.store.port import Store
 
 
 def settings_from_env(log_json: bool = False, **overrides: Any) -> Settings:
@@ -35,12 +36,12 @@ def settings_from_env(log_json: bool = False, **overrides: Any) -> Settings:
     return settings
 
 
-def migrated_store(settings: Settings) -> Any:
+def migrated_store(settings: Settings) -> Store:
     from incidentflow.registry import default_registry
-    from incidentflow.store.sql import SqlStore
+    from incidentflow.store import open_store
 
     try:
-        store = SqlStore(settings.database_url, default_registry())
+        store = open_store(settings.database_url, default_registry())
         store.migrate()
     except Exception as exc:  # driver errors: say which database, not a traceback
         fail(f"cannot prepare the database: {type(exc).__name__}: {exc}")
@@ -124,7 +125,7 @@ def _default_public_url(host: str, port: int) -> str | None:
 
 def retention_days_setting() -> int:
     from incidentflow.errors import ConfigurationError
-    from incidentflow.store.retention import retention_days
+    from incidentflow.retention import retention_days
 
     try:
         return retention_days()
@@ -155,7 +156,7 @@ def worker(
         store.close()
 
 
-def _serve_metrics(store: Any, host: str, port: int) -> None:
+def _serve_metrics(store: Store, host: str, port: int) -> None:
     from prometheus_client import start_http_server
 
     from incidentflow.events import utcnow
@@ -168,7 +169,7 @@ def _serve_metrics(store: Any, host: str, port: int) -> None:
     out.print(f"metrics on http://{host}:{port}/metrics", highlight=False)
 
 
-async def _run_workers(settings: Settings, store: Any) -> None:
+async def _run_workers(settings: Settings, store: Store) -> None:
     import asyncio
     import signal
 
@@ -207,7 +208,7 @@ def prune(
 
     Delivery rows younger than 48 h always stay: they catch incident.io's retries."""
     from incidentflow.events import utcnow
-    from incidentflow.store.retention import prune as prune_rows
+    from incidentflow.retention import prune as prune_rows
 
     days = retention_days_setting() if older_than is None else older_than
     settings = settings_from_env(data_dir=data_dir, database_url=database_url)

@@ -19,8 +19,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from incidentflow.errors import Problem
-from incidentflow.events import Event
-from incidentflow.outcomes import FILTERED_REASON  # noqa: F401  (part of the contract)
+from incidentflow.events import FILTERED_REASON, Event  # noqa: F401  (part of the contract)
 from incidentflow.waits import Wait, Waiting  # noqa: F401  (part of the component contract)
 
 if TYPE_CHECKING:
@@ -241,6 +240,9 @@ def rejection_answer(code: RejectionCode) -> tuple[int, str]:
     return _REJECTION_ANSWERS[code]
 
 
+# A 2xx verdict without events whose ``reason`` starts with FILTERED_REASON (defined
+# in ``events``, so the store need not know components) was kept out by the
+# trigger's own filters: the delivery log records it as "filtered", not "ignored".
 
 
 @dataclass(frozen=True)

@@ -27,11 +27,13 @@ import httpx
 from incidentflow.canvas import Canvas, Node
 from incidentflow.crypto import SecretBox
 from incidentflow.engine.router import first_executions
+from incidentflow.errors import NotFound
 from incidentflow.events import Event, iso
 from incidentflow.integrations.incidentio import catch_up, filters
 from incidentflow.integrations.incidentio.client import IncidentIOClient
 from incidentflow.integrations.incidentio.trigger import KINDS, OnIncident
 from incidentflow.logging import register_secret
+from incidentflow.store.port import Store
 
 log = logging.getLogger(__name__)
 TICK_SECONDS = 15.0
@@ -44,7 +46,7 @@ class Polled:
 
 
 class CatchUpPoller:
-    def __init__(self, store: Any, box: SecretBox, http: httpx.AsyncClient,
+    def __init__(self, store: Store, box: SecretBox, http: httpx.AsyncClient,
                  clock: Callable[[], datetime]):
         self._store, self._box, self._http, self._clock = store, box, http, clock
         # canvas name -> (version, its polling nodes); most canvases have none
@@ -132,6 +134,8 @@ class CatchUpPoller:
         return run_id is not None
 
     async def _integration(self, node: Node) -> dict[str, Any]:
+        if node.integration is None:  # what the store would answer for no name
+            raise NotFound(f"node {node.name!r} names no integration to poll with")
         record = await anyio.to_thread.run_sync(self._store.get_integration, node.integration)
         plain = {k: self._box.decrypt(v) for k, v in record.secrets_encrypted.items()}
         for value in plain.values():

@@ -41,8 +41,7 @@ from incidentflow.events import Event
 from incidentflow.expression_budget import Budget
 from incidentflow.expression_pool import off_loop
 from incidentflow.expressions import EXPRESSIONS, scope_for
-from incidentflow.store.event_waits import EventOffer, EventWait
-from incidentflow.store.port import ClaimedExecution, Store
+from incidentflow.store.port import ClaimedExecution, EventOffer, EventWait, Store
 
 log = logging.getLogger(__name__)
 # Offers evaluated per claim; more are evaluated at once after (the wait is due again).

@@ -15,7 +15,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any
 
 import anyio
 import anyio.to_thread
@@ -23,7 +22,7 @@ import anyio.to_thread
 from incidentflow.components.schedule import FIRED, latest_due, next_times
 from incidentflow.engine.router import first_executions
 from incidentflow.events import Event, iso
-from incidentflow.store.schedules import ScheduleRecord
+from incidentflow.store.port import ScheduleRecord, Store
 
 log = logging.getLogger(__name__)
 TICK_SECONDS = 1.0
@@ -32,7 +31,7 @@ ON_TIME_SECONDS = 30.0
 
 
 class Scheduler:
-    def __init__(self, store: Any, clock: Callable[[], datetime]):
+    def __init__(self, store: Store, clock: Callable[[], datetime]):
         self._store, self._clock = store, clock
 
     async def run(self) -> None:

@@ -70,6 +70,7 @@ from incidentflow.errors import (
     ExpressionError,
     IncidentflowError,
     PermanentError,
+    StoreUnavailable,
 )
 from incidentflow.events import Event, utcnow
 from incidentflow.expression_budget import BudgetError, metered
@@ -87,8 +88,7 @@ from incidentflow.secrets_service import (
 )
 from incidentflow.self_trigger import SETTLED
 from incidentflow.settings import Settings
-from incidentflow.store.database import store_unavailable
-from incidentflow.store.port import ClaimedExecution, Emitted, Store
+from incidentflow.store.port import ClaimedExecution, Emitted, Store, WorkListener
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -227,23 +227,18 @@ class Worker:
                 self._start(job, subscription)
 
         self._handed = (inbox(), start)
-        attach = getattr(self._store, "attach_worker", None)
-        if attach is not None:
-            attach(self)
+        self._store.attach_worker(self)
 
     def _detach(self) -> None:
         # A hand-over still in flight now gives its slots back; its executions stay
         # leased to us until ``release`` (end of ``run``) hands them back to the queue.
         self._handed = None
-        detach = getattr(self._store, "detach_worker", None)
-        if detach is not None:
-            detach(self)
+        self._store.detach_worker(self)
 
-    def _listen(self) -> Any:
+    def _listen(self) -> WorkListener | None:
         """Work committed by other processes wakes us (PostgreSQL LISTEN/NOTIFY); the
         poll then is only a fallback, so it can be slow."""
-        listen = getattr(self._store, "listen_for_work", None)
-        listener = listen(self._wakeup.notify, self._wakeup.due) if listen is not None else None
+        listener = self._store.listen_for_work(self._wakeup.notify, self._wakeup.due)
         if listener is not None:
             self._wakeup.poll_seconds = max(self._wakeup.poll_seconds, LISTEN_POLL_SECONDS)
         return listener
@@ -272,11 +267,11 @@ class Worker:
         while True:
             await anyio.sleep(max(0.05, lease * HEARTBEAT_FRACTION))
             running = list(self._running)
-            extend = getattr(self._store, "extend_leases", None)
-            if not running or extend is None:
+            if not running:
                 continue
             try:
-                await self._db(extend, self.id, running, self._clock(), lease)
+                await self._db(self._store.extend_leases, self.id, running, self._clock(),
+                               lease)
             except Exception as exc:  # the next beat tries again; the lease has margin
                 log.warning("extending %d leases failed: %s", len(running), exc)
 
@@ -580,7 +575,7 @@ class Worker:
         self, job: ClaimedExecution, exc: Exception, config: dict[str, Any] | None,
         values: SecretValues = NO_SECRETS,
     ) -> None:
-        if store_unavailable(exc):
+        if isinstance(exc, StoreUnavailable):
             # The database, not the execution, failed (e.g. a restart). Recording a
             # failure now could succeed a moment later and fail it for good; instead
             # the lease expires and the execution is tried again, same idempotency key.

@@ -1,16 +1,19 @@
-"""Set-based deliveries: every webhook delivery of a group-commit batch recorded with a
-handful of statements, whatever the batch's size.
+"""Delivery acceptance and dedupe, written once: every webhook delivery of a
+group-commit batch recorded with a handful of statements, whatever the batch's size.
 
-Per delivery, ``SqlStore._accept`` runs ~7 statements (the endpoint, the dedupe check,
-the delivery, its run, trigger event and first executions, the endpoint's counter);
-executing them, not the database, was most of the writer's time under load.
-``accept_many`` does the same for a whole batch: one read of the endpoints, one of
-the webhook-ids already seen, one ``executemany`` per table, one counter update per
-endpoint. Same answers as ``_accept``: a webhook-id seen before, or earlier in the
-same batch, is a duplicate and writes only its count. An unknown endpoint or a
-concurrent insert of the same webhook-id by another process (PostgreSQL) raises, and
-the writer redoes the batch job by job (``_accept``, with its savepoint), so each
-delivery still gets its own answer.
+``accept_many`` records a whole batch: one read of the endpoints, one of the
+webhook-ids already seen, one ``executemany`` per table, one counter update per
+endpoint (executing statements one by one, not the database, was most of the
+writer's time under load). A webhook-id seen before, or earlier in the same batch, is
+a duplicate and writes only its count: the dedupe is this read, not the UNIQUE
+constraint, which is only the last line of defence.
+
+A delivery alone (``accept_one``: the writer redoes a batch job by job when one of
+them raised) is the same path with one item. An unknown endpoint raises (that
+delivery alone gets the 404). On PostgreSQL another process may insert the same
+webhook-id between our read and our insert: alone, the delivery runs in a savepoint
+and, on that UNIQUE violation, is read again and answered as the duplicate it is.
+Rejections (``reject``) are recorded here too: one room for the delivery log.
 """
 
 from __future__ import annotations
@@ -24,7 +27,6 @@ from sqlalchemy.engine import Connection
 
 from incidentflow.errors import NotFound
 from incidentflow.events import Event
-from incidentflow.outcomes import FILTERED_REASON
 from incidentflow.store import event_waits
 from incidentflow.store.bulk import BulkStatement
 from incidentflow.store.codec import new_id
@@ -32,12 +34,13 @@ from incidentflow.store.handoff import Handoff, RunContext
 from incidentflow.store.pauses import held_events
 from incidentflow.store.port import DeliveryOutcome, DeliveryResult, NewExecution
 from incidentflow.store.queue import EVENT_COLUMNS, EXECUTION_COLUMNS, event_row, execution_rows
+from incidentflow.store.records import FILTERED_REASON
 from incidentflow.store.schema import canvases, deliveries, endpoints, events, executions, runs
 
 
 @dataclass
 class Accept:
-    """One ``SqlStore.accept_delivery`` call (its ``handoff`` is reset at each attempt)."""
+    """One ``Store.accept_delivery`` call (its ``handoff`` is reset at each attempt)."""
 
     endpoint_id: str
     webhook_id: str | None
@@ -66,6 +69,13 @@ _INSERT_RUNS = BulkStatement(runs.insert(), _RUN_COLUMNS)
 _INSERT_EVENTS = BulkStatement(events.insert(), EVENT_COLUMNS)
 _INSERT_EXECUTIONS = BulkStatement(executions.insert(), EXECUTION_COLUMNS)
 _COUNTED = ("accepted", "duplicate", "ignored", "filtered", "paused")
+_INSERT_REJECTION = deliveries.insert()
+_COUNT_REJECTED = (
+    endpoints.update()
+    .where(endpoints.c.id == sa.bindparam("b_endpoint"))
+    .values({endpoints.c.rejected_count: endpoints.c.rejected_count + 1,
+             endpoints.c.last_delivery_at: sa.bindparam("b_at")})
+)
 NO_EVENT = "no event to run"
 FILTERED = FILTERED_REASON  # recorded (and counted) as "filtered", not "ignored"
 PAUSED = "canvas paused: held until it is resumed"
@@ -108,6 +118,32 @@ def accept_many(conn: Connection, accepts: list[Accept]) -> list[DeliveryResult]
     if accepts:  # the runs' events, offered to the waits of their canvases (waitForEvent)
         event_waits.offer(conn, rows.arrivals, accepts[-1].now)
     return results
+
+
+def accept_one(conn: Connection, item: Accept, concurrent_inserts: bool) -> DeliveryResult:
+    """``item`` alone. ``concurrent_inserts``: another process may insert the same
+    webhook-id meanwhile (PostgreSQL); SQLite's writers are serial, across processes
+    too, so there the read that deduplicates is enough and no savepoint is paid for."""
+    if not concurrent_inserts or item.webhook_id is None:
+        return accept_many(conn, [item])[0]
+    try:
+        with conn.begin_nested():
+            return accept_many(conn, [item])[0]
+    except sa.exc.IntegrityError:  # it committed first: now our read sees it
+        return accept_many(conn, [item])[0]
+
+
+def reject(conn: Connection, endpoint_id: str, reason: str, now: datetime,
+           code: str = "other") -> None:
+    """A delivery refused before it could run (bad signature, ...): logged with its
+    ``code`` (a ``RejectionCode`` value) and counted."""
+    _targets(conn, {endpoint_id})  # NotFound for an unknown endpoint
+    conn.execute(_INSERT_REJECTION, {
+        "id": new_id(), "endpoint_id": endpoint_id, "webhook_id": None,
+        "outcome": "rejected", "reason": reason, "code": code, "run_id": None,
+        "received_at": now,
+    })
+    conn.execute(_COUNT_REJECTED, {"b_endpoint": endpoint_id, "b_at": now})
 
 
 def _targets(conn: Connection, ids: set[str]) -> dict[str, Any]:

@@ -9,7 +9,6 @@ after failed attempts write one row each, with the statement that records them.
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -17,31 +16,11 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from incidentflow.store.bulk import BulkStatement
+from incidentflow.store.records import AttemptRecord  # noqa: F401 (re-exported)
 from incidentflow.store.schema import execution_attempts
 
 RETRYING, FAILED, SUCCEEDED = "retrying", "failed", "succeeded"
 LOST = "lost"  # its worker stopped while running it; another worker takes it over
-
-
-@dataclass(frozen=True)
-class AttemptRecord:
-    """One attempt of an execution. ``ended_at`` None: it is running now (read from
-    the execution row, not stored until it ends)."""
-
-    attempt: int
-    outcome: str  # retrying, failed, succeeded, lost; running (not stored)
-    error: str | None
-    error_details: dict[str, Any] | None
-    started_at: datetime | None
-    ended_at: datetime | None
-    next_attempt_at: datetime | None  # retrying: when the next attempt is due
-
-    @property
-    def wait_seconds(self) -> float | None:
-        """How long the execution waits (waited) before its next attempt."""
-        if self.next_attempt_at is None or self.ended_at is None:
-            return None
-        return max(0.0, (self.next_attempt_at - self.ended_at).total_seconds())
 
 
 _INSERT = execution_attempts.insert()

@@ -101,8 +101,14 @@ class BulkStatement:
             params.append(tuple(values) if compiled.positional
                           else dict(zip(compiled.names, values, strict=True)))
         cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        driver_error = conn.dialect.loaded_dbapi.Error
         try:
             cursor.executemany(compiled.sql, params)
+        except driver_error as exc:
+            # SQLAlchemy's exception, as ``conn.execute`` raises: callers (a UNIQUE
+            # violation's savepoint, store.driver_errors) need not know the driver.
+            raise sa.exc.DBAPIError.instance(compiled.sql, None, exc, driver_error,
+                                             dialect=conn.dialect) from exc
         finally:
             cursor.close()
 

@@ -11,13 +11,13 @@ e.g. updated and status updated, are two runs the node asked for).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
+from incidentflow.store.records import CatchUpState  # noqa: F401 (re-exported)
 from incidentflow.store.schema import catch_up_polls, incident_changes
 
 POLL = "poll"
@@ -25,16 +25,6 @@ POLL = "poll"
 # one arriving after the poll ran its change must still find the row. Older rows are
 # deleted by the node's next poll (no other cleanup needed).
 KEEP = timedelta(hours=48)
-
-
-@dataclass(frozen=True)
-class CatchUpState:
-    canvas: str
-    node: str
-    since: datetime  # the newest updated_at seen (or when the poll began)
-    last_poll_at: datetime
-    last_found: int
-    last_error: str | None
 
 
 def _insert(conn: Connection, table: sa.Table) -> postgresql.Insert | sqlite.Insert:

@@ -28,6 +28,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 
 from incidentflow.errors import ConfigurationError
+from incidentflow.store.driver_errors import store_errors
 from incidentflow.store.writer import GroupCommitWriter
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -59,7 +60,7 @@ class Database:
     @contextmanager
     def write(self) -> Iterator[Connection]:
         """A transaction that writes; commits on success, rolls back on error."""
-        with self._write_lock or nullcontext(), self.engine.connect() as conn:
+        with store_errors(), self._write_lock or nullcontext(), self.engine.connect() as conn:
             conn.execution_options(**{_WRITE: True})
             with conn.begin():
                 yield conn
@@ -81,7 +82,7 @@ class Database:
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
-        with self.engine.connect() as conn, conn.begin():
+        with store_errors(), self.engine.connect() as conn, conn.begin():
             yield conn
 
     def migrate(self) -> None:
@@ -94,14 +95,6 @@ class Database:
     def close(self) -> None:
         self.writer.close()
         self.engine.dispose()
-
-
-def store_unavailable(exc: BaseException) -> bool:
-    """Whether ``exc`` says the database could not be reached (connection lost, server
-    restarting), as opposed to a statement that failed on its own data."""
-    if isinstance(exc, sa.exc.DBAPIError) and exc.connection_invalidated:
-        return True
-    return isinstance(exc, sa.exc.OperationalError | sa.exc.InterfaceError)
 
 
 def _sqlite_pragma(conn: Connection, pragma: str) -> None:

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -31,6 +30,7 @@ from incidentflow.event_match import KEYLESS, event_key
 from incidentflow.events import Event
 from incidentflow.store.codec import new_id
 from incidentflow.store.notify import notify_due, notify_workers
+from incidentflow.store.records import EventOffer, EventWait  # noqa: F401 (re-exported)
 from incidentflow.store.schema import (
     event_wait_offers,
     event_wait_paths,
@@ -43,34 +43,6 @@ log = logging.getLogger(__name__)
 # at most this many, oldest first; more are logged (their match should gain an equality).
 KEYLESS_LIMIT = 1000
 OPEN_STATES = ("queued", "running")  # a cancelled or finished execution waits no more
-
-
-@dataclass(frozen=True)
-class EventWait:
-    """What one waiting execution waits for (``Store.event_waits_of_run`` lists them)."""
-
-    execution_id: str
-    run_id: str
-    canvas: str
-    node: str
-    event_type: str
-    match: str
-    match_path: str  # event_match.MatchRule.stored_path; "" when keyless
-    match_key: str | None
-    began_at: datetime
-    timeout_at: datetime
-
-    def describe(self) -> str:
-        return f"an event {self.event_type} where {self.match}"
-
-
-@dataclass(frozen=True)
-class EventOffer:
-    """An event offered to a wait, not yet evaluated against its ``match``."""
-
-    id: str
-    event: Event
-    arrived_at: datetime
 
 
 # -- the worker's side ---------------------------------------------------------------------

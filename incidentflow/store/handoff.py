@@ -17,29 +17,11 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Protocol
 
 from incidentflow.events import Event
-from incidentflow.store.port import ClaimedExecution, NewExecution
+from incidentflow.store.port import ClaimedExecution, LocalWorker, NewExecution
 
-
-class LocalWorker(Protocol):
-    """What a worker offers to take handed-over executions (``engine.worker``)."""
-
-    id: str
-    lease_seconds: float
-
-    def reserve(self, wanted: int) -> int:
-        """Take up to ``wanted`` free slots (thread-safe); returns how many."""
-        ...
-
-    def unreserve(self, count: int) -> None:
-        """Give back slots reserved for executions that were not committed."""
-        ...
-
-    def hand_over(self, jobs: list[ClaimedExecution]) -> None:
-        """Start these committed, leased executions (thread-safe)."""
-        ...
+__all__ = ["Handoff", "LocalWorker", "RunContext"]
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,21 @@
-"""The storage port: every operation the host needs, as one Protocol.
+"""The storage port: every operation the host, the receiver, the web layer, the CLI and
+the engine need of storage, as one Protocol (``Store``), with its record types
+(``store.records``, re-exported here).
 
-The SQLAlchemy implementation (``store.sql.SqlStore``, SQLite or PostgreSQL) is the
-only production store; the same behaviour tests run against it on both databases.
+Nothing above the store imports a store implementation or SQLAlchemy
+(tests/core/test_layers.py): they see ``Store``, the records, and
+``errors.StoreUnavailable``, which every implementation raises when the database
+cannot be reached (the engine then lets a lease expire instead of failing the
+execution). ``incidentflow.store.open_store`` builds the SQL implementation and
+``incidentflow.testing.InMemoryStore`` is its in-memory twin.
+
 All methods are synchronous: callers in async code run them in a worker thread
-(``anyio.to_thread.run_sync``), which keeps the database driver simple and fast.
+(``anyio.to_thread.run_sync``), which keeps the database driver simple and fast. The
+``*_then`` variants answer through a callback from another thread instead
+(``inbox.answered`` awaits them on an event loop).
+
+The module is a little over 400 lines because it is one object, the whole port, with
+each method's promise written where it is declared.
 
 Transaction rules (docs/design-rules.md, "No transaction around outside calls"):
 - ``accept_delivery`` / ``start_run``: delivery row + trigger event + run + first
@@ -16,238 +28,85 @@ Transaction rules (docs/design-rules.md, "No transaction around outside calls"):
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from typing import Any, Protocol
 
 from incidentflow.canvas import Canvas
 from incidentflow.events import Event
 from incidentflow.rate_limit import RateLimit
+from incidentflow.store.codec import new_id  # time-ordered ids, for callers too
+from incidentflow.store.records import (
+    Activity,
+    Admission,
+    AttemptRecord,
+    CanvasRecord,
+    CanvasSummary,
+    CatchUpState,
+    ClaimedExecution,
+    DeliveryOutcome,
+    DeliveryRecord,
+    DeliveryResult,
+    Emitted,
+    Endpoint,
+    EventOffer,
+    EventWait,
+    ExecutionRecord,
+    ExecutionState,
+    IntegrationRecord,
+    NewExecution,
+    NodeLimitState,
+    NodeResumed,
+    Pruned,
+    Resumed,
+    RunFilter,
+    RunPage,
+    RunRecord,
+    RunState,
+    SavedCanvas,
+    ScheduleRecord,
+    SecretRecord,
+    SelfCreated,
+    TokenRecord,
+)
 from incidentflow.waits import Wait, Waiting
 
-if TYPE_CHECKING:
-    from incidentflow.store.attempts import AttemptRecord
-    from incidentflow.store.catch_up import CatchUpState
-    from incidentflow.store.event_waits import EventOffer, EventWait
-    from incidentflow.store.retention import Pruned
-    from incidentflow.store.run_list import Activity, RunFilter, RunPage
-    from incidentflow.store.schedules import ScheduleRecord
-    from incidentflow.store.secret_rows import SecretRecord
-    from incidentflow.store.tokens import TokenRecord
-
-# "held": a tripped node's execution waiting for a person; "discarded": one they dropped.
-# "cancelled": a person cancelled its run before it ran (or while it ran: its outcome
-# was refused).
-ExecutionState = Literal["queued", "running", "succeeded", "failed", "held", "discarded",
-                         "cancelled"]
-RunState = Literal["running", "succeeded", "failed", "cancelled"]
-DeliveryOutcome = Literal["accepted", "duplicate", "rejected", "ignored", "filtered", "paused"]
+__all__ = [
+    "Activity", "AttemptRecord", "CatchUpState", "EventOffer", "EventWait", "RunFilter",
+    "RunPage", "Wait", "Waiting", "new_id",
+    "Admission", "CanvasRecord", "CanvasSummary", "ClaimedExecution", "DeliveryOutcome",
+    "DeliveryRecord", "DeliveryResult", "Emitted", "Endpoint", "ExecutionRecord",
+    "ExecutionState", "IntegrationRecord", "LocalWorker", "NewExecution", "NodeLimitState",
+    "NodeResumed", "Pruned", "Resumed", "RunRecord", "RunState", "SavedCanvas",
+    "ScheduleRecord", "SecretRecord", "SelfCreated", "Store", "TokenRecord", "WorkListener",
+]
 
 
-@dataclass(frozen=True)
-class SavedCanvas:
-    name: str
-    version: int
-    created: bool  # False when the content was unchanged (no new version)
+class LocalWorker(Protocol):
+    """What a worker offers to take handed-over executions (``engine.worker``): a store
+    may lease new executions to it in the transaction that enqueues them."""
 
-
-@dataclass(frozen=True)
-class CanvasRecord:
-    name: str
-    version: int
-    canvas: Canvas
-    source: str  # the YAML/JSON text as the user sent it for this version
-    created_at: datetime
-    updated_at: datetime
-    warnings: list[dict[str, Any]] = field(default_factory=list)
-    paused_at: datetime | None = None  # set while the canvas is paused
-
-
-@dataclass(frozen=True)
-class CanvasSummary:
-    name: str
-    version: int
-    updated_at: datetime
-    triggers: list[str]  # node names of trigger nodes
-    last_run_id: str | None
-    last_run_state: RunState | None
-    last_run_at: datetime | None
-    paused_at: datetime | None = None
-
-
-@dataclass(frozen=True)
-class Endpoint:
-    """One webhook endpoint, owned by one trigger node
-    (docs/design-rules.md, "Stable webhook URLs")."""
-
-    id: str  # the opaque path segment in /webhooks/{id}
-    canvas: str
-    node: str
-    secret_configured: bool
-    # Encrypted secrets still accepted: current first, then the previous one while
-    # its 24-hour grace period lasts. Decrypt with SecretBox.
-    secrets_encrypted: tuple[str, ...]
-    last_delivery_at: datetime | None
-    counts: dict[str, int]  # by DeliveryOutcome
-    # When the previous secret (if it is among the valid ones) stops being valid.
-    previous_valid_until: datetime | None = None
-
-
-@dataclass(frozen=True)
-class DeliveryRecord:
     id: str
-    endpoint_id: str
-    webhook_id: str | None
-    outcome: DeliveryOutcome
-    reason: str
-    received_at: datetime
-    run_id: str | None
-    held: int = 0  # events a paused canvas holds for this delivery until it resumes
-    code: str = ""  # a rejection's code (components.base.RejectionCode); "" otherwise
-
-
-@dataclass(frozen=True)
-class DeliveryResult:
-    outcome: DeliveryOutcome
-    run_ids: list[str]
-    reason: str = ""  # why nothing started (ignored, paused), as the delivery log says
-
-
-@dataclass(frozen=True)
-class SelfCreated:
-    """What the self-trigger guard knows about one object id on one canvas."""
-
-    created_by: str | None  # the run that created it, if this canvas did
-    in_flight: frozenset[str]  # execution ids of this canvas's creates not yet answered
-
-
-@dataclass(frozen=True)
-class Resumed:
-    """What resuming a paused canvas did with the deliveries it held."""
-
-    run_ids: list[str]
-    discarded: int
-
-
-@dataclass(frozen=True)
-class NewExecution:
-    """An execution to enqueue: ``node`` of the run's canvas handles ``input``."""
-
-    node: str
-    input: Event
-    concurrency_key: str | None = None
-    # Queued until then (the ``wait`` step): claimed no earlier, never handed over.
-    not_before: datetime | None = None
-
-
-@dataclass(frozen=True)
-class ClaimedExecution:
-    id: str
-    run_id: str
-    canvas: str
-    canvas_version: int
-    node: str
-    input: Event
-    attempt: int  # 1 on the first try
-    idempotency_key: str
-    root: Event  # the run's trigger event
-    lease_expires_at: datetime
-
-
-@dataclass(frozen=True)
-class Emitted:
-    """An event a finished execution emitted, and the executions it enqueues."""
-
-    event: Event
-    channel: str
-    downstream: list[NewExecution]
-    # The id of the object this event reports created (create actions only): recorded
-    # with the finish, so the self-trigger guard knows the object as this canvas's own.
-    created_id: str | None = None
-
-
-@dataclass(frozen=True)
-class ExecutionRecord:
-    id: str
-    run_id: str
-    node: str
-    state: ExecutionState
-    attempts: int
-    idempotency_key: str
-    input: Event
-    resolved_config: dict[str, Any] | None  # secrets already masked
-    emitted: list[dict[str, Any]]  # [{"channel", "event"}]
-    error: str | None
-    error_details: dict[str, Any] | None
-    created_at: datetime
-    started_at: datetime | None
-    finished_at: datetime | None
-    next_attempt_at: datetime | None
-    # When the current (or last) attempt started, and the ended attempts (store.attempts;
-    # read with one run, empty in lists).
-    attempt_started_at: datetime | None = None
-    attempt_history: list[AttemptRecord] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class RunRecord:
-    id: str
-    canvas: str
-    canvas_version: int
-    trigger_node: str
-    state: RunState
-    root: Event
-    created_at: datetime
-    finished_at: datetime | None
-    executions: list[ExecutionRecord] = field(default_factory=list)
-    replay_of: str | None = None  # the run this one replays
-    replay_batch: str | None = None  # the bulk replay that started it
-    replayed_as: list[str] = field(default_factory=list)  # its replays (read with one run)
-
-
-@dataclass(frozen=True)
-class IntegrationRecord:
-    name: str
-    type: str
-    config: dict[str, Any]  # non-secret fields only
-    secrets_encrypted: dict[str, str]  # field name -> ciphertext
-    status: Literal["ready", "error", "unknown"]
-    reason: str
-    created_at: datetime
-    updated_at: datetime
-
-
-@dataclass(frozen=True)
-class Admission:
-    """What the create rate limit decided about one execution (``take_create_slot``)."""
-
-    admitted: bool  # run it now
-    held: bool = False  # not admitted: now held until the node is resumed
-    tripped_now: bool = False  # this execution tripped the node (log and count once)
-
-
-@dataclass(frozen=True)
-class NodeLimitState:
-    """A rate-limited node: its current window, whether it is tripped, what it holds."""
-
-    canvas: str
-    node: str
-    window_start: datetime | None
-    window_count: int
-    tripped_at: datetime | None
-    held: int  # executions held, waiting for a person
 
     @property
-    def tripped(self) -> bool:
-        return self.tripped_at is not None
+    def lease_seconds(self) -> float: ...
+
+    def reserve(self, wanted: int) -> int:
+        """Take up to ``wanted`` free slots (thread-safe); returns how many."""
+        ...
+
+    def unreserve(self, count: int) -> None:
+        """Give back slots reserved for executions that were not committed."""
+        ...
+
+    def hand_over(self, jobs: list[ClaimedExecution]) -> None:
+        """Start these committed, leased executions (thread-safe)."""
+        ...
 
 
-@dataclass(frozen=True)
-class NodeResumed:
-    """What resuming a node did with the executions it held."""
+class WorkListener(Protocol):
+    """A running listener for work committed by other processes (``listen_for_work``)."""
 
-    released: int = 0
-    discarded: int = 0
+    def stop(self) -> None: ...
 
 
 class Store(Protocol):
@@ -478,6 +337,7 @@ class Store(Protocol):
         ...
 
     def queue_depth(self, now: datetime) -> int: ...
+
     # -- On Incident's catch-up poll (store.catch_up) ----------------------------
     def catch_up_state(self, canvas: str, node: str) -> CatchUpState | None: ...
     def note_catch_up_poll(self, canvas: str, node: str, since: datetime, polled_at: datetime,
@@ -490,6 +350,35 @@ class Store(Protocol):
                             event: Event, first: list[NewExecution], now: datetime,
                             ) -> str | None:
         """Start the poll's run of one change with its row; None if already recorded."""
+        ...
+
+    # -- what only workers use -------------------------------------------------------
+    def extend_leases(
+        self, worker_id: str, execution_ids: list[str], now: datetime, lease_seconds: float
+    ) -> int:
+        """Heartbeat: push the lease of these still-running executions forward; returns
+        how many this worker still held (a lost one is not extended)."""
+        ...
+
+    def attach_worker(self, worker: LocalWorker) -> None:
+        """New executions may be leased to ``worker`` as they are enqueued (hand-over);
+        one worker per store."""
+        ...
+
+    def detach_worker(self, worker: LocalWorker) -> None: ...
+
+    def listen_for_work(
+        self, on_notify: Callable[[], None],
+        on_due: Callable[[datetime], None] | None = None,
+    ) -> WorkListener | None:
+        """A started listener calling ``on_notify`` when another process commits work
+        and ``on_due(when)`` when it queued work for later; None when this store has no
+        other processes to hear from (the worker then polls)."""
+        ...
+
+    def wake_on_work(self, callback: Callable[[], None] | None) -> None:
+        """``callback`` is called after every commit that made executions due, so an
+        in-process worker wakes at once (``engine.wakeup``)."""
         ...
     # -- schedule triggers (store.schedules) -----------------------------------
     def active_schedules(self) -> list[ScheduleRecord]: ...

@@ -1,9 +1,9 @@
-"""Retention: delete finished runs (with their executions and events) and old
+"""Retention in SQL: delete finished runs (with their executions and events) and old
 delivery rows, in small batches so a prune never holds the write lock for long.
 
 Delivery rows double as the dedupe memory (unique endpoint + webhook-id), and
 incident.io (Svix) retries a delivery for about a day: whatever the window, delivery
-rows younger than ``DEDUPE_KEEP`` (48 h) stay, so a late retry is still a duplicate.
+rows younger than ``retention.DEDUPE_KEEP`` (48 h) stay, so a late retry is still a duplicate.
 Running runs are never pruned, however old. ``schedule_fires`` rows (one per due time
 of a ``schedule`` trigger) go once as old as the runs, except each schedule's latest,
 which is what stops that due time from firing twice.
@@ -14,72 +14,29 @@ declared on the shared metadata and created by migration ``0002``.
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from incidentflow.errors import ConfigurationError
+from incidentflow.retention import (  # re-exported: the policy lives there
+    BATCH_SIZE,
+    DEDUPE_KEEP,
+    DEFAULT_RETENTION_DAYS,
+    SESSION_KEEP,
+    cutoffs,
+    prune,
+    retention_days,
+)
+from incidentflow.store.records import Pruned
 from incidentflow.store.schema import deliveries, events, executions, runs, schedule_fires
 
-DEFAULT_RETENTION_DAYS = 30
-DEDUPE_KEEP = timedelta(hours=48)
-# Browser sessions last 12 h; their rows are pruned once surely expired.
-SESSION_KEEP = timedelta(hours=48)
-BATCH_SIZE = 500
+__all__ = ["BATCH_SIZE", "DEDUPE_KEEP", "DEFAULT_RETENTION_DAYS", "SESSION_KEEP", "Pruned",
+           "cutoffs", "prune", "prune_deliveries_batch", "prune_runs_batch",
+           "prune_schedule_fires_batch", "retention_days"]
 
 sa.Index("ix_runs_finished_at", runs.c.finished_at)
 sa.Index("ix_deliveries_received_at", deliveries.c.received_at)
-
-
-@dataclass(frozen=True)
-class Pruned:
-    runs: int = 0
-    deliveries: int = 0
-    sessions: int = 0  # expired browser-session rows (see store/tokens.py)
-    created_objects: int = 0  # self-trigger guard records as old as the runs (store/guards.py)
-    schedule_fires: int = 0  # due times of schedules, but each schedule's latest
-
-    def __add__(self, other: Pruned) -> Pruned:
-        return Pruned(self.runs + other.runs, self.deliveries + other.deliveries,
-                      self.sessions + other.sessions,
-                      self.created_objects + other.created_objects,
-                      self.schedule_fires + other.schedule_fires)
-
-    @property
-    def total(self) -> int:
-        return (self.runs + self.deliveries + self.sessions + self.created_objects
-                + self.schedule_fires)
-
-    def full(self, batch_size: int) -> bool:
-        """Did any part of this batch hit the limit (so more may be left)?"""
-        return max(self.runs, self.deliveries, self.sessions,
-                   self.created_objects, self.schedule_fires) >= batch_size
-
-
-def retention_days(env: Mapping[str, str] | None = None) -> int:
-    """``INCIDENTFLOW_RETENTION_DAYS`` (default 30; 0 keeps everything forever)."""
-    env = os.environ if env is None else env
-    raw = (env.get("INCIDENTFLOW_RETENTION_DAYS") or str(DEFAULT_RETENTION_DAYS)).strip()
-    try:
-        days = int(raw)
-    except ValueError:
-        raise ConfigurationError(
-            f"INCIDENTFLOW_RETENTION_DAYS must be a whole number of days, got {raw!r}"
-        ) from None
-    if days < 0:
-        raise ConfigurationError("INCIDENTFLOW_RETENTION_DAYS must be 0 (keep) or more")
-    return days
-
-
-def cutoffs(now: datetime, days: float) -> tuple[datetime, datetime]:
-    """(runs finished before, deliveries received before) for a window of ``days``."""
-    runs_before = now - timedelta(days=days)
-    return runs_before, min(runs_before, now - DEDUPE_KEEP)
 
 
 # -- one batch, inside the caller's write transaction --------------------------------------
@@ -142,20 +99,3 @@ def prune_schedule_fires_batch(conn: Connection, before: datetime, limit: int) -
                                     for canvas, node, due in old])
     return len(old)
 
-
-def prune(store: Any, now: datetime, days: float, batch_size: int = BATCH_SIZE,
-          between: Callable[[], None] | None = None) -> Pruned:
-    """Delete everything the window allows, one short transaction per batch.
-    ``days`` 0 keeps everything. ``between`` runs after each batch (e.g. a pause)."""
-    if days <= 0:
-        return Pruned()
-    runs_before, deliveries_before = cutoffs(now, days)
-    total = Pruned()
-    while True:
-        batch: Pruned = store.prune_batch(runs_before, deliveries_before, batch_size,
-                                          now - SESSION_KEEP)
-        total += batch
-        if not batch.full(batch_size):
-            return total
-        if between is not None:
-            between()

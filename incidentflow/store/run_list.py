@@ -8,7 +8,6 @@ the ``limit`` runs older than the cursor, so pages stay stable while new runs ar
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -17,38 +16,10 @@ from sqlalchemy.engine import Connection
 
 from incidentflow.store.history import run_of
 from incidentflow.store.port import RunRecord
+from incidentflow.store.records import Activity, RunFilter, RunPage  # noqa: F401 (re-exported)
 from incidentflow.store.schema import deliveries, endpoints, events, executions, runs
 
 HOUR = timedelta(hours=1)
-
-
-@dataclass(frozen=True)
-class RunFilter:
-    """Which runs: of ``canvas``, in one of ``states`` (all when empty), with an
-    execution of ``node``, started in [``since``, ``until``)."""
-
-    canvas: str
-    states: tuple[str, ...] = ()
-    node: str | None = None
-    since: datetime | None = None
-    until: datetime | None = None
-    ids: tuple[str, ...] = ()  # only these (a selection), when given
-
-
-@dataclass(frozen=True)
-class RunPage:
-    runs: list[RunRecord]
-    total: int  # how many match the filter, on every page
-    next_before: str | None  # the cursor of the next (older) page; None on the last
-
-
-@dataclass(frozen=True)
-class Activity:
-    """Per hour (the hour's start, oldest first): deliveries by outcome, runs by state."""
-
-    hours: list[datetime]
-    deliveries: dict[str, list[int]] = field(default_factory=dict)
-    runs: dict[str, list[int]] = field(default_factory=dict)
 
 
 def _conditions(where: RunFilter) -> list[Any]:

@@ -10,7 +10,6 @@ nothing), on SQLite and PostgreSQL alike.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -18,24 +17,11 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from incidentflow.canvas import Node
+from incidentflow.store.records import ScheduleRecord
 from incidentflow.store.schema import canvases, schedule_fires, schedules
 
 FIRED, SKIPPED = "fired", "skipped"
 SCHEDULE_TYPE = "schedule"  # the node type (components.schedule)
-
-
-@dataclass(frozen=True)
-class ScheduleRecord:
-    canvas: str
-    node: str
-    cron: str
-    timezone: str
-    catch_up_minutes: int
-    since: datetime
-    last_due_at: datetime | None
-    last_outcome: str | None
-    last_run_id: str | None
-    last_at: datetime | None
 
 
 def sync(conn: Connection, canvas: str, nodes: Iterable[Node], now: datetime) -> None:

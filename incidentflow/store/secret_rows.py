@@ -7,7 +7,6 @@ migrations-match-metadata test sees it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -15,6 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from incidentflow.errors import NotFound
+from incidentflow.store.records import SecretRecord
 from incidentflow.store.schema import NAME, UTCDateTime, metadata
 
 canvas_secrets = sa.Table(
@@ -25,15 +25,6 @@ canvas_secrets = sa.Table(
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("updated_at", UTCDateTime, nullable=False),
 )
-
-
-@dataclass(frozen=True)
-class SecretRecord:
-    """A secret's name and dates; the value is never part of it."""
-
-    name: str
-    created_at: datetime
-    updated_at: datetime
 
 
 # -- functions on an open transaction (SqlStore composes them) --------------------------

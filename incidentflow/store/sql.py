@@ -1,22 +1,21 @@
 """``SqlStore``: the ``Store`` port on SQLAlchemy Core, for SQLite and PostgreSQL.
 
-Every public method is one transaction. Work-creating commits call ``on_work`` after
-the commit, so an in-process worker wakes at once (see ``engine.wakeup``), and on
-PostgreSQL send ``NOTIFY`` in the transaction, so workers elsewhere wake too
-(``store.notify``).
+A thin facade: every method is one transaction that hands one SQL function of its
+room to a read or write transaction, or to the group-commit writer
+(``store.writer``). The rooms: canvases ``store/canvas_rows.py``, endpoints
+``store/endpoints.py``, deliveries and their dedupe ``store/accepts.py``, runs and
+executions ``store/queue.py`` and ``store/finishes.py``, pauses, schedules, guards,
+node limits, integrations ``store/integration_rows.py``, tokens, secrets, retention.
+The engine's half (claims, finishes, leases, hand-over) is ``store.sql_work.SqlWork``
+and the waiting steps' ``store.sql_waits.SqlWaits``, which this class extends.
 
-The hot paths (``accept_delivery``, ``start_run``, ``claim``, ``finish``,
-``retry_later``, ``fail``, ``release``, ``extend_leases``) go through the group-commit
-writer (``store.writer``): concurrent calls share one transaction and one fsync, and
-each returns only after that commit. New executions may be leased straight to the
-worker of this process (``store.handoff``, ``attach_worker``).
+Why one class with every port method (over the usual ~20): it is the port's SQL
+adapter, and its methods are only the composition of the rooms above.
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
-from concurrent.futures import Future
 from datetime import datetime
 from functools import partial
 from typing import TYPE_CHECKING, Any
@@ -25,16 +24,13 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from incidentflow.canvas import Canvas, Node
-from incidentflow.errors import Conflict, NotFound
 from incidentflow.events import Event
-from incidentflow.rate_limit import RateLimit
-from incidentflow.store import catch_up as catch_up_rows
-from incidentflow.store import endpoints as endpoint_rows
-from incidentflow.store import (  # +tables
-    event_waits,
+from incidentflow.store import (
+    accepts,
+    canvas_rows,
     guards,
     history,
-    node_limits,
+    integration_rows,
     pauses,
     queue,
     recovery,
@@ -42,61 +38,34 @@ from incidentflow.store import (  # +tables
     run_list,
     secret_rows,
     tokens,
-    waits,
 )
+from incidentflow.store import catch_up as catch_up_rows
+from incidentflow.store import endpoints as endpoint_rows
 from incidentflow.store import roots as root_rows
 from incidentflow.store import schedules as schedule_rows
-from incidentflow.store.accepts import NO_EVENT, PAUSED, Accept, accept_many, outcome_of
-from incidentflow.store.codec import canvas_from_spec, canvas_to_spec, new_id, spec_hash
-from incidentflow.store.database import Database
-from incidentflow.store.finishes import Finish, finish_many
-from incidentflow.store.handoff import Handoff, LocalWorker, RunContext
-from incidentflow.store.notify import WorkListener, notify_workers
+from incidentflow.store.accepts import Accept, accept_many, accept_one
 from incidentflow.store.port import (
-    Admission,
+    Activity,
     CanvasRecord,
     CanvasSummary,
-    ClaimedExecution,
-    DeliveryOutcome,
+    CatchUpState,
     DeliveryRecord,
     DeliveryResult,
-    Emitted,
     Endpoint,
     IntegrationRecord,
     NewExecution,
-    NodeLimitState,
-    NodeResumed,
     Resumed,
+    RunFilter,
+    RunPage,
     RunRecord,
     SavedCanvas,
-    SelfCreated,
 )
-from incidentflow.store.schema import (
-    canvas_versions,
-    canvases,
-    deliveries,
-    endpoints,
-    executions,
-    integrations,
-    runs,
-)
-from incidentflow.store.writer import Hooks, waited
-from incidentflow.waits import Wait, Waiting
+from incidentflow.store.sql_waits import SqlWaits
+from incidentflow.store.sql_work import left_queued
+from incidentflow.store.writer import waited
 
 if TYPE_CHECKING:
     from incidentflow.store.node_roles import NodeRoles
-
-log = logging.getLogger(__name__)
-
-
-class _Finishes:
-    """The writer's group of ``finish`` jobs (``store.writer.Group``)."""
-
-    def run_many(self, conn: Connection, payloads: list[Finish]) -> list[bool]:
-        return finish_many(conn, payloads)
-
-
-_FINISHES = _Finishes()
 
 
 class _Accepts:
@@ -109,28 +78,16 @@ class _Accepts:
 _ACCEPTS = _Accepts()
 
 
-class SqlStore:
-    def __init__(
-        self,
-        database_url: str,
-        roles: NodeRoles,
-        *,
-        on_work: Callable[[], None] | None = None,
-        sqlite_synchronous: str = "FULL",
-    ):
+class SqlStore(SqlWaits):
+    def __init__(self, database_url: str, roles: NodeRoles, *,
+                 on_work: Callable[[], None] | None = None, sqlite_synchronous: str = "FULL"):
         """``roles`` says which nodes of a canvas get webhook endpoints and which are
         triggers (the registry; the store knows no components).
         ``on_work`` is called after every commit that made executions due."""
-        self._db = Database(database_url, sqlite_synchronous)
+        super().__init__(database_url, on_work=on_work, sqlite_synchronous=sqlite_synchronous)
         self._roles = roles
-        self.on_work = on_work
-        self._local_worker: LocalWorker | None = None
-        self._db.writer.hooks = Hooks(
-            before_commit=None if self._db.is_sqlite else notify_workers,
-            after_commit=self._notify,
-        )
 
-    # -- schema ------------------------------------------------------------------------
+    # -- schema ----------------------------------------------------------------------------
     def migrate(self) -> None:
         self._db.migrate()
 
@@ -145,89 +102,28 @@ class SqlStore:
     def engine(self) -> sa.Engine:
         return self._db.engine
 
-    # -- canvases ----------------------------------------------------------------------
+    # -- canvases (store/canvas_rows.py) ---------------------------------------------------
     def save_canvas(
         self, canvas: Canvas, source: str, warnings: list[dict[str, Any]], now: datetime
     ) -> SavedCanvas:
-        spec = canvas_to_spec(canvas)
-        digest = spec_hash(spec)
         with self._db.write() as conn:
-            current = conn.execute(
-                sa.select(canvases.c.current_version, canvas_versions.c.content_hash)
-                .join(canvas_versions, sa.and_(
-                    canvas_versions.c.canvas == canvases.c.name,
-                    canvas_versions.c.version == canvases.c.current_version,
-                ))
-                .where(canvases.c.name == canvas.name)
-            ).first()
-            if current is not None and current.content_hash == digest:
-                return SavedCanvas(canvas.name, current.current_version, created=False)
-            version = 1 if current is None else current.current_version + 1
-            _upsert_canvas(conn, canvas.name, version, now)
-            conn.execute(
-                canvas_versions.insert().values(
-                    canvas=canvas.name, version=version, spec=spec, source=source,
-                    content_hash=digest, warnings=warnings, created_at=now,
-                )
-            )
-            endpoint_rows.sync(conn, canvas.name, self._roles.webhook_nodes(canvas), now)
-            schedule_rows.sync(conn, canvas.name, self._schedule_nodes(canvas), now)
-        return SavedCanvas(canvas.name, version, created=True)
+            return canvas_rows.save(conn, canvas, source, warnings, now,
+                                    self._roles.webhook_nodes(canvas),
+                                    self._schedule_nodes(canvas))
 
     def get_canvas(self, name: str, version: int | None = None) -> CanvasRecord:
         with self._db.read() as conn:
-            head = conn.execute(sa.select(canvases).where(canvases.c.name == name)).first()
-            if head is None:
-                raise NotFound(f"canvas {name!r} does not exist")
-            wanted = head.current_version if version is None else version
-            row = conn.execute(
-                sa.select(canvas_versions).where(
-                    canvas_versions.c.canvas == name, canvas_versions.c.version == wanted
-                )
-            ).first()
-        if row is None:
-            raise NotFound(f"canvas {name!r} has no version {wanted}")
-        return CanvasRecord(
-            name=name, version=wanted, canvas=canvas_from_spec(row.spec), source=row.source,
-            created_at=head.created_at, updated_at=head.updated_at, warnings=row.warnings,
-            paused_at=head.paused_at,
-        )
+            return canvas_rows.get(conn, name, version)
 
     def list_canvases(self) -> list[CanvasSummary]:
         with self._db.read() as conn:
-            heads = conn.execute(
-                sa.select(canvases, canvas_versions.c.spec)
-                .join(canvas_versions, sa.and_(
-                    canvas_versions.c.canvas == canvases.c.name,
-                    canvas_versions.c.version == canvases.c.current_version,
-                ))
-                .order_by(canvases.c.name)
-            ).all()
-            return [self._summary(conn, head) for head in heads]
-
-    def _summary(self, conn: Connection, head: Any) -> CanvasSummary:
-        last = conn.execute(
-            sa.select(runs.c.id, runs.c.state, runs.c.created_at)
-            .where(runs.c.canvas == head.name)
-            .order_by(runs.c.id.desc())
-            .limit(1)
-        ).first()
-        return CanvasSummary(
-            name=head.name, version=head.current_version, updated_at=head.updated_at,
-            triggers=self._roles.trigger_nodes(canvas_from_spec(head.spec)),
-            last_run_id=last.id if last else None,
-            last_run_state=last.state if last else None,
-            last_run_at=last.created_at if last else None,
-            paused_at=head.paused_at,
-        )
+            return canvas_rows.summaries(conn, self._roles.trigger_nodes)
 
     def delete_canvas(self, name: str) -> None:
         with self._db.write() as conn:
-            gone = conn.execute(canvases.delete().where(canvases.c.name == name)).rowcount
-        if not gone:
-            raise NotFound(f"canvas {name!r} does not exist")
+            canvas_rows.delete(conn, name)
 
-    # -- webhook endpoints ---------------------------------------------------------------
+    # -- webhook endpoints (store/endpoints.py) --------------------------------------------
     def get_endpoint(self, endpoint_id: str, now: datetime) -> Endpoint:
         with self._db.read() as conn:
             return endpoint_rows.by_id(conn, endpoint_id, now)
@@ -242,14 +138,10 @@ class SqlStore:
         with self._db.write() as conn:
             return endpoint_rows.set_secret(conn, canvas, node, secret_encrypted, now)
 
-    # -- deliveries and runs -------------------------------------------------------------
+    # -- deliveries (store/accepts.py) and runs --------------------------------------------
     def accept_delivery(
-        self,
-        endpoint_id: str,
-        webhook_id: str | None,
-        events: list[tuple[Event, list[NewExecution]]],
-        now: datetime,
-        reason: str = "",
+        self, endpoint_id: str, webhook_id: str | None,
+        events: list[tuple[Event, list[NewExecution]]], now: datetime, reason: str = "",
     ) -> DeliveryResult:
         # Group commit (store.writer): concurrent deliveries share one transaction and
         # one fsync; answered only after the commit.
@@ -259,100 +151,100 @@ class SqlStore:
         return result
 
     def accept_delivery_then(
-        self,
-        endpoint_id: str,
-        webhook_id: str | None,
-        events: list[tuple[Event, list[NewExecution]]],
-        now: datetime,
-        then: Callable[[DeliveryResult | None, BaseException | None], None],
-        reason: str = "",
+        self, endpoint_id: str, webhook_id: str | None,
+        events: list[tuple[Event, list[NewExecution]]], now: datetime,
+        then: Callable[[DeliveryResult | None, BaseException | None], None], reason: str = "",
     ) -> None:
         """``accept_delivery`` without blocking (see ``finish_then``): the webhook
         receiver awaits the commit on its event loop instead of in a thread."""
         handoff = self._handoff(now)
-        # Alone (when its batch is redone): the statement-by-statement path.
-        accept = partial(self._accept, endpoint_id=endpoint_id, webhook_id=webhook_id,
-                         events=events, now=now, handoff=handoff, reason=reason)
+        item = Accept(endpoint_id, webhook_id, events, now, handoff, reason)
+        # Alone (when its batch is redone): the same path with one item (store.accepts).
+        accept = partial(accept_one, item=item, concurrent_inserts=not self._db.is_sqlite)
         enqueued = sum(len(first) for _, first in events)
         self._db.writer.submit_then(
             accept, then,
-            lambda result: result.outcome == "accepted" and _left_queued(handoff, enqueued),
+            lambda result: result.outcome == "accepted" and left_queued(handoff, enqueued),
             after=handoff.settle if handoff else None,
             # Grouped: the batch's deliveries are recorded set-based (store.accepts).
-            group=_ACCEPTS,
-            payload=Accept(endpoint_id, webhook_id, events, now, handoff, reason),
+            group=_ACCEPTS, payload=item,
         )
-
-    def _accept(
-        self,
-        conn: Connection,
-        endpoint_id: str,
-        webhook_id: str | None,
-        events: list[tuple[Event, list[NewExecution]]],
-        now: datetime,
-        handoff: Handoff | None = None,
-        reason: str = "",
-    ) -> DeliveryResult:
-        if handoff is not None:
-            handoff.reset()
-        target = _delivery_target(conn, endpoint_id)
-        if webhook_id is not None and _seen(conn, endpoint_id, webhook_id):
-            return _duplicate(conn, endpoint_id, now)
-        reason = "" if events else reason or NO_EVENT
-        outcome: DeliveryOutcome = outcome_of(bool(events), reason)
-        paused = target.paused_at is not None and bool(events)
-        if paused:  # held with its events, nothing starts (store.pauses)
-            outcome, reason = "paused", PAUSED
-        run_ids = [new_id() for _ in events] if not paused else []
-        row = {
-            "id": new_id(), "endpoint_id": endpoint_id, "webhook_id": webhook_id,
-            "outcome": outcome, "reason": reason,
-            "run_id": run_ids[0] if run_ids else None, "received_at": now,
-            "held_events": pauses.held_events(events) if paused else None,
-        }
-        if not self._insert_delivery(conn, row):
-            return _duplicate(conn, endpoint_id, now)
-        for run_id, (event, first) in zip(run_ids, [] if paused else events, strict=True):
-            queue.insert_run(
-                conn, target.canvas, target.current_version, target.node, event, first, now,
-                run_id, handoff,
-            )
-        _count(conn, endpoint_id, outcome, now)
-        return DeliveryResult(outcome, run_ids, reason)
-
-    def _insert_delivery(self, conn: Connection, row: dict[str, Any]) -> bool:
-        """False if a delivery with this webhook-id exists. On SQLite ``_seen`` already
-        knows (writers are serial, across processes too); on PostgreSQL a concurrent
-        transaction of another process may win, so the insert gets its own savepoint."""
-        if self._db.is_sqlite or row["webhook_id"] is None:
-            conn.execute(_INSERT_DELIVERY, row)
-            return True
-        try:
-            with conn.begin_nested():
-                conn.execute(_INSERT_DELIVERY, row)
-        except sa.exc.IntegrityError:
-            return False
-        return True
 
     def record_rejection(
         self, endpoint_id: str, reason: str, now: datetime, code: str = "other"
     ) -> None:
-        def reject(conn: Connection) -> None:  # batched: a flood of bad signatures too
-            _delivery_target(conn, endpoint_id)
-            conn.execute(_INSERT_DELIVERY, {
-                "id": new_id(), "endpoint_id": endpoint_id, "webhook_id": None,
-                "outcome": "rejected", "reason": reason, "code": code, "run_id": None,
-                "received_at": now,
-            })
-            _count(conn, endpoint_id, "rejected", now)
-
+        # Through the writer: a flood of bad signatures is batched too.
+        reject = partial(accepts.reject, endpoint_id=endpoint_id, reason=reason, now=now,
+                         code=code)
         self._db.writer.submit(reject).result()
 
     def recent_deliveries(self, endpoint_id: str, limit: int = 20) -> list[DeliveryRecord]:
         with self._db.read() as conn:
             return history.recent_deliveries(conn, endpoint_id, limit)
 
-    # -- pause and resume (store/pauses.py) -----------------------------------------------
+    def start_run(
+        self, canvas: str, node: str, event: Event, first: list[NewExecution], now: datetime
+    ) -> str:
+        handoff = self._handoff(now)
+
+        def start(conn: Connection) -> str:
+            if handoff is not None:
+                handoff.reset()
+            version = canvas_rows.current_version(conn, canvas)
+            return queue.insert_run(conn, canvas, version, node, event, first, now,
+                                    handoff=handoff)
+
+        return self._db.writer.submit(
+            start, lambda _: left_queued(handoff, len(first)),
+            after=handoff.settle if handoff else None,
+        ).result()
+
+    def replace_root_event(self, run_id: str, event: Event) -> bool:
+        """The run's trigger event becomes ``event`` (``store.roots``)."""
+        replace = partial(root_rows.replace, run_id=run_id, event=event)
+        done: bool = self._db.writer.submit(replace).result()
+        return done
+
+    def list_runs(self, canvas: str, limit: int = 50) -> list[RunRecord]:
+        with self._db.read() as conn:
+            return history.list_runs(conn, canvas, limit)
+
+    def get_run(self, run_id: str) -> RunRecord:
+        with self._db.read() as conn:
+            return history.get_run(conn, run_id)
+
+    # -- runs at scale and their recovery (store/run_list.py, store/recovery.py) --------
+    def find_runs(self, where: RunFilter, limit: int, before: str | None = None) -> RunPage:
+        with self._db.read() as conn:
+            return run_list.find_runs(conn, where, limit, before)
+
+    def run_ids(self, where: RunFilter, limit: int) -> tuple[list[str], int]:
+        with self._db.read() as conn:
+            return run_list.run_ids(conn, where, limit)
+
+    def canvas_activity(self, canvas: str, since: datetime, now: datetime) -> Activity:
+        with self._db.read() as conn:
+            return run_list.canvas_activity(conn, canvas, since, now)
+
+    def replay_batch(self, batch: str) -> list[RunRecord]:
+        with self._db.read() as conn:
+            return run_list.replay_batch(conn, batch)
+
+    def start_replays(
+        self, replays: list[tuple[RunRecord, list[NewExecution]]], batch: str | None,
+        now: datetime,
+    ) -> list[str]:
+        start = partial(recovery.start_replays, replays=replays, batch=batch, now=now)
+        started: list[str] = self._db.writer.submit(start, bool).result()
+        return started
+
+    def retry_execution(self, run_id: str, execution_id: str, now: datetime) -> RunRecord:
+        retry = partial(recovery.retry_execution, run_id=run_id, execution_id=execution_id,
+                        now=now)
+        self._db.writer.submit(retry, lambda _: True).result()
+        return self.get_run(run_id)
+
+    # -- pause and resume (store/pauses.py) ------------------------------------------------
     def pause_canvas(self, name: str, now: datetime) -> datetime:
         with self._db.write() as conn:
             return pauses.pause(conn, name, now)
@@ -370,52 +262,8 @@ class SqlStore:
         with self._db.read() as conn:
             return pauses.held_count(conn, name)
 
-    # -- self-trigger guard (store/guards.py) ----------------------------------------------
-    def begin_create(
-        self, canvas: str, kind: str, execution_id: str, run_id: str, now: datetime
-    ) -> None:
-        begin = partial(guards.begin, canvas=canvas, kind=kind, execution_id=execution_id,
-                        run_id=run_id, now=now)
-        # Not durable (no fsync of its own, as claim): it must be visible to the
-        # receiver before the call goes out, which the commit gives; a machine crash
-        # loses at most this hint, for a call that never got its answer either.
-        self._db.writer.submit(begin, durable=False).result()
-
-    def forget_create(self, execution_id: str) -> None:
-        forget = partial(guards.forget, execution_id=execution_id)
-        self._db.writer.submit(forget, durable=False).result()
-
-    def self_created(
-        self, canvas: str, kinds: frozenset[str], object_id: str, live_since: datetime
-    ) -> SelfCreated:
-        with self._db.read() as conn:
-            return guards.lookup(conn, canvas, kinds, object_id, live_since)
-
-    def start_run(
-        self, canvas: str, node: str, event: Event, first: list[NewExecution], now: datetime
-    ) -> str:
-        handoff = self._handoff(now)
-
-        def start(conn: Connection) -> str:
-            if handoff is not None:
-                handoff.reset()
-            version = _current_version(conn, canvas)
-            return queue.insert_run(conn, canvas, version, node, event, first, now,
-                                    handoff=handoff)
-
-        return self._db.writer.submit(
-            start, lambda _: _left_queued(handoff, len(first)),
-            after=handoff.settle if handoff else None,
-        ).result()
-
-    def replace_root_event(self, run_id: str, event: Event) -> bool:
-        """The run's trigger event becomes ``event`` (``store.roots``)."""
-        replace = partial(root_rows.replace, run_id=run_id, event=event)
-        done: bool = self._db.writer.submit(replace).result()
-        return done
-
     # -- On Incident's catch-up poll (store/catch_up.py) ------------------------------------
-    def catch_up_state(self, canvas: str, node: str) -> catch_up_rows.CatchUpState | None:
+    def catch_up_state(self, canvas: str, node: str) -> CatchUpState | None:
         with self._db.read() as conn:
             return catch_up_rows.state(conn, canvas, node)
 
@@ -447,18 +295,18 @@ class SqlStore:
             if not catch_up_rows.record_change(conn, canvas, node, incident_id, updated_at,
                                                catch_up_rows.POLL, now):
                 return None
-            version = _current_version(conn, canvas)
+            version = canvas_rows.current_version(conn, canvas)
             run_id = queue.insert_run(conn, canvas, version, node, event, first, now,
                                       handoff=handoff)
             catch_up_rows.note_run(conn, canvas, node, incident_id, updated_at, run_id)
             return run_id
 
         return self._db.writer.submit(
-            start, lambda run_id: run_id is not None and _left_queued(handoff, len(first)),
+            start, lambda run_id: run_id is not None and left_queued(handoff, len(first)),
             after=handoff.settle if handoff else None,
         ).result()
 
-    # -- schedule triggers (store/schedules.py) -----------------------------------------
+    # -- schedule triggers (store/schedules.py) --------------------------------------------
     def active_schedules(self) -> list[schedule_rows.ScheduleRecord]:
         """The schedules of canvases that are not paused."""
         with self._db.read() as conn:
@@ -480,14 +328,14 @@ class SqlStore:
                 handoff.reset()
             if not schedule_rows.claim_due(conn, canvas, node, due, schedule_rows.FIRED, now):
                 return None
-            version = _current_version(conn, canvas)
+            version = canvas_rows.current_version(conn, canvas)
             run_id = queue.insert_run(conn, canvas, version, node, event, first, now,
                                       handoff=handoff)
             schedule_rows.note(conn, canvas, node, due, schedule_rows.FIRED, run_id, now)
             return run_id
 
         return self._db.writer.submit(
-            fire, lambda run_id: run_id is not None and _left_queued(handoff, len(first)),
+            fire, lambda run_id: run_id is not None and left_queued(handoff, len(first)),
             after=handoff.settle if handoff else None,
         ).result()
 
@@ -501,350 +349,28 @@ class SqlStore:
 
         return self._db.writer.submit(skip).result()
 
-    def list_runs(self, canvas: str, limit: int = 50) -> list[RunRecord]:
-        with self._db.read() as conn:
-            return history.list_runs(conn, canvas, limit)
-
-    def get_run(self, run_id: str) -> RunRecord:
-        with self._db.read() as conn:
-            return history.get_run(conn, run_id)
-
-    # -- runs at scale and their recovery (store/run_list.py, store/recovery.py) --------
-    def find_runs(
-        self, where: run_list.RunFilter, limit: int, before: str | None = None
-    ) -> run_list.RunPage:
-        with self._db.read() as conn:
-            return run_list.find_runs(conn, where, limit, before)
-
-    def run_ids(self, where: run_list.RunFilter, limit: int) -> tuple[list[str], int]:
-        with self._db.read() as conn:
-            return run_list.run_ids(conn, where, limit)
-
-    def canvas_activity(self, canvas: str, since: datetime, now: datetime) -> run_list.Activity:
-        with self._db.read() as conn:
-            return run_list.canvas_activity(conn, canvas, since, now)
-
-    def replay_batch(self, batch: str) -> list[RunRecord]:
-        with self._db.read() as conn:
-            return run_list.replay_batch(conn, batch)
-
-    def start_replays(
-        self, replays: list[tuple[RunRecord, list[NewExecution]]], batch: str | None,
-        now: datetime,
-    ) -> list[str]:
-        start = partial(recovery.start_replays, replays=replays, batch=batch, now=now)
-        started: list[str] = self._db.writer.submit(start, bool).result()
-        return started
-
-    def retry_execution(self, run_id: str, execution_id: str, now: datetime) -> RunRecord:
-        retry = partial(recovery.retry_execution, run_id=run_id, execution_id=execution_id,
-                        now=now)
-        self._db.writer.submit(retry, lambda _: True).result()
-        return self.get_run(run_id)
-
-    # -- executions ----------------------------------------------------------------------
-    def claim(
-        self, worker_id: str, now: datetime, lease_seconds: float, limit: int
-    ) -> list[ClaimedExecution]:
-        claimed: list[ClaimedExecution] = waited(
-            self.claim_then, worker_id, now, lease_seconds, limit)
-        return claimed
-
-    def claim_then(
-        self, worker_id: str, now: datetime, lease_seconds: float, limit: int,
-        then: Callable[[list[ClaimedExecution] | None, BaseException | None], None],
-    ) -> None:
-        """``claim`` without blocking (see ``finish_then``)."""
-        if limit < 1:
-            then([], None)
-            return
-        claim = partial(queue.claim, worker_id=worker_id, now=now,
-                        lease_seconds=lease_seconds, limit=limit)
-        self._db.writer.submit_then(claim, then, durable=False)
-
-    def finish(
-        self,
-        execution_id: str,
-        worker_id: str,
-        resolved_config: dict[str, Any] | None,
-        emitted: list[Emitted],
-        now: datetime,
-        origin: ClaimedExecution | None = None,
-    ) -> bool:
-        """``origin`` (the finished execution as claimed) lets its downstream executions
-        be handed to the local worker (``store.handoff``) without another query."""
-        done: bool = waited(
-            self.finish_then, execution_id, worker_id, resolved_config, emitted, now, origin)
-        return done
-
-    def finish_then(
-        self,
-        execution_id: str,
-        worker_id: str,
-        resolved_config: dict[str, Any] | None,
-        emitted: list[Emitted],
-        now: datetime,
-        origin: ClaimedExecution | None,
-        then: Callable[[bool | None, BaseException | None], None],
-    ) -> None:
-        """``finish`` without blocking: ``then(recorded, error)`` is called (in the
-        writer thread) once it is committed. For the worker's event loop, which must
-        not wait in a thread."""
-        enqueued = sum(len(item.downstream) for item in emitted)
-        handoff = self._handoff(now) if origin is not None and enqueued else None
-        run = None
-        if origin is not None:
-            run = RunContext(origin.run_id, origin.canvas, origin.canvas_version, origin.root)
-        item = Finish(execution_id, worker_id, resolved_config, emitted, now, handoff, run)
-
-        def finish(conn: Connection) -> bool:  # alone, when its batch is redone
-            return finish_many(conn, [item])[0]
-
-        # Grouped: the batch's finishes are recorded set-based (store.finishes).
-        self._db.writer.submit_then(
-            finish, then, lambda done: done and _left_queued(handoff, enqueued),
-            after=handoff.settle if handoff else None, group=_FINISHES, payload=item,
-        )
-
-    def retry_later(
-        self,
-        execution_id: str,
-        worker_id: str,
-        error: str,
-        details: dict[str, Any] | None,
-        resolved_config: dict[str, Any] | None,
-        next_attempt_at: datetime,
-        now: datetime,
-    ) -> bool:
-        retry = partial(queue.retry_later, execution_id=execution_id, worker_id=worker_id,
-                        error=error, details=details, resolved_config=resolved_config,
-                        next_attempt_at=next_attempt_at, now=now)
-        return self._db.writer.submit(retry).result()
-
-    def fail(
-        self,
-        execution_id: str,
-        worker_id: str,
-        error: str,
-        details: dict[str, Any] | None,
-        resolved_config: dict[str, Any] | None,
-        now: datetime,
-    ) -> bool:
-        fail = partial(queue.fail, execution_id=execution_id, worker_id=worker_id, error=error,
-                       details=details, resolved_config=resolved_config, now=now)
-        return self._db.writer.submit(fail).result()
-
-    def release(self, worker_id: str, now: datetime) -> int:
-        release = partial(queue.release, worker_id=worker_id, now=now)
-        return self._db.writer.submit(release, lambda released: released > 0).result()
-
-    def extend_leases(
-        self, worker_id: str, execution_ids: list[str], now: datetime, lease_seconds: float
-    ) -> int:
-        """Heartbeat: push the lease of these still-running executions forward; returns
-        how many this worker still held (a lost one is not extended)."""
-        extend = partial(queue.extend_leases, worker_id=worker_id, ids=execution_ids,
-                         now=now, lease_seconds=lease_seconds)
-        return self._db.writer.submit(extend, durable=False).result()
-
-    def attach_worker(self, worker: LocalWorker) -> None:
-        """New executions may be leased to ``worker`` as they are enqueued
-        (``store.handoff``); one worker per store."""
-        self._local_worker = worker
-
-    def detach_worker(self, worker: LocalWorker) -> None:
-        if self._local_worker is worker:
-            self._local_worker = None
-
-    def _handoff(self, now: datetime) -> Handoff | None:
-        worker = self._local_worker
-        return Handoff(worker, now) if worker is not None else None
-
-    def listen_for_work(
-        self, on_notify: Callable[[], None],
-        on_due: Callable[[datetime], None] | None = None,
-    ) -> WorkListener | None:
-        """PostgreSQL: a started LISTEN thread calling ``on_notify`` when another process
-        commits work, ``on_due(when)`` when it queued work for later (stop it with
-        ``.stop()``). SQLite: None (poll fallback)."""
-        if self._db.is_sqlite:
-            return None
-        return WorkListener(self._db.engine.url, on_notify, on_due).start()
-
-    def next_due(self, now: datetime) -> datetime | None:
-        with self._db.read() as conn:
-            return queue.next_due(conn, now)
-
-    def node_events(self, run_id: str) -> dict[str, Event]:
-        with self._db.read() as conn:
-            return queue.node_events(conn, run_id)
-
-    def queue_depth(self, now: datetime) -> int:
-        with self._db.read() as conn:
-            return queue.queue_depth(conn, now)
-
-    # -- waiting steps and cancelling runs (store/waits.py) -------------------------------
-    def begin_wait(
-        self, execution_id: str, worker_id: str, waiting: Waiting,
-        resolved_config: dict[str, Any] | None, now: datetime,
-    ) -> bool:
-        def begin(conn: Connection) -> bool:
-            found = conn.execute(
-                sa.select(runs.c.id, runs.c.canvas, executions.c.node)
-                .join(executions, executions.c.run_id == runs.c.id)
-                .where(executions.c.id == execution_id)
-            ).first()
-            if found is None:
-                return False
-            return waits.begin(conn, execution_id, worker_id, waiting, found.id,
-                               found.canvas, found.node, resolved_config, now)
-
-        return self._db.writer.submit(begin).result()
-
-    def take_wait(self, execution_id: str, now: datetime) -> Wait | None:
-        take = partial(waits.take, execution_id=execution_id, now=now)
-        return self._db.writer.submit(take).result()
-
-    def settle_wait(self, execution_id: str, outcome: dict[str, Any], now: datetime) -> bool:
-        settle = partial(waits.settle, execution_id=execution_id, outcome=outcome, now=now)
-        # The execution is due now: wake the workers (NOTIFY on PostgreSQL).
-        return self._db.writer.submit(settle, lambda settled: settled).result()
-
-    def run_waits(self, run_id: str) -> list[Wait]:
-        with self._db.read() as conn:
-            return waits.of_run(conn, run_id)
-
-    def open_waits(self, kind: str | None = None, limit: int = 200,
-                   canvas: str | None = None, key: str | None = None) -> list[Wait]:
-        with self._db.read() as conn:
-            return waits.open_waits(conn, kind, limit, canvas, key)
-
-    def cancel_run(self, run_id: str, who: str, now: datetime) -> None:
-        cancel = partial(waits.cancel_run, run_id=run_id, who=who, now=now)
-        answer = self._db.writer.submit(cancel).result()
-        if answer == "missing":
-            raise NotFound(f"run {run_id!r} does not exist")
-        if answer == "finished":
-            with self._db.read() as conn:
-                state = waits.run_state(conn, run_id)
-            raise Conflict(f"run {run_id!r} has already ended ({state}): only a run still "
-                           "running or waiting can be cancelled")
-
-    def waiting_counts(self, now: datetime) -> dict[str, int]:
-        with self._db.read() as conn:
-            return waits.waiting_counts(conn, now)
-
-    # -- waitForEvent (store/event_waits.py) ----------------------------------------------
-    def event_wait(
-        self, execution_id: str, offers: int = 0
-    ) -> tuple[event_waits.EventWait | None, list[event_waits.EventOffer]]:
-        with self._db.read() as conn:
-            wait = event_waits.wait_of(conn, execution_id)
-            if wait is None or offers <= 0:
-                return wait, []
-            return wait, event_waits.offers_of(conn, execution_id, offers)
-
-    def event_offers(self, execution_id: str, limit: int) -> list[event_waits.EventOffer]:
-        with self._db.read() as conn:
-            return event_waits.offers_of(conn, execution_id, limit)
-
-    def park_for_event(
-        self, wait: event_waits.EventWait, worker_id: str, seen: list[str],
-        resolved_config: dict[str, Any] | None, now: datetime,
-    ) -> datetime | None:
-        park = partial(event_waits.park, wait=wait, worker_id=worker_id, seen=seen,
-                       resolved_config=resolved_config, now=now)
-        # Offers left to evaluate make it due now: wake the workers (NOTIFY elsewhere).
-        return self._db.writer.submit(park, lambda due: due is not None and due <= now).result()
-
-    def end_event_wait(self, execution_id: str) -> None:
-        end = partial(event_waits.end, execution_id=execution_id)
-        # Neither durable nor awaited: a wait row left behind (a power cut, a failed
-        # batch) belongs to a finished execution, which no event is offered to
-        # (``event_waits.OPEN_STATES``), and goes with its run.
-        self._db.writer.submit(end, durable=False).add_done_callback(_log_failure)
-
-    def event_waits_of_run(self, run_id: str) -> list[event_waits.EventWait]:
-        with self._db.read() as conn:
-            return event_waits.of_run(conn, run_id)
-
-    # -- the create rate limit (store/node_limits.py) ------------------------------------
-    def take_create_slot(
-        self,
-        execution_id: str,
-        worker_id: str,
-        canvas: str,
-        node: str,
-        limit: RateLimit,
-        resolved_config: dict[str, Any] | None,
-        now: datetime,
-    ) -> Admission:
-        take = partial(node_limits.take_slot, execution_id=execution_id, worker_id=worker_id,
-                       canvas=canvas, node=node, limit=limit,
-                       resolved_config=resolved_config, now=now)
-        # Not durable (no fsync of its own on SQLite): a slot lost in a power cut was
-        # never used, and the execution, whose lease then expires, asks again.
-        return self._db.writer.submit(take, durable=False).result()
-
-    def node_limits(self, canvas: str | None = None) -> list[NodeLimitState]:
-        with self._db.read() as conn:
-            return node_limits.states(conn, canvas)
-
-    def resume_node(self, canvas: str, node: str, release: bool, now: datetime) -> NodeResumed:
-        def resume(conn: Connection) -> NodeResumed:
-            _current_version(conn, canvas)  # NotFound for an unknown canvas
-            return node_limits.resume(conn, canvas, node, release, now)
-
-        # Released executions are queued again: wake the workers (NOTIFY elsewhere).
-        return self._db.writer.submit(resume, lambda done: done.released > 0).result()
-
-    # -- integrations --------------------------------------------------------------------
+    # -- integrations (store/integration_rows.py) ------------------------------------------
     def put_integration(
-        self,
-        name: str,
-        type_: str,
-        config: dict[str, Any],
-        secrets_encrypted: dict[str, str],
-        status: str,
-        reason: str,
-        now: datetime,
+        self, name: str, type_: str, config: dict[str, Any], secrets_encrypted: dict[str, str],
+        status: str, reason: str, now: datetime,
     ) -> IntegrationRecord:
-        values = {
-            "type": type_, "config": config, "secrets_enc": secrets_encrypted,
-            "status": status, "reason": reason, "updated_at": now,
-        }
         with self._db.write() as conn:
-            changed = conn.execute(
-                integrations.update().where(integrations.c.name == name).values(**values)
-            ).rowcount
-            if not changed:
-                conn.execute(integrations.insert().values(name=name, created_at=now, **values))
-            return _integration(conn, name)
+            return integration_rows.put(conn, name, type_, config, secrets_encrypted, status,
+                                        reason, now)
 
     def get_integration(self, name: str) -> IntegrationRecord:
         with self._db.read() as conn:
-            return _integration(conn, name)
+            return integration_rows.get(conn, name)
 
     def list_integrations(self) -> list[IntegrationRecord]:
         with self._db.read() as conn:
-            rows = conn.execute(sa.select(integrations).order_by(integrations.c.name))
-            return [_integration_record(row) for row in rows]
+            return integration_rows.list_all(conn)
 
     def delete_integration(self, name: str) -> None:
         with self._db.write() as conn:
-            gone = conn.execute(integrations.delete().where(integrations.c.name == name))
-        if not gone.rowcount:
-            raise NotFound(f"integration {name!r} does not exist")
+            integration_rows.delete(conn, name)
 
-    # -- helpers -------------------------------------------------------------------------
-    def _notify(self) -> None:
-        if self.on_work is not None:
-            self.on_work()
-
-    def _schedule_nodes(self, canvas: Canvas) -> list[Node]:
-        return [n for n in canvas.nodes if n.type == schedule_rows.SCHEDULE_TYPE]
-
-    # -- API tokens (store/tokens.py) and retention (store/retention.py) ---------------
+    # -- API tokens (store/tokens.py) ------------------------------------------------------
     def create_token(
         self, name: str, token_hash: str, now: datetime, kind: str = tokens.API
     ) -> tokens.TokenRecord:
@@ -871,7 +397,7 @@ class SqlStore:
         with self._db.write() as conn:
             tokens.touch(conn, token_id, now)
 
-    # -- secrets for canvases (store/secret_rows.py) -----------------------------------
+    # -- secrets for canvases (store/secret_rows.py) and retention (store/retention.py) ----
     def put_secret(
         self, name: str, value_encrypted: str, now: datetime
     ) -> secret_rows.SecretRecord:
@@ -905,100 +431,6 @@ class SqlStore:
                 schedule_fires=retention.prune_schedule_fires_batch(conn, runs_before, limit),
             )
 
-def _log_failure(done: Future[Any]) -> None:
-    error = done.exception()
-    if error is not None:
-        log.warning("forgetting a finished wait failed: %s", error)
-
-
-def _upsert_canvas(conn: Connection, name: str, version: int, now: datetime) -> None:
-    changed = conn.execute(
-        canvases.update()
-        .where(canvases.c.name == name)
-        .values(current_version=version, updated_at=now)
-    ).rowcount
-    if not changed:
-        conn.execute(
-            canvases.insert().values(
-                name=name, current_version=version, created_at=now, updated_at=now
-            )
-        )
-
-
-def _current_version(conn: Connection, canvas: str) -> int:
-    version = conn.scalar(sa.select(canvases.c.current_version).where(canvases.c.name == canvas))
-    if version is None:
-        raise NotFound(f"canvas {canvas!r} does not exist")
-    return int(version)
-
-
-# The delivery path's statements, built once (see store.queue).
-_TARGET = (
-    sa.select(endpoints.c.canvas, endpoints.c.node, canvases.c.current_version,
-              canvases.c.paused_at)
-    .join(canvases, canvases.c.name == endpoints.c.canvas)
-    .where(endpoints.c.id == sa.bindparam("b_endpoint"))
-)
-_SEEN = sa.select(deliveries.c.id).where(
-    deliveries.c.endpoint_id == sa.bindparam("b_endpoint"),
-    deliveries.c.webhook_id == sa.bindparam("b_webhook"),
-)
-_INSERT_DELIVERY = deliveries.insert()
-_COUNT = {
-    outcome: endpoints.update()
-    .where(endpoints.c.id == sa.bindparam("b_endpoint"))
-    .values(
-        {
-            endpoints.c[f"{outcome}_count"]: endpoints.c[f"{outcome}_count"] + 1,
-            endpoints.c.last_delivery_at: sa.bindparam("b_at"),
-        }
-    )
-    for outcome in endpoint_rows.OUTCOMES
-}
-
-
-def _left_queued(handoff: Handoff | None, enqueued: int) -> bool:
-    """Whether a job that enqueued ``enqueued`` executions left any of them queued for
-    a claim (and so must wake workers: NOTIFY on PostgreSQL). Evaluated before the
-    commit, when ``handoff`` holds what this attempt leased to the local worker; work
-    handed over needs no wakeup, and waking every worker for it cost each a claim
-    that found nothing."""
-    leased = len(handoff.jobs) if handoff is not None else 0
-    return enqueued > leased
-
-
-def _delivery_target(conn: Connection, endpoint_id: str) -> Any:
-    """The endpoint's canvas, node and the canvas's current version, in one query."""
-    row = conn.execute(_TARGET, {"b_endpoint": endpoint_id}).first()
-    if row is None:
-        raise NotFound(f"webhook endpoint {endpoint_id!r} does not exist")
-    return row
-
-
-def _count(conn: Connection, endpoint_id: str, outcome: DeliveryOutcome, now: datetime) -> None:
-    conn.execute(_COUNT[outcome], {"b_endpoint": endpoint_id, "b_at": now})
-
-
-def _duplicate(conn: Connection, endpoint_id: str, now: datetime) -> DeliveryResult:
-    _count(conn, endpoint_id, "duplicate", now)
-    return DeliveryResult("duplicate", [])
-
-
-def _seen(conn: Connection, endpoint_id: str, webhook_id: str) -> bool:
-    params = {"b_endpoint": endpoint_id, "b_webhook": webhook_id}
-    return conn.execute(_SEEN, params).first() is not None
-
-
-def _integration(conn: Connection, name: str) -> IntegrationRecord:
-    row = conn.execute(sa.select(integrations).where(integrations.c.name == name)).first()
-    if row is None:
-        raise NotFound(f"integration {name!r} does not exist")
-    return _integration_record(row)
-
-
-def _integration_record(row: Any) -> IntegrationRecord:
-    return IntegrationRecord(
-        name=row.name, type=row.type, config=row.config, secrets_encrypted=row.secrets_enc,
-        status=row.status, reason=row.reason, created_at=row.created_at,
-        updated_at=row.updated_at,
-    )
+    # -- which nodes are schedules (the store's own node type) ------------------------------
+    def _schedule_nodes(self, canvas: Canvas) -> list[Node]:
+        return [n for n in canvas.nodes if n.type == schedule_rows.SCHEDULE_TYPE]

@@ -1,10 +1,8 @@
 """API tokens: named bearer credentials for scripts and people, stored hashed.
 
-A token is ``ift_`` + 43 URL-safe characters (256 random bits). Only its SHA-256
-digest is stored. A fast hash is right here, unlike for passwords: with 256 bits of
-entropy no dictionary or brute-force search is feasible, so a slow hash (bcrypt,
-scrypt) would only add milliseconds to every API request without adding safety.
-Lookups go by digest (the index); the found digest is compared again in constant time.
+What a token is and how it is hashed: ``incidentflow.api_tokens``. Only its SHA-256
+digest is stored; lookups go by digest (the index) and the found digest is compared
+again in constant time.
 
 The table is declared on ``store.schema.metadata`` so the migrations-match-metadata
 test sees it (migration ``0002``).
@@ -12,26 +10,33 @@ test sees it (migration ``0002``).
 
 from __future__ import annotations
 
-import hashlib
 import hmac
-import secrets
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from incidentflow.api_tokens import (  # re-exported: the rules live there
+    API,
+    MAX_NAME_LENGTH,
+    SESSION,
+    SESSION_ROW_PREFIX,
+    TOKEN_PREFIX,
+    hash_token,
+    looks_like_token,
+    new_token,
+)
 from incidentflow.errors import NotFound
 from incidentflow.store.codec import new_id
+from incidentflow.store.records import TokenRecord
 from incidentflow.store.schema import ID, NAME, UTCDateTime, metadata
 
-TOKEN_PREFIX = "ift_"
-MAX_NAME_LENGTH = 200
+__all__ = ["API", "MAX_NAME_LENGTH", "SESSION", "SESSION_ROW_PREFIX", "TOKEN_PREFIX",
+           "TokenRecord", "api_tokens", "hash_token", "looks_like_token", "new_token"]
+
 # Browser sessions live in this table too, as rows of kind "session" (so a sign-out
-# holds on every replica); their token hash is unusable. The prefix only labels them.
-SESSION_ROW_PREFIX = "browser session · "
-API, SESSION = "api", "session"
+# holds on every replica); their token hash is unusable.
 
 api_tokens = sa.Table(
     "api_tokens",
@@ -45,39 +50,6 @@ api_tokens = sa.Table(
     sa.Column("kind", sa.String(16), nullable=False, server_default=API),
     sa.UniqueConstraint("token_hash"),
 )
-
-
-@dataclass(frozen=True)
-class TokenRecord:
-    """A token's metadata; the token itself is never stored or returned."""
-
-    id: str
-    name: str
-    created_at: datetime
-    last_used_at: datetime | None
-    revoked_at: datetime | None
-    kind: str = API
-
-    @property
-    def revoked(self) -> bool:
-        return self.revoked_at is not None
-
-    @property
-    def is_session(self) -> bool:
-        return self.kind == SESSION
-
-
-def new_token() -> str:
-    return TOKEN_PREFIX + secrets.token_urlsafe(32)
-
-
-def hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
-def looks_like_token(value: str) -> bool:
-    """Cheap pre-check: anything else cannot be an API token, so skip the database."""
-    return value.startswith(TOKEN_PREFIX) and 20 <= len(value) <= 200
 
 
 # -- functions on an open transaction (SqlStore composes them) --------------------------

@@ -73,6 +73,23 @@ def begin(
     return True
 
 
+def begin_for(
+    conn: Connection, execution_id: str, worker_id: str, waiting: Waiting,
+    resolved_config: dict[str, Any] | None, now: datetime,
+) -> bool:
+    """``begin`` for an execution known by its id alone (its run, canvas and node read
+    here); False for an unknown execution."""
+    found = conn.execute(
+        sa.select(runs.c.id, runs.c.canvas, executions.c.node)
+        .join(executions, executions.c.run_id == runs.c.id)
+        .where(executions.c.id == execution_id)
+    ).first()
+    if found is None:
+        return False
+    return begin(conn, execution_id, worker_id, waiting, found.id, found.canvas, found.node,
+                 resolved_config, now)
+
+
 def take(conn: Connection, execution_id: str, now: datetime) -> Wait | None:
     """The execution's wait, for the step running again; settled as timed out first
     when its time has passed unsettled (then no later decision is accepted)."""

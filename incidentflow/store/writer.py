@@ -36,6 +36,8 @@ from typing import Any, Generic, Protocol, TypeVar
 
 from sqlalchemy.engine import Connection
 
+from incidentflow.store.driver_errors import translated
+
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 MAX_BATCH = 512
@@ -283,6 +285,8 @@ class _JobFailed(Exception):
 
 def _settle(job: _Job[Any], result: Any, error: BaseException | None) -> None:
     job.settled = True
+    if error is not None:  # the callers see StoreUnavailable, not the driver's error
+        error = translated(error)
     if job.after is not None:
         _safely(job.after, error is None)
     if job.then is not None:

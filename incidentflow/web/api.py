@@ -31,7 +31,7 @@ from incidentflow.host import Host, UpstreamError, delivery_view
 from incidentflow.inputs import InvalidInput, Malformed, json_object, load_document
 from incidentflow.operations import Operations
 from incidentflow.secrets_service import CanvasSecrets, check_name, secret_view, value_in
-from incidentflow.store.tokens import TokenRecord
+from incidentflow.store.port import TokenRecord
 from incidentflow.web.api_runs import RunsApi
 from incidentflow.web.openapi import openapi_document
 from incidentflow.web.views import catalogue, displayable_run, run_view

@@ -14,7 +14,7 @@ False; it runs up to ``settings.worker_concurrency`` executions at once) and sto
 gracefully: running executions finish, leases are handed back. It also runs the
 retention pruner (``INCIDENTFLOW_RETENTION_DAYS``, web/ops.py).
 
-The host and the worker see the store through ``metrics.MeteredStore``, which counts
+The host and the worker see the store through ``metered_store.MeteredStore``, which counts
 the outcomes they record; the webhook routes are timed by ``metrics.webhook_timer``.
 
 Around everything (``EdgeApp``): security headers on every answer and header limits
@@ -38,12 +38,12 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.types import ASGIApp
 
-from incidentflow import metrics
+from incidentflow import metrics, retention
 from incidentflow.crypto import SecretBox
 from incidentflow.egress_transport import egress_client
 from incidentflow.host import Host
 from incidentflow.logging import register_secret
-from incidentflow.store import retention
+from incidentflow.metered_store import MeteredStore
 from incidentflow.web.api import api_app
 from incidentflow.web.auth import (
     AdminTokenVerifier,
@@ -57,6 +57,7 @@ from incidentflow.web.throttle import throttle_for
 from incidentflow.web.webhooks import webhook_routes
 
 if TYPE_CHECKING:
+    from incidentflow.engine.wakeup import Wakeup
     from incidentflow.registry import Registry
     from incidentflow.settings import Settings
     from incidentflow.store.port import Store
@@ -86,16 +87,16 @@ def create_app(
         registry = default_registry()
     owned_store = store is None
     if store is None:
-        from incidentflow.store.sql import SqlStore
+        from incidentflow.store import open_store
 
-        store = SqlStore(settings.database_url, registry)
+        store = open_store(settings.database_url, registry)
     owned_http = http is None
     # Every outgoing call goes through the egress policy (docs/egress.md).
     http = http or egress_client(HTTP_TIMEOUT)
     register_secret(settings.admin_token)
     wakeup = _make_wakeup(settings, store)
     register_secret(metrics_token)
-    metered: Any = metrics.MeteredStore(store)
+    metered = MeteredStore(store)
     host = Host(settings, metered, registry, SecretBox(settings.secret_key), http, wakeup)
     verifiers = verifiers or [AdminTokenVerifier(settings.admin_token), ApiTokenVerifier(store)]
     _bind_ui_tokens(settings, store)
@@ -173,13 +174,12 @@ async def healthz(request: Request) -> Response:
     return JSONResponse({"status": "ok"})
 
 
-def _make_wakeup(settings: Settings, store: Store) -> Any:
+def _make_wakeup(settings: Settings, store: Store) -> Wakeup:
     """The engine's notifier, wired so store commits that create work wake workers."""
     from incidentflow.engine.wakeup import Wakeup
 
     wakeup = Wakeup()
-    if hasattr(store, "on_work"):
-        store.on_work = wakeup.notify
+    store.wake_on_work(wakeup.notify)
     return wakeup
 
 

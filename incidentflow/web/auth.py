@@ -15,13 +15,14 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Protocol
 
 import anyio.to_thread
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from incidentflow.api_tokens import hash_token, looks_like_token
 from incidentflow.events import utcnow
-from incidentflow.store.tokens import hash_token, looks_like_token
+from incidentflow.store.port import Store
 from incidentflow.web.throttle import SigninThrottle, client_of, too_many_message
 
 # Writing last_used_at on every request would put a write on every API call; once a
@@ -62,7 +63,7 @@ class ApiTokenVerifier:
 
     blocking = True
 
-    def __init__(self, store: Any, clock: Callable[[], datetime] = utcnow):
+    def __init__(self, store: Store, clock: Callable[[], datetime] = utcnow):
         self._store, self._clock = store, clock
         self._touched: dict[str, float] = {}
         self._lock = threading.Lock()

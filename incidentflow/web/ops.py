@@ -20,15 +20,14 @@ import time
 from collections.abc import Callable
 from datetime import datetime
 from functools import partial
-from typing import Any
 
 import anyio.to_thread
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from incidentflow import metrics
-from incidentflow.store import retention
+from incidentflow import metrics, retention
+from incidentflow.store.port import Store
 from incidentflow.web.auth import bearer_token
 
 log = logging.getLogger(__name__)
@@ -36,7 +35,7 @@ PRUNE_INTERVAL_SECONDS = 3600.0
 PRUNE_PAUSE_SECONDS = 0.05  # between batches: let webhook writes through
 
 
-def ops_routes(store: Any, clock: Callable[[], datetime],
+def ops_routes(store: Store, clock: Callable[[], datetime],
                metrics_token: str | None = None) -> list[Route]:
     registry = metrics.scrape_registry(store, clock)
 
@@ -71,7 +70,7 @@ class Pruner:
     Every process may run one: the deletes are idempotent, and each batch is its own
     short transaction, so concurrent pruners cost a little duplicate work at most."""
 
-    def __init__(self, store: Any, days: int, clock: Callable[[], datetime],
+    def __init__(self, store: Store, days: int, clock: Callable[[], datetime],
                  interval: float = PRUNE_INTERVAL_SECONDS):
         self.store, self.days, self.clock, self.interval = store, days, clock, interval
         self.task: asyncio.Task[None] | None = None

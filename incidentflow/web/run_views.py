@@ -8,8 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from incidentflow.events import Event, iso
-from incidentflow.store.attempts import AttemptRecord
-from incidentflow.store.port import ExecutionRecord, RunRecord
+from incidentflow.store.port import AttemptRecord, ExecutionRecord, RunRecord
 
 
 @dataclass(frozen=True)

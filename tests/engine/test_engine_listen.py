@@ -17,6 +17,18 @@ from incidentflow.store.sql import SqlStore
 
 
 @pytest.fixture
+def database_url(postgres_url: str) -> str:
+    """PostgreSQL only: what is tested here is PostgreSQL's (no SQLite half to skip)."""
+    return postgres_url
+
+
+@pytest.fixture
+def store(sql_store):
+    """About other processes sharing the database: the SQL store."""
+    return sql_store
+
+
+@pytest.fixture
 def other_process_store(store, database_url):
     """A second store on the same database: what another host's server would write with."""
     other = SqlStore(database_url, registry())

@@ -7,19 +7,32 @@ import sys
 from collections import Counter
 from pathlib import Path
 
+import pytest
 from engine_fixtures import NOW
-from helpers import postgres_only
 
 from incidentflow.canvas import Canvas, Edge, Node
 from incidentflow.events import Event
 from incidentflow.store.port import NewExecution
+
+
+@pytest.fixture
+def database_url(postgres_url: str) -> str:
+    """PostgreSQL only: what is tested here is PostgreSQL's (no SQLite half to skip)."""
+    return postgres_url
+
+
+@pytest.fixture
+def store(sql_store):
+    """About other processes sharing the database: the SQL store."""
+    return sql_store
+
 
 SCRIPT = Path(__file__).with_name("worker_process.py")
 RUNS, PER_RUN = 20, 50  # 1,000 executions
 COUNT = RUNS * PER_RUN
 
 
-@postgres_only()
+@pytest.mark.postgres
 def test_two_worker_processes_run_each_execution_exactly_once(store, database_url, tmp_path):
     canvas = Canvas(
         "bulk", (Node("Start", "t.start"), Node("Record", "t.record")), (Edge("Start", "Record"),)

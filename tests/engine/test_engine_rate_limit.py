@@ -19,6 +19,7 @@ from incidentflow.engine.router import first_executions
 from incidentflow.engine.worker import Worker
 from incidentflow.errors import RetryableError
 from incidentflow.events import Event
+from incidentflow.metered_store import MeteredStore
 from incidentflow.rate_limit import RateLimit
 from incidentflow.registry import Registry
 
@@ -174,7 +175,7 @@ async def test_nodes_that_create_nothing_never_touch_the_limit(store, workers, t
 
 async def test_trips_and_held_executions_are_scraped_and_a_metered_store_forgets_them(
         store, workers, test_registry):
-    metered = metrics.MeteredStore(store)
+    metered = MeteredStore(store)
     workers.store = metered
     start_runs(store, creating(RateLimit(1, 60)), 3)
     await worker_for(workers, test_registry).drain()

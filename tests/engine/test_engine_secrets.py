@@ -17,6 +17,7 @@ from incidentflow.engine.router import first_executions
 from incidentflow.errors import RetryableError
 from incidentflow.events import Event
 from incidentflow.registry import Registry
+from incidentflow.testing import InMemoryStore
 
 START = Event("start.manual", {"who": "alice"}, "2026-03-01T12:00:00Z")
 VALUE = "engine-secret-value-7f3a"
@@ -115,27 +116,30 @@ async def test_an_expression_error_quoting_the_value_is_masked(store, workers):
     assert VALUE[:12] not in execution.error and MASK in execution.error
 
 
-async def test_only_nodes_that_read_secrets_read_them_and_briefly_cached(store, workers):
+class SecretReadsCounted(InMemoryStore):
+    """The store in memory, counting reads of the secrets' ciphertexts."""
+
+    def __init__(self, registry: Registry):
+        super().__init__(registry)
+        self.reads = 0
+
+    def secrets_encrypted(self) -> dict[str, str]:
+        self.reads += 1
+        return super().secrets_encrypted()
+
+
+async def test_only_nodes_that_read_secrets_read_them_and_briefly_cached(
+        workers, test_registry):
+    store = workers.store = SecretReadsCounted(test_registry)
     store.put_secret("PAGER_TOKEN", BOX.encrypt(VALUE), NOW)
-    reads = []
-
-    class Counting:
-        def __getattr__(self, name: str) -> Any:
-            return getattr(store, name)
-
-        def secrets_encrypted(self) -> dict[str, str]:
-            reads.append(1)
-            return dict(store.secrets_encrypted())
-
     worker = workers.make()
-    worker._store = Counting()
     start(store, Node("Plain", "t.echo", {"message": "hi {{ root.data.who }}"}))
     await worker.drain()
-    assert reads == []
+    assert store.reads == 0
     start(store, CALL)
     start(store, CALL)
     await worker.drain()
-    assert reads == [1]  # two executions at once, one read (single flight), then cached
+    assert store.reads == 1  # two executions at once, one read (single flight), then cached
 
 
 async def test_a_replaced_value_is_used_once_the_cache_expires(store, workers):

@@ -40,7 +40,7 @@ async def test_closed_subscription_is_not_notified():
 
 async def test_run_loop_processes_work_until_stopped(store, workers):
     wakeup = Wakeup(poll_seconds=30)  # long poll: only the notification can wake it
-    store.on_work = wakeup.notify
+    store.wake_on_work(wakeup.notify)
     worker = workers.make(wakeup=wakeup)
     stop = asyncio.Event()
     loop_task = asyncio.create_task(worker.run(stop))

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-import threading
+from typing import Any
 
 from engine_fixtures import BOX, NOW, Echo, chain
 
 from incidentflow.canvas import Edge, Node
 from incidentflow.crypto import MASK
 from incidentflow.engine.router import first_executions
+from incidentflow.errors import StoreUnavailable
 from incidentflow.events import Event
+from incidentflow.testing import InMemoryStore
 
 START = Event("start.manual", {"who": "alice"}, "2026-03-01T12:00:00Z")
 
@@ -141,34 +143,27 @@ async def test_dead_worker_is_taken_over_with_the_same_key(store, workers):
     assert store.finish(claimed.id, "dead", None, [], workers.clock()) is False
 
 
+class RestartingStore(InMemoryStore):
+    """The store in memory, whose database is down (``down``) as outcomes are recorded:
+    what every store raises for a lost connection (store.driver_errors)."""
+
+    down = True
+
+    def finish(self, *args: Any, **kwargs: Any) -> bool:
+        if self.down:
+            raise StoreUnavailable("the database is unavailable: OperationalError")
+        return super().finish(*args, **kwargs)
+
+
 async def test_database_outage_while_recording_leaves_the_execution_to_be_retried(
-    store, workers
+    workers, test_registry
 ):
-    import sqlalchemy as sa
-
+    store = workers.store = RestartingStore(test_registry)
     run_id = start(store, chain("c", Node("Echo", "t.echo", {"message": "m"})))
-
-    class Restarting:
-        """The store, whose database drops the connection as the outcome is recorded."""
-
-        def __getattr__(self, name):
-            return getattr(store, name)
-
-        def finish(self, *args):
-            raise sa.exc.OperationalError("COMMIT", {}, Exception("server closed the connection"))
-
-        def finish_then(self, *args):  # what the worker uses: told from another thread
-            *rest, then = args
-            try:
-                self.finish(*rest)
-            except Exception as exc:
-                threading.Thread(target=then, args=(None, exc)).start()
-
-    worker = workers.make()
-    worker._store = Restarting()
-    assert await worker.drain() == 1
+    assert await workers.make().drain() == 1
     [execution] = store.get_run(run_id).executions
     assert (execution.state, execution.error) == ("running", None)  # not failed for good
+    store.down = False
     workers.clock.advance(seconds=61)
     assert await workers.make("w2").drain() == 1
     [execution] = store.get_run(run_id).executions

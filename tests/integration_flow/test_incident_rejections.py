@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 from flow_support import CREATED, Flow, canvas_yaml, new_secret
@@ -183,7 +184,7 @@ async def test_clearing_the_secret_drops_both(flow: Flow) -> None:
 # -- the endpoint cache ----------------------------------------------------------------------
 
 async def test_concurrent_deliveries_after_the_cache_expires_read_the_endpoint_once(
-    flow: Flow, monkeypatch: pytest.MonkeyPatch
+    flow: Flow, store: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import asyncio
     import time
@@ -195,15 +196,14 @@ async def test_concurrent_deliveries_after_the_cache_expires_read_the_endpoint_o
     await flow.set_secret(secret)
     endpoint_id = await flow.endpoint_id()
     reads: list[str] = []
-    store = flow.host.store
-    real = store.get_endpoint
+    real = store.get_endpoint  # the flow's store itself, under the host's metering
 
     def counting(endpoint: str, now):  # type: ignore[no-untyped-def]
         reads.append(endpoint)
         time.sleep(0.05)  # a slow read: the other deliveries arrive meanwhile
         return real(endpoint, now)
 
-    monkeypatch.setattr(store._store, "get_endpoint", counting)
+    monkeypatch.setattr(store, "get_endpoint", counting)
     seconds = [0.0]  # the cache's monotonic clock, moved by hand
     flow.host.receiver.cache = EndpointCache(ttl=5.0, monotonic=lambda: seconds[0])
     bodies = [json.dumps({"event_type": CREATED, CREATED: {"id": f"01F{n}", "name": "DB"}})

@@ -13,6 +13,12 @@ import sqlalchemy as sa
 from incidentflow.store.bulk import BulkStatement, sqlite_time
 from incidentflow.store.schema import canvases, events, runs
 
+
+@pytest.fixture
+def store(sql_store):
+    """About SQL itself: SQLite and PostgreSQL only."""
+    return sql_store
+
 NOW = datetime(2026, 11, 26, 23, 7, 44, tzinfo=UTC)
 RUN = {"id": "run-1", "canvas": "c", "canvas_version": 1, "trigger_node": "T",
        "root_event_id": "e-0", "state": "running", "pending": 1, "created_at": NOW,

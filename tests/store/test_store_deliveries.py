@@ -20,6 +20,12 @@ def endpoint(store):
     return store.endpoint_for_node("demo", "Hook", NOW)
 
 
+@pytest.fixture
+def sql_endpoint(sql_store):
+    sql_store.save_canvas(make_canvas(), "", [], NOW)
+    return sql_store.endpoint_for_node("demo", "Hook", NOW)
+
+
 def deliver(store, endpoint, webhook_id="msg_1", events=None):
     events = [(EVENT, [NewExecution("A", EVENT)])] if events is None else events
     return store.accept_delivery(endpoint.id, webhook_id, events, NOW)
@@ -103,3 +109,65 @@ def test_rejections_are_logged_and_counted(store, endpoint):
 def test_unknown_endpoint_is_not_found(store):
     with pytest.raises(NotFound):
         store.accept_delivery("nope", "m", [], NOW)
+
+
+def test_two_processes_receiving_the_same_redelivery_answer_it_once(database_url, test_registry):
+    """Two stores on one database (as two processes: each its own writer) receive the
+    same webhook-ids at once: each id starts one run and every other copy is answered
+    "duplicate" (PostgreSQL: an insert that loses to the other process's is read again,
+    alone, and answered as the duplicate it is)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from incidentflow.store.sql import SqlStore
+
+    stores = [SqlStore(database_url, test_registry) for _ in range(2)]
+    stores[0].migrate()
+    try:
+        stores[0].save_canvas(make_canvas(), "", [], NOW)
+        endpoint = stores[0].endpoint_for_node("demo", "Hook", NOW).id
+        event = Event("test.created", {}, "2026-03-01T12:00:00Z")
+        with ThreadPoolExecutor(8) as pool:
+            futures = [pool.submit(store.accept_delivery, endpoint, f"w{i}", [(event, [])], NOW)
+                       for i in range(20) for store in stores * 2]
+            outcomes = [f.result(30).outcome for f in futures]
+        assert outcomes.count("accepted") == 20
+        assert outcomes.count("duplicate") == 60
+    finally:
+        for store in stores:
+            store.close()
+
+
+def test_a_delivery_whose_insert_loses_to_another_process_is_a_duplicate(sql_store, sql_endpoint):
+    """Another process inserts the same webhook-id after our dedupe read and commits
+    while our insert waits on it (PostgreSQL): the delivery, alone in its savepoint,
+    is read again and answered "duplicate" instead of failing. (SQLite's writers are
+    serial: ours starts after theirs committed and the read itself sees it.)"""
+    import time
+
+    import sqlalchemy as sa
+
+    from incidentflow.store.accepts import Accept, accept_one
+    from incidentflow.store.schema import deliveries
+
+    other = sql_store.engine.connect()
+    other_tx = other.begin()
+    other.execute(deliveries.insert().values(
+        id="theirs", endpoint_id=sql_endpoint.id, webhook_id="msg_1", outcome="accepted",
+        reason="", run_id=None, received_at=NOW))
+    answers = []
+
+    def ours():
+        with sql_store._db.write() as conn:
+            answers.append(accept_one(conn, Accept(sql_endpoint.id, "msg_1", [(EVENT, [])], NOW),
+                                      concurrent_inserts=not sql_store._db.is_sqlite))
+
+    thread = threading.Thread(target=ours)
+    thread.start()
+    time.sleep(0.3)  # ours is waiting: on their row (PostgreSQL) or the write lock (SQLite)
+    other_tx.commit()
+    other.close()
+    thread.join(10)
+    assert [a.outcome for a in answers] == ["duplicate"]
+    with sql_store.engine.connect() as conn:
+        assert conn.scalar(sa.select(sa.func.count()).select_from(deliveries)) == 1
+    assert sql_store.get_endpoint(sql_endpoint.id, NOW).counts["duplicate"] == 1

@@ -105,15 +105,14 @@ def test_run_without_executions_is_done_at_once(store):
     assert store.list_canvases()[0].last_run_id == run_id
 
 
-def test_on_work_is_called_after_commits_that_queue_work(database_url, test_registry):
-    from incidentflow.store.sql import SqlStore
-
+def test_on_work_is_called_after_commits_that_queue_work(store):
     calls = []
-    store = SqlStore(database_url, test_registry, on_work=lambda: calls.append(1))
-    store.migrate()
+    store.wake_on_work(lambda: calls.append(1))
     queue_one(store)
     assert calls == [1]
-    store.close()
+    store.wake_on_work(None)
+    queue_one(store)
+    assert calls == [1]  # no one listens any more
 
 
 def test_an_execution_whose_workers_keep_dying_is_failed_not_taken_over_forever(store):

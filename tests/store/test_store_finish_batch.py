@@ -7,11 +7,18 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
+import pytest
 from store_fixtures import NOW, make_canvas
 from test_store_group_commit import hold_the_writer
 
 from incidentflow.events import Event
 from incidentflow.store.port import Emitted, NewExecution
+
+
+@pytest.fixture
+def store(sql_store):
+    """About SQL itself: SQLite and PostgreSQL only."""
+    return sql_store
 
 EVENT = Event("test.created", {"n": 1}, "2026-03-01T12:00:00Z")
 OUT = Event("test.out", {"ok": True}, "2026-03-01T12:00:01Z")

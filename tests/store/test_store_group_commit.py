@@ -7,13 +7,19 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import sqlalchemy as sa
-from helpers import sqlite_only
 from store_fixtures import NOW, make_canvas
 
 from incidentflow.errors import NotFound
 from incidentflow.events import Event
+from incidentflow.store.accepts import Accept, accept_many, accept_one
 from incidentflow.store.port import NewExecution
 from incidentflow.store.schema import deliveries
+
+
+@pytest.fixture
+def store(sql_store):
+    """About SQL itself: SQLite and PostgreSQL only."""
+    return sql_store
 
 EVENT = Event("test.created", {"n": 1}, "2026-03-01T12:00:00Z")
 
@@ -76,8 +82,9 @@ def test_duplicates_in_one_batch_resolve_per_delivery(store):
     assert stored == 3
 
 
-@sqlite_only()  # needs a violation deferred to COMMIT (SQLite's defer_foreign_keys)
-def test_a_failed_commit_fails_every_job_of_the_batch_and_writes_nothing(store):
+def test_a_failed_commit_fails_every_job_of_the_batch_and_writes_nothing(sqlite_store):
+    """SQLite only: it needs a violation deferred to COMMIT (``defer_foreign_keys``)."""
+    store = sqlite_store
     endpoint = endpoint_of(store)
     release = hold_the_writer(store)
 
@@ -88,7 +95,7 @@ def test_a_failed_commit_fails_every_job_of_the_batch_and_writes_nothing(store):
             run_id=None, received_at=NOW))
 
     ok = store._db.writer.submit(
-        lambda conn: store._accept(conn, endpoint, "x", [(EVENT, [])], NOW)
+        lambda conn: accept_one(conn, Accept(endpoint, "x", [(EVENT, [])], NOW), False)
     )
     broken = store._db.writer.submit(break_the_commit)
     release.set()
@@ -100,8 +107,6 @@ def test_a_failed_commit_fails_every_job_of_the_batch_and_writes_nothing(store):
 
 def test_a_batch_of_deliveries_is_recorded_set_based_with_per_delivery_answers(store):
     from datetime import timedelta
-
-    from incidentflow.store.accepts import Accept, accept_many
 
     endpoint = endpoint_of(store)
     later = NOW + timedelta(seconds=3)
@@ -125,3 +130,55 @@ def test_a_batch_of_deliveries_is_recorded_set_based_with_per_delivery_answers(s
     assert found.last_delivery_at == later
     with store._db.write() as conn:  # a later batch sees what this one stored
         assert accept_many(conn, [Accept(endpoint, "b", [], NOW)])[0].outcome == "duplicate"
+
+
+class DatabaseErrors:
+    """Every error the database raised while this is open (the engine's ``handle_error``),
+    whether or not a savepoint or a redone batch later hid it from the caller."""
+
+    def __init__(self, store):
+        self.engine, self.seen = store.engine, []
+
+    def __enter__(self):
+        sa.event.listen(self.engine, "handle_error", self._record)
+        return self.seen
+
+    def __exit__(self, *exc_info):
+        sa.event.remove(self.engine, "handle_error", self._record)
+
+    def _record(self, context):
+        self.seen.append(type(context.sqlalchemy_exception).__name__)
+
+
+def test_a_redelivery_is_deduplicated_by_the_read_not_by_the_unique_constraint(store):
+    """The fast path: a webhook-id seen before (in an earlier batch or earlier in this
+    one) is answered "duplicate" without ever attempting the insert. Were the batched
+    dedupe broken, the UNIQUE constraint and the job-by-job redo would still end in
+    "duplicate" answers; only the database error they cost shows it."""
+    endpoint = endpoint_of(store)
+    store.accept_delivery(endpoint, "seen", [(EVENT, [NewExecution("A", EVENT)])], NOW)
+    with DatabaseErrors(store) as errors:
+        alone = store.accept_delivery(endpoint, "seen", [(EVENT, [])], NOW)
+        release = hold_the_writer(store)
+        ids = ["seen", "new", "new", "seen"]
+        with ThreadPoolExecutor(len(ids)) as pool:
+            futures = [pool.submit(store.accept_delivery, endpoint, wid, [(EVENT, [])], NOW)
+                       for wid in ids]
+            release.set()
+            outcomes = [f.result(10).outcome for f in futures]
+    assert alone.outcome == "duplicate"
+    assert sorted(outcomes) == ["accepted"] + ["duplicate"] * 3
+    assert errors == []  # no insert was refused: the read caught every redelivery
+    assert store.get_endpoint(endpoint, NOW).counts["duplicate"] == 4
+
+
+def test_the_rule_sees_a_refused_insert(store):
+    """The check above can fail: a delivery row inserted twice is an error it sees."""
+    endpoint = endpoint_of(store)
+    row = {"id": "d1", "endpoint_id": endpoint, "webhook_id": "w", "outcome": "accepted",
+           "reason": "", "run_id": None, "received_at": NOW}
+    with DatabaseErrors(store) as errors, store.engine.begin() as conn:
+        conn.execute(deliveries.insert().values(**row))
+        with pytest.raises(sa.exc.IntegrityError):
+            conn.execute(deliveries.insert().values(**{**row, "id": "d2"}))
+    assert errors == ["IntegrityError"]

@@ -91,30 +91,25 @@ def test_a_detached_worker_gets_nothing(store):
     assert [e.state for e in store.get_run(run_id).executions] == ["queued"]
 
 
-def test_work_handed_over_wakes_no_one_and_work_left_queued_does(database_url, test_registry):
+def test_work_handed_over_wakes_no_one_and_work_left_queued_does(store):
     """A commit whose executions all went to the local worker needs no wakeup (on
     PostgreSQL: no NOTIFY making every worker run a claim that finds nothing)."""
-    from incidentflow.store.sql import SqlStore
-
     woken: list[int] = []
-    store = SqlStore(database_url, test_registry, on_work=lambda: woken.append(1))
-    store.migrate()
-    try:
-        store.save_canvas(make_canvas(extra=2), "", [], NOW)
-        worker = FakeWorker(slots=2)
-        store.attach_worker(worker)
-        store.start_run("demo", "Hook", EVENT, [NewExecution("A", EVENT)], NOW)
-        assert (len(worker.handed), woken) == (1, [])
-        run_id = store.start_run("demo", "Hook", EVENT,
-                                 [NewExecution("A", EVENT), NewExecution("X0", EVENT, "key")],
-                                 NOW)
-        assert (len(worker.handed), woken) == (2, [1])  # the keyed one waits for a claim
-        handed = worker.handed[0]
-        out = Event("test.out", {}, "2026-03-01T12:00:01Z")
-        worker.free = 0  # no slot: the downstream execution is queued, and wakes workers
-        assert store.finish(handed.id, "local", None,
-                            [Emitted(out, "default", [NewExecution("B", out)])], NOW, handed)
-        assert woken == [1, 1]
-        assert {e.node: e.state for e in store.get_run(run_id).executions}["X0"] == "queued"
-    finally:
-        store.close()
+    store.wake_on_work(lambda: woken.append(1))
+    store.save_canvas(make_canvas(extra=2), "", [], NOW)
+    worker = FakeWorker(slots=2)
+    store.attach_worker(worker)
+    store.start_run("demo", "Hook", EVENT, [NewExecution("A", EVENT)], NOW)
+    assert (len(worker.handed), woken) == (1, [])
+    run_id = store.start_run("demo", "Hook", EVENT,
+                             [NewExecution("A", EVENT), NewExecution("X0", EVENT, "key")],
+                             NOW)
+    assert (len(worker.handed), woken) == (2, [1])  # the keyed one waits for a claim
+    handed = worker.handed[0]
+    out = Event("test.out", {}, "2026-03-01T12:00:01Z")
+    worker.free = 0  # no slot: the downstream execution is queued, and wakes workers
+    assert store.finish(handed.id, "local", None,
+                        [Emitted(out, "default", [NewExecution("B", out)])], NOW, handed)
+    assert woken == [1, 1]
+    assert {e.node: e.state for e in store.get_run(run_id).executions}["X0"] == "queued"
+

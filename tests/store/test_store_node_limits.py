@@ -101,12 +101,12 @@ def test_a_lost_lease_decides_nothing(store):
     assert take(store, job, RateLimit(1, 60)).admitted
 
 
-def test_slots_hold_across_connections_taking_them_at_once(store, database_url):
+def test_slots_hold_across_connections_taking_them_at_once(sql_store, database_url):
     """Two stores (two engines, as two processes would have) race for 7 slots."""
-    queue_runs(store, 24)
-    jobs = claim_all(store)
-    other = SqlStore(database_url, store._roles)
-    halves = {store: jobs[0::2], other: jobs[1::2]}
+    queue_runs(sql_store, 24)
+    jobs = claim_all(sql_store)
+    other = SqlStore(database_url, sql_store._roles)
+    halves = {sql_store: jobs[0::2], other: jobs[1::2]}
     verdicts = []
     start = threading.Barrier(len(halves))
 
@@ -127,7 +127,7 @@ def test_slots_hold_across_connections_taking_them_at_once(store, database_url):
     assert sum(v.admitted for v in verdicts) == 7
     assert sum(v.held for v in verdicts) == 17
     assert sum(v.tripped_now for v in verdicts) == 1
-    (state,) = store.node_limits("demo")
+    (state,) = sql_store.node_limits("demo")
     assert (state.window_count, state.held, state.tripped) == (7, 17, True)
 
 

@@ -23,6 +23,12 @@ def endpoint(store):
     return store.endpoint_for_node("demo", "Hook", NOW)
 
 
+@pytest.fixture
+def sql_endpoint(sql_store):
+    sql_store.save_canvas(make_canvas(), "", [], NOW)
+    return sql_store.endpoint_for_node("demo", "Hook", NOW)
+
+
 def deliver(store, endpoint, webhook_id="msg_1", events=None, reason="", now=NOW):
     events = [(EVENT, [NewExecution("A", EVENT)])] if events is None else events
     return store.accept_delivery(endpoint.id, webhook_id, events, now, reason)
@@ -180,15 +186,21 @@ def test_pause_and_resume_of_an_unknown_canvas_are_not_found(store):
         store.held_deliveries("nope")
 
 
-def test_the_statement_by_statement_path_holds_too(store, endpoint):
-    """The path a redone batch takes (``SqlStore._accept``) pauses like the grouped one."""
-    store.pause_canvas("demo", NOW)
-    with store._db.write() as conn:
-        result = store._accept(conn, endpoint.id, "msg_1",
-                               [(EVENT, [NewExecution("A", EVENT)])], NOW)
-        ignored = store._accept(conn, endpoint.id, "msg_2", [], NOW, reason="why not")
+@pytest.mark.parametrize("in_savepoint", [False, True])
+def test_a_delivery_alone_holds_too(sql_store, sql_endpoint, in_savepoint):
+    """The path a redone batch takes (``accepts.accept_one``; in a savepoint where
+    another process may insert the same webhook-id) pauses like the grouped one."""
+    from incidentflow.store.accepts import Accept, accept_one
+
+    sql_store.pause_canvas("demo", NOW)
+    with sql_store._db.write() as conn:
+        result = accept_one(conn, Accept(sql_endpoint.id, "msg_1",
+                                         [(EVENT, [NewExecution("A", EVENT)])], NOW),
+                            in_savepoint)
+        ignored = accept_one(conn, Accept(sql_endpoint.id, "msg_2", [], NOW, reason="why not"),
+                             in_savepoint)
     assert (result.outcome, ignored.outcome, ignored.reason) == ("paused", "ignored", "why not")
-    assert store.held_deliveries("demo") == 1
+    assert sql_store.held_deliveries("demo") == 1
 
 
 # -- the delivery log -----------------------------------------------------------------------

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
 from incidentflow.registry import default_registry
 from incidentflow.store.schema import metadata
+
+
+@pytest.fixture
+def store(sql_store):
+    """About SQL itself: SQLite and PostgreSQL only."""
+    return sql_store
 
 
 def test_migrated_schema_matches_metadata(store):

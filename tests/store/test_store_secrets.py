@@ -43,10 +43,10 @@ def test_delete_removes_and_unknown_is_not_found(store):
         store.delete_secret("GONE")
 
 
-def test_the_row_holds_ciphertext_only(store):
+def test_the_row_holds_ciphertext_only(sql_store):
     plain = "raw-row-secret-value-4711"
-    store.put_secret("RAW", BOX.encrypt(plain), NOW)
-    with store.engine.connect() as conn:
+    sql_store.put_secret("RAW", BOX.encrypt(plain), NOW)
+    with sql_store.engine.connect() as conn:
         row = conn.execute(sa.select(canvas_secrets)).one()
     assert row.name == "RAW"
     assert plain not in row.value_enc

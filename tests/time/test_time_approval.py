@@ -8,6 +8,7 @@ import threading
 from datetime import timedelta
 
 import pytest
+from helpers import postgres_only
 from time_fixtures import canvas, make_worker, running, until
 
 from incidentflow.components.approval import Approval
@@ -218,11 +219,9 @@ async def test_an_approval_timeout_survives_its_worker_stopping(store, tmp_path)
     assert due <= done["Ask"].finished_at <= due + timedelta(seconds=1)
 
 
-@pytest.mark.postgres
+@postgres_only()  # PostgreSQL's own behaviour: no SQLite half to skip
 async def test_a_decision_in_one_process_wakes_a_worker_in_another(
         store, database_url, tmp_path):
-    if not database_url.startswith("postgresql"):
-        pytest.skip("LISTEN/NOTIFY across processes is PostgreSQL's")
     deciding = SqlStore(database_url, store._roles)  # the web process's store
     try:
         # An idle worker elsewhere polls every 5 s: only the decision's NOTIFY can make

@@ -8,6 +8,7 @@ import asyncio
 from datetime import timedelta
 
 import pytest
+from helpers import postgres_only
 from time_fixtures import canvas, make_worker, running, until
 
 from incidentflow.engine.router import first_executions
@@ -237,11 +238,9 @@ async def test_a_wait_whose_worker_died_mid_evaluation_is_taken_over_and_ends_on
     assert execution(store, run_id, "Closed").attempts == 2  # the dead claim, the takeover
 
 
-@pytest.mark.postgres
+@postgres_only()  # PostgreSQL's own behaviour: no SQLite half to skip
 async def test_an_event_arriving_while_its_wait_ends_is_recorded_without_an_offer(
         store, database_url, tmp_path):
-    if not database_url.startswith("postgresql"):
-        pytest.skip("concurrent transactions of other processes: PostgreSQL's")
     import sqlalchemy as sa
 
     from incidentflow.store.schema import event_waits

@@ -15,6 +15,7 @@ from ui_support import ADMIN_TOKEN, EMULATOR_KEY, EMULATOR_URL, PUBLIC_URL, Brow
 from incidentflow.emulator import create_emulator_app
 from incidentflow.registry import Registry, default_registry
 from incidentflow.settings import Settings
+from incidentflow.testing import InMemoryStore
 from incidentflow.web.app import create_app
 
 
@@ -24,9 +25,15 @@ def test_registry() -> Registry:
 
 
 @pytest.fixture
+def store(memory_store: InMemoryStore) -> InMemoryStore:
+    """The UI reads through the Store port, whose SQLite/PostgreSQL agreement is tested
+    in tests/store: the store in memory is enough here."""
+    return memory_store
+
+
+@pytest.fixture
 def database_url(tmp_path: Path) -> str:
-    # The UI reads through the Store port, whose SQLite/PostgreSQL agreement is tested
-    # in tests/store; one database is enough here.
+    # Opened only by tests about processes sharing a database (``sql_store``).
     return f"sqlite:///{tmp_path / 'ui.db'}"
 
 

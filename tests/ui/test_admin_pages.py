@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from starlette.testclient import TestClient
 from ui_support import ADMIN_TOKEN, MANUAL, MIRROR, Browser, apply
 
@@ -16,6 +17,12 @@ from incidentflow.settings import Settings
 from incidentflow.store.sql import SqlStore
 from incidentflow.web.app import create_app
 from incidentflow.web.ui.session import COOKIE_NAME
+
+
+@pytest.fixture
+def store(sql_store):
+    """Sign-out must hold in another process on the same database: the SQL store."""
+    return sql_store
 
 # -- deleting a canvas ----------------------------------------------------------------------
 

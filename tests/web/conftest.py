@@ -1,4 +1,4 @@
-"""Fixtures for the web layer: an app on a real store, incident.io played by the emulator.
+"""Fixtures for the web layer: an app on the store in memory, incident.io played by the emulator.
 
 ``api`` is a Starlette TestClient carrying the admin token; ``anon`` carries none.
 The emulator is reached in-process through ``httpx.ASGITransport`` at EMULATOR_URL.
@@ -20,6 +20,7 @@ from starlette.testclient import TestClient
 from incidentflow.emulator import create_emulator_app
 from incidentflow.registry import Registry, default_registry
 from incidentflow.settings import Settings
+from incidentflow.testing import InMemoryStore
 from incidentflow.web.app import create_app
 
 ADMIN_TOKEN = "ifa_test_" + "A" * 32
@@ -57,6 +58,20 @@ def new_signing_secret() -> str:
 @pytest.fixture
 def test_registry() -> Registry:
     return default_registry()
+
+
+@pytest.fixture
+def store(memory_store: InMemoryStore) -> InMemoryStore:
+    """The web layer reads and writes through the Store port, whose SQLite/PostgreSQL
+    agreement is the store suite's (tests/store): memory is enough here."""
+    return memory_store
+
+
+@pytest.fixture
+def database_url(tmp_path: Path) -> str:
+    """Not opened while ``store`` is the memory one (the app is given the store); a test
+    module about SQL overrides ``store`` with ``sql_store``, which opens it."""
+    return f"sqlite:///{tmp_path / 'web.db'}"
 
 
 @pytest.fixture

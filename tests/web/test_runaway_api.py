@@ -44,6 +44,13 @@ edges:
 
 
 @pytest.fixture
+def store(sql_store):
+    """The guard's records are written with SQL below (as the worker's finish leaves
+    them): the SQL store."""
+    return sql_store
+
+
+@pytest.fixture
 def settings(tmp_path: Path, database_url: str) -> Settings:
     """A short wait for in-flight creates, so the "gives up" case stays quick."""
     from .conftest import ADMIN_TOKEN, PUBLIC_URL

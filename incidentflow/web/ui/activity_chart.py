@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from incidentflow.store.run_list import Activity
+from incidentflow.store.port import Activity
 
 if TYPE_CHECKING:
     from incidentflow.web.ui.context import UiContext

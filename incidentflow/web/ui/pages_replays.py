@@ -15,7 +15,7 @@ from incidentflow.errors import Conflict
 from incidentflow.inputs import InvalidInput
 from incidentflow.recovery import MAX_BULK, Recovery
 from incidentflow.run_filters import run_filter, run_ids
-from incidentflow.store.run_list import RunFilter
+from incidentflow.store.port import RunFilter
 from incidentflow.web.ui.context import redirect, ui
 from incidentflow.web.ui.pages_runs import refused
 from incidentflow.web.ui.run_display import run_labels

@@ -11,8 +11,8 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
+from incidentflow.api_tokens import SESSION_ROW_PREFIX
 from incidentflow.errors import IncidentflowError
-from incidentflow.store.tokens import SESSION_ROW_PREFIX
 from incidentflow.web.ui.context import quoted, redirect, ui
 from incidentflow.web.ui.problems import problems_of
 from incidentflow.web.ui.session import SESSION_SECONDS

@@ -33,14 +33,15 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from incidentflow.errors import NotFound
-from incidentflow.settings import Settings
-from incidentflow.store.tokens import (
+from incidentflow.api_tokens import (
     SESSION,
     SESSION_ROW_PREFIX,
     hash_token,
     new_token,
 )
+from incidentflow.errors import NotFound
+from incidentflow.settings import Settings
+from incidentflow.store.port import Store
 from incidentflow.web.auth import (
     AdminTokenVerifier,
     ApiTokenVerifier,
@@ -56,7 +57,7 @@ TOKEN_WHO_PREFIX = "token:"
 
 # settings -> the store holding API tokens. Keyed by the settings object because
 # create_app binds it before the UI exists (see web/app.py).
-_token_stores: weakref.WeakKeyDictionary[Settings, Any] = weakref.WeakKeyDictionary()
+_token_stores: weakref.WeakKeyDictionary[Settings, Store] = weakref.WeakKeyDictionary()
 
 
 @dataclass(frozen=True)
@@ -82,12 +83,12 @@ def new_anonymous() -> Session:
     )
 
 
-def bind_token_store(settings: Settings, store: Any) -> None:
+def bind_token_store(settings: Settings, store: Store) -> None:
     """Accept the API tokens of ``store`` at sign-in for this settings object."""
     _token_stores[settings] = store
 
 
-def authenticate(settings: Settings, token: str, store: Any = None) -> str | None:
+def authenticate(settings: Settings, token: str, store: Store | None = None) -> str | None:
     """Who signs in with ``token``, or None. The check itself is the API's
     (``web.auth.verify_token``): the admin token (constant-time compare), else an
     unrevoked API token of ``store`` (default: the bound one)."""
@@ -108,7 +109,7 @@ class _Liveness:
     """Is a token row (a session's own, or the API token it was opened with) still
     unrevoked? Cached per process for a few seconds; ``forget`` makes it immediate."""
 
-    def __init__(self, store: Any, clock: Callable[[], float]):
+    def __init__(self, store: Store | None, clock: Callable[[], float]):
         self._store, self._clock = store, clock
         self._checked: dict[str, tuple[float, bool]] = {}
         self._lock = threading.Lock()
@@ -155,7 +156,7 @@ class SessionCodec:
     def __init__(
         self,
         settings: Settings,
-        store: Any = None,
+        store: Store | None = None,
         *,
         clock: Callable[[], float] = time.monotonic,
     ):
@@ -166,7 +167,7 @@ class SessionCodec:
         self._liveness: _Liveness | None = None
 
     @property
-    def store(self) -> Any:
+    def store(self) -> Store | None:
         return self._explicit_store or _token_stores.get(self._settings)
 
     def _live(self) -> _Liveness:
@@ -202,8 +203,11 @@ class SessionCodec:
         if not session.signed_in:
             return
         self._live().forget(session.sid)  # this process refuses it at once
+        store = self.store
+        if store is None:  # nothing bound: no row was ever written for it
+            return
         with contextlib.suppress(NotFound):  # already gone: nothing left to end
-            self.store.revoke_token(session.sid, datetime.now(UTC))
+            store.revoke_token(session.sid, datetime.now(UTC))
 
     def encode(self, session: Session) -> str:
         payload = {
