@@ -14,7 +14,7 @@ All methods are synchronous: callers in async code run them in a worker thread
 ``*_then`` variants answer through a callback from another thread instead
 (``inbox.answered`` awaits them on an event loop).
 
-The module is a little over 400 lines because it is one object, the whole port, with
+The module is over 400 lines because it is one object, the whole port, with
 each method's promise written where it is declared.
 
 Transaction rules (docs/design-rules.md, "No transaction around outside calls"):

@@ -9,8 +9,9 @@ node limits, integrations ``store/integration_rows.py``, tokens, secrets, retent
 The engine's half (claims, finishes, leases, hand-over) is ``store.sql_work.SqlWork``
 and the waiting steps' ``store.sql_waits.SqlWaits``, which this class extends.
 
-Why one class with every port method (over the usual ~20): it is the port's SQL
-adapter, and its methods are only the composition of the rooms above.
+Why one class with every port method (over the usual ~20), and a module a little over
+400 lines: it is the port's SQL adapter, and its methods are only the composition of
+the rooms above (the engine's and the waiting steps' halves are already apart).
 """
 
 from __future__ import annotations
