@@ -9,6 +9,7 @@ unreachable incident.io only warns (docs/design-rules.md, "Outage at save time")
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Iterator, Mapping
 from typing import Any
@@ -221,3 +222,27 @@ def _bad_options(node: str, values: Any, fields: list[dict[str, Any]]) -> list[P
             except PermanentError as exc:
                 problems.append(Problem(str(exc).split(": ", 1)[1], node, path))
     return problems
+
+
+class IncidentIOAction(Component):
+    """Base of the incident.io actions: the integration they name, the client's pause
+    between quick retries (tests inject one), every id a node names checked at save,
+    and, for those that create something, the created object's id (the self-trigger
+    guard records it)."""
+
+    integration = "incident"
+
+    def __init__(self, sleep: Sleep = asyncio.sleep) -> None:
+        self._sleep = sleep
+
+    def created_id(self, event: Event) -> str | None:
+        return id_of(event)
+
+    async def check_remote(
+        self,
+        node: str,
+        config: Mapping[str, Any],
+        integration: Mapping[str, Any] | None,
+        http: httpx.AsyncClient,
+    ) -> RemoteCheck:
+        return await check_named_resources(self, node, config, integration, http)

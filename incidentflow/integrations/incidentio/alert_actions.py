@@ -8,31 +8,26 @@ the base URL: its API key is never sent to the alert events endpoint.
 
 from __future__ import annotations
 
-import asyncio
 import re
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
-import httpx
-
 from incidentflow.components.base import (
-    Component,
     Emission,
     ExecutionContext,
     Field,
-    RemoteCheck,
 )
 from incidentflow.errors import PermanentError, Problem
 from incidentflow.events import Event
 from incidentflow.integrations.incidentio import examples
 from incidentflow.integrations.incidentio.action_support import (
-    check_named_resources,
+    IncidentIOAction,
     client_for,
     emit,
     required_text,
     text,
 )
-from incidentflow.integrations.incidentio.client import DEFAULT_BASE_URL, IncidentIOClient, Sleep
+from incidentflow.integrations.incidentio.client import DEFAULT_BASE_URL, IncidentIOClient
 
 EVENT_OUTPUT = "incident.alert_event"
 ALERT_OUTPUT = "incident.alert"
@@ -42,13 +37,12 @@ SECRET_REFERENCE = re.compile(
     r"""\{\{-?\s*secrets(\.[A-Za-z_]\w*|\[\s*(['"])[A-Za-z_]\w*\2\s*\])\s*-?\}\}""")
 
 
-class SendAlertEvent(Component):
+class SendAlertEvent(IncidentIOAction):
     type = "incident.sendAlertEvent"
     label = "Send Alert Event"
     description = ("Raises or resolves an alert on an HTTP alert source: one alert per "
                    "deduplication key.")
     icon = "🚨"
-    integration = "incident"
     # An alert event opens (or re-fires) an alert elsewhere: rate-limited, and guarded
     # against the canvas's own On Alert trigger (docs/runaway.md).
     creates = ALERT_OUTPUT
@@ -72,9 +66,6 @@ class SendAlertEvent(Component):
               description="Any JSON the alert source is set up to parse"),
     )
     example_output: ClassVar[dict[str, Any] | None] = examples.load("send-alert-event")
-
-    def __init__(self, sleep: Sleep = asyncio.sleep) -> None:
-        self._sleep = sleep
 
     def check(self, node: str, config: Mapping[str, Any]) -> list[Problem]:
         problems = []
@@ -126,31 +117,18 @@ class SendAlertEvent(Component):
         key = event.data.get("deduplication_key") if isinstance(event.data, dict) else None
         return key if isinstance(key, str) and key else None
 
-    async def check_remote(
-        self,
-        node: str,
-        config: Mapping[str, Any],
-        integration: Mapping[str, Any] | None,
-        http: httpx.AsyncClient,
-    ) -> RemoteCheck:
-        return await check_named_resources(self, node, config, integration, http)
 
-
-class ResolveAlert(Component):
+class ResolveAlert(IncidentIOAction):
     type = "incident.resolveAlert"
     label = "Resolve Alert"
     description = "Resolves an alert in incident.io by its id."
     icon = "✅"
-    integration = "incident"
     fields = (
         Field("alert", "template", "Alert", required=True,
               description="The alert's id (supports expressions, e.g. "
               "{{ root.data.alert.id }})"),
     )
     example_output: ClassVar[dict[str, Any] | None] = examples.load("resolve-alert")
-
-    def __init__(self, sleep: Sleep = asyncio.sleep) -> None:
-        self._sleep = sleep
 
     async def execute(self, ctx: ExecutionContext) -> list[Emission]:
         alert_id = required_text(ctx.config, "alert", "Alert")

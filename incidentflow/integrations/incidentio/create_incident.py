@@ -2,48 +2,39 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
-import httpx
-
 from incidentflow.components.base import (
-    Component,
     Emission,
     ExecutionContext,
     Field,
     Option,
-    RemoteCheck,
 )
 from incidentflow.errors import PermanentError, Problem
-from incidentflow.events import Event
 from incidentflow.integrations.incidentio import examples
 from incidentflow.integrations.incidentio.action_support import (
     INCIDENT_EVENT,
-    check_named_resources,
+    IncidentIOAction,
     client_for,
     custom_field_entries,
     custom_fields_field,
     emit,
-    id_of,
     mode_options,
     required_text,
     text,
 )
-from incidentflow.integrations.incidentio.client import Sleep
 
 OUTPUT_EVENT = INCIDENT_EVENT
 VISIBILITIES = ("public", "private")
 MODES = ("standard", "retrospective", "test", "tutorial")
 
 
-class CreateIncident(Component):
+class CreateIncident(IncidentIOAction):
     type = "incident.createIncident"
     label = "Create Incident"
     description = "Creates a new incident in incident.io."
     icon = "🔥"
-    integration = "incident"
     creates = OUTPUT_EVENT
     fields = (
         Field(
@@ -77,9 +68,6 @@ class CreateIncident(Component):
     )
     example_output: ClassVar[dict[str, Any] | None] = examples.load("create-incident")
     example_minimal: ClassVar[dict[str, Any] | None] = examples.load("create-incident-minimal")
-
-    def __init__(self, sleep: Sleep = asyncio.sleep) -> None:
-        self._sleep = sleep  # the client's pause between quick retries (tests inject one)
 
     def check(self, node: str, config: Mapping[str, Any]) -> list[Problem]:
         problems = []
@@ -128,18 +116,6 @@ class CreateIncident(Component):
         incident = await client.create_incident(payload)
         # The incident whole, as incident.io returned it (contract: no trimmed copy).
         return emit(ctx, OUTPUT_EVENT, incident)
-
-    def created_id(self, event: Event) -> str | None:
-        return id_of(event)
-
-    async def check_remote(
-        self,
-        node: str,
-        config: Mapping[str, Any],
-        integration: Mapping[str, Any] | None,
-        http: httpx.AsyncClient,
-    ) -> RemoteCheck:
-        return await check_named_resources(self, node, config, integration, http)
 
 
 def role_assignments(value: Any) -> list[dict[str, Any]]:

@@ -3,43 +3,34 @@ with the execution's idempotency key so a retry never pages twice."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
-import httpx
-
 from incidentflow.components.base import (
-    Component,
     Emission,
     ExecutionContext,
     Field,
-    RemoteCheck,
 )
 from incidentflow.errors import PermanentError, Problem
-from incidentflow.events import Event
 from incidentflow.integrations.incidentio import examples
 from incidentflow.integrations.incidentio.action_support import (
-    check_named_resources,
+    IncidentIOAction,
     client_for,
     emit,
-    id_of,
     incident_field,
     incident_id,
     required_text,
     text,
 )
-from incidentflow.integrations.incidentio.client import Sleep
 
 OUTPUT_EVENT = "incident.escalation"
 
 
-class CreateEscalation(Component):
+class CreateEscalation(IncidentIOAction):
     type = "incident.createEscalation"
     label = "Create Escalation"
     description = "Pages an escalation path or users through incident.io On-call."
     icon = "📟"
-    integration = "incident"
     creates = OUTPUT_EVENT
     fields = (
         Field("title", "template", "Title", required=True,
@@ -54,9 +45,6 @@ class CreateEscalation(Component):
                        "(optional; supports expressions)", required=False),
     )
     example_output: ClassVar[dict[str, Any] | None] = examples.load("create-escalation")
-
-    def __init__(self, sleep: Sleep = asyncio.sleep) -> None:
-        self._sleep = sleep
 
     def check(self, node: str, config: Mapping[str, Any]) -> list[Problem]:
         if config.get("escalationPathId") or config.get("userIds"):
@@ -83,15 +71,3 @@ class CreateEscalation(Component):
         if text(config.get("incident")):
             payload["incident_id"] = await incident_id(client, text(config.get("incident")))
         return emit(ctx, OUTPUT_EVENT, await client.create_escalation(payload))
-
-    def created_id(self, event: Event) -> str | None:
-        return id_of(event)
-
-    async def check_remote(
-        self,
-        node: str,
-        config: Mapping[str, Any],
-        integration: Mapping[str, Any] | None,
-        http: httpx.AsyncClient,
-    ) -> RemoteCheck:
-        return await check_named_resources(self, node, config, integration, http)

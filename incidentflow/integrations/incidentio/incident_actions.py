@@ -2,25 +2,20 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
-import httpx
-
 from incidentflow.components.base import (
-    Component,
     Emission,
     ExecutionContext,
     Field,
     Option,
-    RemoteCheck,
 )
 from incidentflow.errors import PermanentError, Problem
 from incidentflow.integrations.incidentio import examples
 from incidentflow.integrations.incidentio.action_support import (
     INCIDENT_EVENT,
-    check_named_resources,
+    IncidentIOAction,
     client_for,
     custom_field_entries,
     custom_fields_field,
@@ -31,7 +26,6 @@ from incidentflow.integrations.incidentio.action_support import (
     required_text,
     text,
 )
-from incidentflow.integrations.incidentio.client import Sleep
 
 LIST_EVENT = "incident.incidents"
 DEFAULT_LIMIT = 25
@@ -43,21 +37,8 @@ STATUS_CATEGORIES = ("triage", "live", "learning", "closed", "declined", "merged
 CHANGES = ("name", "summary", "severityId", "statusId", "customFields")
 
 
-class _IncidentAction(Component):
-    integration = "incident"
+class _IncidentAction(IncidentIOAction):
     icon = "🔎"
-
-    def __init__(self, sleep: Sleep = asyncio.sleep) -> None:
-        self._sleep = sleep  # the client's pause between quick retries (tests inject one)
-
-    async def check_remote(
-        self,
-        node: str,
-        config: Mapping[str, Any],
-        integration: Mapping[str, Any] | None,
-        http: httpx.AsyncClient,
-    ) -> RemoteCheck:
-        return await check_named_resources(self, node, config, integration, http)
 
 
 class GetIncident(_IncidentAction):
