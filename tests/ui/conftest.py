@@ -79,3 +79,57 @@ def with_integration(browser: Browser) -> Browser:
     })
     assert answer.status_code == 200 and "Integration saved." in answer.text
     return browser
+
+
+# -- the shared browser scenario: incidentflow and the emulator as real processes ----------
+# (module scope: each browser test module gets its own pair; see browser_support.py)
+
+@pytest.fixture(scope="module")
+def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    from browser_support import EMULATOR_KEY, TOKEN, require_chromium
+    from helpers import free_port
+    from servers import cli, process
+
+    require_chromium()
+    logs = tmp_path_factory.mktemp("logs")
+    emulator_port, port = free_port(), free_port()
+    emulator = f"http://127.0.0.1:{emulator_port}"
+    base = f"http://127.0.0.1:{port}"
+    env = {
+        "INCIDENTFLOW_ADMIN_TOKEN": TOKEN,
+        "INCIDENTFLOW_SECRET_KEY": "browser-test-secret-key",
+        "INCIDENTFLOW_DATA_DIR": str(tmp_path_factory.mktemp("data")),
+        "INCIDENTFLOW_PUBLIC_URL": base,
+    }
+    with (
+        process([*cli(), "emulator", "--port", str(emulator_port), "--api-key", EMULATOR_KEY],
+                f"{emulator}/_emulator/faults", {}, logs / "emulator.log"),
+        process([*cli(), "serve", "--port", str(port)], f"{base}/healthz", env,
+                logs / "server.log"),
+    ):
+        yield {"base": base, "emulator": emulator}
+
+
+@pytest.fixture(scope="module")
+def csp_violations() -> list[str]:
+    return []
+
+
+@pytest.fixture(scope="module")
+def browser_context(servers: dict[str, str], csp_violations: list[str]) -> Iterator[Any]:
+    from browser_support import REPORT_CSP_VIOLATIONS, launch
+
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as playwright:
+        browser = launch(playwright)
+        context = browser.new_context(viewport={"width": 1280, "height": 860},
+                                      base_url=servers["base"])
+        context.add_init_script(REPORT_CSP_VIOLATIONS)
+        context.on("console", lambda message: csp_violations.append(message.text)
+                   if "CSP violation" in message.text else None)
+        context.grant_permissions(["clipboard-read", "clipboard-write"],
+                                  origin=servers["base"])
+        context.set_default_timeout(10_000)
+        yield context
+        context.close()
+        browser.close()

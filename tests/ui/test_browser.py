@@ -11,30 +11,16 @@ the follow-up incident linked; sign out and be refused.
 
 from __future__ import annotations
 
-import os
 import re
-import tempfile
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from helpers import free_port
-from servers import cli, process
+from browser_support import EMULATOR_KEY, TOKEN, TRIAGE, WAIT_MS, shot
 from ui_support import MAJOR
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
-DOC_SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
-SHOTS = (DOC_SHOTS if os.environ.get("INCIDENTFLOW_UPDATE_SCREENSHOTS") == "1"
-         else Path(tempfile.mkdtemp(prefix="incidentflow-screenshots-")))
-TOKEN = "ifa_browser_" + "C" * 30
-EMULATOR_KEY = "emulator-browser-key"
-WAIT_MS = 20_000
 
 CANVAS = """\
 name: mirror-major-incidents
@@ -61,69 +47,9 @@ edges:
   - {from: On Incident, to: Only majors}
   - {from: Only majors, to: Open follow-up}
 """.replace("SEVERITY", MAJOR)
-TRIAGE = (Path(__file__).parent / "canvases" / "triage-30.yaml").read_text()
 BROKEN = CANVAS.replace("severity.name in [", "severity.name in in [")
 
 pw_sync = pytest.importorskip("playwright.sync_api")
-
-
-@pytest.fixture(scope="module")
-def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
-    if not Path(CHROMIUM).exists():
-        pytest.skip("Debian's chromium is not installed (apt-get install -y chromium)")
-    logs = tmp_path_factory.mktemp("logs")
-    emulator_port, port = free_port(), free_port()
-    emulator = f"http://127.0.0.1:{emulator_port}"
-    base = f"http://127.0.0.1:{port}"
-    env = {
-        "INCIDENTFLOW_ADMIN_TOKEN": TOKEN,
-        "INCIDENTFLOW_SECRET_KEY": "browser-test-secret-key",
-        "INCIDENTFLOW_DATA_DIR": str(tmp_path_factory.mktemp("data")),
-        "INCIDENTFLOW_PUBLIC_URL": base,
-    }
-    with (
-        process([*cli(), "emulator", "--port", str(emulator_port), "--api-key", EMULATOR_KEY],
-                f"{emulator}/_emulator/faults", {}, logs / "emulator.log"),
-        process([*cli(), "serve", "--port", str(port)], f"{base}/healthz", env,
-                logs / "server.log"),
-    ):
-        yield {"base": base, "emulator": emulator}
-
-
-# Every page reports what its Content-Security-Policy refused to the console (an init
-# script is injected by the browser, so the policy does not apply to it).
-REPORT_CSP_VIOLATIONS = """
-document.addEventListener("securitypolicyviolation", (e) => {
-  console.error("CSP violation: " + e.violatedDirective + " " + (e.blockedURI || "inline"));
-});
-"""
-
-
-@pytest.fixture(scope="module")
-def csp_violations() -> list[str]:
-    return []
-
-
-@pytest.fixture(scope="module")
-def browser_context(servers: dict[str, str], csp_violations: list[str]) -> Iterator[Any]:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    with pw_sync.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        context = browser.new_context(viewport={"width": 1280, "height": 860},
-                                      base_url=servers["base"])
-        context.add_init_script(REPORT_CSP_VIOLATIONS)
-        context.on("console", lambda message: csp_violations.append(message.text)
-                   if "CSP violation" in message.text else None)
-        context.grant_permissions(["clipboard-read", "clipboard-write"],
-                                  origin=servers["base"])
-        context.set_default_timeout(10_000)
-        yield context
-        context.close()
-        browser.close()
-
-
-def shot(page: Any, name: str, full: bool = True) -> None:
-    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=full)
 
 
 def test_the_whole_flow(browser_context: Any, servers: dict[str, str]) -> None:

@@ -8,14 +8,8 @@ from typing import Any
 
 import httpx
 import pytest
+from browser_support import TOKEN, shot
 from helpers import wait_until
-from test_browser import (  # noqa: F401 - fixtures
-    TOKEN,
-    browser_context,
-    csp_violations,
-    servers,
-    shot,
-)
 
 pytestmark = pytest.mark.browser
 pw_sync = pytest.importorskip("playwright.sync_api")
@@ -38,9 +32,9 @@ edges:
 """
 
 
-def test_waiting_for_you_then_approve_on_the_run_page(browser_context: Any,  # noqa: F811
-                                                      servers: dict[str, str],  # noqa: F811
-                                                      csp_violations: list[str]) -> None:  # noqa: F811
+def test_waiting_for_you_then_approve_on_the_run_page(browser_context: Any,
+                                                      servers: dict[str, str],
+                                                      csp_violations: list[str]) -> None:
     expect = pw_sync.expect
     api = httpx.Client(base_url=servers["base"], timeout=10,
                        headers={"Authorization": f"Bearer {TOKEN}"})

@@ -13,15 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
-from test_browser import (  # noqa: F401 - fixtures
-    EMULATOR_KEY,
-    SHOTS,
-    TOKEN,
-    WAIT_MS,
-    browser_context,
-    csp_violations,
-    servers,
-)
+from browser_support import EMULATOR_KEY, SHOTS, TOKEN, WAIT_MS
 from ui_support import MAJOR
 
 pytestmark = pytest.mark.browser
@@ -75,7 +67,7 @@ def focused_in(page: Any, selector: str) -> bool:
 
 
 @pytest.fixture(scope="module")
-def signed_in(browser_context: Any) -> Any:  # noqa: F811
+def signed_in(browser_context: Any) -> Any:
     page = browser_context.new_page()
     page.set_viewport_size(DESKTOP)
     page.goto("/signin")
@@ -87,7 +79,7 @@ def signed_in(browser_context: Any) -> Any:  # noqa: F811
 
 
 def test_build_a_canvas_from_the_palette_and_see_it_run(
-    signed_in: Any, servers: dict[str, str]  # noqa: F811
+    signed_in: Any, servers: dict[str, str]
 ) -> None:
     expect, page = pw_sync.expect, signed_in
     watch = Watch(page)

@@ -5,19 +5,16 @@ nodes open. Nothing is written under docs/ (no screenshots)."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from browser_support import launch, require_chromium
 from helpers import free_port
 from servers import cli, process
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 TOKEN = "ifa_browser_large_" + "D" * 30
 
 pw_sync = pytest.importorskip("playwright.sync_api")
@@ -45,8 +42,7 @@ def chain_yaml() -> str:
 
 @pytest.fixture(scope="module")
 def base(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    if not Path(CHROMIUM).exists():
-        pytest.skip("Debian's chromium is not installed (apt-get install -y chromium)")
+    require_chromium()
     logs = tmp_path_factory.mktemp("logs")
     port = free_port()
     url = f"http://127.0.0.1:{port}"
@@ -70,7 +66,7 @@ def base(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 @pytest.fixture(scope="module")
 def page(base: str) -> Iterator[Any]:
     with pw_sync.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser = launch(playwright)
         context = browser.new_context(viewport={"width": 1280, "height": 860}, base_url=base)
         context.set_default_timeout(20_000)
         page = context.new_page()

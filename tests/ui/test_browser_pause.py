@@ -9,14 +9,8 @@ from typing import Any
 
 import httpx
 import pytest
+from browser_support import TOKEN, shot
 from helpers import wait_until
-from test_browser import (  # noqa: F401 - fixtures
-    TOKEN,
-    browser_context,
-    csp_violations,
-    servers,
-    shot,
-)
 
 pytestmark = pytest.mark.browser
 pw_sync = pytest.importorskip("playwright.sync_api")
@@ -31,8 +25,8 @@ edges:
 """
 
 
-def test_pause_keep_a_delivery_then_resume_and_run_it(browser_context: Any,  # noqa: F811
-                                                       servers: dict[str, str]) -> None:  # noqa: F811
+def test_pause_keep_a_delivery_then_resume_and_run_it(browser_context: Any,
+                                                       servers: dict[str, str]) -> None:
     expect = pw_sync.expect
     api = httpx.Client(base_url=servers["base"], timeout=10,
                        headers={"Authorization": f"Bearer {TOKEN}"})

@@ -11,14 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
-from test_browser import (  # noqa: F401 - fixtures
-    EMULATOR_KEY,
-    TOKEN,
-    TRIAGE,
-    browser_context,
-    csp_violations,
-    servers,
-)
+from browser_support import EMULATOR_KEY, TOKEN, TRIAGE
 
 pytestmark = pytest.mark.browser
 pw_sync = pytest.importorskip("playwright.sync_api")
@@ -43,7 +36,7 @@ NOT_OPERATIONAL = "Warning: not operational: signing secret not set"
 
 
 @pytest.fixture(scope="module")
-def api(servers: dict[str, str]) -> Any:  # noqa: F811
+def api(servers: dict[str, str]) -> Any:
     client = httpx.Client(base_url=servers["base"], timeout=10,
                           headers={"Authorization": f"Bearer {TOKEN}"})
     client.put("/api/v1/integrations/incident", json={  # the 30-node canvas uses it
@@ -61,7 +54,7 @@ def api(servers: dict[str, str]) -> Any:  # noqa: F811
 
 
 @pytest.fixture(scope="module")
-def page(browser_context: Any, api: Any) -> Any:  # noqa: F811
+def page(browser_context: Any, api: Any) -> Any:
     page = browser_context.new_page()
     page.goto("/signin")
     page.get_by_label("Token").fill(TOKEN)
@@ -130,5 +123,5 @@ def test_the_nav_shows_canvases_on_a_run_page(page: Any) -> None:
     expect(nav.get_by_role("link", name="Canvases")).to_have_attribute("aria-current", "page")
 
 
-def test_no_page_here_broke_the_policy(page: Any, csp_violations: list[str]) -> None:  # noqa: F811
+def test_no_page_here_broke_the_policy(page: Any, csp_violations: list[str]) -> None:
     assert csp_violations == []

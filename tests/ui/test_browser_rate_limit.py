@@ -8,16 +8,8 @@ from typing import Any
 
 import httpx
 import pytest
+from browser_support import EMULATOR_KEY, TOKEN, WAIT_MS, shot
 from helpers import wait_until
-from test_browser import (  # noqa: F401 - fixtures
-    EMULATOR_KEY,
-    TOKEN,
-    WAIT_MS,
-    browser_context,
-    csp_violations,
-    servers,
-    shot,
-)
 from ui_support import RATE_LIMITED_LOOP
 
 pytestmark = pytest.mark.browser
@@ -32,8 +24,8 @@ def states(api: httpx.Client) -> list[str]:
                   for r in runs)
 
 
-def test_trip_warn_and_release_in_the_browser(browser_context: Any,  # noqa: F811
-                                              servers: dict[str, str]) -> None:  # noqa: F811
+def test_trip_warn_and_release_in_the_browser(browser_context: Any,
+                                              servers: dict[str, str]) -> None:
     api = httpx.Client(base_url=servers["base"], headers={"Authorization": f"Bearer {TOKEN}"})
     assert api.put("/api/v1/integrations/incident", json={"type": "incident", "configuration": {
         "apiKey": EMULATOR_KEY, "baseUrl": servers["emulator"]}}).status_code == 200

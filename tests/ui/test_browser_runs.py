@@ -17,9 +17,9 @@ from typing import Any
 
 import httpx
 import pytest
+from browser_support import SHOTS, launch, require_chromium, shot
 from helpers import free_port, wait_until
 from servers import cli, process
-from test_browser import CHROMIUM, CHROMIUM_ARGS, SHOTS, shot
 from ui_support import MAJOR
 
 pytestmark = pytest.mark.browser
@@ -53,10 +53,8 @@ edges:
 
 @pytest.fixture(scope="module")
 def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
-    from pathlib import Path
 
-    if not Path(CHROMIUM).exists():
-        pytest.skip("Debian's chromium is not installed (apt-get install -y chromium)")
+    require_chromium()
     logs = tmp_path_factory.mktemp("logs")
     emulator_port, port = free_port(), free_port()
     emulator, base = f"http://127.0.0.1:{emulator_port}", f"http://127.0.0.1:{port}"
@@ -102,7 +100,7 @@ class Watched:
 def watched(request: pytest.FixtureRequest, servers: dict[str, str]) -> Iterator[Watched]:
     SHOTS.mkdir(parents=True, exist_ok=True)
     with pw_sync.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser = launch(playwright)
         context = browser.new_context(viewport=SIZES[request.param], base_url=servers["base"])
         context.set_default_timeout(10_000)
         watched = Watched(context)

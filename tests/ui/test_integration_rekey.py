@@ -5,10 +5,10 @@ is only sent where it was saved to go), and refuses a metadata address beside th
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from typing import Any
 
 import pytest
+from browser_support import launch, require_chromium
 from ui_support import EMULATOR_KEY, EMULATOR_URL, Browser
 
 
@@ -67,14 +67,10 @@ def test_a_metadata_base_url_is_refused_beside_the_field(browser: Browser) -> No
 
 # -- in chromium: the key becomes required as soon as the base URL moves -------------------
 
-CHROMIUM = "/usr/bin/chromium"
-
-
 @pytest.mark.browser
 def test_the_key_becomes_required_while_the_base_url_differs(with_integration: Browser) -> None:
     sync_api = pytest.importorskip("playwright.sync_api")
-    if not Path(CHROMIUM).exists():
-        pytest.skip("Debian's chromium is not installed")
+    require_chromium()
     page_html = with_integration.get("/integrations").text
     script = with_integration.client.get("/static/ui.js").text
 
@@ -87,8 +83,7 @@ def test_the_key_becomes_required_while_the_base_url_differs(with_integration: B
             route.fulfill(body="", status=204)
 
     with sync_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM,
-                                              args=["--no-sandbox", "--disable-gpu"])
+        chromium = launch(playwright)
         try:
             page = chromium.new_page()
             page.route("**/*", serve)

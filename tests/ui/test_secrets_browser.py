@@ -5,10 +5,10 @@ delete it after the confirmation step."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
+from browser_support import launch, require_chromium
 from helpers import free_port
 from servers import cli, process
 
@@ -20,9 +20,6 @@ except ImportError:  # pragma: no cover
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 TOKEN = "ifa_secrets_browser_" + "D" * 24
 VALUE = "browser-secret-value-Hn52"
 
@@ -31,8 +28,7 @@ pw_sync = pytest.importorskip("playwright.sync_api")
 
 @pytest.fixture(scope="module")
 def base(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    if not Path(CHROMIUM).exists():
-        pytest.skip("Debian's chromium is not installed (apt-get install -y chromium)")
+    require_chromium()
     logs = tmp_path_factory.mktemp("logs")
     url = f"http://127.0.0.1:{free_port()}"
     env = {
@@ -50,7 +46,7 @@ def base(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 @pytest.fixture
 def page(base: str) -> Iterator[Any]:
     with pw_sync.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser = launch(playwright)
         context = browser.new_context(base_url=base)
         context.set_default_timeout(10_000)
         yield context.new_page()
