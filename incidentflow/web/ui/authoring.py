@@ -90,12 +90,12 @@ def add_node(document: dict[str, Any], node: dict[str, Any], follows: list[Follo
     set_follows(document, str(node["name"]), follows)
 
 
-def follows_of(document: dict[str, Any], name: str) -> list[Follow]:
-    return [
-        Follow(str(edge.get("from")), str(edge.get("channel") or DEFAULT_CHANNEL))
-        for edge in _edges(document)
-        if isinstance(edge, dict) and edge.get("to") == name
-    ]
+def set_configuration(document: dict[str, Any], name: str, config: dict[str, Any]) -> None:
+    """Replace one node's configuration (comments are lost: the editor keeps them, a
+    form cannot)."""
+    for raw in _nodes(document):
+        if isinstance(raw, dict) and raw.get("name") == name:
+            raw["configuration"] = config
 
 
 def set_follows(document: dict[str, Any], name: str, follows: list[Follow]) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import yaml
 from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
@@ -16,6 +15,7 @@ from incidentflow.errors import IncidentflowError, NotFound
 from incidentflow.events import utcnow
 from incidentflow.expression_pool import off_loop
 from incidentflow.secrets_service import CanvasSecrets, preview_scope
+from incidentflow.web.ui import authoring
 from incidentflow.web.ui.authoring import connect_view
 from incidentflow.web.ui.context import UiContext, quoted, redirect, ui
 from incidentflow.web.ui.node_form import (
@@ -177,13 +177,11 @@ async def save_node(request: Request) -> Response:
 
 
 def _source_with_config(source: str, node_name: str, config: dict[str, Any]) -> str:
-    """The canvas document with one node's configuration replaced (comments are lost:
-    the editor keeps them, this form cannot)."""
-    document = yaml.safe_load(source)
-    for raw in document.get("nodes") or []:
-        if isinstance(raw, dict) and raw.get("name") == node_name:
-            raw["configuration"] = config
-    return yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=100)
+    """The canvas document with one node's configuration replaced, read with the canvas
+    loader's limits like every other edit (``authoring``)."""
+    document = authoring.load(source)
+    authoring.set_configuration(document, node_name, config)
+    return authoring.dump(document)
 
 
 async def set_secret(request: Request) -> Response:
