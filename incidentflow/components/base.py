@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from incidentflow.errors import Problem
 from incidentflow.events import FILTERED_REASON, Event  # noqa: F401  (part of the contract)
-from incidentflow.waits import Wait, Waiting  # noqa: F401  (part of the component contract)
+from incidentflow.wait_records import Wait, Waiting  # noqa: F401  (part of the component contract)
 
 if TYPE_CHECKING:
     import httpx

@@ -24,7 +24,7 @@ from incidentflow.store.codec import new_id
 from incidentflow.store.memory_rows import ExecutionRow, copied, storable
 from incidentflow.store.memory_work import MemoryWork
 from incidentflow.store.port import CatchUpState, EventOffer, EventWait, NewExecution
-from incidentflow.waits import Wait, Waiting
+from incidentflow.wait_records import Wait, Waiting
 
 TIMED_OUT: dict[str, Any] = {"timeout": True}
 CANCELLED: dict[str, Any] = {"cancelled": True}

@@ -68,7 +68,7 @@ from incidentflow.store.records import (
     SelfCreated,
     TokenRecord,
 )
-from incidentflow.waits import Wait, Waiting
+from incidentflow.wait_records import Wait, Waiting
 
 __all__ = [
     "Activity", "AttemptRecord", "CatchUpState", "EventOffer", "EventWait", "RunFilter",

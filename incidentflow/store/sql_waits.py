@@ -18,7 +18,7 @@ from incidentflow.errors import Conflict, NotFound
 from incidentflow.store import event_waits, waits
 from incidentflow.store.port import EventOffer, EventWait
 from incidentflow.store.sql_work import SqlWork
-from incidentflow.waits import Wait, Waiting
+from incidentflow.wait_records import Wait, Waiting
 
 log = logging.getLogger(__name__)
 

@@ -25,7 +25,7 @@ from sqlalchemy.engine import Connection
 
 from incidentflow.store.notify import notify_due
 from incidentflow.store.schema import QUEUED, event_waits, executions, runs, waits
-from incidentflow.waits import Wait, Waiting
+from incidentflow.wait_records import Wait, Waiting
 
 TIMED_OUT: dict[str, Any] = {"timeout": True}
 CANCELLED: dict[str, Any] = {"cancelled": True}

@@ -12,7 +12,7 @@ from incidentflow.errors import Conflict, NotFound
 from incidentflow.event_match import key_of, rule_of
 from incidentflow.events import Event
 from incidentflow.store.port import EventWait, NewExecution
-from incidentflow.waits import Waiting
+from incidentflow.wait_records import Waiting
 
 EVENT = Event("test.created", {"incident": {"id": "I1"}}, "2026-03-01T12:00:00Z")
 LATER = NOW + timedelta(minutes=10)
