@@ -244,3 +244,19 @@ def fresh_schema(base: str) -> Iterator[str]:
         with admin.begin() as conn:
             conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
         admin.dispose()
+
+
+# A run stopped by a filter that reads a canvas secret: failed while the secret is
+# missing, succeeded once it is set (run recovery's API and pages replay it).
+GATED_CANVAS = """\
+name: gated
+nodes:
+  - {name: Start, type: start}
+  - name: Gate
+    type: filter
+    configuration: {expression: "secrets.GATE == 'open-sesame'"}
+  - {name: Done, type: noop}
+edges:
+  - {from: Start, to: Gate}
+  - {from: Gate, to: Done}
+"""

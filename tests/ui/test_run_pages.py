@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers import GATED_CANVAS as GATED
 from ui_support import ADMIN_TOKEN, EMULATOR_URL, MANUAL, PUBLIC_URL, Browser, apply, drain
 
 from incidentflow.crypto import SecretBox
@@ -21,18 +22,6 @@ from incidentflow.events import Event, utcnow
 from incidentflow.settings import Settings
 from incidentflow.web.ui.run_display import short_ids
 
-GATED = """\
-name: gated
-nodes:
-  - {name: Start, type: start}
-  - name: Gate
-    type: filter
-    configuration: {expression: "secrets.GATE == 'open-sesame'"}
-  - {name: Done, type: noop}
-edges:
-  - {from: Start, to: Gate}
-  - {from: Gate, to: Done}
-"""
 RETRY_SECONDS = 30.0  # the page is read between the attempts; a later clock runs the next
 
 

@@ -7,6 +7,7 @@ from typing import Any
 
 import httpx
 import pytest
+from helpers import GATED_CANVAS as GATED
 from starlette.testclient import TestClient
 
 from incidentflow.registry import Registry
@@ -14,19 +15,6 @@ from incidentflow.settings import Settings
 
 from .conftest import put_yaml
 from .test_runs_api import drain
-
-GATED = """
-name: gated
-nodes:
-  - {name: Start, type: start}
-  - name: Gate
-    type: filter
-    configuration: {expression: "secrets.GATE == 'open-sesame'"}
-  - {name: Done, type: noop}
-edges:
-  - {from: Start, to: Gate}
-  - {from: Gate, to: Done}
-"""
 
 
 @pytest.fixture
