@@ -17,14 +17,13 @@ import anyio.to_thread
 
 from incidentflow.components.approval import APPROVED, KIND, REJECTED
 from incidentflow.components.base import Wait
-from incidentflow.errors import Conflict, Forbidden, NotFound, Problem
+from incidentflow.errors import Conflict, Forbidden, InvalidInput, NotFound, Problem
 from incidentflow.events import iso
-from incidentflow.inputs import InvalidInput
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from incidentflow.host import Host
+    from incidentflow.app_service import AppService
 
 T = TypeVar("T")
 DECISIONS = {"approve": APPROVED, "reject": REJECTED}
@@ -66,7 +65,7 @@ def may_decide(wait: Wait, who: str) -> bool:
 
 
 class Approvals:
-    def __init__(self, host: Host):
+    def __init__(self, host: AppService):
         self.host = host
 
     async def _db(self, fn: Callable[..., T], *args: Any) -> T:

@@ -36,7 +36,7 @@ class SecretBox:
     def reveal(self, encrypted: Mapping[str, str]) -> dict[str, str]:
         """Decrypt each value and mask it in every log line from now on: the one way a
         stored secret (an integration's API key, a signing secret) is opened."""
-        from incidentflow.logging import register_secret  # logging imports MASK from here
+        from incidentflow.log_setup import register_secret  # logging imports MASK from here
 
         plain = {name: self.decrypt(token) for name, token in encrypted.items()}
         for value in plain.values():

@@ -43,7 +43,7 @@ from incidentflow.errors import NotFound
 from incidentflow.events import Event
 from incidentflow.expression_pool import off_loop
 from incidentflow.inbox import answered
-from incidentflow.logging import register_secret
+from incidentflow.log_setup import register_secret
 from incidentflow.self_trigger import SelfTriggerGuard, guarded_kinds
 from incidentflow.store.port import DeliveryResult, NewExecution
 

@@ -18,16 +18,15 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import anyio.to_thread
 
+from incidentflow.app_service import refuse_if_paused
 from incidentflow.engine.router import first_executions
-from incidentflow.errors import NotFound, Problem
-from incidentflow.host import refuse_if_paused
-from incidentflow.inputs import InvalidInput
+from incidentflow.errors import InvalidInput, NotFound, Problem
 from incidentflow.store.port import NewExecution, RunFilter, RunRecord, new_id
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from incidentflow.host import Host
+    from incidentflow.app_service import AppService
     from incidentflow.store.port import CanvasRecord
 
 T = TypeVar("T")
@@ -55,7 +54,7 @@ class Progress:
 
 
 class Recovery:
-    def __init__(self, host: Host):
+    def __init__(self, host: AppService):
         self.host = host
 
     async def _db(self, fn: Callable[..., T], *args: Any) -> T:

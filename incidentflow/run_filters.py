@@ -13,8 +13,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from incidentflow.errors import Problem
-from incidentflow.inputs import InvalidInput
+from incidentflow.errors import InvalidInput, Problem
 from incidentflow.store.port import RunFilter
 
 STATES = ("running", "succeeded", "failed")

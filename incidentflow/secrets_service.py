@@ -30,14 +30,14 @@ from incidentflow.canvas import string_leaves
 from incidentflow.crypto import MASK, SecretBox
 from incidentflow.errors import InvalidInput, Problem
 from incidentflow.events import iso
-from incidentflow.logging import register_secret
+from incidentflow.log_setup import register_secret
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
 
+    from incidentflow.app_service import AppService
     from incidentflow.canvas import Canvas, Node
     from incidentflow.components.base import Component, Emission
-    from incidentflow.host import Host
     from incidentflow.registry import Registry
     from incidentflow.store.port import SecretRecord, Store
 
@@ -108,7 +108,7 @@ class CanvasSecrets:
     """Set, list and delete secrets (shared by the API, the UI and, through the API, the
     CLI). Values go in encrypted and never come back out."""
 
-    def __init__(self, host: Host):
+    def __init__(self, host: AppService):
         self.host = host
 
     async def _db(self, fn: Callable[..., T], *args: Any) -> T:

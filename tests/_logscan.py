@@ -10,7 +10,7 @@ Registered from ``tests/conftest.py`` (``pytest_plugins``). What it does:
 - at the end, scans those lines, and the output of every server / worker process the
   suite started (``server-*.log`` and ``worker-*.log`` under the session's temp dir,
   plus files given to :func:`watch_file`), for:
-  every value registered with ``incidentflow.logging.register_secret`` (checked at
+  every value registered with ``incidentflow.log_setup.register_secret`` (checked at
   the end, so a secret logged *before* it was registered is caught), values given to
   :func:`known_secret`, and the contents of every ``admin.token`` / ``secret.key``
   file under the temp dir; in child logs, also any ``whsec_…`` / ``ifa_…`` /
@@ -31,7 +31,7 @@ from pathlib import Path
 
 import pytest
 
-from incidentflow import logging as product_logging
+from incidentflow import log_setup as product_logging
 
 _CHILD_LOGS = ("server-*.log", "worker-*.log", "emulator-*.log")
 _SECRET_FILES = ("admin.token", "secret.key")

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
 def settings_from_env(log_json: bool = False, **overrides: Any) -> Settings:
     from incidentflow.errors import ConfigurationError
-    from incidentflow.logging import setup_logging
+    from incidentflow.log_setup import setup_logging
     from incidentflow.settings import Settings
 
     try:

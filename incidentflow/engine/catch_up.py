@@ -32,7 +32,7 @@ from incidentflow.events import Event, iso
 from incidentflow.integrations.incidentio import catch_up, filters
 from incidentflow.integrations.incidentio.client import IncidentIOClient
 from incidentflow.integrations.incidentio.trigger import KINDS, OnIncident
-from incidentflow.logging import register_secret
+from incidentflow.log_setup import register_secret
 from incidentflow.store.port import Store
 
 log = logging.getLogger(__name__)

@@ -33,9 +33,14 @@ from incidentflow.store.codec import new_id
 from incidentflow.store.handoff import Handoff, RunContext
 from incidentflow.store.pauses import held_events
 from incidentflow.store.port import DeliveryOutcome, DeliveryResult, NewExecution
-from incidentflow.store.queue import EVENT_COLUMNS, EXECUTION_COLUMNS, event_row, execution_rows
 from incidentflow.store.records import FILTERED_REASON
 from incidentflow.store.schema import canvases, deliveries, endpoints, events, executions, runs
+from incidentflow.store.work_queue import (
+    EVENT_COLUMNS,
+    EXECUTION_COLUMNS,
+    event_row,
+    execution_rows,
+)
 
 
 @dataclass

@@ -1,11 +1,11 @@
 """Set-based finishes: every successful execution of a group-commit batch recorded with a
 handful of statements, whatever the batch's size.
 
-Per finish, ``queue.finish`` runs ~5 statements (end the lease, insert each event and
+Per finish, ``work_queue.finish`` runs ~5 statements (end the lease, insert each event and
 its downstream executions, settle the run); executing them through SQLAlchemy, not the
 database, was most of the writer thread's time. ``finish_many`` does the same for a
 whole batch: one locking read of the leases, one ``executemany`` per table, one read
-of the runs that ended. Same guarantees as ``queue.finish``: an execution whose lease
+of the runs that ended. Same guarantees as ``work_queue.finish``: an execution whose lease
 this worker no longer holds is refused (False) and writes nothing; a run ends when its
 last pending execution ends.
 """
@@ -26,8 +26,13 @@ from incidentflow.store.guards import MARK_CREATED, created_rows
 from incidentflow.store.handoff import Handoff, RunContext
 from incidentflow.store.notify import notify_due
 from incidentflow.store.port import Emitted
-from incidentflow.store.queue import EVENT_COLUMNS, EXECUTION_COLUMNS, event_row, execution_rows
 from incidentflow.store.schema import events, executions, runs
+from incidentflow.store.work_queue import (
+    EVENT_COLUMNS,
+    EXECUTION_COLUMNS,
+    event_row,
+    execution_rows,
+)
 
 
 @dataclass

@@ -12,8 +12,8 @@ from sqlalchemy.engine import Connection
 from incidentflow.errors import NotFound
 from incidentflow.store import attempts
 from incidentflow.store.port import DeliveryRecord, ExecutionRecord, RunRecord
-from incidentflow.store.queue import event_of
 from incidentflow.store.schema import deliveries, events, executions, runs
+from incidentflow.store.work_queue import event_of
 
 
 def get_run(conn: Connection, run_id: str) -> RunRecord:

@@ -48,7 +48,7 @@ from incidentflow.store.port import (
     WorkListener,
 )
 
-# The same rules as the SQL store's (store.queue, store.node_limits), stated once more
+# The same rules as the SQL store's (store.work_queue, store.node_limits), stated once more
 # here because the SQL modules cannot be imported without SQLAlchemy.
 MAX_LEASE_EXPIRIES = 3
 LEASE_EXPIRIES = "leaseExpiries"

@@ -22,8 +22,8 @@ from sqlalchemy.engine import Connection
 
 from incidentflow.rate_limit import RateLimit
 from incidentflow.store.port import Admission, NodeLimitState, NodeResumed
-from incidentflow.store.queue import settle_run
 from incidentflow.store.schema import executions, node_limits, runs
+from incidentflow.store.work_queue import settle_run
 
 HELD = "held"
 _LONG_AGO = datetime(1970, 1, 1, tzinfo=UTC)

@@ -17,7 +17,7 @@ from sqlalchemy.engine import Connection
 
 from incidentflow.errors import NotFound
 from incidentflow.events import Event
-from incidentflow.store import queue
+from incidentflow.store import work_queue
 from incidentflow.store.port import NewExecution, Resumed
 from incidentflow.store.schema import canvases, deliveries, endpoints
 
@@ -66,7 +66,7 @@ def resume(conn: Connection, name: str, plan: Plan | None, now: datetime) -> Res
             discarded += 1
             _settle(conn, row.id, None, DISCARDED_ON_RESUME)
             continue
-        started = [queue.insert_run(conn, name, int(version), row.node, event,
+        started = [work_queue.insert_run(conn, name, int(version), row.node, event,
                                     plan(row.node, event), now) for event in events]
         run_ids += started
         _settle(conn, row.id, started[0] if started else None, RUN_ON_RESUME)

@@ -12,8 +12,8 @@ from sqlalchemy.engine import Connection
 
 from incidentflow.errors import Conflict, NotFound
 from incidentflow.store.port import NewExecution, RunRecord
-from incidentflow.store.queue import insert_run
 from incidentflow.store.schema import canvases, executions, runs
+from incidentflow.store.work_queue import insert_run
 
 _LINK = (
     runs.update()

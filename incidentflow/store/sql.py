@@ -4,7 +4,7 @@ A thin facade: every method is one transaction that hands one SQL function of it
 room to a read or write transaction, or to the group-commit writer
 (``store.writer``). The rooms: canvases ``store/canvas_rows.py``, endpoints
 ``store/endpoints.py``, deliveries and their dedupe ``store/accepts.py``, runs and
-executions ``store/queue.py`` and ``store/finishes.py``, pauses, schedules, guards,
+executions ``store/work_queue.py`` and ``store/finishes.py``, pauses, schedules, guards,
 node limits, integrations ``store/integration_rows.py``, tokens, secrets, retention.
 The engine's half (claims, finishes, leases, hand-over) is ``store.sql_work.SqlWork``
 and the waiting steps' ``store.sql_waits.SqlWaits``, which this class extends.
@@ -33,12 +33,12 @@ from incidentflow.store import (
     history,
     integration_rows,
     pauses,
-    queue,
     recovery,
     retention,
     run_list,
     secret_rows,
     tokens,
+    work_queue,
 )
 from incidentflow.store import catch_up as catch_up_rows
 from incidentflow.store import endpoints as endpoint_rows
@@ -192,7 +192,7 @@ class SqlStore(SqlWaits):
             if handoff is not None:
                 handoff.reset()
             version = canvas_rows.current_version(conn, canvas)
-            return queue.insert_run(conn, canvas, version, node, event, first, now,
+            return work_queue.insert_run(conn, canvas, version, node, event, first, now,
                                     handoff=handoff)
 
         return self._db.writer.submit(
@@ -297,7 +297,7 @@ class SqlStore(SqlWaits):
                                                catch_up_rows.POLL, now):
                 return None
             version = canvas_rows.current_version(conn, canvas)
-            run_id = queue.insert_run(conn, canvas, version, node, event, first, now,
+            run_id = work_queue.insert_run(conn, canvas, version, node, event, first, now,
                                       handoff=handoff)
             catch_up_rows.note_run(conn, canvas, node, incident_id, updated_at, run_id)
             return run_id
@@ -330,7 +330,7 @@ class SqlStore(SqlWaits):
             if not schedule_rows.claim_due(conn, canvas, node, due, schedule_rows.FIRED, now):
                 return None
             version = canvas_rows.current_version(conn, canvas)
-            run_id = queue.insert_run(conn, canvas, version, node, event, first, now,
+            run_id = work_queue.insert_run(conn, canvas, version, node, event, first, now,
                                       handoff=handoff)
             schedule_rows.note(conn, canvas, node, due, schedule_rows.FIRED, run_id, now)
             return run_id

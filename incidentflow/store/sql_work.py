@@ -4,7 +4,7 @@ creates), on the group-commit writer. ``store.sql.SqlStore`` adds the rest.
 
 Why a class of some 25 methods (over the usual ~20): it is the facade of the worker's
 half of the ``Store`` port; each method is a few lines handing one SQL function
-(``store.queue``, ``store.finishes``, ``store.node_limits``, ``store.guards``) to the
+(``store.work_queue``, ``store.finishes``, ``store.node_limits``, ``store.guards``) to the
 writer or a read transaction, and the rooms themselves live in those modules.
 
 Work-creating commits call ``on_work`` after the commit, so an in-process worker wakes
@@ -24,7 +24,7 @@ from sqlalchemy.engine import Connection
 
 from incidentflow.events import Event
 from incidentflow.rate_limit import RateLimit
-from incidentflow.store import canvas_rows, guards, node_limits, queue
+from incidentflow.store import canvas_rows, guards, node_limits, work_queue
 from incidentflow.store.database import Database
 from incidentflow.store.finishes import Finish, finish_many
 from incidentflow.store.handoff import Handoff, LocalWorker, RunContext
@@ -109,7 +109,7 @@ class SqlWork:
         if limit < 1:
             then([], None)
             return
-        claim = partial(queue.claim, worker_id=worker_id, now=now,
+        claim = partial(work_queue.claim, worker_id=worker_id, now=now,
                         lease_seconds=lease_seconds, limit=limit)
         self._db.writer.submit_then(claim, then, durable=False)
 
@@ -151,7 +151,7 @@ class SqlWork:
         self, execution_id: str, worker_id: str, error: str, details: dict[str, Any] | None,
         resolved_config: dict[str, Any] | None, next_attempt_at: datetime, now: datetime,
     ) -> bool:
-        retry = partial(queue.retry_later, execution_id=execution_id, worker_id=worker_id,
+        retry = partial(work_queue.retry_later, execution_id=execution_id, worker_id=worker_id,
                         error=error, details=details, resolved_config=resolved_config,
                         next_attempt_at=next_attempt_at, now=now)
         return self._db.writer.submit(retry).result()
@@ -160,12 +160,12 @@ class SqlWork:
         self, execution_id: str, worker_id: str, error: str, details: dict[str, Any] | None,
         resolved_config: dict[str, Any] | None, now: datetime,
     ) -> bool:
-        fail = partial(queue.fail, execution_id=execution_id, worker_id=worker_id, error=error,
+        fail = partial(work_queue.fail, execution_id=execution_id, worker_id=worker_id, error=error,
                        details=details, resolved_config=resolved_config, now=now)
         return self._db.writer.submit(fail).result()
 
     def release(self, worker_id: str, now: datetime) -> int:
-        release = partial(queue.release, worker_id=worker_id, now=now)
+        release = partial(work_queue.release, worker_id=worker_id, now=now)
         return self._db.writer.submit(release, lambda released: released > 0).result()
 
     def extend_leases(
@@ -173,21 +173,21 @@ class SqlWork:
     ) -> int:
         """Heartbeat: push the lease of these still-running executions forward; returns
         how many this worker still held (a lost one is not extended)."""
-        extend = partial(queue.extend_leases, worker_id=worker_id, ids=execution_ids,
+        extend = partial(work_queue.extend_leases, worker_id=worker_id, ids=execution_ids,
                          now=now, lease_seconds=lease_seconds)
         return self._db.writer.submit(extend, durable=False).result()
 
     def next_due(self, now: datetime) -> datetime | None:
         with self._db.read() as conn:
-            return queue.next_due(conn, now)
+            return work_queue.next_due(conn, now)
 
     def node_events(self, run_id: str) -> dict[str, Event]:
         with self._db.read() as conn:
-            return queue.node_events(conn, run_id)
+            return work_queue.node_events(conn, run_id)
 
     def queue_depth(self, now: datetime) -> int:
         with self._db.read() as conn:
-            return queue.queue_depth(conn, now)
+            return work_queue.queue_depth(conn, now)
 
     def take_create_slot(
         self, execution_id: str, worker_id: str, canvas: str, node: str, limit: RateLimit,

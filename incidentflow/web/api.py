@@ -16,25 +16,27 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from incidentflow.admin_service import AdminService
+from incidentflow.app_service import AppService, UpstreamError, delivery_view
 from incidentflow.approvals import Approvals, decision_in
+from incidentflow.documents import json_object, load_document
 from incidentflow.errors import (
     CanvasError,
     ConfigurationError,
     Conflict,
     ExpressionError,
     Forbidden,
+    InvalidInput,
+    Malformed,
     NotFound,
     Problem,
 )
 from incidentflow.events import iso
-from incidentflow.host import Host, UpstreamError, delivery_view
-from incidentflow.inputs import InvalidInput, Malformed, json_object, load_document
-from incidentflow.operations import Operations
 from incidentflow.secrets_service import CanvasSecrets, check_name, secret_view, value_in
 from incidentflow.store.port import TokenRecord
 from incidentflow.web.api_runs import RunsApi
 from incidentflow.web.openapi import openapi_document
-from incidentflow.web.views import catalogue, displayable_run, run_view
+from incidentflow.web.presenters import catalogue, displayable_run, run_view
 from incidentflow.web.waiting import approval_view, waits_view
 from incidentflow.web.webhooks import BodyTooLarge, read_limited
 
@@ -50,11 +52,11 @@ def error(status: int, message: str, problems: list[Problem] | None = None) -> J
 
 
 class Api:
-    """Route handlers bound to one :class:`Host`."""
+    """Route handlers bound to one :class:`AppService`."""
 
-    def __init__(self, host: Host):
+    def __init__(self, host: AppService):
         self.host = host
-        self.ops = Operations(host)
+        self.ops = AdminService(host)
         self.secrets = CanvasSecrets(host)
         self.approvals = Approvals(host)
 
@@ -241,7 +243,7 @@ class Api:
         ]
 
 
-def api_app(host: Host) -> Starlette:
+def api_app(host: AppService) -> Starlette:
     """The API as an ASGI app (mount it at /api/v1 behind BearerAuth)."""
     return Starlette(routes=Api(host).routes(), exception_handlers=EXCEPTION_HANDLERS)
 

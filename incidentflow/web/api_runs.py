@@ -13,21 +13,20 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from incidentflow.errors import Problem
-from incidentflow.inputs import InvalidInput, Malformed
+from incidentflow.errors import InvalidInput, Malformed, Problem
 from incidentflow.recovery import MAX_BULK, Recovery
 from incidentflow.run_filters import run_filter, run_ids
-from incidentflow.web.views import run_summary, run_view
+from incidentflow.web.presenters import run_summary, run_view
 
 if TYPE_CHECKING:
-    from incidentflow.host import Host
+    from incidentflow.app_service import AppService
 
 BodyReader = Callable[[Request], Awaitable[dict[str, Any]]]
 MAX_PAGE = 500
 
 
 class RunsApi:
-    def __init__(self, host: Host, body: BodyReader):
+    def __init__(self, host: AppService, body: BodyReader):
         self.host, self.recovery, self._body = host, Recovery(host), body
 
     async def list_runs(self, request: Request) -> Response:

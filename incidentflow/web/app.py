@@ -39,10 +39,10 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.types import ASGIApp
 
 from incidentflow import metrics, retention
+from incidentflow.app_service import AppService
 from incidentflow.crypto import SecretBox
 from incidentflow.egress_transport import egress_client
-from incidentflow.host import Host
-from incidentflow.logging import register_secret
+from incidentflow.log_setup import register_secret
 from incidentflow.metered_store import MeteredStore
 from incidentflow.web.api import api_app
 from incidentflow.web.auth import (
@@ -97,7 +97,7 @@ def create_app(
     wakeup = _make_wakeup(settings, store)
     register_secret(metrics_token)
     metered = MeteredStore(store)
-    host = Host(settings, metered, registry, SecretBox(settings.secret_key), http, wakeup)
+    host = AppService(settings, metered, registry, SecretBox(settings.secret_key), http, wakeup)
     verifiers = verifiers or [AdminTokenVerifier(settings.admin_token), ApiTokenVerifier(store)]
     _bind_ui_tokens(settings, store)
     days = retention.retention_days() if retention_days is None else retention_days
@@ -157,7 +157,7 @@ def _bind_ui_tokens(settings: Settings, store: Store) -> None:
     bind_token_store(settings, store)
 
 
-def ui_routes(host: Host, settings: Settings) -> list[BaseRoute]:
+def ui_routes(host: AppService, settings: Settings) -> list[BaseRoute]:
     """The UI's pages, when the UI package is installed (it is optional at this layer)."""
     try:
         from incidentflow.web.ui import routes
@@ -187,7 +187,7 @@ class _WorkerPool:
     """The engine worker on this event loop. One ``Worker`` runs up to
     ``settings.worker_concurrency`` executions at once, so one is enough per process."""
 
-    def __init__(self, host: Host):
+    def __init__(self, host: AppService):
         self.host = host
         self.stop_event = asyncio.Event()
         self.task: asyncio.Task[Any] | None = None

@@ -9,7 +9,7 @@ import subprocess
 import sys
 
 HEAVY = ("sqlalchemy", "starlette", "httpx", "uvicorn", "alembic", "jinja2",
-         "incidentflow.host", "incidentflow.web", "incidentflow.store", "rich.markdown",
+         "incidentflow.app_service", "incidentflow.web", "incidentflow.store", "rich.markdown",
          "prometheus_client")
 
 PROBE = f"""

@@ -19,9 +19,9 @@ import sqlalchemy as sa
 from helpers import signed_headers
 from starlette.applications import Starlette
 
+from incidentflow.app_service import AppService
 from incidentflow.emulator import EmulatorState
 from incidentflow.engine.worker import Worker
-from incidentflow.host import Host
 
 EMULATOR_KEY = "flow-emulator-key"
 EMULATOR_URL = "http://incidentio.test"
@@ -100,7 +100,7 @@ class Flow:
     sleeps: list[float] = field(default_factory=list)
 
     @property
-    def host(self) -> Host:
+    def host(self) -> AppService:
         return self.app.state.host  # type: ignore[no-any-return]
 
     # -- set-up steps, as a person would do them ------------------------------------------

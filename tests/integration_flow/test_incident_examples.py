@@ -12,7 +12,7 @@ from incidentflow.components.base import WebhookRequest
 from incidentflow.integrations.incidentio import examples
 from incidentflow.integrations.incidentio.action import CreateIncident
 from incidentflow.integrations.incidentio.trigger import OnIncident
-from incidentflow.web.views import component_view
+from incidentflow.web.presenters import component_view
 
 DATA = Path(__file__).parents[1] / "data"
 REAL_CREATED = DATA / "incidentio-webhook-examples" / "public_incident.incident_created_v2.json"

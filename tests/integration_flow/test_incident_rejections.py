@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from flow_support import CREATED, Flow, canvas_yaml, new_secret
 
-from incidentflow.host import Host
+from incidentflow.app_service import AppService
 from incidentflow.web.webhooks import MAX_BODY_BYTES
 
 BODY = json.dumps({"event_type": CREATED, CREATED: {"id": "01F", "name": "DB"}}).encode()
@@ -130,13 +130,13 @@ async def test_an_unknown_endpoint_is_404(flow: Flow) -> None:
 # -- rotation -----------------------------------------------------------------------------
 
 
-def fresh_host(flow: Flow) -> Host:
+def fresh_host(flow: Flow) -> AppService:
     """Another process on the same store (no cached endpoint), sharing the clock."""
     old = flow.host
-    return Host(old.settings, old.store, old.registry, old.box, old.http, clock=flow.clock)
+    return AppService(old.settings, old.store, old.registry, old.box, old.http, clock=flow.clock)
 
 
-async def status_with(host: Host, flow: Flow, secret: str) -> int:
+async def status_with(host: AppService, flow: Flow, secret: str) -> int:
     endpoint_id = await flow.endpoint_id()
     status, _ = await host.receiver.receive(endpoint_id, flow.signed(secret, BODY), BODY)
     return status

@@ -1,4 +1,4 @@
-"""``Host.put_integration(refuse_if_not_ready=True)`` (what the UI uses): a key the
+"""``AppService.put_integration(refuse_if_not_ready=True)`` (what the UI uses): a key the
 service refuses, or cannot check, is not stored; the API's default stores it with its
 status. On SQLite and PostgreSQL."""
 

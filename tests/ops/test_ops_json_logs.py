@@ -11,7 +11,7 @@ import pytest
 
 from incidentflow.cli import server as cli_server
 from incidentflow.crypto import MASK
-from incidentflow.logging import JsonFormatter, SecretMaskingFilter, register_secret
+from incidentflow.log_setup import JsonFormatter, SecretMaskingFilter, register_secret
 
 
 def record(message: str, *args: object, **extra: object) -> logging.LogRecord:

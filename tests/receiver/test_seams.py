@@ -38,8 +38,8 @@ def test_the_store_imports_nothing_from_the_catalogue(path: Path) -> None:
     assert [m for m in imported_modules(path) if m.startswith(banned)] == []
 
 
-def test_the_host_and_the_receiver_name_no_integration() -> None:
-    for name in ("host.py", "receiver.py", "web/webhooks.py"):
+def test_the_app_service_and_the_receiver_name_no_integration() -> None:
+    for name in ("app_service.py", "receiver.py", "web/webhooks.py"):
         text = (PACKAGE / name).read_text(encoding="utf-8")
         for word in ("incident.io", "incidentio", "onIncident", "setSecret",
                      "webhookSigningSecret", "whsec_"):

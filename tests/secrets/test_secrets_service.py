@@ -9,7 +9,7 @@ from incidentflow.components.base import Emission
 from incidentflow.crypto import MASK, SecretBox
 from incidentflow.errors import InvalidInput
 from incidentflow.events import Event
-from incidentflow.logging import mask_secrets
+from incidentflow.log_setup import mask_secrets
 from incidentflow.registry import default_registry
 from incidentflow.secrets_service import (
     SecretValues,

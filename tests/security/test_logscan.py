@@ -6,7 +6,7 @@ import logging
 
 import _logscan
 
-from incidentflow.logging import register_secret
+from incidentflow.log_setup import register_secret
 
 
 def test_a_known_secret_in_a_line_is_a_leak() -> None:

@@ -134,7 +134,7 @@ def test_an_execution_whose_workers_keep_dying_is_failed_not_taken_over_forever(
 
 
 def test_a_recorded_outcome_resets_the_count_of_dead_workers(store):
-    from incidentflow.store.queue import MAX_LEASE_EXPIRIES
+    from incidentflow.store.work_queue import MAX_LEASE_EXPIRIES
 
     queue_one(store)
     now = NOW

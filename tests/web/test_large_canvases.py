@@ -14,7 +14,7 @@ import pytest
 import yaml
 from starlette.testclient import TestClient
 
-from incidentflow import host as host_module
+from incidentflow import app_service as host_module
 from incidentflow.errors import Problem
 from incidentflow.web import api as web_api
 from incidentflow.web.ui import graph as graphs

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from incidentflow.crypto import MASK
-from incidentflow.logging import SecretMaskingFilter, mask_secrets, register_secret
+from incidentflow.log_setup import SecretMaskingFilter, mask_secrets, register_secret
 
 
 def test_registered_values_are_masked() -> None:

@@ -94,7 +94,7 @@ def test_a_bad_signature_is_403_with_a_generic_answer(api: TestClient, webhook: 
 def test_a_rejection_is_logged_with_fields_for_json_logs(
     api: TestClient, webhook: dict, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.WARNING, logger="incidentflow.host")
+    caplog.set_level(logging.WARNING, logger="incidentflow.app_service")
     api.post(webhook["path"], content=CREATED, headers={"content-type": "application/json"})
     [entry] = [r for r in caplog.records if r.getMessage().startswith("webhook rejected")]
     endpoint_id = webhook["path"].rsplit("/", 1)[1]

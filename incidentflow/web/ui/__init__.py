@@ -8,6 +8,6 @@ Public API (wired into ``create_app`` by the web app):
 Everything under it needs a signed-in session except ``/signin`` and ``/static``.
 """
 
-from incidentflow.web.ui.site import routes, ui_app
+from incidentflow.web.ui.ui_app import routes, ui_app
 
 __all__ = ["routes", "ui_app"]

@@ -16,8 +16,8 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.templating import Jinja2Templates
 
-from incidentflow.operations import Operations
-from incidentflow.web.ui import view_helpers
+from incidentflow.admin_service import AdminService
+from incidentflow.web.ui import template_filters
 from incidentflow.web.ui.session import (
     COOKIE_NAME,
     CSRF_FIELD,
@@ -28,7 +28,7 @@ from incidentflow.web.ui.session import (
 )
 
 if TYPE_CHECKING:
-    from incidentflow.host import Host
+    from incidentflow.app_service import AppService
     from incidentflow.settings import Settings
 
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates"
@@ -68,13 +68,13 @@ NOTICES = {
 
 
 class UiContext:
-    def __init__(self, host: Host, settings: Settings):
+    def __init__(self, host: AppService, settings: Settings):
         self.host, self.settings = host, settings
         self.codec = SessionCodec(settings, host.store)
-        self.operations = Operations(host)
+        self.operations = AdminService(host)
         self.templates = Jinja2Templates(directory=str(TEMPLATE_DIR))
-        self.templates.env.globals.update(view_helpers.GLOBALS)
-        self.templates.env.filters.update(view_helpers.FILTERS)
+        self.templates.env.globals.update(template_filters.GLOBALS)
+        self.templates.env.filters.update(template_filters.FILTERS)
         self.secure_cookie = settings.public_url.startswith("https://")
 
     async def call(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:

@@ -11,8 +11,7 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
 
-from incidentflow.errors import Conflict
-from incidentflow.inputs import InvalidInput
+from incidentflow.errors import Conflict, InvalidInput
 from incidentflow.recovery import MAX_BULK, Recovery
 from incidentflow.run_filters import run_filter, run_ids
 from incidentflow.store.port import RunFilter

@@ -11,18 +11,17 @@ from urllib.parse import urlencode
 from starlette.requests import Request
 from starlette.responses import Response
 
-from incidentflow.errors import Conflict
-from incidentflow.inputs import InvalidInput
+from incidentflow.errors import Conflict, InvalidInput
 from incidentflow.recovery import Recovery
 from incidentflow.run_filters import run_filter
 from incidentflow.store.port import ExecutionRecord, RunRecord
+from incidentflow.web.presenters import displayable_run
 from incidentflow.web.run_views import attempts_of, incident_of, stops
 from incidentflow.web.ui.context import UiContext, redirect, ui
 from incidentflow.web.ui.pages_waiting import run_waiting
 from incidentflow.web.ui.run_display import run_labels
+from incidentflow.web.ui.template_filters import canvas_url
 from incidentflow.web.ui.timeline import KINDS, build_timeline
-from incidentflow.web.ui.view_helpers import canvas_url
-from incidentflow.web.views import displayable_run
 
 PAGE_SIZE = 50
 SINCE_CHOICES = (("", "any time"), ("1h", "last hour"), ("6h", "last 6 hours"),

@@ -16,8 +16,7 @@ from starlette.responses import Response
 
 from incidentflow.approvals import Approvals, Decision, approvers_of, decision_in, may_decide
 from incidentflow.components.approval import KIND
-from incidentflow.errors import Conflict, Forbidden, NotFound
-from incidentflow.inputs import InvalidInput
+from incidentflow.errors import Conflict, Forbidden, InvalidInput, NotFound
 from incidentflow.store.port import RunRecord
 from incidentflow.web.ui.context import quoted, redirect, ui
 from incidentflow.web.ui.session import TOKEN_WHO_PREFIX

@@ -34,7 +34,7 @@ from incidentflow.web.ui.context import UiContext, redirect_to_signin, ui
 from incidentflow.web.ui.session import COOKIE_NAME
 
 if TYPE_CHECKING:
-    from incidentflow.host import Host
+    from incidentflow.app_service import AppService
     from incidentflow.settings import Settings
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
@@ -43,7 +43,7 @@ FAVICON = "/favicon.ico"  # asked for by every browser, whatever the page's <lin
 PUBLIC_PREFIXES = ("/signin", STATIC_PREFIX)
 
 
-def ui_app(host: Host, settings: Settings) -> Starlette:
+def ui_app(host: AppService, settings: Settings) -> Starlette:
     app = Starlette(
         routes=_page_routes(),
         exception_handlers={NotFound: _not_found, HTTPException: _http_error},
@@ -53,7 +53,7 @@ def ui_app(host: Host, settings: Settings) -> Starlette:
     return app
 
 
-def routes(host: Host, settings: Settings) -> list[BaseRoute]:
+def routes(host: AppService, settings: Settings) -> list[BaseRoute]:
     return [Mount("/", app=ui_app(host, settings), name="ui")]
 
 

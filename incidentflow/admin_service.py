@@ -1,6 +1,6 @@
 """Operations shared by the API and the CLI: API tokens, replaying a run, retention.
 
-Sits next to :class:`~incidentflow.host.Host` (and uses its store, registry, clock and
+Sits next to :class:`~incidentflow.app_service.AppService` (and uses its store, registry, clock and
 wake-up) so the operational features do not grow the host's hot paths.
 """
 
@@ -14,13 +14,13 @@ import anyio.to_thread
 
 from incidentflow import api_tokens as token_rows
 from incidentflow.errors import InvalidInput, Problem
-from incidentflow.logging import register_secret
+from incidentflow.log_setup import register_secret
 from incidentflow.recovery import Recovery
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from incidentflow.host import Host
+    from incidentflow.app_service import AppService
     from incidentflow.store.port import Store, TokenRecord
 
 T = TypeVar("T")
@@ -32,8 +32,8 @@ class NewToken:
     token: str  # shown once; only its digest is stored
 
 
-class Operations:
-    def __init__(self, host: Host):
+class AdminService:
+    def __init__(self, host: AppService):
         self.host = host
 
     async def _db(self, fn: Callable[..., T], *args: Any) -> T:

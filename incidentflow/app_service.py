@@ -23,10 +23,12 @@ from incidentflow.components.base import (
     WebhookTrigger,
 )
 from incidentflow.crypto import SecretBox
+from incidentflow.documents import source_text, with_name
 from incidentflow.engine.rate_gate import default_limit, limit_of
 from incidentflow.errors import (  # UpstreamError: raised here, kept importable
     CanvasError,
     Conflict,
+    InvalidInput,
     NotFound,
     Problem,
     UpstreamError,
@@ -34,18 +36,15 @@ from incidentflow.errors import (  # UpstreamError: raised here, kept importable
 from incidentflow.events import Event, iso, utcnow
 from incidentflow.expression_pool import off_loop
 from incidentflow.feedback import feedback_warnings
-from incidentflow.inputs import (
-    InvalidInput,
+from incidentflow.integration_config import (
     check_destinations,
     field_problem,
     integration_type,
     require_fields,
     require_secrets_for_new_destination,
-    source_text,
     split_config,
-    with_name,
 )
-from incidentflow.logging import register_secret
+from incidentflow.log_setup import register_secret
 from incidentflow.rate_limit import RateLimit, unused_limit_warnings
 from incidentflow.receiver import Receiver, first_executions, keyed, routed
 from incidentflow.secrets_service import CanvasSecrets
@@ -74,7 +73,7 @@ PENDING_CHOICES = ("run", "discard")
 
 
 
-class Host:
+class AppService:
     def __init__(
         self,
         settings: Settings,
