@@ -14,6 +14,7 @@ method is delegated by name, with no ``__getattr__``, so the type checker sees a
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable
 from datetime import datetime
@@ -31,6 +32,7 @@ from incidentflow.metrics import (
     reason_class,
 )
 from incidentflow.rate_limit import RateLimit
+from incidentflow.store.async_port import AsyncStore
 from incidentflow.store.port import (
     Activity,
     Admission,
@@ -64,12 +66,17 @@ from incidentflow.store.port import (
     Waiting,
     WorkListener,
 )
+from incidentflow.store.threaded import ThreadedStore
 
 
 class MeteredStore:
     def __init__(self, store: Store, clock: Callable[[], float] = time.monotonic):
         self._store, self._clock = store, clock
         self._claimed_at: dict[str, float] = {}
+
+    @functools.cached_property
+    def aio(self) -> AsyncStore:
+        return ThreadedStore(self)
 
     # -- what is counted ---------------------------------------------------------------
     def accept_delivery(

@@ -18,6 +18,7 @@ are separate SQL modules); the engine's half is ``MemoryWork``.
 
 from __future__ import annotations
 
+import functools
 import secrets
 from collections.abc import Callable
 from dataclasses import replace
@@ -27,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 from incidentflow.canvas import Canvas, Node
 from incidentflow.errors import NotFound
 from incidentflow.events import Event
+from incidentflow.store.async_port import AsyncStore
 from incidentflow.store.codec import canvas_from_spec, canvas_to_spec, new_id, spec_hash
 from incidentflow.store.memory_rows import (
     CanvasRow,
@@ -57,6 +59,7 @@ from incidentflow.store.port import (
     TokenRecord,
 )
 from incidentflow.store.records import FILTERED_REASON
+from incidentflow.store.threaded import ThreadedStore
 
 if TYPE_CHECKING:
     from incidentflow.store.node_roles import NodeRoles
@@ -81,6 +84,10 @@ class InMemoryStore(MemoryRuns):
         self._roles = roles
 
     # -- schema ----------------------------------------------------------------------
+    @functools.cached_property
+    def aio(self) -> AsyncStore:
+        return ThreadedStore(self)
+
     def migrate(self) -> None:
         """Nothing to migrate: the tables are the records."""
 

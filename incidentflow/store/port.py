@@ -34,6 +34,7 @@ from typing import Any, Protocol
 from incidentflow.canvas import Canvas
 from incidentflow.events import Event
 from incidentflow.rate_limit import RateLimit
+from incidentflow.store.async_port import AsyncStore
 from incidentflow.store.codec import new_id  # time-ordered ids, for callers too
 from incidentflow.store.records import (
     Activity,
@@ -110,6 +111,11 @@ class WorkListener(Protocol):
 
 
 class Store(Protocol):
+    @property
+    def aio(self) -> AsyncStore:
+        """This store's async face (``store.async_port``): what async callers use."""
+        ...
+
     # -- schema ----------------------------------------------------------------
     def migrate(self) -> None: ...
     def ping(self) -> None: ...

@@ -16,6 +16,7 @@ the rooms above (the engine's and the waiting steps' halves are already apart).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from datetime import datetime
 from functools import partial
@@ -45,6 +46,7 @@ from incidentflow.store import endpoints as endpoint_rows
 from incidentflow.store import roots as root_rows
 from incidentflow.store import schedules as schedule_rows
 from incidentflow.store.accepts import Accept, accept_many, accept_one
+from incidentflow.store.async_port import AsyncStore
 from incidentflow.store.port import (
     Activity,
     CanvasRecord,
@@ -63,6 +65,7 @@ from incidentflow.store.port import (
 )
 from incidentflow.store.sql_waits import SqlWaits
 from incidentflow.store.sql_work import left_queued
+from incidentflow.store.threaded import ThreadedStore
 from incidentflow.store.writer import waited
 
 if TYPE_CHECKING:
@@ -89,6 +92,10 @@ class SqlStore(SqlWaits):
         self._roles = roles
 
     # -- schema ----------------------------------------------------------------------------
+    @functools.cached_property
+    def aio(self) -> AsyncStore:
+        return ThreadedStore(self)
+
     def migrate(self) -> None:
         self._db.migrate()
 
