@@ -59,3 +59,37 @@ def filler(index: int, triggers: int) -> str:
         for n in range(triggers)
     )
     return f"name: bench-filler-{index:03d}\nnodes:\n{nodes}\n"
+
+
+STORM_TRIGGER = "Alerts"
+STORM_TOKEN_SECRET = "STORM_ALERT_TOKEN"
+STORM_ALERT_SOURCE = "01BENCHALERTSOURCE0000000"
+STORM_FILTERED_SEVERITY = "info"
+
+
+def storm() -> str:
+    """Alert storm: a webhook trigger, a filter that drops "info" alerts, and Send Alert
+    Event keyed by the alert's own key (the fake counts the events per key)."""
+    return f"""
+name: bench-storm
+description: Benchmark - an alert storm through a filter to incident.io alert events.
+nodes:
+  - {{name: {STORM_TRIGGER}, type: webhook}}
+  - name: Not info
+    type: filter
+    configuration:
+      expression: previous.data.body.severity != "{STORM_FILTERED_SEVERITY}"
+  - name: Raise
+    type: incident.sendAlertEvent
+    integration: incident
+    # Measure the engine, not the brake: the default limit trips at once.
+    rateLimit: {{max: 100000, per: 1}}
+    configuration:
+      alertSourceConfigId: {STORM_ALERT_SOURCE}
+      token: "{{{{ secrets.{STORM_TOKEN_SECRET} }}}}"
+      title: "{{{{ root.data.body.title }}}}"
+      deduplicationKey: "{{{{ root.data.body.key }}}}"
+edges:
+  - {{from: {STORM_TRIGGER}, to: Not info}}
+  - {{from: Not info, to: Raise}}
+"""

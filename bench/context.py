@@ -28,6 +28,11 @@ class Options:
     growth_endpoints: tuple[int, ...]
     growth_concurrency: int
     quick: bool
+    # Issue 14's figures (defaults so older callers that build Options keep working).
+    sustained_seconds: float = 30.0
+    sustained_connections: int = 64
+    storm_deliveries: int = 20_000
+    storm_seconds: float = 10.0
 
 
 @dataclass
@@ -73,12 +78,29 @@ class Context:
         return f"r{next(self._tags)}"
 
     def pool(self, path: str, secret: str, size: int) -> tuple[Path, int]:
-        target = self.workdir / f"pool-{self.tag()}.tsv"
-        tag = target.stem.removeprefix("pool-")
+        pool = self.tagged_pool(path, secret, size)
+        return pool.path, pool.size
+
+    def tagged_pool(self, path: str, secret: str, size: int) -> Pool:
+        """A pool whose webhook-ids all start with ``Pool.webhook_id_prefix``, so what the
+        product stored of this one load can be counted afterwards."""
+        tag = self.tag()
+        target = self.workdir / f"pool-{tag}.tsv"
         written = deliveries.write_pool(
             deliveries.signed_deliveries(path, secret, size, tag), target
         )
-        return target, written
+        return Pool(target, written, tag)
+
+
+@dataclass(frozen=True)
+class Pool:
+    path: Path
+    size: int
+    tag: str
+
+    @property
+    def webhook_id_prefix(self) -> str:
+        return deliveries.webhook_id_prefix(self.tag)
 
 
 class ProbeFailed(RuntimeError):
@@ -107,7 +129,7 @@ def measure_ingest(
         warm_pool, warm_size = ctx.pool(path, secret, max(200, options.pool // 10))
         load.run_wrk(server.url, warm_pool, warm_size, connections, options.warmup)
     pool, size = ctx.pool(path, secret, options.pool)
-    with _RssSampler(server.process.pid) as sampler:
+    with RssSampler(server.process.pid) as sampler:
         result = load.run_wrk(server.url, pool, size, connections, options.seconds)
     figure = Figure(
         metrics=result.to_dict() | {"rss_idle_mb": idle_rss, "rss_load_mb": sampler.peak}
@@ -119,7 +141,7 @@ def measure_ingest(
     return figure
 
 
-class _RssSampler:
+class RssSampler:
     """Peak RSS of a process tree while a block runs (sampled every 0.2 s)."""
 
     def __init__(self, pid: int):
@@ -132,7 +154,7 @@ class _RssSampler:
         while not self._stop.wait(0.2):
             self.peak = max(self.peak, servers.rss_mb(self.pid))
 
-    def __enter__(self) -> _RssSampler:
+    def __enter__(self) -> RssSampler:
         self.peak = servers.rss_mb(self.pid)
         self._thread.start()
         return self

@@ -56,6 +56,11 @@ def incident_body(template: dict, number: int, tag: str) -> tuple[bytes, str]:
     return json.dumps(payload, separators=(",", ":")).encode(), name
 
 
+def webhook_id_prefix(tag: str) -> str:
+    """What every webhook-id of the deliveries made with ``tag`` starts with."""
+    return f"msg_bench_{tag}_"
+
+
 def signed_deliveries(
     path: str, secret: str, count: int, tag: str, start: int = 0
 ) -> Iterator[Delivery]:
@@ -65,7 +70,7 @@ def signed_deliveries(
     now = int(time.time())
     for number in range(start, start + count):
         body, name = incident_body(template, number, tag)
-        webhook_id = f"msg_bench_{tag}_{number}"
+        webhook_id = f"{webhook_id_prefix(tag)}{number}"
         signature = signing.sign(key, webhook_id, now, body)
         yield Delivery(path, webhook_id, now, signature, body, name)
 
@@ -79,3 +84,17 @@ def write_pool(deliveries: Iterator[Delivery], target: Path) -> int:
             handle.write("\t".join(fields).encode() + b"\t" + d.body + b"\n")
             written += 1
     return written
+
+
+def read_pool(target: Path, count: int) -> list[Delivery]:
+    """The first ``count`` deliveries of a pool file, as ``write_pool`` wrote them."""
+    found: list[Delivery] = []
+    with target.open("rb") as handle:
+        for line in handle:
+            if len(found) == count:
+                break
+            webhook_id, timestamp, signature, path, body = line.rstrip(b"\n").split(b"\t", 4)
+            name = json.loads(body)[EVENT_TYPE]["name"]
+            found.append(Delivery(path.decode(), webhook_id.decode(), int(timestamp),
+                                  signature.decode(), body, name))
+    return found

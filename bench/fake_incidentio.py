@@ -1,9 +1,11 @@
 """A tiny incident.io stand-in that timestamps when Create Incident requests arrive.
 
-Only what the end-to-end figure needs: ``GET /v1/severities`` (the integration's
-key check and the severity picker), ``POST /v2/incidents`` (records
-``time.monotonic()`` per incident name — system-wide on Linux, so the bench process
-compares it with its own stamps) and ``GET /_bench/arrivals`` to read them back.
+Only what the figures need: ``GET /v1/severities`` (the integration's key check and
+the severity picker), ``POST /v2/incidents`` (records ``time.monotonic()`` per incident
+name — system-wide on Linux, so the bench process compares it with its own stamps) and
+``GET /_bench/arrivals`` to read them back; for the alert storm,
+``POST /v2/alert_events/http/{id}`` (counts the events per deduplication key, so a
+doubled or missing alert shows) and ``GET /_bench/alert_events`` to read the counts.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from starlette.routing import Route
 SEVERITY_ID = "01BENCHSEVERITY0000000000"
 SEVERITY = {"id": SEVERITY_ID, "name": "Minor", "rank": 1, "description": "bench"}
 ARRIVALS: dict[str, float] = {}
+ALERT_EVENTS: dict[str, int] = {}  # deduplication key -> alert events received with it
 
 
 async def severities(request: Request) -> Response:
@@ -48,6 +51,22 @@ async def arrivals(request: Request) -> Response:
     return JSONResponse(ARRIVALS)
 
 
+async def alert_event(request: Request) -> Response:
+    payload = json.loads(await request.body())
+    key = str(payload.get("deduplication_key", ""))
+    ALERT_EVENTS[key] = ALERT_EVENTS.get(key, 0) + 1
+    # incident.io's answer (202 and this body), as the emulator gives it.
+    return JSONResponse(
+        {"deduplication_key": key, "message": "Event accepted for processing",
+         "status": "success"},
+        status_code=202,
+    )
+
+
+async def alert_events(request: Request) -> Response:
+    return JSONResponse(ALERT_EVENTS)
+
+
 async def ready(request: Request) -> Response:
     return Response("ok")
 
@@ -57,6 +76,8 @@ app = Starlette(
         Route("/v1/severities", severities),
         Route("/v2/incidents", create_incident, methods=["POST"]),
         Route("/_bench/arrivals", arrivals),
+        Route("/v2/alert_events/http/{source_id}", alert_event, methods=["POST"]),
+        Route("/_bench/alert_events", alert_events),
         Route("/", ready),
     ]
 )

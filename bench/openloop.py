@@ -6,8 +6,10 @@ pre-built, so the generator's own CPU stays out of the latencies."""
 from __future__ import annotations
 
 import asyncio
+import json
 import math
 import time
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
@@ -26,20 +28,26 @@ class OpenLoopResult:
     answered_at: dict[str, float] = field(default_factory=dict)  # when its 2xx came back
     failures: list[str] = field(default_factory=list)
     behind_ms: float = 0.0  # worst lag of a send behind its schedule (generator health)
+    # The 2xx answers by the ``status`` their JSON body gives (the product answers
+    # {"status": "accepted"} or {"status": "duplicate"}); "" for any other body.
+    outcomes: Counter[str] = field(default_factory=Counter)
+    first_due_wall: float = 0.0  # time.time() when the first delivery was due
 
 
 async def run_open_loop(
-    base_url: str, deliveries: Sequence[Delivery], rate: float
+    base_url: str, deliveries: Sequence[Delivery], rate: float,
+    max_connections: int | None = None,
 ) -> OpenLoopResult:
     result = OpenLoopResult()
     target = urlsplit(base_url)
     host, port = target.hostname or "127.0.0.1", target.port or 80
-    connections = rawhttp.Connections(host, port)
+    connections = rawhttp.Connections(host, port, max_connections)
     # Built before the clock starts: the generator's own work stays out of the figure.
     raw = [rawhttp.request_bytes(f"{host}:{port}", d.path, d.headers(), d.body)
            for d in deliveries]
     try:
         start = time.monotonic() + 0.05
+        result.first_due_wall = time.time() + (start - time.monotonic())
         tasks = []
         for index, delivery in enumerate(deliveries):
             scheduled = start + index / rate
@@ -68,8 +76,19 @@ async def _send(
         result.latencies_ms.append((answered - scheduled) * 1000)
         result.sent_at[delivery.incident_name] = scheduled
         result.answered_at[delivery.incident_name] = answered
+        result.outcomes[answer_status(response.body)] += 1
     else:
         result.failures.append(f"HTTP {response.status}")
+
+
+def answer_status(body: bytes) -> str:
+    """The ``status`` of a JSON answer such as {"status": "duplicate"}; "" otherwise."""
+    try:
+        answer = json.loads(body)
+    except ValueError:
+        return ""
+    status = answer.get("status") if isinstance(answer, dict) else None
+    return status if isinstance(status, str) else ""
 
 
 def percentile(values: Sequence[float], pct: float) -> float:

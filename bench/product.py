@@ -162,6 +162,9 @@ class Api:
         body = {"type": "incident", "configuration": {"apiKey": "bench-key", "baseUrl": base_url}}
         self._call("PUT", f"/api/v1/integrations/{name}", json=body)
 
+    def put_secret(self, name: str, value: str) -> None:
+        self._call("PUT", f"/api/v1/secrets/{name}", json={"value": value})
+
     def start_run(self, canvas: str, node: str, payload: dict[str, object]) -> str:
         answer = self._call("POST", f"/api/v1/canvases/{canvas}/nodes/{node}/run", json=payload)
         return str(answer.json().get("runId", ""))

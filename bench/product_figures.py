@@ -330,9 +330,14 @@ def measure_footprint(ctx: Context) -> None:
 
 
 def _footprint(ctx: Context) -> Figure:
-    """Ready time and memory from the SQLite ingest run if there was one, else its own run."""
+    """Ready time and memory from the SQLite intake or ingest run if there was one, else
+    its own run."""
     measured = next(
-        (f for k, f in ctx.figures.items() if k.startswith("ingest.sqlite.") and not f.unavailable),
+        (
+            f
+            for k, f in ctx.figures.items()
+            if k.startswith(("intake.sqlite.", "ingest.sqlite.")) and not f.unavailable
+        ),
         None,
     )
     if measured is None:

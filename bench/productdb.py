@@ -157,3 +157,69 @@ def _aware(value: object) -> datetime | None:
         value = datetime.fromisoformat(value)
     assert isinstance(value, datetime)
     return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class Stored:
+    """Deliveries of one load the product stored as accepted, and how many of their runs
+    have finished."""
+
+    accepted: int
+    finished: int
+
+
+@dataclass(frozen=True)
+class RunCounts:
+    total: int
+    finished: int
+    last_finished: datetime | None
+
+
+class ProductCounts:
+    """Counts read from the product's database while a figure runs (one engine, reused by
+    every poll; ``close`` when done)."""
+
+    def __init__(self, url: str):
+        self._engine = sa.create_engine(url)
+
+    def stored(self, webhook_id_prefix: str) -> Stored:
+        """Accepted deliveries whose webhook-id starts with the prefix (one load's pool)."""
+        from incidentflow.store import schema
+
+        deliveries, runs = schema.deliveries, schema.runs
+        query = (
+            sa.select(sa.func.count(), sa.func.count(runs.c.finished_at))
+            .select_from(deliveries.outerjoin(runs, runs.c.id == deliveries.c.run_id))
+            .where(
+                deliveries.c.outcome == "accepted",
+                deliveries.c.webhook_id.startswith(webhook_id_prefix, autoescape=True),
+            )
+        )
+        with self._engine.connect() as conn:
+            accepted, finished = conn.execute(query).one()
+        return Stored(int(accepted), int(finished))
+
+    def accepted_among(self, webhook_ids: list[str]) -> set[str]:
+        """Those of ``webhook_ids`` the product stored as accepted deliveries."""
+        from incidentflow.store import schema
+
+        deliveries = schema.deliveries
+        query = sa.select(deliveries.c.webhook_id).where(
+            deliveries.c.outcome == "accepted", deliveries.c.webhook_id.in_(webhook_ids)
+        )
+        with self._engine.connect() as conn:
+            return {str(row[0]) for row in conn.execute(query)}
+
+    def runs(self, canvas: str) -> RunCounts:
+        from incidentflow.store import schema
+
+        runs = schema.runs
+        query = sa.select(
+            sa.func.count(), sa.func.count(runs.c.finished_at), sa.func.max(runs.c.finished_at)
+        ).where(runs.c.canvas == canvas)
+        with self._engine.connect() as conn:
+            total, finished, last = conn.execute(query).one()
+        return RunCounts(int(total), int(finished), _aware(last))
+
+    def close(self) -> None:
+        self._engine.dispose()

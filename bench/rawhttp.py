@@ -31,14 +31,26 @@ def request_bytes(host: str, path: str, headers: dict[str, str], body: bytes) ->
 
 
 class Connections:
-    """Idle keep-alive connections to one server; a request takes one or opens one."""
+    """Idle keep-alive connections to one server; a request takes one or opens one.
 
-    def __init__(self, host: str, port: int):
+    With ``limit``, at most that many requests are out at once (the others wait for a
+    connection): a storm of thousands of requests a second to a slower server would
+    otherwise open a connection per waiting request, until the file descriptors run out.
+    """
+
+    def __init__(self, host: str, port: int, limit: int | None = None):
         self.host, self.port = host, port
         self._idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
         self._all: list[asyncio.StreamWriter] = []
+        self._slots = asyncio.Semaphore(limit) if limit else None
 
     async def send(self, raw: bytes) -> Response:
+        if self._slots is None:
+            return await self._send(raw)
+        async with self._slots:
+            return await self._send(raw)
+
+    async def _send(self, raw: bytes) -> Response:
         if self._idle:
             reader, writer = self._idle.pop()
         else:

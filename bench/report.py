@@ -32,6 +32,16 @@ TARGETS = [
         "min",
         1.0,
     ),
+    ("intake on SQLite >= 1.0x naive FULL at c=64", "intake.sqlite.c64", "ratios",
+     "rps_vs_naive_full", "min", 1.0),
+    ("intake on SQLite >= 1.0x naive FULL at c=16", "intake.sqlite.c16", "ratios",
+     "rps_vs_naive_full", "min", 1.0),
+    ("stretch: intake on SQLite >= 1.0x naive NORMAL at c=64", "intake.sqlite.c64", "ratios",
+     "rps_vs_naive_normal", "min", 1.0),
+    ("stretch: intake on SQLite >= 1.0x naive NORMAL at c=16", "intake.sqlite.c16", "ratios",
+     "rps_vs_naive_normal", "min", 1.0),
+    ("sustained: finished/s >= 0.8x naive FULL acknowledgements at c=64",
+     "sustained.sqlite.c64", "ratios", "finished_per_s_vs_naive_full", "min", 0.8),
     ("end to end p50 <= 10 ms", "e2e.sqlite", "metrics", "p50_ms", "max", 10.0),
     ("/healthz p99 <= 100 ms under hostile input", "hostile.sqlite", "metrics",
      "hostile_p99_ms", "max", 100.0),
@@ -81,6 +91,29 @@ OTHER = (
     "healthz_idle_max_ms",
     "healthz_during_large_page_max_ms",
     "healthz_during_large_save_max_ms",
+    # issue 14: intake, sustained, storm
+    "acknowledged",
+    "stored",
+    "lost",
+    "nothing_lost",
+    "duplicates_answered_as_such",
+    "drain_seconds",
+    "finished_per_s",
+    "backlog_peak",
+    "queue_depth_peak",
+    "distinct",
+    "redeliveries",
+    "accepted",
+    "duplicates_answered",
+    "failed",
+    "alerts_expected",
+    "alerts_at_fake",
+    "alerts_missing",
+    "alerts_doubled",
+    "seconds_to_all_finished",
+    "rss_peak_mb",
+    "vm_hwm_mb",
+    "exact",
 )
 
 
@@ -121,6 +154,25 @@ def check_targets(figures: dict[str, Figure]) -> list[dict[str, object]]:
                     "met": value >= GROWTH_TOLERANCE,
                 }
             )
+    return checks + _promise_checks(figures)
+
+
+# (metric, what it promises): a True/False a figure records about the product's promise.
+PROMISES = (
+    ("nothing_lost", "every 2xx stored and its run finished"),
+    ("duplicates_answered_as_such", "stored deliveries sent again answered as duplicates"),
+    ("exact", "storm exact: accepted once, duplicates answered, one alert each"),
+)
+
+
+def _promise_checks(figures: dict[str, Figure]) -> list[dict[str, object]]:
+    checks: list[dict[str, object]] = []
+    for key, figure in figures.items():
+        for metric, what in PROMISES:
+            value = figure.metrics.get(metric)
+            if isinstance(value, bool) and not figure.unavailable:
+                checks.append({"target": f"{key}: {what}", "figure": key, "value": value,
+                               "met": value})
     return checks
 
 
@@ -145,6 +197,8 @@ def write_json(document: dict[str, object], results_dir: Path) -> Path:
 
 
 def _number(value: object) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "NO"
     if isinstance(value, float):
         return f"{value:,.2f}" if value < 100 else f"{value:,.0f}"
     return str(value) if value is not None else ""
