@@ -17,8 +17,10 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from bench.productdb import ProductCounts
 
-ACCEPTED = ("incidentflow_webhook_deliveries_total", {"outcome": "accepted"})
-QUEUE_DEPTH = ("incidentflow_queue_depth", {})
+ACCEPTED: tuple[str, dict[str, str]] = (
+    "incidentflow_webhook_deliveries_total", {"outcome": "accepted"}
+)
+QUEUE_DEPTH: tuple[str, dict[str, str]] = ("incidentflow_queue_depth", {})
 
 
 def sample_value(text: str, name: str, labels: dict[str, str]) -> float | None:
