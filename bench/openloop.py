@@ -31,7 +31,8 @@ class OpenLoopResult:
     # The 2xx answers by the ``status`` their JSON body gives (the product answers
     # {"status": "accepted"} or {"status": "duplicate"}); "" for any other body.
     outcomes: Counter[str] = field(default_factory=Counter)
-    first_due_wall: float = 0.0  # time.time() when the first delivery was due
+    first_due: float = 0.0  # time.monotonic() when the first delivery was due
+    first_due_wall: float = 0.0  # the same moment as time.time()
 
 
 async def run_open_loop(
@@ -47,6 +48,7 @@ async def run_open_loop(
            for d in deliveries]
     try:
         start = time.monotonic() + 0.05
+        result.first_due = start
         result.first_due_wall = time.time() + (start - time.monotonic())
         tasks = []
         for index, delivery in enumerate(deliveries):

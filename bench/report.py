@@ -110,6 +110,7 @@ OTHER = (
     "alerts_at_fake",
     "alerts_missing",
     "alerts_doubled",
+    "seconds_to_all_answered",
     "seconds_to_all_finished",
     "rss_peak_mb",
     "vm_hwm_mb",

@@ -73,3 +73,4 @@ def test_the_storm_is_exact_at_the_fake(figures: dict) -> None:
     assert metrics["alerts_expected"] == metrics["distinct"] - metrics["filtered_out"]
     assert metrics["alerts_doubled"] == metrics["alerts_missing"] == 0
     assert metrics["exact"] is True and metrics["vm_hwm_mb"] > 0
+    assert metrics["seconds_to_all_answered"] > 0 and metrics["backlog_peak"] >= 0
