@@ -33,7 +33,11 @@ def measure_sustained(ctx: Context) -> None:
     key = f"sustained.{KIND}.c{connections}"
     figure = _guarded(ctx, key, partial(_sustained, ctx, connections))
     naive = ctx.figures.get(f"baseline.naive_full.c{connections}")
-    if figure.unavailable or not naive or naive.unavailable:
+    if figure.unavailable:
+        return
+    if not naive or naive.unavailable:
+        figure.notes.append(f"no naive FULL baseline at c={connections} in this run: no ratio "
+                            "(add it to --concurrency)")
         return
     for metric in ("finished_per_s", "rps"):
         value = ratio(figure.metrics.get(metric), naive.metrics.get("rps"))
