@@ -58,7 +58,7 @@ async def resume_node(request: Request) -> Response:
     name, node = request.path_params["name"], request.path_params["node"]
     held = str(form.get("held") or "")
     try:
-        await context.host.resume_node(name, node, held)
+        await context.host.canvases.resume_node(name, node, held)
     except InvalidInput as exc:
         message = "; ".join(str(p) for p in exc.problems)
         return context.page(request, "error.html", {"title": "Not resumed",
