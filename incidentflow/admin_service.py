@@ -1,7 +1,8 @@
-"""Operations shared by the API and the CLI: API tokens, replaying a run, retention.
+"""Operations shared by the API and the CLI: API tokens, replaying a run.
 
-Sits next to :class:`~incidentflow.app_service.AppService` (and uses its store, registry, clock and
-wake-up) so the operational features do not grow the host's hot paths.
+Sits next to the services of :class:`~incidentflow.app_service.AppService` (and uses
+its store's async face, clock and wake-up) so the operational features do not grow the
+host's hot paths.
 """
 
 from __future__ import annotations

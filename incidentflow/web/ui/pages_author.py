@@ -2,7 +2,7 @@
 renaming and deleting a node, and starting a canvas from a name.
 
 Each action edits the saved document (``authoring``) and saves it with
-``AppService.apply_canvas``, as the YAML editor does: every action is a new canvas version,
+``CanvasService.apply_canvas``, as the YAML editor does: every action is a new canvas version,
 with the same validation, secrets checks and warnings."""
 
 from __future__ import annotations

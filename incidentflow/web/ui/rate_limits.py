@@ -19,7 +19,7 @@ RESUMED_NOTICES = {"release": "node-released", "discard": "node-discarded"}
 
 def canvas_rate_limits(context: UiContext, canvas: Canvas, view: dict[str, Any]
                        ) -> dict[str, Any]:
-    """For the canvas page and its node panels (``view``: ``AppService.canvas_view``)."""
+    """For the canvas page and its node panels (``view``: ``CanvasViews.canvas_view``)."""
     tripped = view.get("trippedNodes", [])
     return {
         "rate_limits": view.get("rateLimits", {}),
