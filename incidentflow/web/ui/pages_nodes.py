@@ -138,7 +138,7 @@ async def _fill_resource_options(context: UiContext, node: Node, fields: list[Fi
 async def _webhook(context: UiContext, canvas: str, node: str) -> dict[str, Any]:
     endpoint = await context.db.endpoint_for_node(canvas, node, utcnow())
     deliveries = await context.db.recent_deliveries(endpoint.id, DELIVERIES_SHOWN)
-    return {**endpoint_view(context.settings, endpoint), "recent": deliveries,
+    return {**endpoint_view(context.host.settings, endpoint), "recent": deliveries,
             "counts": endpoint.counts}
 
 
