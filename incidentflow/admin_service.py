@@ -1,16 +1,14 @@
-"""Operations shared by the API and the CLI: API tokens, replaying a run, retention.
+"""Operations shared by the API and the CLI: API tokens, replaying a run.
 
-Sits next to :class:`~incidentflow.app_service.AppService` (and uses its store, registry, clock and
-wake-up) so the operational features do not grow the host's hot paths.
+Sits next to the services of :class:`~incidentflow.app_service.AppService` (and uses
+its store's async face, clock and wake-up) so the operational features do not grow the
+host's hot paths.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
-
-import anyio.to_thread
 
 from incidentflow import api_tokens as token_rows
 from incidentflow.errors import InvalidInput, Problem
@@ -18,10 +16,9 @@ from incidentflow.log_setup import register_secret
 from incidentflow.recovery import Recovery
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
 
     from incidentflow.app_service import AppService
-    from incidentflow.store.port import Store, TokenRecord
+    from incidentflow.store.port import TokenRecord
 
 T = TypeVar("T")
 
@@ -35,32 +32,24 @@ class NewToken:
 class AdminService:
     def __init__(self, host: AppService):
         self.host = host
-
-    async def _db(self, fn: Callable[..., T], *args: Any) -> T:
-        return await anyio.to_thread.run_sync(partial(fn, *args))
-
-    @property
-    def _store(self) -> Store:
-        return self.host.store
+        self.db = host.db
 
     # -- API tokens ------------------------------------------------------------------
     async def create_token(self, name: Any) -> NewToken:
         name = _token_name(name)
         token = token_rows.new_token()
         register_secret(token)
-        record = await self._db(self._store.create_token, name,
-                                token_rows.hash_token(token), self.host.clock())
+        record = await self.db.create_token(name, token_rows.hash_token(token),
+                                            self.host.clock())
         return NewToken(record, token)
 
     async def list_tokens(self) -> list[TokenRecord]:
         """API tokens only: browser sessions share the table but are the UI's business."""
-        rows = await self._db(self._store.list_tokens)
+        rows = await self.db.list_tokens()
         return [row for row in rows if not row.is_session]
 
     async def revoke_token(self, token_id: str) -> TokenRecord:
-        record: TokenRecord = await self._db(self._store.revoke_token, token_id,
-                                             self.host.clock())
-        return record
+        return await self.db.revoke_token(token_id, self.host.clock())
 
     # -- replay ------------------------------------------------------------------------
     async def replay_run(self, run_id: str) -> str:

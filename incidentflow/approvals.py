@@ -10,10 +10,7 @@ person's name.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
-
-import anyio.to_thread
 
 from incidentflow.components.approval import APPROVED, KIND, REJECTED
 from incidentflow.components.base import Wait
@@ -21,7 +18,6 @@ from incidentflow.errors import Conflict, Forbidden, InvalidInput, NotFound, Pro
 from incidentflow.events import iso
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
 
     from incidentflow.app_service import AppService
 
@@ -67,18 +63,16 @@ def may_decide(wait: Wait, who: str) -> bool:
 class Approvals:
     def __init__(self, host: AppService):
         self.host = host
-
-    async def _db(self, fn: Callable[..., T], *args: Any) -> T:
-        return await anyio.to_thread.run_sync(partial(fn, *args))
+        self.db = host.db
 
     async def decide(self, run_id: str, node: str, decision: Decision, who: str) -> Wait:
         """Record ``who``'s decision on the open approval of ``node`` in the run.
         NotFound: no such run or approval; Forbidden: not an approver; Conflict:
         decided already, or its time has passed."""
-        approvals = [w for w in await self._db(self.host.store.run_waits, run_id)
+        approvals = [w for w in await self.db.run_waits(run_id)
                      if w.node == node and w.waiting.kind == KIND]
         if not approvals:
-            await self._db(self.host.store.get_run, run_id)  # NotFound for an unknown run
+            await self.db.get_run(run_id)  # NotFound for an unknown run
             raise NotFound(f"run {run_id!r} has no approval waiting at node {node!r}")
         pending = [w for w in approvals if w.settled_at is None]
         if not pending:
@@ -90,20 +84,20 @@ class Approvals:
         now = self.host.clock()
         outcome = {"decision": decision.decision, "by": who, "at": iso(now),
                    "comment": decision.comment}
-        if not await self._db(self.host.store.settle_wait, wait.execution_id, outcome, now):
+        if not await self.db.settle_wait(wait.execution_id, outcome, now):
             # Someone else's decision won the race, or the time passed: say which.
-            again = [w for w in await self._db(self.host.store.run_waits, run_id)
+            again = [w for w in await self.db.run_waits(run_id)
                      if w.execution_id == wait.execution_id]
             raise Conflict(_closed(again[0] if again else wait))
         return wait
 
     async def cancel(self, run_id: str, who: str) -> None:
         """Cancel a run that is still running or waiting (Conflict once it ended)."""
-        await self._db(self.host.store.cancel_run, run_id, who, self.host.clock())
+        await self.db.cancel_run(run_id, who, self.host.clock())
 
     async def waiting_for(self, who: str) -> list[Wait]:
         """Open approvals ``who`` may decide, oldest first."""
-        found = await self._db(self.host.store.open_waits, KIND, LISTED)
+        found = await self.db.open_waits(KIND, LISTED)
         return [w for w in found if may_decide(w, who)]
 
 

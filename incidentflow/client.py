@@ -1,4 +1,5 @@
-"""A small synchronous client of the management API (used by the CLI and tests).
+"""A small synchronous client of the management API (used by the CLI and tests), a
+room per resource: ``ApiClient(...).canvases.apply(...)``, ``.runs.replay(...)``, ...
 
 Every failure is an :class:`ApiError` carrying the API's message and problems, so
 callers print a sentence instead of a traceback.
@@ -40,6 +41,10 @@ def _segment(value: str) -> str:
 
 
 class ApiClient:
+    """The connection (base URL, bearer token, errors as :class:`ApiError`) and a room
+    per resource: ``canvases``, ``runs``, ``approvals``, ``tokens``, ``secrets``,
+    ``integrations``."""
+
     def __init__(self, url: str | None = None, token: str | None = None,
                  timeout: float = 30.0, transport: httpx.BaseTransport | None = None):
         self.url = (url or os.environ.get("INCIDENTFLOW_URL") or DEFAULT_URL).rstrip("/")
@@ -47,6 +52,12 @@ class ApiClient:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         self._http = httpx.Client(base_url=self.url, headers=headers, timeout=timeout,
                                   transport=transport)
+        self.canvases = CanvasesClient(self)
+        self.runs = RunsClient(self)
+        self.approvals = ApprovalsClient(self)
+        self.tokens = TokensClient(self)
+        self.secrets = SecretsClient(self)
+        self.integrations = IntegrationsClient(self)
 
     def close(self) -> None:
         self._http.close()
@@ -68,41 +79,29 @@ class ApiClient:
             return None
         return response.json()
 
-    # -- canvases ------------------------------------------------------------------------
+
+class _Room:
+    def __init__(self, api: ApiClient):
+        self.request = api.request
+
+
+class CanvasesClient(_Room):
+    """Canvases, their nodes (run, hooks, rate limit), pause / resume, delivery logs."""
+
     def apply(self, name: str, text: str, content_type: str = "application/yaml") -> Any:
         return self.request("PUT", f"/canvases/{_segment(name)}", content=text.encode(),
                             headers={"Content-Type": content_type})
 
-    def canvases(self) -> list[dict[str, Any]]:
+    def all(self) -> list[dict[str, Any]]:
         return list(self.request("GET", "/canvases")["canvases"])
 
-    def canvas(self, name: str) -> dict[str, Any]:
+    def get(self, name: str) -> dict[str, Any]:
         return dict(self.request("GET", f"/canvases/{_segment(name)}"))
 
     def run(self, canvas: str, node: str, payload: Any) -> str:
         answer = self.request("POST", f"/canvases/{_segment(canvas)}/nodes/{_segment(node)}/run",
                               json=payload)
         return str(answer["runId"])
-
-    def runs(self, canvas: str, limit: int = 50) -> list[dict[str, Any]]:
-        return list(self.runs_page(canvas, limit)["runs"])
-
-    def runs_page(self, canvas: str, limit: int = 50, **filters: str | None) -> dict[str, Any]:
-        """``{runs, total, nextBefore}``; filters: state, node, since, until, before."""
-        params: dict[str, Any] = {"limit": limit}
-        params.update({k: v for k, v in filters.items() if v})
-        return dict(self.request("GET", f"/canvases/{_segment(canvas)}/runs", params=params))
-
-    def replay_many(self, body: dict[str, Any]) -> dict[str, Any]:
-        """``POST /runs/replay``: ``{canvas, ids}`` or ``{canvas, state, since, ...}``."""
-        return dict(self.request("POST", "/runs/replay", json=body))
-
-    def retry(self, run_id: str, execution_id: str) -> dict[str, Any]:
-        path = f"/runs/{_segment(run_id)}/executions/{_segment(execution_id)}/retry"
-        return dict(self.request("POST", path))
-
-    def get_run(self, run_id: str) -> dict[str, Any]:
-        return dict(self.request("GET", f"/runs/{_segment(run_id)}"))
 
     def hook(self, canvas: str, node: str, hook: str, params: dict[str, Any]) -> Any:
         path = f"/canvases/{_segment(canvas)}/nodes/{_segment(node)}/hooks/{_segment(hook)}"
@@ -113,25 +112,6 @@ class ApiClient:
         path = f"/canvases/{_segment(canvas)}/nodes/{_segment(node)}/resume"
         return dict(self.request("POST", path, json={"held": held}))
 
-    def replay(self, run_id: str) -> str:
-        return str(self.request("POST", f"/runs/{_segment(run_id)}/replay")["runId"])
-
-    # -- approvals and cancelling waiting runs ----------------------------------------------
-    def decide(self, run_id: str, node: str, decision: str,
-               comment: str | None = None) -> dict[str, Any]:
-        """``decision``: "approve" or "reject"."""
-        path = f"/runs/{_segment(run_id)}/approvals/{_segment(node)}"
-        return dict(self.request("POST", path,
-                                 json={"decision": decision, "comment": comment}))
-
-    def approvals(self) -> list[dict[str, Any]]:
-        """Approvals waiting for the caller."""
-        return list(self.request("GET", "/approvals")["approvals"])
-
-    def cancel(self, run_id: str) -> dict[str, Any]:
-        return dict(self.request("POST", f"/runs/{_segment(run_id)}/cancel"))
-
-    # -- pause / resume and the delivery log -----------------------------------------------
     def pause(self, canvas: str) -> dict[str, Any]:
         return dict(self.request("POST", f"/canvases/{_segment(canvas)}/pause"))
 
@@ -144,34 +124,86 @@ class ApiClient:
         path = f"/canvases/{_segment(canvas)}/nodes/{_segment(node)}/deliveries"
         return list(self.request("GET", path, params={"limit": limit})["deliveries"])
 
-    # -- API tokens ----------------------------------------------------------------------
-    def create_token(self, name: str) -> dict[str, Any]:
+
+class RunsClient(_Room):
+    """Runs: one, a canvas's (filtered, paged), replay (one or many), retry."""
+
+    def page(self, canvas: str, limit: int = 50, **filters: str | None) -> dict[str, Any]:
+        """``{runs, total, nextBefore}``; filters: state, node, since, until, before."""
+        params: dict[str, Any] = {"limit": limit}
+        params.update({k: v for k, v in filters.items() if v})
+        return dict(self.request("GET", f"/canvases/{_segment(canvas)}/runs", params=params))
+
+    def recent(self, canvas: str, limit: int = 50) -> list[dict[str, Any]]:
+        return list(self.page(canvas, limit)["runs"])
+
+    def get(self, run_id: str) -> dict[str, Any]:
+        return dict(self.request("GET", f"/runs/{_segment(run_id)}"))
+
+    def replay(self, run_id: str) -> str:
+        return str(self.request("POST", f"/runs/{_segment(run_id)}/replay")["runId"])
+
+    def replay_many(self, body: dict[str, Any]) -> dict[str, Any]:
+        """``POST /runs/replay``: ``{canvas, ids}`` or ``{canvas, state, since, ...}``."""
+        return dict(self.request("POST", "/runs/replay", json=body))
+
+    def retry(self, run_id: str, execution_id: str) -> dict[str, Any]:
+        path = f"/runs/{_segment(run_id)}/executions/{_segment(execution_id)}/retry"
+        return dict(self.request("POST", path))
+
+
+class ApprovalsClient(_Room):
+    """Approvals and cancelling waiting runs."""
+
+    def decide(self, run_id: str, node: str, decision: str,
+               comment: str | None = None) -> dict[str, Any]:
+        """``decision``: "approve" or "reject"."""
+        path = f"/runs/{_segment(run_id)}/approvals/{_segment(node)}"
+        return dict(self.request("POST", path,
+                                 json={"decision": decision, "comment": comment}))
+
+    def waiting(self) -> list[dict[str, Any]]:
+        """Approvals waiting for the caller."""
+        return list(self.request("GET", "/approvals")["approvals"])
+
+    def cancel(self, run_id: str) -> dict[str, Any]:
+        return dict(self.request("POST", f"/runs/{_segment(run_id)}/cancel"))
+
+
+class TokensClient(_Room):
+    """API tokens."""
+
+    def create(self, name: str) -> dict[str, Any]:
         """The new token's metadata plus ``token``, the only time it is shown."""
         return dict(self.request("POST", "/tokens", json={"name": name}))
 
-    def tokens(self) -> list[dict[str, Any]]:
+    def all(self) -> list[dict[str, Any]]:
         return list(self.request("GET", "/tokens")["tokens"])
 
-    def revoke_token(self, token_id: str) -> dict[str, Any]:
+    def revoke(self, token_id: str) -> dict[str, Any]:
         return dict(self.request("DELETE", f"/tokens/{_segment(token_id)}"))
 
-    # -- secrets for canvases ------------------------------------------------------------
-    def put_secret(self, name: str, value: str) -> dict[str, Any]:
+
+class SecretsClient(_Room):
+    """Secrets for canvases: values go in, never come out."""
+
+    def put(self, name: str, value: str) -> dict[str, Any]:
         return dict(self.request("PUT", f"/secrets/{_segment(name)}", json={"value": value}))
 
-    def secrets(self) -> list[dict[str, Any]]:
+    def all(self) -> list[dict[str, Any]]:
         """Names and dates; values are never returned."""
         return list(self.request("GET", "/secrets")["secrets"])
 
-    def delete_secret(self, name: str) -> None:
+    def delete(self, name: str) -> None:
         self.request("DELETE", f"/secrets/{_segment(name)}")
 
-    # -- integrations --------------------------------------------------------------------
-    def put_integration(self, name: str, type_: str, configuration: dict[str, Any]) -> Any:
+
+class IntegrationsClient(_Room):
+    def put(self, name: str, type_: str, configuration: dict[str, Any]) -> Any:
         return self.request("PUT", f"/integrations/{_segment(name)}",
                             json={"type": type_, "configuration": configuration})
 
-    def integrations(self) -> list[dict[str, Any]]:
+    def all(self) -> list[dict[str, Any]]:
         return list(self.request("GET", "/integrations")["integrations"])
 
 

@@ -33,16 +33,15 @@ from jinja2 import Template, TemplateError, TemplateSyntaxError, meta, nodes
 from jinja2.exceptions import SecurityError
 from jinja2.parser import Parser
 from jinja2.runtime import Undefined
-from jinja2.utils import missing
 
 from incidentflow.errors import ExpressionError
 from incidentflow.events import Event
-from incidentflow.expression_ast import const_key, is_lookup, lookups, node_references
+from incidentflow.expression_ast import is_lookup, node_references
 from incidentflow.expression_budget import Budget, BudgetError, BudgetExceeded, current, metered
+from incidentflow.expression_explain import SCOPE_NAMES, explain_missing
 from incidentflow.expression_guards import guarded_filters
 from incidentflow.expression_sandbox import MissingValue, Sandbox, StrictValue, finalize
 
-SCOPE_NAMES = ("nodes", "previous", "root", "run", "secrets")
 _CACHE_LIMIT = 4096
 _MARKUP = ("{{", "{%", "{#")
 _WHOLE = re.compile(r"\A\s*\{\{-?(?P<expr>.*?)-?\}\}\s*\Z", re.S)
@@ -226,7 +225,7 @@ class Expressions:
         except BudgetExceeded as exc:
             raise BudgetError(exc, node=node, field=field) from None
         except MissingValue as exc:
-            message = self._explain(exc.undefined, compiled.source, scope)
+            message = explain_missing(self.env, exc.undefined, compiled.source, scope)
         except SecurityError as exc:
             message = f"not allowed: {exc}"
         except TemplateError as exc:
@@ -283,73 +282,6 @@ class Expressions:
         if not unknown:
             return None
         return f"unknown name {', '.join(map(repr, unknown))} (names: {', '.join(SCOPE_NAMES)})"
-
-    def _explain(self, undefined: Undefined, source: str, scope: Mapping[str, Any]) -> str:
-        """Turn Jinja's "'dict object' has no attribute 'x'" into "root.data has no field 'x'"."""
-        obj, name = undefined._undefined_obj, undefined._undefined_name
-        if undefined._undefined_hint:
-            return undefined._undefined_hint
-        if obj is missing:
-            return f"unknown name {name!r} (names: {', '.join(SCOPE_NAMES)})"
-        try:
-            path = self._path_of(obj, name, source, scope)
-        except TemplateSyntaxError:
-            path = None
-        if path is None:
-            return undefined._undefined_message
-        return _missing_message(path, obj, name)
-
-    def _path_of(
-        self, obj: Any, name: Any, source: str, scope: Mapping[str, Any]
-    ) -> str | None:
-        """How the expression spelled the value ``obj`` whose ``name`` was missing."""
-        for node in lookups(self.env.parse(source)):
-            if const_key(node) != name:
-                continue
-            resolved = self._resolve(node.node, scope)
-            if resolved is not None and resolved[1] is obj:
-                return resolved[0]
-        return None
-
-    def _resolve(self, node: nodes.Node, scope: Mapping[str, Any]) -> tuple[str, Any] | None:
-        """(spelling, value) of a constant chain like ``root.data["x"]``, or None."""
-        if isinstance(node, nodes.Name):
-            return (node.name, scope[node.name]) if node.name in scope else None
-        if not isinstance(node, nodes.Getattr | nodes.Getitem):
-            return None
-        key, parent = const_key(node), self._resolve(node.node, scope)
-        if parent is None or key is None:
-            return None
-        spelling, value = parent
-        if isinstance(node, nodes.Getattr):
-            spelling, value = f"{spelling}.{key}", self.env.getattr(value, key)
-        else:
-            spelling, value = f"{spelling}[{key!r}]", self.env.getitem(value, key)
-        return None if isinstance(value, Undefined) else (spelling, value)
-
-
-def _missing_message(path: str, obj: Any, name: Any) -> str:
-    if path == "nodes":
-        return f"node {name!r} has not emitted an event in this run"
-    if path == "secrets":  # never list the others: names are enough of a hint
-        return (f"secret {name!r} is not set (set it on the Secrets page or with "
-                f"`incidentflow secrets set {name}`)")
-    if isinstance(obj, dict):
-        return f"{path} has no field {name!r} (fields: {_field_list(obj)})"
-    if isinstance(obj, list | tuple) and isinstance(name, int):
-        return f"{path} has no item {name} (it has {len(obj)})"
-    if obj is None:
-        return f"{path} is null, so it has no field {name!r}"
-    return f"{path} is a {type(obj).__name__} ({obj!r:.40}), so it has no field {name!r}"
-
-
-_LISTED_FIELDS = 12  # enough to spot a typo; a long object would swamp the message
-
-
-def _field_list(obj: dict[Any, Any]) -> str:
-    names = sorted(map(str, obj))
-    listed = ", ".join(names[:_LISTED_FIELDS]) or "none"
-    return listed + ", …" if len(names) > _LISTED_FIELDS else listed
 
 
 def _syntax_message(exc: TemplateSyntaxError) -> str:

@@ -13,23 +13,17 @@ the self-trigger guard (docs/runaway.md, docs/rate-limits.md).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import partial
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING
 
-import anyio.to_thread
-
-from incidentflow.app_service import refuse_if_paused
+from incidentflow.canvas_service import refuse_if_paused
 from incidentflow.engine.router import first_executions
 from incidentflow.errors import InvalidInput, NotFound, Problem
 from incidentflow.store.port import NewExecution, RunFilter, RunRecord, new_id
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
     from incidentflow.app_service import AppService
     from incidentflow.store.port import CanvasRecord
 
-T = TypeVar("T")
 # One bulk replay starts at most this many runs (one transaction); more matching runs
 # are reported, and a narrower window replays the rest.
 MAX_BULK = 500
@@ -56,17 +50,11 @@ class Progress:
 class Recovery:
     def __init__(self, host: AppService):
         self.host = host
-
-    async def _db(self, fn: Callable[..., T], *args: Any) -> T:
-        return await anyio.to_thread.run_sync(partial(fn, *args))
-
-    def _wake(self) -> None:
-        if self.host.wakeup is not None:
-            self.host.wakeup.notify()
+        self.db = host.db
 
     async def replay_run(self, run_id: str) -> str:
-        run = await self._db(self.host.store.get_run, run_id)
-        record = await self._db(self.host.store.get_canvas, run.canvas)
+        run = await self.db.get_run(run_id)
+        record = await self.db.get_canvas(run.canvas)
         refuse_if_paused(record.name, record.paused_at)
         first = _first(record, run)
         if first is None:
@@ -74,26 +62,23 @@ class Recovery:
                 f"cannot replay: canvas {run.canvas!r} no longer has node {run.trigger_node!r}",
                 [Problem("the trigger node was removed", node=run.trigger_node)],
             )
-        [started] = await self._db(self.host.store.start_replays, [(run, first)], None,
-                                   self.host.clock())
-        self._wake()
+        [started] = await self.db.start_replays([(run, first)], None, self.host.clock())
+        self.host.wake()
         return started
 
     async def matching(self, where: RunFilter) -> tuple[list[str], int]:
         """The ids a bulk replay of ``where`` would take, and how many match."""
-        found: tuple[list[str], int] = await self._db(self.host.store.run_ids, where, MAX_BULK)
-        return found
+        return await self.db.run_ids(where, MAX_BULK)
 
     async def replay_many(self, where: RunFilter) -> BulkReplay:
         """Replay the runs ``where`` matches (at most MAX_BULK, oldest first)."""
-        record = await self._db(self.host.store.get_canvas, where.canvas)
+        record = await self.db.get_canvas(where.canvas)
         refuse_if_paused(record.name, record.paused_at)
         ids, matched = await self.matching(where)
         # One read of the chosen runs (trigger events, no executions), oldest first.
         chosen: list[RunRecord] = []
         if ids:  # (an empty ``ids`` filter would mean every run)
-            page = await self._db(self.host.store.find_runs,
-                                  RunFilter(where.canvas, ids=tuple(ids)), len(ids))
+            page = await self.db.find_runs(RunFilter(where.canvas, ids=tuple(ids)), len(ids))
             chosen = page.runs[::-1]
         replays: list[tuple[RunRecord, list[NewExecution]]] = []
         skipped: dict[str, str] = {}
@@ -104,14 +89,13 @@ class Recovery:
             else:
                 replays.append((run, first))
         batch = new_id()
-        started: list[str] = await self._db(self.host.store.start_replays, replays, batch,
-                                            self.host.clock())
+        started = await self.db.start_replays(replays, batch, self.host.clock())
         if started:
-            self._wake()
+            self.host.wake()
         return BulkReplay(batch, started, matched, skipped)
 
     async def progress(self, batch: str) -> Progress:
-        runs = await self._db(self.host.store.replay_batch, batch)
+        runs = await self.db.replay_batch(batch)
         if not runs:
             raise NotFound(f"bulk replay {batch!r} does not exist")
         by_state: dict[str, int] = {}
@@ -120,12 +104,11 @@ class Recovery:
         return Progress(len(runs), by_state)
 
     async def retry_execution(self, run_id: str, execution_id: str) -> RunRecord:
-        run = await self._db(self.host.store.get_run, run_id)
-        record = await self._db(self.host.store.get_canvas, run.canvas)
+        run = await self.db.get_run(run_id)
+        record = await self.db.get_canvas(run.canvas)
         refuse_if_paused(record.name, record.paused_at)
-        retried: RunRecord = await self._db(self.host.store.retry_execution, run_id,
-                                            execution_id, self.host.clock())
-        self._wake()
+        retried = await self.db.retry_execution(run_id, execution_id, self.host.clock())
+        self.host.wake()
         return retried
 
 

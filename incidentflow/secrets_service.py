@@ -19,11 +19,10 @@ import re
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
-from functools import lru_cache, partial
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import quote, quote_plus
 
-import anyio.to_thread
 from jinja2 import TemplateSyntaxError, nodes
 
 from incidentflow.canvas import string_leaves
@@ -110,27 +109,22 @@ class CanvasSecrets:
 
     def __init__(self, host: AppService):
         self.host = host
-
-    async def _db(self, fn: Callable[..., T], *args: Any) -> T:
-        return await anyio.to_thread.run_sync(partial(fn, *args))
+        self.db = host.db
 
     async def put(self, name: Any, value: Any) -> SecretRecord:
         name, value = check_name(name), check_value(value)
         register_values(value)  # before anything could log it
         encrypted = self.host.box.encrypt(value)
-        record: SecretRecord = await self._db(
-            self.host.store.put_secret, name, encrypted, self.host.clock())
-        return record
+        return await self.db.put_secret(name, encrypted, self.host.clock())
 
     async def records(self) -> list[SecretRecord]:
-        records: list[SecretRecord] = await self._db(self.host.store.list_secrets)
-        return records
+        return await self.db.list_secrets()
 
     async def names(self) -> set[str]:
         return {record.name for record in await self.records()}
 
     async def delete(self, name: str) -> None:
-        await self._db(self.host.store.delete_secret, name)
+        await self.db.delete_secret(name)
 
     async def missing_in(self, canvas: Canvas) -> list[Problem]:
         """Warnings for the secrets ``canvas`` reads that are not set (no query when it

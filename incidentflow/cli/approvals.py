@@ -12,7 +12,7 @@ from incidentflow.cli.app import JSON_OPTION, api_client, app, emit, out, runs_a
 def runs_cancel(run_id: str, as_json: bool = JSON_OPTION) -> None:
     """Cancel a run that is running or waiting (a wait, an approval, a queued retry)."""
     with api_client() as client:
-        answer = client.cancel(run_id)
+        answer = client.approvals.cancel(run_id)
     emit(as_json, answer, lambda: out.print(f"run {run_id} cancelled", highlight=False))
 
 
@@ -36,7 +36,7 @@ def reject(run_id: str, node: str, comment: str | None = COMMENT_OPTION,
 def _decide(run_id: str, node: str, decision: str, comment: str | None,
             as_json: bool) -> None:
     with api_client() as client:
-        answer = client.decide(run_id, node, decision, comment)
+        answer = client.approvals.decide(run_id, node, decision, comment)
     emit(as_json, answer, lambda: out.print(
         f"{node} of run {run_id}: {answer['decision']} by {answer['by']}", highlight=False,
         soft_wrap=True))
@@ -46,7 +46,7 @@ def _decide(run_id: str, node: str, decision: str, comment: str | None,
 def approvals(as_json: bool = JSON_OPTION) -> None:
     """Approvals waiting for you (your token's name is an approver, or none is named)."""
     with api_client() as client:
-        waiting = client.approvals()
+        waiting = client.approvals.waiting()
 
     def render() -> None:
         grid = table("run", "canvas", "node", "message", "until")

@@ -38,7 +38,7 @@ def apply(
     canvas_name = name or _name_in(text) or file.stem
     content_type = "application/json" if file.suffix.lower() == ".json" else "application/yaml"
     with api_client() as client:
-        saved = client.apply(canvas_name, text, content_type)
+        saved = client.canvases.apply(canvas_name, text, content_type)
 
     def render() -> None:
         verb = "saved as version" if saved["created"] else "unchanged, still version"
@@ -73,7 +73,7 @@ def run_node(
     except json.JSONDecodeError as exc:
         fail(f"--payload is not valid JSON: {exc}")
     with api_client() as client:
-        run_id = client.run(canvas, node, data)
+        run_id = client.canvases.run(canvas, node, data)
     emit(as_json, {"runId": run_id}, lambda: out.print(f"run {run_id} queued", highlight=False))
 
 
@@ -82,7 +82,7 @@ def run_node(
 def canvases_list(as_json: bool = JSON_OPTION) -> None:
     """Every canvas with its version and last run."""
     with api_client() as client:
-        canvases = client.canvases()
+        canvases = client.canvases.all()
 
     def render() -> None:
         grid = table("canvas", "version", "triggers", "last run", "updated", "tripped")
@@ -105,7 +105,7 @@ def _tripped(nodes: list[dict[str, Any]] | None) -> str:
 def canvases_show(name: str, as_json: bool = JSON_OPTION) -> None:
     """A canvas's nodes with live webhook metadata."""
     with api_client() as client:
-        view = client.canvas(name)
+        view = client.canvases.get(name)
 
     def render() -> None:
         out.print(f"{view['name']} v{view['version']}", highlight=False)
@@ -136,7 +136,7 @@ def node_resume(
     if release == discard:
         fail("say what to do with the held executions: --release or --discard (one of them)")
     with api_client() as client:
-        result = client.resume_node(canvas, node, "release" if release else "discard")
+        result = client.canvases.resume_node(canvas, node, "release" if release else "discard")
     done = (f"{result['released']} released" if release
             else f"{result['discarded']} discarded")
     emit(as_json, result,
@@ -150,7 +150,7 @@ def node_resume(
 def canvas_pause(name: str, as_json: bool = JSON_OPTION) -> None:
     """Pause a canvas: deliveries are acknowledged and kept, nothing starts."""
     with api_client() as client:
-        result = client.pause(name)
+        result = client.canvases.pause(name)
     held = result.get("pendingDeliveries", 0)
     emit(as_json, result, lambda: out.print(
         f"canvas {name} paused since {result['pausedAt']} ({held} deliveries held)",
@@ -168,7 +168,7 @@ def canvas_resume(
     """Resume a paused canvas."""
     pending = None if run_pending is None else ("run" if run_pending else "discard")
     with api_client() as client:
-        result = client.resume(name, pending)
+        result = client.canvases.resume(name, pending)
 
     def render() -> None:
         out.print(f"canvas {name} resumed: {len(result['runIds'])} runs started from held "
@@ -184,7 +184,7 @@ def canvas_deliveries(canvas: str, node: str,
                       as_json: bool = JSON_OPTION) -> None:
     """A webhook trigger's delivery log, newest first."""
     with api_client() as client:
-        found = client.deliveries(canvas, node, limit)
+        found = client.canvases.deliveries(canvas, node, limit)
 
     def render() -> None:
         grid = table("received", "webhook id", "outcome", "code", "reason", "run")

@@ -34,7 +34,8 @@ def secret_set(
     with api_client() as client:
         from incidentflow.components.base import WebhookTrigger as Trigger
 
-        result = client.hook(canvas, node, Trigger.SECRET_HOOK, {Trigger.SECRET_PARAM: secret})
+        result = client.canvases.hook(canvas, node, Trigger.SECRET_HOOK,
+                                      {Trigger.SECRET_PARAM: secret})
     message = "signing secret cleared" if clear else "signing secret stored"
     emit(as_json, result, lambda: out.print(message))
 
@@ -66,7 +67,7 @@ def integrations_set(
     if api_key_stdin:
         configuration["apiKey"] = sys.stdin.read().strip()
     with api_client() as client:
-        view = client.put_integration(name, type_, configuration)
+        view = client.integrations.put(name, type_, configuration)
 
     def render() -> None:
         status = "[green]ready[/]" if view["status"] == "ready" else f"[red]{view['status']}[/]"
@@ -80,7 +81,7 @@ def integrations_set(
 def integrations_list(as_json: bool = JSON_OPTION) -> None:
     """Integrations and their status (secrets are never shown)."""
     with api_client() as client:
-        views = client.integrations()
+        views = client.integrations.all()
 
     def render() -> None:
         grid = table("name", "type", "status", "reason")
@@ -99,7 +100,7 @@ def _state_of_integration(status: str) -> str:
 def tokens_create(name: str, as_json: bool = JSON_OPTION) -> None:
     """Create an API token; it is printed once and cannot be shown again."""
     with api_client() as client:
-        created = client.create_token(name)
+        created = client.tokens.create(name)
 
     def render() -> None:
         out.print(f"token {created['id']} ({created['name']}) created. Copy it now, "
@@ -113,7 +114,7 @@ def tokens_create(name: str, as_json: bool = JSON_OPTION) -> None:
 def tokens_list(as_json: bool = JSON_OPTION) -> None:
     """API tokens (never the tokens themselves)."""
     with api_client() as client:
-        listed = client.tokens()
+        listed = client.tokens.all()
 
     def render() -> None:
         grid = table("id", "name", "created", "last used", "state")
@@ -129,7 +130,7 @@ def tokens_list(as_json: bool = JSON_OPTION) -> None:
 def tokens_revoke(token_id: str, as_json: bool = JSON_OPTION) -> None:
     """Revoke an API token: refused everywhere from the next request on."""
     with api_client() as client:
-        record = client.revoke_token(token_id)
+        record = client.tokens.revoke(token_id)
     emit(as_json, record, lambda: out.print(f"token {record['id']} ({record['name']}) revoked",
                                              highlight=False, soft_wrap=True))
 
@@ -150,7 +151,7 @@ def secrets_set(
     if not value:
         fail("no value given: a secret cannot be empty")
     with api_client() as client:
-        stored = client.put_secret(name, value)
+        stored = client.secrets.put(name, value)
     emit(as_json, stored, lambda: out.print(
         f"secret {stored['name']} stored; templates read it as "
         f"{{{{ secrets.{stored['name']} }}}}", highlight=False, soft_wrap=True))
@@ -160,7 +161,7 @@ def secrets_set(
 def secrets_list(as_json: bool = JSON_OPTION) -> None:
     """Secrets by name, with when each was set (values are never shown)."""
     with api_client() as client:
-        listed = client.secrets()
+        listed = client.secrets.all()
 
     def render() -> None:
         grid = table("name", "created", "updated")
@@ -175,6 +176,6 @@ def secrets_list(as_json: bool = JSON_OPTION) -> None:
 def secrets_delete(name: str, as_json: bool = JSON_OPTION) -> None:
     """Delete a secret: runs whose templates read it fail until it is set again."""
     with api_client() as client:
-        client.delete_secret(name)
+        client.secrets.delete(name)
     emit(as_json, {"name": name, "deleted": True},
           lambda: out.print(f"secret {name} deleted", highlight=False))

@@ -29,7 +29,7 @@ def runs_list(canvas: str, limit: int = typer.Option(20, min=1, max=500),
               as_json: bool = JSON_OPTION) -> None:
     """Runs of a canvas, newest first (filtered, paged)."""
     with api_client() as client:
-        page = client.runs_page(canvas, limit, state=state, node=node, since=since,
+        page = client.runs.page(canvas, limit, state=state, node=node, since=since,
                                 until=until, before=before)
 
     def render() -> None:
@@ -51,7 +51,7 @@ def runs_list(canvas: str, limit: int = typer.Option(20, min=1, max=500),
 def runs_show(run_id: str, as_json: bool = JSON_OPTION) -> None:
     """A run with each execution and its attempts."""
     with api_client() as client:
-        run = client.get_run(run_id)
+        run = client.runs.get(run_id)
 
     def render() -> None:
         out.print(f"run {run['id']}  canvas {run['canvas']} v{run['canvasVersion']}  "
@@ -87,7 +87,7 @@ def runs_replay(
     or many: e.g. `runs replay --failed --since 1h` after an outage."""
     if run_id:
         with api_client() as client:
-            new_id = client.replay(run_id)
+            new_id = client.runs.replay(run_id)
         emit(as_json, {"runId": new_id, "replayOf": run_id},
              lambda: out.print(f"run {new_id} queued (replay of {run_id})", highlight=False,
                                soft_wrap=True))
@@ -97,8 +97,9 @@ def runs_replay(
     if not choice.get("state") and not choice.get("since"):
         fail("say which runs: a RUN_ID, or --failed / --state and --since")
     with api_client() as client:
-        names = [canvas] if canvas else [c["name"] for c in client.canvases()]
-        counts = {n: client.replay_many({"canvas": n, **choice, "dryRun": True}) for n in names}
+        names = [canvas] if canvas else [c["name"] for c in client.canvases.all()]
+        counts = {n: client.runs.replay_many({"canvas": n, **choice, "dryRun": True})
+                  for n in names}
         total = sum(c["wouldReplay"] for c in counts.values())
         if total == 0:
             emit(as_json, {"count": 0, "batches": {}},
@@ -106,7 +107,7 @@ def runs_replay(
             return
         if not yes and not typer.confirm(f"Replay {total} runs of {len(names)} canvas(es)?"):
             fail("nothing replayed")
-        done = {n: client.replay_many({"canvas": n, **choice})
+        done = {n: client.runs.replay_many({"canvas": n, **choice})
                 for n, c in counts.items() if c["wouldReplay"]}
     emit(as_json, {"count": sum(d["count"] for d in done.values()), "batches": done},
          lambda: _print_bulk(done))
@@ -126,7 +127,7 @@ def _print_bulk(done: dict[str, dict[str, Any]]) -> None:
 def runs_retry(run_id: str, execution_id: str, as_json: bool = JSON_OPTION) -> None:
     """Queue a failed execution of a run again (same idempotency key)."""
     with api_client() as client:
-        run = client.retry(run_id, execution_id)
+        run = client.runs.retry(run_id, execution_id)
     emit(as_json, run, lambda: out.print(
         f"execution {execution_id} queued again; run {run_id} is {run['state']}",
         highlight=False, soft_wrap=True))

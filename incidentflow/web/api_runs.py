@@ -1,14 +1,11 @@
-"""The management API's runs at scale and recovery: the filtered, paged run list,
-replay (one run, or many in one go), retrying a failed execution, bulk progress."""
+"""The management API's runs: one run with what it waits for, the filtered, paged run
+list, replay (one run, or many in one go), retrying a failed execution, bulk progress."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from dataclasses import replace
-from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-import anyio.to_thread
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -16,25 +13,32 @@ from starlette.routing import Route
 from incidentflow.errors import InvalidInput, Malformed, Problem
 from incidentflow.recovery import MAX_BULK, Recovery
 from incidentflow.run_filters import run_filter, run_ids
-from incidentflow.web.presenters import run_summary, run_view
+from incidentflow.web.api_requests import optional_json_object
+from incidentflow.web.presenters import displayable_run, run_summary, run_view
+from incidentflow.web.waiting import waits_view
 
 if TYPE_CHECKING:
     from incidentflow.app_service import AppService
 
-BodyReader = Callable[[Request], Awaitable[dict[str, Any]]]
 MAX_PAGE = 500
 
 
 class RunsApi:
-    def __init__(self, host: AppService, body: BodyReader):
-        self.host, self.recovery, self._body = host, Recovery(host), body
+    def __init__(self, host: AppService):
+        self.host, self.db, self.recovery = host, host.db, Recovery(host)
+
+    async def get_run(self, request: Request) -> Response:
+        run = await self.db.get_run(request.path_params["run_id"])
+        waits = await self.db.run_waits(run.id)
+        return JSONResponse({**run_view(displayable_run(run), self.host.registry),
+                             "waitingFor": waits_view(run, waits)})
 
     async def list_runs(self, request: Request) -> Response:
         params = request.query_params
         where = run_filter(request.path_params["name"], params, self.host.clock())
-        await _thread(self.host.store.get_canvas, where.canvas)  # NotFound: 404
-        page = await _thread(self.host.store.find_runs, where, _limit(params.get("limit")),
-                             params.get("before") or None)
+        await self.db.get_canvas(where.canvas)  # NotFound: 404
+        page = await self.db.find_runs(where, _limit(params.get("limit")),
+                                       params.get("before") or None)
         return JSONResponse({"runs": [run_summary(r) for r in page.runs], "total": page.total,
                              "nextBefore": page.next_before})
 
@@ -46,7 +50,7 @@ class RunsApi:
     async def replay_runs(self, request: Request) -> Response:
         """``{canvas, state?, node?, since?, until?}`` or ``{canvas, ids}``; with
         ``"dryRun": true`` only how many would be replayed (for a confirmation)."""
-        body = await self._body(request)
+        body = await optional_json_object(request)
         canvas = body.get("canvas")
         if not isinstance(canvas, str) or not canvas:
             raise InvalidInput("canvas is required",
@@ -80,6 +84,7 @@ class RunsApi:
 
     def routes(self) -> list[Route]:
         return [
+            Route("/runs/{run_id}", self.get_run, methods=["GET"]),
             Route("/canvases/{name}/runs", self.list_runs, methods=["GET"]),
             Route("/runs/replay", self.replay_runs, methods=["POST"]),
             Route("/runs/{run_id}/replay", self.replay_run, methods=["POST"]),
@@ -94,7 +99,3 @@ def _limit(raw: str | None) -> int:
     if not raw.isdigit() or not 1 <= int(raw) <= MAX_PAGE:
         raise Malformed(f"limit must be a whole number from 1 to {MAX_PAGE}")
     return int(raw)
-
-
-async def _thread(fn: Callable[..., Any], *args: Any) -> Any:
-    return await anyio.to_thread.run_sync(partial(fn, *args))

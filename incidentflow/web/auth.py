@@ -2,8 +2,9 @@
 
 ``BearerAuth`` asks a list of :class:`TokenVerifier` in turn: the bootstrap admin token
 (settings) and the API tokens stored in the database (``ApiTokenVerifier``). A
-verifier that reads the database says so with ``blocking = True`` and runs in a worker
-thread. The principal lands in ``request.state.principal``.
+verifier that reads the database offers ``verify_async`` too, which the middleware
+awaits (through the store's async face) instead of blocking the event loop. The
+principal lands in ``request.state.principal``.
 """
 
 from __future__ import annotations
@@ -15,15 +16,18 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol, TypeGuard
 
-import anyio.to_thread
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from incidentflow.api_tokens import hash_token, looks_like_token
 from incidentflow.events import utcnow
 from incidentflow.store.port import Store
 from incidentflow.web.throttle import SigninThrottle, client_of, too_many_message
+
+if TYPE_CHECKING:
+    from incidentflow.store.async_port import AsyncStore
+    from incidentflow.store.records import TokenRecord
 
 # Writing last_used_at on every request would put a write on every API call; once a
 # minute per token is precise enough for "is this token still in use?".
@@ -59,12 +63,13 @@ class AdminTokenVerifier:
 class ApiTokenVerifier:
     """API tokens from the store (``ift_…``): unknown or revoked tokens are refused.
 
-    No cache, so a revocation takes effect on the very next request in every process."""
-
-    blocking = True
+    No cache, so a revocation takes effect on the very next request in every process.
+    ``verify`` blocks on the store (the UI's sign-in runs it in a thread);
+    ``verify_async`` is the same check for callers on the event loop."""
 
     def __init__(self, store: Store, clock: Callable[[], datetime] = utcnow):
         self._store, self._clock = store, clock
+        self._db: AsyncStore = store.aio
         self._touched: dict[str, float] = {}
         self._lock = threading.Lock()
 
@@ -72,11 +77,21 @@ class ApiTokenVerifier:
         if not looks_like_token(token):
             return None
         record = self._store.active_token(hash_token(token))
-        if record is None or record.is_session:  # a browser session's row is no credential
+        if not _is_credential(record):
             return None
         if self._due_for_touch(record.id):
             self._store.touch_token(record.id, self._clock())
-        return Principal(name=record.name, kind="api-token", token_id=record.id)
+        return _principal(record)
+
+    async def verify_async(self, token: str) -> Principal | None:
+        if not looks_like_token(token):
+            return None
+        record = await self._db.active_token(hash_token(token))
+        if not _is_credential(record):
+            return None
+        if self._due_for_touch(record.id):
+            await self._db.touch_token(record.id, self._clock())
+        return _principal(record)
 
     def _due_for_touch(self, token_id: str) -> bool:
         now = time.monotonic()
@@ -85,6 +100,15 @@ class ApiTokenVerifier:
                 return False
             self._touched[token_id] = now
             return True
+
+
+def _is_credential(record: TokenRecord | None) -> TypeGuard[TokenRecord]:
+    """An active API token; a browser session's row is no credential."""
+    return record is not None and not record.is_session
+
+
+def _principal(record: TokenRecord) -> Principal:
+    return Principal(name=record.name, kind="api-token", token_id=record.id)
 
 
 def bearer_token(authorization: str | None) -> str | None:
@@ -114,13 +138,13 @@ def authenticate(verifiers: Sequence[TokenVerifier], authorization: str | None) 
 async def authenticate_async(
     verifiers: Sequence[TokenVerifier], authorization: str | None
 ) -> Principal | None:
-    """:func:`authenticate`, with database-backed verifiers off the event loop."""
+    """:func:`authenticate`, awaiting the verifiers that read the database."""
     token = bearer_token(authorization)
     if token is None:
         return None
     for verifier in verifiers:
-        if getattr(verifier, "blocking", False):
-            principal = await anyio.to_thread.run_sync(verifier.verify, token)
+        if isinstance(verifier, ApiTokenVerifier):
+            principal = await verifier.verify_async(token)
         else:
             principal = verifier.verify(token)
         if principal is not None:

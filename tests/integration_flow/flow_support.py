@@ -105,7 +105,7 @@ class Flow:
 
     # -- set-up steps, as a person would do them ------------------------------------------
     async def connect_integration(self) -> dict[str, Any]:
-        return await self.host.put_integration(
+        return await self.host.integrations.put_integration(
             "incident", "incident", {"apiKey": EMULATOR_KEY, "baseUrl": EMULATOR_URL})
 
     async def apply(self, text: str) -> httpx.Response:
@@ -113,11 +113,11 @@ class Flow:
                                   headers={"Content-Type": "application/yaml"})
 
     async def set_secret(self, secret: str | None, node: str = "On Incident") -> dict[str, Any]:
-        return await self.host.run_hook("mirror", node, "setSecret",
+        return await self.host.canvases.run_hook("mirror", node, "setSecret",
                                         {"webhookSigningSecret": secret})
 
     async def live(self, node: str = "On Incident") -> dict[str, Any]:
-        view = await self.host.canvas_view("mirror")
+        view = await self.host.canvas_views.canvas_view("mirror")
         return dict(next(n for n in view["nodes"] if n["name"] == node)["live"])
 
     async def endpoint_id(self) -> str:
@@ -140,11 +140,11 @@ class Flow:
         return await self.worker.drain()
 
     async def runs(self) -> list[Any]:
-        return await self.host.list_runs("mirror")
+        return await self.host.canvases.list_runs("mirror")
 
     async def only_run(self) -> Any:
         [summary] = await self.runs()
-        return await self.host.get_run(summary.id)
+        return await self.host.canvases.get_run(summary.id)
 
     def count(self, table: str) -> int:
         engine = sa.create_engine(self.database_url, poolclass=sa.NullPool)
@@ -155,7 +155,7 @@ class Flow:
             engine.dispose()
 
     async def deliveries(self) -> list[Any]:
-        return await self.host._db(self.host.store.recent_deliveries, await self.endpoint_id())
+        return await self.host.db.recent_deliveries(await self.endpoint_id())
 
     # -- the emulator ---------------------------------------------------------------------
     async def fault(self, **fault: Any) -> None:

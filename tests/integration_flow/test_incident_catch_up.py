@@ -70,7 +70,7 @@ async def test_a_webhook_lost_while_down_becomes_one_run(flow: Flow) -> None:
     assert run.root.data == {"event_type": CREATED, "incident": incident}
     await flow.work()
     assert (await flow.only_run()).state == "succeeded"
-    shown = next(n for n in (await flow.host.canvas_view("mirror"))["nodes"]
+    shown = next(n for n in (await flow.host.canvas_views.canvas_view("mirror"))["nodes"]
                  if n["name"] == "On Incident")["catchUp"]
     assert shown["found"] == 0 and shown["lastPollAt"] and shown["error"] is None
 
@@ -87,7 +87,7 @@ async def test_an_update_after_the_poll_is_caught_up_as_updated(flow: Flow) -> N
     assert edited.status_code == 200
     flow.clock.advance(minutes=3)
     assert await poller(flow).tick() == 1
-    types = sorted(r.root.type for r in [await flow.host.get_run(s.id)
+    types = sorted(r.root.type for r in [await flow.host.canvases.get_run(s.id)
                                          for s in await flow.runs()])
     assert types == ["incident.incident.created", "incident.incident.updated"]
 
@@ -139,7 +139,7 @@ async def test_an_outage_is_shown_on_the_node_and_the_next_poll_catches_up(flow:
     flow.clock.advance(minutes=3)
     flow.network.down = True
     assert await poller(flow).tick() == 0
-    shown = next(n for n in (await flow.host.canvas_view("mirror"))["nodes"]
+    shown = next(n for n in (await flow.host.canvas_views.canvas_view("mirror"))["nodes"]
                  if n["name"] == "On Incident")["catchUp"]
     assert "unreachable" in shown["error"]
     flow.network.down = False

@@ -180,9 +180,9 @@ async def test_a_private_delivery_held_while_paused_is_fetched_when_resumed(
         flow: Flow) -> None:
     secret = await ready(flow, canvas([PRIVATE_CREATED]))
     incident = await private_incident(flow)
-    await flow.host.pause_canvas("mirror")
+    await flow.host.canvases.pause_canvas("mirror")
     assert (await flow.deliver(secret, private_body(incident["id"]))).status_code == 200
-    resumed = await flow.host.resume_canvas("mirror", "run")
+    resumed = await flow.host.canvases.resume_canvas("mirror", "run")
     assert len(resumed["runIds"]) == 1
     await flow.work()
     run = await flow.only_run()

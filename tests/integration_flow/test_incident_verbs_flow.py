@@ -116,7 +116,8 @@ async def test_one_run_through_the_incident_life(flow: Flow) -> None:
     order = ["Start", "Open", "Page", "Follow up", "Monitor", "Fetch", "Live ones"]
     response = await flow.apply(canvas(nodes, list(zip(order, order[1:], strict=False))))
     assert response.status_code == 200, response.text
-    await flow.host.run_manual("mirror", "Start", {"what": "Checkout down", "team": "Payments"})
+    await flow.host.canvases.run_manual("mirror", "Start",
+                                        {"what": "Checkout down", "team": "Payments"})
     await flow.work()
     run = await flow.only_run()
     assert run.state == "succeeded", [(e.node, e.state, e.error) for e in run.executions]
@@ -170,12 +171,12 @@ async def test_follow_ups_escalations_and_alert_events_are_rate_limited(flow: Fl
     response = await flow.apply(canvas(LIMITED, edges))
     assert response.status_code == 200, response.text
     for n in (1, 2):
-        await flow.host.run_manual("mirror", "Start", {"n": n})
+        await flow.host.canvases.run_manual("mirror", "Start", {"n": n})
         await flow.work()
     state = flow.emulator_state
     assert (len(state.follow_ups), len(state.escalations), len(state.alerts)) == (1, 1, 1)
     view = (await flow.web.get("/api/v1/canvases/mirror")).json()
     assert {t["node"] for t in view["trippedNodes"]} == {"File", "Page", "Raise"}
-    runs = [await flow.host.get_run(r.id) for r in await flow.runs()]
+    runs = [await flow.host.canvases.get_run(r.id) for r in await flow.runs()]
     held = sorted(e.node for run in runs for e in run.executions if e.state == "held")
     assert held == ["File", "Page", "Raise"]

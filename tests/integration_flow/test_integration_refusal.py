@@ -12,7 +12,7 @@ from incidentflow.errors import IncidentflowError, NotFound
 
 async def test_a_rejected_key_is_not_stored_when_asked(flow: Flow) -> None:
     with pytest.raises(IncidentflowError) as refused:
-        await flow.host.put_integration(
+        await flow.host.integrations.put_integration(
             "incident", "incident", {"apiKey": "wrong-key", "baseUrl": EMULATOR_URL},
             refuse_if_not_ready=True)
     [problem] = refused.value.problems
@@ -24,7 +24,7 @@ async def test_a_rejected_key_is_not_stored_when_asked(flow: Flow) -> None:
 async def test_an_unreachable_service_is_not_stored_when_asked(flow: Flow) -> None:
     flow.network.down = True
     with pytest.raises(IncidentflowError) as refused:
-        await flow.host.put_integration(
+        await flow.host.integrations.put_integration(
             "incident", "incident", {"apiKey": EMULATOR_KEY, "baseUrl": EMULATOR_URL},
             refuse_if_not_ready=True)
     assert "unreachable" in refused.value.problems[0].message
@@ -36,7 +36,7 @@ async def test_a_rejected_replacement_keeps_the_stored_key(flow: Flow) -> None:
     assert (await flow.connect_integration())["status"] == "ready"
     before = flow.host.store.get_integration("incident").secrets_encrypted
     with pytest.raises(IncidentflowError):
-        await flow.host.put_integration(
+        await flow.host.integrations.put_integration(
             "incident", "incident", {"apiKey": "wrong-key", "baseUrl": EMULATOR_URL},
             refuse_if_not_ready=True)
     after = flow.host.store.get_integration("incident")
@@ -44,7 +44,7 @@ async def test_a_rejected_replacement_keeps_the_stored_key(flow: Flow) -> None:
 
 
 async def test_by_default_the_status_is_stored_either_way(flow: Flow) -> None:
-    view = await flow.host.put_integration(
+    view = await flow.host.integrations.put_integration(
         "incident", "incident", {"apiKey": "wrong-key", "baseUrl": EMULATOR_URL})
     assert view["status"] == "error"
     assert flow.host.store.get_integration("incident").status == "error"

@@ -51,4 +51,4 @@ async def test_an_unknown_integration_on_on_incident_is_422(flow: Flow) -> None:
     assert response.status_code == 422, response.text
     text = response.text
     assert "On Incident" in text and "integration" in text and "nowhere" in text
-    assert (await flow.host.list_canvases()) == []
+    assert (await flow.host.canvas_views.list_canvases()) == []

@@ -14,9 +14,9 @@ import pytest
 import yaml
 from starlette.testclient import TestClient
 
-from incidentflow import app_service as host_module
+from incidentflow import canvas_service as host_module
 from incidentflow.errors import Problem
-from incidentflow.web import api as web_api
+from incidentflow.web import api_canvases as web_api
 from incidentflow.web.ui import graph as graphs
 from incidentflow.web.ui.problems import locate
 

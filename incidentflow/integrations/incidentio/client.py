@@ -1,17 +1,8 @@
 """A thin async client for the incident.io endpoints we use.
 
 Thin on purpose (see docs/incidentio-sdk.md): responses are kept as the raw JSON
-incident.io sent, so new fields and new enum values flow through untouched.
-
-Exceptions (one tree, rooted in the engine's ``ExecutionError`` so a component can let
-them propagate and the engine knows whether to retry)::
-
-    ExecutionError
-    └── IncidentIOError                    anything this client raises
-        ├── IncidentIOUnavailable          + RetryableError: network, timeout, 5xx, 429
-        └── IncidentIORejected             + PermanentError: a 4xx with incident.io's reasons
-            ├── APIKeyRejected             401
-            └── PermissionMissing          403, names the API key permission to add
+incident.io sent, so new fields and new enum values flow through untouched. What it
+raises, and how an answer becomes an error, is in ``api_errors.py`` (re-exported here).
 
 Retries here are few and quick (``max_attempts``, short exponential backoff, a 429's
 ``Retry-After`` if it is short). Longer waits are the engine's job: the client then
@@ -30,9 +21,23 @@ from urllib.parse import quote, urlencode
 
 import httpx
 
-from incidentflow.components.retry_after import parse_retry_after
 from incidentflow.egress import check_url, redact_url
-from incidentflow.errors import ExecutionError, PermanentError, RetryableError
+from incidentflow.errors import PermanentError
+from incidentflow.integrations.incidentio.api_errors import (
+    ALERT_SOURCE_TOKEN,
+    APIKeyRejected,
+    IncidentIOError,
+    IncidentIORejected,
+    IncidentIOUnavailable,
+    PermissionMissing,
+    ok_body,
+    unavailable,
+)
+
+__all__ = [
+    "ALERT_SOURCE_TOKEN", "APIKeyRejected", "IncidentIOClient", "IncidentIOError",
+    "IncidentIORejected", "IncidentIOUnavailable", "PermissionMissing",
+]
 
 DEFAULT_BASE_URL = "https://api.incident.io"
 DEFAULT_TIMEOUT = 10.0
@@ -46,34 +51,8 @@ EDIT_PERMISSION = "Edit incidents"
 FOLLOW_UP_PERMISSION = "Create and manage follow-ups"
 ESCALATION_PERMISSION = "Create escalations"
 ALERT_PERMISSION = "Resolve alerts"
-ALERT_SOURCE_TOKEN = "the alert source's token"
 
 Sleep = Callable[[float], Awaitable[None]]
-
-
-class IncidentIOError(ExecutionError):
-    """Base of everything the incident.io client raises."""
-
-
-class IncidentIOUnavailable(RetryableError, IncidentIOError):
-    """incident.io could not answer now (network, timeout, 5xx, 429). Try again later."""
-
-
-class IncidentIORejected(PermanentError, IncidentIOError):
-    """incident.io refused the request; retrying the same request cannot help."""
-
-    def __init__(self, message: str, status: int, request_id: str | None, body: Any):
-        super().__init__(message, {"status": status, "request_id": request_id, "body": body})
-        self.status = status
-        self.request_id = request_id
-
-
-class APIKeyRejected(IncidentIORejected):
-    pass
-
-
-class PermissionMissing(IncidentIORejected):
-    pass
 
 
 @dataclass
@@ -262,7 +241,7 @@ class IncidentIOClient:
                 await self.sleep(wait)
                 attempt += 1
                 continue
-            return _ok_body(response, permission)
+            return ok_body(response, permission)
 
     async def _send(
         self, method: str, path: str, json: Any, params: Mapping[str, Any] | None = None
@@ -279,7 +258,7 @@ class IncidentIOClient:
             raise IncidentIOUnavailable(
                 f"incident.io unreachable at {redact_url(url)}: {exc!r}") from exc
         if response.status_code == 429 or response.status_code >= 500:
-            raise _unavailable(response, self.clock())
+            raise unavailable(response, self.clock())
         return response
 
     def _inline_wait(self, attempt: int, retry_after: float | None) -> float | None:
@@ -288,85 +267,6 @@ class IncidentIOClient:
             return None
         wait = retry_after if retry_after is not None else self.backoff * 2 ** (attempt - 1)
         return wait if wait <= self.max_inline_wait else None
-
-
-def _unavailable(response: httpx.Response, now: datetime) -> IncidentIOUnavailable:
-    body = _json_or_text(response)
-    retry_after = parse_retry_after(response.headers.get("retry-after"), now)
-    return IncidentIOUnavailable(
-        f"incident.io is unavailable ({response.status_code}{_code(body)}){_request_ref(body)}",
-        details={"status": response.status_code, "body": body},
-        retry_after=retry_after,
-    )
-
-
-def _ok_body(response: httpx.Response, permission: str) -> dict[str, Any]:
-    body = _json_or_text(response)
-    if response.status_code == 401 and permission == ALERT_SOURCE_TOKEN:
-        raise APIKeyRejected(
-            f"incident.io refused the alert source's token (401){_reasons(body)}"
-            f"{_request_ref(body)}: check the canvas secret holds this alert source's token",
-            401, _request_id(body), body,
-        )
-    if response.status_code == 401:
-        raise APIKeyRejected(
-            f"API key rejected by incident.io (401){_request_ref(body)}: check the key "
-            "was pasted whole and has not been deleted",
-            401, _request_id(body), body,
-        )
-    if response.status_code == 403:
-        raise PermissionMissing(
-            f"incident.io refused the API key (403): it lacks the permission "
-            f"{permission}{_reasons(body)}{_request_ref(body)}",
-            403, _request_id(body), body,
-        )
-    if not response.is_success:
-        raise IncidentIORejected(
-            f"incident.io rejected the request ({response.status_code}{_code(body)})"
-            f"{_reasons(body)}{_request_ref(body)}",
-            response.status_code, _request_id(body), body,
-        )
-    if not isinstance(body, dict):
-        raise IncidentIOError(f"incident.io answered {response.status_code} without JSON")
-    return body
-
-
-def _json_or_text(response: httpx.Response) -> Any:
-    try:
-        return response.json()
-    except ValueError:
-        return response.text[:500]
-
-
-def _code(body: Any) -> str:
-    kind = body.get("type") if isinstance(body, dict) else None
-    return f" {kind}" if isinstance(kind, str) and kind else ""
-
-
-def _request_id(body: Any) -> str | None:
-    value = body.get("request_id") if isinstance(body, dict) else None
-    return str(value) if value else None
-
-
-def _request_ref(body: Any) -> str:
-    request_id = _request_id(body)
-    return f" [request_id {request_id}]" if request_id else ""
-
-
-def _reasons(body: Any) -> str:
-    """``: severity_id: not found; name: is required`` from incident.io's errors list."""
-    errors = body.get("errors") if isinstance(body, dict) else None
-    if not isinstance(errors, list):
-        return ""
-    parts = [_reason(e) for e in errors if isinstance(e, dict)]
-    return ": " + "; ".join(p for p in parts if p) if any(parts) else ""
-
-
-def _reason(error: dict[str, Any]) -> str:
-    source = error.get("source")
-    where = source.get("field") if isinstance(source, dict) else None
-    message = str(error.get("message") or error.get("code") or "")
-    return f"{where}: {message}" if where else message
 
 
 def _object(body: dict[str, Any], key: str, path: str) -> dict[str, Any]:

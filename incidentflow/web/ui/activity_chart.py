@@ -51,7 +51,7 @@ async def activity_chart(context: UiContext, canvas: str) -> Chart:
     """The chart of ``canvas`` over the 24 hours up to now."""
     now = context.host.clock()
     first_hour = (now - timedelta(hours=23)).replace(minute=0, second=0, microsecond=0)
-    activity = await context.call(context.host.store.canvas_activity, canvas, first_hour, now)
+    activity = await context.db.canvas_activity(canvas, first_hour, now)
     return build_chart(activity)
 
 

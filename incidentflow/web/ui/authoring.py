@@ -1,7 +1,7 @@
 """Editing a canvas document without YAML: add, connect, rename and delete nodes.
 
 Pure functions over the decoded document (the mapping YAML reads into). The pages
-save the result through ``AppService.apply_canvas``, the same service the YAML editor uses,
+save the result through ``CanvasService.apply_canvas``, the same service the YAML editor uses,
 so validation, secrets and warnings are the same whichever way a canvas is edited.
 Comments in the YAML are lost by these edits (the editor keeps them).
 """

@@ -1,12 +1,12 @@
-"""What every page handler shares: the host, settings, session codec and templates."""
+"""What every page handler shares: the host, the store's async face, settings, session codec
+and templates."""
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import quote, urlencode
 
 import anyio.to_thread
@@ -30,7 +30,9 @@ from incidentflow.web.ui.session import (
 if TYPE_CHECKING:
     from incidentflow.app_service import AppService
     from incidentflow.settings import Settings
+    from incidentflow.store.async_port import AsyncStore
 
+T = TypeVar("T")
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates"
 
 # Messages shown after a redirect, chosen by a short code in the URL (never free text,
@@ -70,6 +72,7 @@ NOTICES = {
 class UiContext:
     def __init__(self, host: AppService, settings: Settings):
         self.host, self.settings = host, settings
+        self.db: AsyncStore = host.db
         self.codec = SessionCodec(settings, host.store)
         self.operations = AdminService(host)
         self.templates = Jinja2Templates(directory=str(TEMPLATE_DIR))
@@ -77,10 +80,10 @@ class UiContext:
         self.templates.env.filters.update(template_filters.FILTERS)
         self.secure_cookie = settings.public_url.startswith("https://")
 
-    async def call(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        """Await host coroutines; run synchronous store calls in a worker thread."""
-        if inspect.iscoroutinefunction(fn):
-            return await fn(*args, **kwargs)
+    async def in_thread(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """``fn`` in a worker thread, for work that would hold up the event loop: a
+        large drawing laid out or rendered, a draft parsed, a session's rows and hashes
+        (store calls alone go through ``self.db``, the store's async face)."""
         return await anyio.to_thread.run_sync(partial(fn, *args, **kwargs))
 
     def page(

@@ -111,7 +111,7 @@ async def draft_fragment(request: Request) -> Response:
     form = await context.form(request)
     source = str(form.get("source") or "").replace("\r\n", "\n")
     line = _int(form.get("line"))
-    live = await context.call(live_draft, source, context.host.registry, line)
+    live = await context.in_thread(live_draft, source, context.host.registry, line)
     return context.templates.TemplateResponse(
         request, "_editor_live.html", {"live": live, "snippet": snippet},
         headers={"Cache-Control": "no-store"},

@@ -43,7 +43,7 @@ async def signin(request: Request) -> Response:
         response.headers["retry-after"] = str(wait)
         return response
     token = str(form.get("token") or "")
-    who = await context.call(authenticate, context.settings, token, context.host.store)
+    who = await context.in_thread(authenticate, context.settings, token, context.host.store)
     if not who:
         if token.strip():  # an empty form is not a guess
             throttle.failed(client)
@@ -56,7 +56,7 @@ async def signin(request: Request) -> Response:
         return response
     throttle.succeeded(client)
     response = redirect(request, _safe_next(str(form.get("next") or "")))
-    session = await context.call(context.codec.sign_in, request.state.session, who)
+    session = await context.in_thread(context.codec.sign_in, request.state.session, who)
     context.set_session(response, session)
     return response
 
@@ -64,7 +64,7 @@ async def signin(request: Request) -> Response:
 async def signout(request: Request) -> Response:
     context = ui(request)
     await context.form(request)
-    await context.call(context.codec.sign_out, request.state.session)
+    await context.in_thread(context.codec.sign_out, request.state.session)
     response = redirect(request, "/signin", notice="signed-out")
     response.delete_cookie(COOKIE_NAME, path="/")
     return response

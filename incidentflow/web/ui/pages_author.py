@@ -2,7 +2,7 @@
 renaming and deleting a node, and starting a canvas from a name.
 
 Each action edits the saved document (``authoring``) and saves it with
-``AppService.apply_canvas``, as the YAML editor does: every action is a new canvas version,
+``CanvasService.apply_canvas``, as the YAML editor does: every action is a new canvas version,
 with the same validation, secrets checks and warnings."""
 
 from __future__ import annotations
@@ -48,13 +48,13 @@ async def add_node(request: Request) -> Response:
     if errors or form.get("action") == "preview":
         return await _add_form(request, component, form, config=config, errors=errors,
                                status=422 if errors else 200)
-    record = await context.call(context.host.store.get_canvas, name)
+    record = await context.db.get_canvas(name)
     document = authoring.load(record.source)
     node_name = _typed_name(form) or component.label
     entry = authoring.node_entry(node_name, component.type, _typed_integration(form), config)
     authoring.add_node(document, entry, _follows(form))
     try:
-        await context.host.apply_canvas(authoring.dump(document))
+        await context.host.canvases.apply_canvas(authoring.dump(document))
     except IncidentflowError as exc:
         mine, others = _split_problems(problems_of(exc), node_name)
         return await _add_form(request, component, form, config=config, errors=mine,
@@ -86,7 +86,7 @@ async def rename_node(request: Request) -> Response:
 async def confirm_delete_node(request: Request) -> Response:
     context = ui(request)
     name, node_name = request.path_params["name"], request.path_params["node"]
-    record = await context.call(context.host.store.get_canvas, name)
+    record = await context.db.get_canvas(name)
     if not any(n.name == node_name for n in record.canvas.nodes):
         raise NotFound(f"Canvas {name!r} has no node {node_name!r}.")
     here = f"/canvases/{quoted(name)}/nodes/{quoted(node_name)}"
@@ -110,14 +110,14 @@ async def delete_node(request: Request) -> Response:
     context = ui(request)
     await context.form(request)
     name, node_name = request.path_params["name"], request.path_params["node"]
-    record = await context.call(context.host.store.get_canvas, name)
+    record = await context.db.get_canvas(name)
     if len(record.canvas.nodes) == 1:
         message = "A canvas needs at least one node: delete the canvas instead."
         return await render_node(request, panel_extra={"delete_error": message}, status=422)
     document = authoring.load(record.source)
     authoring.delete_node(document, node_name)
     try:
-        await context.host.apply_canvas(authoring.dump(document))
+        await context.host.canvases.apply_canvas(authoring.dump(document))
     except IncidentflowError as exc:
         message = "; ".join(_plain(p) for p in problems_of(exc))
         return await render_node(request, panel_extra={"delete_error": message}, status=422)
@@ -142,7 +142,7 @@ async def start_canvas(request: Request) -> Response:
     integration = await _default_integration(context, component)
     node = authoring.node_entry(component.label, component.type, integration, {})
     try:
-        await context.host.apply_canvas(authoring.dump(authoring.new_document(name, node)))
+        await context.host.canvases.apply_canvas(authoring.dump(authoring.new_document(name, node)))
     except IncidentflowError as exc:
         errors = {"name" if p.node is None and p.field == "name" else "type": _plain(p)
                   for p in problems_of(exc)}
@@ -157,13 +157,13 @@ async def _edit(request: Request, change: Any, *, notice: str, error_key: str,
                 renamed: str | None = None) -> Response:
     context = ui(request)
     name, node_name = request.path_params["name"], request.path_params["node"]
-    record = await context.call(context.host.store.get_canvas, name)
+    record = await context.db.get_canvas(name)
     if not any(n.name == node_name for n in record.canvas.nodes):
         raise NotFound(f"Canvas {name!r} has no node {node_name!r}.")
     document = authoring.load(record.source)
     change(document, node_name)
     try:
-        await context.host.apply_canvas(authoring.dump(document))
+        await context.host.canvases.apply_canvas(authoring.dump(document))
     except IncidentflowError as exc:
         message = "; ".join(_plain(p) for p in problems_of(exc))
         return await render_node(request, panel_extra={error_key: message}, status=422)
@@ -182,7 +182,7 @@ async def _add_form(
     status: int = 200,
 ) -> Response:
     context = ui(request)
-    record = await context.call(context.host.store.get_canvas, request.path_params["name"])
+    record = await context.db.get_canvas(request.path_params["name"])
     canvas = record.canvas
     taken = [n.name for n in canvas.nodes]
     node_name = (_typed_name(form) if form else "") or authoring.free_name(component.label, taken)
@@ -215,7 +215,7 @@ async def _canvas_with(request: Request, panel: dict[str, Any], title: str,
     context = ui(request)
     name = request.path_params["name"]
     view = await canvas_context(context, name, selected=None)
-    return await context.call(context.page, request, "canvas.html",
+    return await context.in_thread(context.page, request, "canvas.html",
                               {**view, "title": f"{title} · {name}", "panel": panel}, status)
 
 
@@ -240,7 +240,7 @@ def _default_follows(canvas: Canvas, context: UiContext) -> list[Follow]:
 async def _integrations_of(context: UiContext, component: Component) -> list[str]:
     if component.integration is None:
         return []
-    items = await context.host.list_integrations()
+    items = await context.host.integrations.list_integrations()
     return [item["name"] for item in items if item["type"] == component.integration]
 
 

@@ -37,7 +37,7 @@ async def home(request: Request) -> Response:
 
 async def canvas_list(request: Request) -> Response:
     context = ui(request)
-    canvases = await context.call(context.host.list_canvases)
+    canvases = await context.host.canvas_views.list_canvases()
     return context.page(request, "canvases.html", {"title": "Canvases", "canvases": canvases})
 
 
@@ -46,15 +46,15 @@ async def canvas_page(request: Request) -> Response:
     name = request.path_params["name"]
     view = await canvas_context(context, name, selected=None)
     # Rendered in a worker thread too: a large drawing is thousands of SVG paths.
-    return await context.call(
+    return await context.in_thread(
         context.page, request, "canvas.html", {**view, "title": name, "panel": None}
     )
 
 
 async def canvas_context(context: UiContext, name: str, selected: str | None) -> dict[str, Any]:
     """The canvas record, its live node metadata and its drawing."""
-    record = await context.call(context.host.store.get_canvas, name)
-    view = await context.call(context.host.canvas_view, name)
+    record = await context.db.get_canvas(name)
+    view = await context.host.canvas_views.canvas_view(name)
     node_live = {node["name"]: node.get("live") or {} for node in view.get("nodes", [])}
     not_operational = {
         n: "not operational: " + str(meta.get("reason") or "signing secret not set")
@@ -63,17 +63,17 @@ async def canvas_context(context: UiContext, name: str, selected: str | None) ->
     }
     limits = canvas_rate_limits(context, record.canvas, view)
     # In a worker thread: a canvas of thousands of edges takes a noticeable while.
-    graph = await context.call(
+    graph = await context.in_thread(
         graphs.build_graph,
         graphs.draft_of_canvas(record.canvas),
         context.host.registry,
         selected=selected,
         warnings={**not_operational, **limits["tripped_warnings"]},
     )
-    runs = await context.call(context.host.store.list_runs, name, 10)
+    runs = await context.db.list_runs(name, 10)
     held = 0  # deliveries a paused canvas keeps until a person resumes it
     if record.paused_at is not None:
-        held = await context.call(context.host.store.held_deliveries, name)
+        held = await context.db.held_deliveries(name)
     return {"record": record, "node_live": node_live, "graph": graph, "runs": runs,
             "held": held, "chart": await activity_chart(context, name), **limits}
 
@@ -91,7 +91,7 @@ async def render_new_canvas(
     """The new-canvas page: start from a name and a trigger (then the palette), or
     write the YAML. The template's name is one no canvas has yet."""
     context = ui(request)
-    taken = {c["name"] for c in await context.host.list_canvases()}
+    taken = {c["name"] for c in await context.host.canvas_views.list_canvases()}
     free = authoring.free_name("my-canvas", taken).replace(" ", "-")
     source = NEW_CANVAS.replace("{name}", free)
     triggers = palette(context.host.registry, role="trigger")
@@ -105,14 +105,14 @@ async def taken_canvas(context: UiContext, name: str) -> str:
     """Why ``name`` cannot be used for a new canvas ("" when it is free)."""
     if not name:
         return "Give the canvas a name."
-    if any(c["name"] == name for c in await context.host.list_canvases()):
+    if any(c["name"] == name for c in await context.host.canvas_views.list_canvases()):
         return f"A canvas named “{name}” already exists."
     return ""
 
 
 async def edit_canvas(request: Request) -> Response:
     context = ui(request)
-    record = await context.call(context.host.store.get_canvas, request.path_params["name"])
+    record = await context.db.get_canvas(request.path_params["name"])
     return await _editor(request, source=record.source, canvas_name=record.name, problems=[])
 
 
@@ -126,7 +126,7 @@ async def save_canvas(request: Request) -> Response:
         return await _editor(request, source, editing, [taken], status=409,
                              extra={"taken": _name_in(source)})
     try:
-        saved, _warnings = await context.host.apply_canvas(source)
+        saved, _warnings = await context.host.canvases.apply_canvas(source)
     except IncidentflowError as exc:
         return await _editor(request, source, editing, problems_of(exc), status=422)
     notice = "saved" if saved.created else "unchanged"
@@ -139,7 +139,7 @@ async def _overwrites(context: UiContext, source: str, editing: str | None) -> P
     name = _name_in(source)
     if not name or name == editing:
         return None
-    if not any(c["name"] == name for c in await context.host.list_canvases()):
+    if not any(c["name"] == name for c in await context.host.canvas_views.list_canvases()):
         return None
     return Problem(f"a canvas named {name!r} already exists; choose another name, or open "
                    "it and edit it there", field="name")
@@ -164,7 +164,7 @@ async def _editor(
 ) -> Response:
     context = ui(request)
     located = locate(problems, source)
-    live = await context.call(
+    live = await context.in_thread(
         live_draft, source, context.host.registry, None, names_with_problems(located)
     )
     return context.page(
@@ -189,7 +189,7 @@ async def _editor(
 async def confirm_delete(request: Request) -> Response:
     """The confirmation step: a plain form, so it works without JavaScript."""
     context = ui(request)
-    record = await context.call(context.host.store.get_canvas, request.path_params["name"])
+    record = await context.db.get_canvas(request.path_params["name"])
     triggers = [n.name for n in record.canvas.nodes if n.type != "start" and
                 getattr(context.host.registry.components.get(n.type), "role", "") == "trigger"]
     consequences = [
@@ -216,5 +216,5 @@ async def confirm_delete(request: Request) -> Response:
 async def delete_canvas(request: Request) -> Response:
     context = ui(request)
     await context.form(request)
-    await context.host.delete_canvas(request.path_params["name"])
+    await context.host.canvases.delete_canvas(request.path_params["name"])
     return redirect(request, "/canvases", notice="canvas-deleted")

@@ -49,7 +49,7 @@ async def _render(
     """``failed`` names the existing integration whose update was refused: its own
     form shows the errors and what was typed, not the "add" form."""
     context = ui(request)
-    integrations = await context.call(context.host.list_integrations)
+    integrations = await context.host.integrations.list_integrations()
     for item in integrations:
         item["resources"] = await _resources(context, item)
     return context.page(
@@ -78,7 +78,8 @@ async def _resources(context: UiContext, item: dict[str, Any]) -> dict[str, Any]
     seen: dict[str, Any] = {}
     for resource_type in getattr(integration, "resource_types", ()):
         try:
-            seen[resource_type] = await context.host.list_resources(item["name"], resource_type)
+            seen[resource_type] = await context.host.integrations.list_resources(
+                item["name"], resource_type)
         except IncidentflowError as exc:
             seen[resource_type] = str(exc)
     return seen
@@ -113,7 +114,7 @@ async def save_integration(request: Request) -> Response:
         return await _render(request, form_values=values, errors={"name": taken}, status=409)
     anyway = form.get("save_anyway") == "on"  # e.g. while the service is unreachable
     try:
-        await context.host.put_integration(name, type_, configuration,
+        await context.host.integrations.put_integration(name, type_, configuration,
                                            refuse_if_not_ready=not anyway)
     except IncidentflowError as exc:
         errors = {p.field or "": p.message for p in problems_of(exc)}
@@ -133,12 +134,12 @@ def _free_name(integrations: list[dict[str, Any]]) -> str:
 
 
 async def _exists(context: UiContext, name: str) -> bool:
-    return any(item["name"] == name for item in await context.host.list_integrations())
+    return any(item["name"] == name for item in await context.host.integrations.list_integrations())
 
 
 async def confirm_delete(request: Request) -> Response:
     context = ui(request)
-    item = await context.host.get_integration(request.path_params["name"])
+    item = await context.host.integrations.get_integration(request.path_params["name"])
     users = await _canvases_using(context, item["name"])
     consequences = ["Its API key is deleted from incidentflow (it stays valid in the service: "
                     "revoke it there if it is no longer needed)."]
@@ -161,14 +162,14 @@ async def confirm_delete(request: Request) -> Response:
 async def delete_integration(request: Request) -> Response:
     context = ui(request)
     await context.form(request)
-    await context.host.delete_integration(request.path_params["name"])
+    await context.host.integrations.delete_integration(request.path_params["name"])
     return redirect(request, "/integrations", notice="integration-deleted")
 
 
 async def _canvases_using(context: UiContext, integration: str) -> list[str]:
     found = []
-    for summary in await context.host.list_canvases():
-        record = await context.call(context.host.store.get_canvas, summary["name"])
+    for summary in await context.host.canvas_views.list_canvases():
+        record = await context.db.get_canvas(summary["name"])
         if any(node.integration == integration for node in record.canvas.nodes):
             found.append(summary["name"])
     return found

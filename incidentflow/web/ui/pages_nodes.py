@@ -10,11 +10,12 @@ from starlette.responses import Response
 
 from incidentflow import jsontext
 from incidentflow.canvas import Canvas, Node
+from incidentflow.canvas_views import endpoint_view
 from incidentflow.components.base import Component, WebhookTrigger
 from incidentflow.errors import IncidentflowError, NotFound
 from incidentflow.events import utcnow
 from incidentflow.expression_pool import off_loop
-from incidentflow.secrets_service import CanvasSecrets, preview_scope
+from incidentflow.secrets_service import preview_scope
 from incidentflow.web.ui import authoring
 from incidentflow.web.ui.authoring import connect_view
 from incidentflow.web.ui.context import UiContext, quoted, redirect, ui
@@ -87,7 +88,7 @@ async def _panel(
         panel["schedule"] = await schedule_panel(context, canvas.name, node)
     if isinstance(component, WebhookTrigger) and component.polls_for_changes(
             node.configuration):  # e.g. On Incident's catchUp
-        state = await context.call(context.host.store.catch_up_state, canvas.name, node.name)
+        state = await context.db.catch_up_state(canvas.name, node.name)
         panel["catch_up"] = component.polling_view(node.configuration, state)
     return panel
 
@@ -110,7 +111,7 @@ async def form_fields(
     minimal, _ = example_scope(canvas, node.name, context.host.registry, minimal=True)
     # Previews see which secrets exist, never their values.
     scope["secrets"] = minimal["secrets"] = preview_scope(
-        await CanvasSecrets(context.host).names())
+        await context.host.secrets.names())
     # Off the event loop and under the runs' budget: opening a node whose template is
     # slow must not stall the server.
     await off_loop(add_previews, fields, scope, node.name, context.settings.expression_budget,
@@ -126,7 +127,8 @@ async def _fill_resource_options(context: UiContext, node: Node, fields: list[Fi
             view.options_error = "Choose an integration for this node first."
             continue
         try:
-            resources = await context.host.list_resources(node.integration, view.field.resource)
+            resources = await context.host.integrations.list_resources(
+                node.integration, view.field.resource)
         except IncidentflowError as exc:
             view.options_error = f"Could not load the list: {exc}"
             continue
@@ -134,10 +136,10 @@ async def _fill_resource_options(context: UiContext, node: Node, fields: list[Fi
 
 
 async def _webhook(context: UiContext, canvas: str, node: str) -> dict[str, Any]:
-    store = context.host.store
-    endpoint = await context.call(store.endpoint_for_node, canvas, node, utcnow())
-    deliveries = await context.call(store.recent_deliveries, endpoint.id, DELIVERIES_SHOWN)
-    return {**context.host.endpoint_view(endpoint), "recent": deliveries, "counts": endpoint.counts}
+    endpoint = await context.db.endpoint_for_node(canvas, node, utcnow())
+    deliveries = await context.db.recent_deliveries(endpoint.id, DELIVERIES_SHOWN)
+    return {**endpoint_view(context.host.settings, endpoint), "recent": deliveries,
+            "counts": endpoint.counts}
 
 
 def _node(canvas: Canvas, name: str) -> Node:
@@ -152,7 +154,7 @@ async def save_node(request: Request) -> Response:
     context = ui(request)
     form = await context.form(request)
     name, node_name = request.path_params["name"], request.path_params["node"]
-    record = await context.call(context.host.store.get_canvas, name)
+    record = await context.db.get_canvas(name)
     node = _node(record.canvas, node_name)
     component = context.host.registry.component(node.type)
     config, errors = config_from_form(component, form, node.configuration)
@@ -161,7 +163,7 @@ async def save_node(request: Request) -> Response:
         return await render_node(request, config=config, errors=errors, status=status)
     source = _source_with_config(record.source, node_name, config)
     try:
-        await context.host.apply_canvas(source)
+        await context.host.canvases.apply_canvas(source)
     except IncidentflowError as exc:
         problems = problems_of(exc)
         mine = {configuration_field(p.field) or "": p.message
@@ -201,7 +203,7 @@ async def confirm_clear_secret(request: Request) -> Response:
     as for deletions; the CSP allows no inline script for a confirm() dialog)."""
     context = ui(request)
     name, node_name = request.path_params["name"], request.path_params["node"]
-    view = await context.host.canvas_view(name)  # NotFound for an unknown canvas
+    view = await context.host.canvas_views.canvas_view(name)  # NotFound for an unknown canvas
     node = next((n for n in view["nodes"] if n["name"] == node_name), None)
     if node is None or "live" not in node:
         raise NotFound(f"Canvas {name!r} has no webhook trigger {node_name!r}.")
@@ -230,7 +232,7 @@ async def _run_secret_hook(request: Request, secret: str, notice: str) -> Respon
     context = ui(request)
     name, node_name = request.path_params["name"], request.path_params["node"]
     try:
-        await context.host.run_hook(name, node_name, WebhookTrigger.SECRET_HOOK,
+        await context.host.canvases.run_hook(name, node_name, WebhookTrigger.SECRET_HOOK,
                                     {WebhookTrigger.SECRET_PARAM: secret})
     except NotFound:
         raise
@@ -251,7 +253,7 @@ async def run_node(request: Request) -> Response:
         error = f"The payload is not valid JSON: {exc}."
         return await render_node(request, panel_extra=_payload_error(form, error), status=422)
     try:
-        run_id = await context.host.run_manual(name, node_name, payload)
+        run_id = await context.host.canvases.run_manual(name, node_name, payload)
     except NotFound:
         raise
     except IncidentflowError as exc:

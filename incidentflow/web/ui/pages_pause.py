@@ -19,7 +19,7 @@ async def pause_canvas(request: Request) -> Response:
     context = ui(request)
     await context.form(request)
     name = request.path_params["name"]
-    await context.host.pause_canvas(name)
+    await context.host.canvases.pause_canvas(name)
     return redirect(request, f"/canvases/{quoted(name)}", notice="paused")
 
 
@@ -30,7 +30,7 @@ async def resume_canvas(request: Request) -> Response:
     choice = form.get("pending")
     pending = choice if choice in ("run", "discard") else None
     try:
-        await context.host.resume_canvas(name, pending)
+        await context.host.canvases.resume_canvas(name, pending)
     except Conflict:  # deliveries arrived since the page was drawn: ask again, with them
         return redirect(request, f"/canvases/{quoted(name)}", notice="resume-choose")
     return redirect(request, f"/canvases/{quoted(name)}", notice=RESUME_NOTICES[pending])

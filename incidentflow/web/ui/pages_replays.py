@@ -27,7 +27,7 @@ async def replay_runs(request: Request) -> Response:
     context = ui(request)
     form = await context.form(request)
     name = request.path_params["name"]
-    record = await context.call(context.host.store.get_canvas, name)
+    record = await context.db.get_canvas(name)
     recovery = Recovery(context.host)
     try:
         where = _selection(name, form, context.host.clock())
@@ -68,9 +68,9 @@ def _hidden_fields(form: FormData) -> list[tuple[str, str]]:
 async def replay_progress(request: Request) -> Response:
     context = ui(request)
     name, batch = request.path_params["name"], request.path_params["batch"]
-    record = await context.call(context.host.store.get_canvas, name)
+    record = await context.db.get_canvas(name)
     progress = await Recovery(context.host).progress(batch)
-    runs = await context.call(context.host.store.replay_batch, batch)
+    runs = await context.db.replay_batch(batch)
     params = request.query_params
     return context.page(request, "replays.html", {
         "title": f"Bulk replay · {name}", "record": record, "progress": progress,

@@ -38,7 +38,7 @@ class IncidentLink:
 async def run_list(request: Request) -> Response:
     context = ui(request)
     name = request.path_params["name"]
-    record = await context.call(context.host.store.get_canvas, name)
+    record = await context.db.get_canvas(name)
     params = request.query_params
     try:
         where = run_filter(name, params, context.host.clock())
@@ -46,7 +46,7 @@ async def run_list(request: Request) -> Response:
     except InvalidInput as exc:  # shown above the list, which falls back to everything
         where, problem = run_filter(name, {}, context.host.clock()), exc
     before = params.get("before") or None
-    page = await context.call(context.host.store.find_runs, where, PAGE_SIZE, before)
+    page = await context.db.find_runs(where, PAGE_SIZE, before)
     chosen = {key: params.get(key, "") for key in ("state", "node", "since", "until")}
     here = canvas_url(name, "runs")
     kept = {key: value for key, value in chosen.items() if value}
@@ -70,7 +70,7 @@ async def run_list(request: Request) -> Response:
 
 async def run_page(request: Request) -> Response:
     context = ui(request)
-    stored = await context.call(context.host.store.get_run, request.path_params["run_id"])
+    stored = await context.db.get_run(request.path_params["run_id"])
     run: RunRecord = displayable_run(stored)
     executions = [
         {"record": e, "emitted": [_event_dict(x) for x in e.emitted],

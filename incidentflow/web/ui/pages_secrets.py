@@ -7,7 +7,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from incidentflow.errors import IncidentflowError
-from incidentflow.secrets_service import NAME_RULE, CanvasSecrets
+from incidentflow.secrets_service import NAME_RULE
 from incidentflow.web.ui.context import quoted, redirect, ui
 from incidentflow.web.ui.problems import problems_of
 
@@ -23,7 +23,7 @@ async def save_secret(request: Request) -> Response:
     name = str(form.get("name") or "").strip()
     value = str(form.get("value") or "")
     try:
-        await CanvasSecrets(context.host).put(name, value)
+        await context.host.secrets.put(name, value)
     except IncidentflowError as exc:
         errors = {p.field or "name": p.message for p in problems_of(exc)}
         return await _render(request, name=name, errors=errors, status=422)
@@ -33,7 +33,7 @@ async def save_secret(request: Request) -> Response:
 async def confirm_delete(request: Request) -> Response:
     context = ui(request)
     name = request.path_params["name"]
-    if name not in await CanvasSecrets(context.host).names():
+    if name not in await context.host.secrets.names():
         return await _not_found(request, name)
     return context.page(request, "confirm.html", {
         "title": f"Delete {name}",
@@ -52,7 +52,7 @@ async def confirm_delete(request: Request) -> Response:
 async def delete_secret(request: Request) -> Response:
     context = ui(request)
     await context.form(request)
-    await CanvasSecrets(context.host).delete(request.path_params["name"])
+    await context.host.secrets.delete(request.path_params["name"])
     return redirect(request, "/secrets", notice="secret-deleted")
 
 
@@ -66,7 +66,7 @@ async def _render(
     status: int = 200,
 ) -> Response:
     context = ui(request)
-    records = await CanvasSecrets(context.host).records()
+    records = await context.host.secrets.records()
     return context.page(request, "secrets.html", {
         "title": "Secrets",
         "secrets": records,

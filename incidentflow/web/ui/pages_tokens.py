@@ -38,7 +38,7 @@ async def create_token(request: Request) -> Response:
 
 async def confirm_revoke(request: Request) -> Response:
     context = ui(request)
-    record = await context.call(context.host.store.get_token, request.path_params["token_id"])
+    record = await context.db.get_token(request.path_params["token_id"])
     session = record.is_session
     what = f"the browser session “{_session_who(record.name)}”" if session else (
         f"the API token “{record.name}”")
@@ -63,7 +63,7 @@ async def revoke_token(request: Request) -> Response:
     record = await context.operations.revoke_token(token_id)
     if record.is_session:
         # the session's own row is revoked in the store; drop this process's cache too
-        await context.call(context.codec.forget, token_id)
+        context.codec.forget(token_id)  # in memory only
     return redirect(request, "/tokens", notice="token-revoked")
 
 
@@ -76,7 +76,7 @@ async def _render(
     status: int = 200,
 ) -> Response:
     context = ui(request)
-    rows = await context.call(context.host.store.list_tokens)  # sessions included
+    rows = await context.db.list_tokens()  # sessions included
     oldest_live = datetime.now(UTC) - timedelta(seconds=SESSION_SECONDS)
     sessions = [
         {"record": r, "who": _session_who(r.name), "current": r.id == request.state.session.sid}

@@ -36,7 +36,7 @@ async def person(request: Request) -> str:
     if not who.startswith(TOKEN_WHO_PREFIX):
         return who
     context = ui(request)
-    record = await context.call(context.host.store.get_token, who.removeprefix(TOKEN_WHO_PREFIX))
+    record = await context.db.get_token(who.removeprefix(TOKEN_WHO_PREFIX))
     return str(record.name)
 
 
@@ -84,7 +84,7 @@ async def run_waiting(request: Request, run: RunRecord) -> dict[str, Any]:
     """What the run page's waiting panel (``_run_waiting.html``) needs."""
     context = ui(request)
     try:
-        waits = await context.call(context.host.store.run_waits, run.id)
+        waits = await context.db.run_waits(run.id)
     except NotFound:
         waits = []
     who = await person(request)

@@ -19,7 +19,7 @@ RESUMED_NOTICES = {"release": "node-released", "discard": "node-discarded"}
 
 def canvas_rate_limits(context: UiContext, canvas: Canvas, view: dict[str, Any]
                        ) -> dict[str, Any]:
-    """For the canvas page and its node panels (``view``: ``AppService.canvas_view``)."""
+    """For the canvas page and its node panels (``view``: ``CanvasViews.canvas_view``)."""
     tripped = view.get("trippedNodes", [])
     return {
         "rate_limits": view.get("rateLimits", {}),
@@ -58,7 +58,7 @@ async def resume_node(request: Request) -> Response:
     name, node = request.path_params["name"], request.path_params["node"]
     held = str(form.get("held") or "")
     try:
-        await context.host.resume_node(name, node, held)
+        await context.host.canvases.resume_node(name, node, held)
     except InvalidInput as exc:
         message = "; ".join(str(p) for p in exc.problems)
         return context.page(request, "error.html", {"title": "Not resumed",

@@ -17,6 +17,6 @@ async def schedule_panel(context: UiContext, canvas: str, node: Node) -> dict[st
     cron = node.configuration.get(CRON)
     zone = str(node.configuration.get(TIMEZONE) or "UTC")
     upcoming = [] if cron_problem(cron) else next_times(str(cron), zone, utcnow(), SHOWN)
-    records = await context.call(context.host.store.canvas_schedules, canvas)
+    records = await context.db.canvas_schedules(canvas)
     last = next((r for r in records if r.node == node.name), None)
     return {"timezone": zone, "next": upcoming, "last": last}
