@@ -227,10 +227,19 @@ def webhook_timer(app: Any) -> Any:
             await send(message)
 
         await app(scope, receive, watch)
-        if status and status[0] in _STATUS_REASONS:
-            count_delivery("rejected", _STATUS_REASONS[status[0]])
+        if status:
+            webhook_answered(None, status[0])
 
     return middleware
+
+
+def webhook_answered(seconds: float | None, status: int) -> None:
+    """A ``/webhooks/`` request answered ``status`` after ``seconds`` (None: already
+    observed); a 404 or 413 is counted as the rejection it is."""
+    if seconds is not None:
+        WEBHOOK_SECONDS.observe(seconds)
+    if status in _STATUS_REASONS:
+        count_delivery("rejected", _STATUS_REASONS[status])
 
 
 

@@ -20,6 +20,7 @@ Nothing here knows a particular integration: each trigger owns its verification.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from collections.abc import Callable, Mapping
@@ -315,6 +316,13 @@ def first_step(node: str, event: Event) -> list[Any]:
 
 
 def first_executions(canvas: Canvas, node: str, event: Event) -> list[Any]:
-    from incidentflow.engine.router import first_executions as route
+    return list(_router().first_executions(canvas, node, event))
 
-    return list(route(canvas, node, event))
+
+@functools.cache
+def _router() -> Any:
+    """``engine.router``, imported on first use (not at import time; an import
+    statement per delivery was measurable under load)."""
+    from incidentflow.engine import router
+
+    return router

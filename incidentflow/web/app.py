@@ -15,7 +15,8 @@ gracefully: running executions finish, leases are handed back. It also runs the
 retention pruner (``INCIDENTFLOW_RETENTION_DAYS``, web/ops.py).
 
 The host and the worker see the store through ``metered_store.MeteredStore``, which counts
-the outcomes they record; the webhook routes are timed by ``metrics.webhook_timer``.
+the outcomes they record; webhook deliveries are timed by ``web/webhook_edge.py`` (by
+``metrics.webhook_timer`` when they reach the router).
 
 Around everything (``EdgeApp``): security headers on every answer and header limits
 (web/headers.py); the API's bearer tokens and the UI sign-in share one sign-in
@@ -54,6 +55,7 @@ from incidentflow.web.auth import (
 from incidentflow.web.headers import HeaderLimits, SecurityHeaders
 from incidentflow.web.ops import Pruner, ops_routes
 from incidentflow.web.throttle import throttle_for
+from incidentflow.web.webhook_edge import WebhookEdge
 from incidentflow.web.webhooks import webhook_routes
 
 if TYPE_CHECKING:
@@ -139,13 +141,15 @@ def create_app(
 class EdgeApp(Starlette):
     """The app with its HTTP edge outermost, around Starlette's own error handling:
     security headers on every answer (a 500 too), header limits before anything runs
-    (web/headers.py)."""
+    (web/headers.py); webhook deliveries answered at the edge itself
+    (web/webhook_edge.py)."""
 
     def build_middleware_stack(self) -> ASGIApp:
         settings: Settings = self.state.settings
         limited = HeaderLimits(super().build_middleware_stack(), settings.max_header_bytes,
                                settings.max_headers)
-        return SecurityHeaders(limited)
+        return WebhookEdge(SecurityHeaders(limited), lambda: self.state.receiver,
+                           settings.max_header_bytes, settings.max_headers)
 
 
 def _bind_ui_tokens(settings: Settings, store: Store) -> None:

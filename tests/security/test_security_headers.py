@@ -124,3 +124,38 @@ def test_a_handler_that_sets_its_own_policy_keeps_it() -> None:
     merged = with_security_headers(own)
     assert [v for k, v in merged if k == b"content-security-policy"] == [b"default-src 'none'"]
     assert (b"x-content-type-options", b"nosniff") in merged
+
+
+def test_a_webhook_bug_is_a_generic_500_with_them(app: Any) -> None:
+    """Deliveries are answered at the app's edge (web/webhook_edge.py), outside
+    Starlette's error middleware: a bug still gets its generic, secured 500."""
+
+    class Broken:
+        async def receive(self, *args: Any) -> Any:
+            raise RuntimeError("a bug")
+
+    with TestClient(app, raise_server_exceptions=False) as client:
+        app.state.receiver = Broken()
+        answer = client.post("/webhooks/abc123", content=b"{}")
+        assert answer.status_code == 500 and answer.text == "Internal Server Error"
+        assert answer.headers["content-type"] == "text/plain; charset=utf-8"
+        assert_secure(answer)
+
+
+def test_only_a_webhook_post_is_answered_at_the_edge() -> None:
+    """Other methods, deeper paths, a mounted app and an oversized head go down the
+    full stack (router: 405/404/redirect; HeaderLimits: 431), as before the edge."""
+    from incidentflow.web.webhook_edge import WebhookEdge
+
+    edge = WebhookEdge(app=None, receiver=lambda: None, max_header_bytes=100, max_headers=2)  # type: ignore[arg-type]
+
+    def scope(method: str = "POST", path: str = "/webhooks/abc", **more: Any) -> dict:
+        return {"type": "http", "method": method, "path": path, "headers": [], **more}
+
+    assert edge._endpoint_id(scope()) == "abc"
+    assert edge._endpoint_id(scope(method="GET")) is None
+    for path in ("/webhooks/", "/webhooks/abc/", "/webhooks/a/b", "/webhooksabc", "/api/v1"):
+        assert edge._endpoint_id(scope(path=path)) is None, path
+    assert edge._endpoint_id(scope(root_path="/prefix")) is None
+    assert edge._endpoint_id(scope(headers=[(b"a", b"1")] * 3)) is None
+    assert edge._endpoint_id({"type": "websocket", "path": "/webhooks/abc"}) is None

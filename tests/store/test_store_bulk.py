@@ -86,3 +86,39 @@ def test_sqlite_time_refuses_naive_times():
     with pytest.raises(ValueError, match="naive"):
         sqlite_time(datetime(2026, 1, 1))
     assert sqlite_time(None) is None
+
+
+def test_the_same_data_object_in_two_rows_is_stored_twice_alike(store):
+    """An event passed on unchanged (a noop's) is the very object of its delivery's
+    row; its JSON is converted once and reused (store/bulk.py), and both rows, and a
+    row of an equal but different object, read back the same."""
+    data = {"incident": {"id": "01", "name": "ü" * 3}, "event_type": "x"}
+    with store._db.write() as conn:
+        conn.execute(canvases.insert(), CANVAS)
+        conn.execute(runs.insert(), RUN)
+        insert = BulkStatement(events.insert(), COLUMNS)
+        insert.execute(conn, [_event(1, NOW, data)])
+        BulkStatement(events.insert(), COLUMNS).execute(conn, [_event(2, NOW, data)])
+        insert.execute(conn, [_event(3, NOW, dict(data)), _event(4, NOW, data)])
+    first, second, equal, again = _stored(store, ["e-1", "e-2", "e-3", "e-4"])
+    assert first == second == equal == again
+    with store._db.engine.connect() as conn:
+        read = conn.execute(sa.select(events.c.data).where(events.c.id == "e-2")).scalar_one()
+    assert read == data
+
+
+def test_a_reused_conversion_belongs_to_its_object_and_dialect():
+    from incidentflow.store import bulk
+
+    calls: list[object] = []
+
+    def processor(value):
+        calls.append(value)
+        return f"text of {value!r}"
+
+    data = {"a": 1}
+    for dialect in ("one", "two"):
+        convert = bulk._json(processor, dialect)
+        assert convert(data) == convert(data) == "text of {'a': 1}"
+        assert convert(dict(data)) == "text of {'a': 1}"
+    assert calls.count(data) == 2 + 2  # per dialect: the object once, its equal copy once
