@@ -30,6 +30,7 @@ from incidentflow.errors import NotFound
 from incidentflow.events import Event
 from incidentflow.store.async_port import AsyncStore
 from incidentflow.store.codec import canvas_from_spec, canvas_to_spec, new_id, spec_hash
+from incidentflow.store.inline import InlineStore
 from incidentflow.store.memory_rows import (
     CanvasRow,
     CanvasVersion,
@@ -40,6 +41,7 @@ from incidentflow.store.memory_rows import (
     storable,
 )
 from incidentflow.store.memory_runs import MemoryRuns
+from incidentflow.store.outcome_meter import OutcomeMeter
 from incidentflow.store.port import (
     CanvasRecord,
     CanvasSummary,
@@ -59,7 +61,6 @@ from incidentflow.store.port import (
     TokenRecord,
 )
 from incidentflow.store.records import FILTERED_REASON
-from incidentflow.store.threaded import ThreadedStore
 
 if TYPE_CHECKING:
     from incidentflow.store.node_roles import NodeRoles
@@ -84,9 +85,17 @@ class InMemoryStore(MemoryRuns):
         self._roles = roles
 
     # -- schema ----------------------------------------------------------------------
-    @functools.cached_property
+    @property
     def aio(self) -> AsyncStore:
-        return ThreadedStore(self)
+        return self._async_face
+
+    @functools.cached_property
+    def _async_face(self) -> InlineStore:
+        """Calls made inline, on the caller's loop: a lock and plain records, no thread."""
+        return InlineStore(self)
+
+    def meter_outcomes(self, meter: OutcomeMeter) -> None:
+        self._async_face.meter = meter
 
     def migrate(self) -> None:
         """Nothing to migrate: the tables are the records."""
@@ -95,7 +104,7 @@ class InMemoryStore(MemoryRuns):
         """Always reachable."""
 
     def close(self) -> None:
-        self._local_worker = None
+        self._attached = self._local_worker = None
 
     # -- canvases --------------------------------------------------------------------
     def save_canvas(self, canvas: Canvas, source: str, warnings: list[dict[str, Any]],
@@ -219,18 +228,6 @@ class InMemoryStore(MemoryRuns):
             result = self._delivered(endpoint, webhook_id, outcome, reason, None, now, run_ids)
         self._committed(handoff, sum(len(first) for _, first in events))
         return result
-
-    def accept_delivery_then(
-        self, endpoint_id: str, webhook_id: str | None,
-        events: list[tuple[Event, list[NewExecution]]], now: datetime,
-        then: Callable[[DeliveryResult | None, BaseException | None], None], reason: str = "",
-    ) -> None:
-        try:
-            result = self.accept_delivery(endpoint_id, webhook_id, events, now, reason)
-        except Exception as exc:
-            then(None, exc)
-            return
-        then(result, None)
 
     def _delivered(self, endpoint: EndpointRow, webhook_id: str | None,
                    outcome: DeliveryOutcome, reason: str, held: list[dict[str, Any]] | None,

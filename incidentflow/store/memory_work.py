@@ -5,8 +5,8 @@ the local worker, the create rate limit, in-flight creates). The same behaviour 
 store behaviour suite (tests/store) runs on both.
 
 One lock serialises every call, as SQLite serialises writers; a call's "commit" is
-its return. Answers of ``*_then`` calls and hand-overs happen after the lock is
-released, as the SQL store's happen after the commit.
+its return. Hand-overs happen after the lock is released, as the SQL store's happen
+after the commit.
 
 Why a class of some 25 methods (over the usual ~20), and a module over 400 lines: it
 is the worker's half of the ``Store`` port, method for method; each is a few lines on
@@ -25,6 +25,7 @@ from incidentflow.events import Event
 from incidentflow.rate_limit import RateLimit
 from incidentflow.store.codec import new_id
 from incidentflow.store.handoff import Handoff, RunContext
+from incidentflow.store.loop_bridge import on_loop
 from incidentflow.store.memory_rows import (
     CreatedRow,
     EventRow,
@@ -60,16 +61,19 @@ class MemoryWork:
     def __init__(self) -> None:
         self._t = Tables()
         self._lock = threading.RLock()
-        self._local_worker: LocalWorker | None = None
+        self._attached: LocalWorker | None = None  # as given to ``attach_worker``
+        self._local_worker: LocalWorker | None = None  # what hand-overs go to
         self._on_work: Callable[[], None] | None = None
 
     # -- waking and handing over work ------------------------------------------------
     def attach_worker(self, worker: LocalWorker) -> None:
-        self._local_worker = worker
+        """Attached from an event loop, it is handed its executions on that loop, as
+        the SQL store does (``store.loop_bridge.on_loop``)."""
+        self._attached, self._local_worker = worker, on_loop(worker)
 
     def detach_worker(self, worker: LocalWorker) -> None:
-        if self._local_worker is worker:
-            self._local_worker = None
+        if self._attached is worker:
+            self._attached = self._local_worker = None
 
     def wake_on_work(self, callback: Callable[[], None] | None) -> None:
         self._on_work = callback
@@ -166,11 +170,6 @@ class MemoryWork:
                 row.attempt_started_at = now
             return [self._claimed(row) for row in sorted(due, key=lambda r: r.id)]
 
-    def claim_then(self, worker_id: str, now: datetime, lease_seconds: float, limit: int,
-                   then: Callable[[list[ClaimedExecution] | None, BaseException | None], None],
-                   ) -> None:
-        _answer(then, self.claim, worker_id, now, lease_seconds, limit)
-
     def _due_queued(self, now: datetime, limit: int) -> list[ExecutionRow]:
         rows = self._t.executions.values()
         blocked: dict[str, str] = {}  # key -> the id before which others of it wait
@@ -252,13 +251,6 @@ class MemoryWork:
             self._settle_run(row.run_id, enqueued, now)
         self._committed(handoff, enqueued)
         return True
-
-    def finish_then(self, execution_id: str, worker_id: str,
-                    resolved_config: dict[str, Any] | None, emitted: list[Emitted],
-                    now: datetime, origin: ClaimedExecution | None,
-                    then: Callable[[bool | None, BaseException | None], None]) -> None:
-        _answer(then, self.finish, execution_id, worker_id, resolved_config, emitted, now,
-                origin)
 
     def _end(self, row: ExecutionRow, state: Any, error: str | None,
              details: dict[str, Any] | None, resolved_config: dict[str, Any] | None,
@@ -426,18 +418,6 @@ class MemoryWork:
 def held_message(node: str, limit: RateLimit) -> str:
     return (f"node {node!r} went past its rate limit ({limit.describe()}) and tripped; "
             "this execution is held until a person resumes the node (release or discard)")
-
-
-def _answer(then: Callable[[Any, BaseException | None], None],
-            call: Callable[..., Any], *args: Any) -> None:
-    """``then(result, error)`` for ``call(*args)``: the ``*_then`` variants answer once
-    the call is done, as the SQL store's writer does after its commit."""
-    try:
-        result = call(*args)
-    except Exception as exc:
-        then(None, exc)
-        return
-    then(result, None)
 
 
 # The attempt outcomes kept in an execution's history (as ``store.attempts``).

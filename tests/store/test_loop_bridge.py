@@ -1,4 +1,5 @@
-"""incidentflow.inbox: calls from the writer thread reach the loop in batches, and a store
+"""incidentflow.store.loop_bridge: calls from the writer thread reach the loop in batches,
+and a store
 call's answer outlives a cancelled waiter until it is in."""
 
 from __future__ import annotations
@@ -8,7 +9,7 @@ import threading
 
 import pytest
 
-from incidentflow.inbox import Answer, Inbox, settle
+from incidentflow.store.loop_bridge import Answer, Inbox, settle
 
 
 async def test_calls_from_a_thread_run_on_the_loop_in_order_with_one_wakeup():
