@@ -2,9 +2,10 @@
 (``InMemoryStore``: a lock and plain records), made in the caller's thread, on the
 event loop: no thread per call.
 
-Each call first yields to the loop once, as a call made in a thread would: a caller
-that polls the store in a loop still lets the other tasks run. Cancelled there, the
-call was never made; once made, it completes before the caller sees anything.
+Each call yields to the loop once after it is made, as a call made in a thread
+would: a caller that polls the store in a loop still lets the other tasks run. A
+caller cancelled meanwhile sees its CancelledError only after the call is done, as
+with the other adapters: nothing is abandoned half-way.
 """
 
 from __future__ import annotations
@@ -20,5 +21,6 @@ T = TypeVar("T")
 
 class InlineStore(ThreadedStore):
     async def _call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        result = fn(*args, **kwargs)
         await asyncio.sleep(0)
-        return fn(*args, **kwargs)
+        return result
