@@ -68,8 +68,8 @@ def test_the_rule_catches_what_it_is_for(tmp_path: Path) -> None:
     assert offenders(tmp_path) == [
         "engine/bad.py:1: imports sqlalchemy",
         "engine/bad.py:2: imports incidentflow.store.database.Database",
-        "engine/bad.py:4: imports incidentflow.store.sql",
         "engine/bad.py:7: imports incidentflow.store.loop_bridge.answered",
+        "engine/bad.py:4: imports incidentflow.store.sql",  # walked after the top level
     ]
 
 
