@@ -27,9 +27,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
-from typing import TYPE_CHECKING, Any, TypeVar
-
-import anyio.to_thread
+from typing import TYPE_CHECKING, Any
 
 from incidentflow.canvas import Canvas, Node
 from incidentflow.components.base import (
@@ -43,7 +41,6 @@ from incidentflow.crypto import SecretBox
 from incidentflow.errors import NotFound
 from incidentflow.events import Event
 from incidentflow.expression_pool import off_loop
-from incidentflow.inbox import answered
 from incidentflow.log_setup import register_secret
 from incidentflow.self_trigger import SelfTriggerGuard, guarded_kinds
 from incidentflow.store.port import DeliveryResult, NewExecution
@@ -53,7 +50,6 @@ if TYPE_CHECKING:
     from incidentflow.store.port import Store
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
 
 # Other processes (a second web replica) may change a secret; bound how long we trust
 # a cached endpoint even without an invalidation from this process.
@@ -188,7 +184,7 @@ class Receiver:
         self, endpoint_id: str, target: Target, verdict: WebhookVerdict, now: datetime
     ) -> None:
         code = verdict.rejection_code
-        await _db(self.store.record_rejection, endpoint_id, verdict.reason, now, code)
+        await self.store.aio.record_rejection(endpoint_id, verdict.reason, now, code)
         log.warning(
             "webhook rejected: canvas=%s node=%s status=%s code=%s reason=%s",
             target.canvas.name, target.node.name, verdict.status, code, verdict.reason,
@@ -207,10 +203,9 @@ class Receiver:
             kept, reason = await self._unclaimed(target, kept, verdict.dedupe_key, now, reason)
         route = partial(routed, target.canvas, target.node.name, kept, target.trigger)
         events = await off_loop(route) if target.keyed else route()
-        # Awaited on the loop (no thread per delivery): one wakeup per committed batch.
-        result: DeliveryResult = await answered(
-            partial(self.store.accept_delivery_then, reason=reason),
-            endpoint_id, verdict.dedupe_key, events, now)
+        # Answered on the loop (no thread per delivery): one wakeup per committed batch.
+        result = await self.store.aio.accept_delivery(
+            endpoint_id, verdict.dedupe_key, events, now, reason)
         if result.run_ids:
             self.wake()
         log.debug(  # not INFO: one line per delivery costs more than the delivery itself
@@ -230,9 +225,9 @@ class Receiver:
         kept = []
         for event in events:
             change = target.trigger.change_of(event)
-            if change is None or await _db(
-                    self.store.claim_incident_change, target.canvas.name, target.node.name,
-                    *change, webhook_id or "webhook", now):
+            if change is None or await self.store.aio.claim_incident_change(
+                    target.canvas.name, target.node.name, *change, webhook_id or "webhook",
+                    now):
                 kept.append(event)
         if len(kept) < len(events):
             reason = "already started by the catch-up poll (webhook arrived late)"
@@ -254,8 +249,8 @@ class Receiver:
 
     async def _load(self, endpoint_id: str, now: datetime) -> Target:
         epoch, loaded_at = self.cache.epoch, self.cache.now()
-        endpoint = await _db(self.store.get_endpoint, endpoint_id, now)
-        record = await _db(self.store.get_canvas, endpoint.canvas)
+        endpoint = await self.store.aio.get_endpoint(endpoint_id, now)
+        record = await self.store.aio.get_canvas(endpoint.canvas)
         try:
             node = record.canvas.node(endpoint.node)
         except KeyError:
@@ -291,11 +286,6 @@ class Receiver:
 
 
 # -- helpers (pure) -----------------------------------------------------------------------
-
-
-async def _db(fn: Callable[..., T], *args: Any) -> T:
-    """The store is synchronous: run it in a worker thread, the loop keeps serving."""
-    return await anyio.to_thread.run_sync(partial(fn, *args))
 
 
 def keyed(canvas: Canvas) -> bool:

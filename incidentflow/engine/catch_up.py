@@ -21,7 +21,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import anyio
-import anyio.to_thread
 import httpx
 
 from incidentflow.canvas import Canvas, Node
@@ -48,7 +47,7 @@ class Polled:
 class CatchUpPoller:
     def __init__(self, store: Store, box: SecretBox, http: httpx.AsyncClient,
                  clock: Callable[[], datetime]):
-        self._store, self._box, self._http, self._clock = store, box, http, clock
+        self._store, self._box, self._http, self._clock = store.aio, box, http, clock
         # canvas name -> (version, its polling nodes); most canvases have none
         self._polling: dict[str, tuple[int, list[tuple[Canvas, Node]]]] = {}
 
@@ -64,23 +63,23 @@ class CatchUpPoller:
     async def tick(self) -> int:
         """Poll every node that is due; returns how many runs were started."""
         started = 0
-        for canvas, node in await anyio.to_thread.run_sync(self._nodes):
+        for canvas, node in await self._nodes():
             started += await self._maybe_poll(canvas, node)
         return started
 
-    def _nodes(self) -> list[tuple[Canvas, Node]]:
+    async def _nodes(self) -> list[tuple[Canvas, Node]]:
         """The polling nodes of canvases that are not paused. A canvas is read (and
         parsed) again only when its version changed: one small query per tick."""
         found = []
         versions = {}
-        for summary in self._store.list_canvases():
+        for summary in await self._store.list_canvases():
             versions[summary.name] = summary.version
             if summary.paused_at is not None:
                 continue
             known = self._polling.get(summary.name)
             if known is None or known[0] != summary.version:
-                known = (summary.version, _polling_nodes(self._store.get_canvas(summary.name)
-                                                         .canvas))
+                record = await self._store.get_canvas(summary.name)
+                known = (summary.version, _polling_nodes(record.canvas))
                 self._polling[summary.name] = known
             found += known[1]
         for gone in set(self._polling) - set(versions):
@@ -89,8 +88,7 @@ class CatchUpPoller:
 
     async def _maybe_poll(self, canvas: Canvas, node: Node) -> int:
         now = self._clock()
-        state = await anyio.to_thread.run_sync(self._store.catch_up_state, canvas.name,
-                                               node.name)
+        state = await self._store.catch_up_state(canvas.name, node.name)
         if state is None:  # switched on now: catch up from here on
             await self._note(canvas, node, now, now, 0, None)
             return 0
@@ -128,15 +126,15 @@ class CatchUpPoller:
     async def _start(self, canvas: Canvas, node: Node, incident: dict[str, Any],
                      event: Event, now: datetime) -> bool:
         first = first_executions(canvas, node.name, event)
-        run_id = await anyio.to_thread.run_sync(
-            self._store.start_caught_up_run, canvas.name, node.name, str(incident["id"]),
-            str(incident["updated_at"]), event, first, now)
+        run_id = await self._store.start_caught_up_run(
+            canvas.name, node.name, str(incident["id"]), str(incident["updated_at"]), event,
+            first, now)
         return run_id is not None
 
     async def _integration(self, node: Node) -> dict[str, Any]:
         if node.integration is None:  # what the store would answer for no name
             raise NotFound(f"node {node.name!r} names no integration to poll with")
-        record = await anyio.to_thread.run_sync(self._store.get_integration, node.integration)
+        record = await self._store.get_integration(node.integration)
         plain = {k: self._box.decrypt(v) for k, v in record.secrets_encrypted.items()}
         for value in plain.values():
             register_secret(value)
@@ -144,8 +142,8 @@ class CatchUpPoller:
 
     async def _note(self, canvas: Canvas, node: Node, since: datetime, polled_at: datetime,
                     found: int, error: str | None) -> None:
-        await anyio.to_thread.run_sync(self._store.note_catch_up_poll, canvas.name,
-                                       node.name, since, polled_at, found, error)
+        await self._store.note_catch_up_poll(canvas.name, node.name, since, polled_at, found,
+                                             error)
 
 
 def _polling_nodes(canvas: Canvas) -> list[tuple[Canvas, Node]]:

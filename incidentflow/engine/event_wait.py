@@ -19,7 +19,6 @@ evaluated (a missing field) does not match, and is logged.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -41,12 +40,12 @@ from incidentflow.events import Event
 from incidentflow.expression_budget import Budget
 from incidentflow.expression_pool import off_loop
 from incidentflow.expressions import EXPRESSIONS, scope_for
-from incidentflow.store.port import ClaimedExecution, EventOffer, EventWait, Store
+from incidentflow.store.async_port import AsyncStore
+from incidentflow.store.port import ClaimedExecution, EventWait
 
 log = logging.getLogger(__name__)
 # Offers evaluated per claim; more are evaluated at once after (the wait is due again).
 OFFERS_PER_CLAIM = 100
-Db = Callable[..., Awaitable[Any]]
 
 
 def waits_for_event(component: Component) -> bool:
@@ -54,8 +53,8 @@ def waits_for_event(component: Component) -> bool:
 
 
 class EventWaits:
-    def __init__(self, store: Store, db: Db, wakeup: Wakeup, budget: Budget, worker_id: str):
-        self._store, self._db, self._wakeup = store, db, wakeup
+    def __init__(self, store: AsyncStore, wakeup: Wakeup, budget: Budget, worker_id: str):
+        self._store, self._wakeup = store, wakeup
         self._budget, self._worker_id = budget, worker_id
 
     async def step(
@@ -63,9 +62,7 @@ class EventWaits:
         shown: dict[str, Any] | None, now: datetime,
     ) -> list[Emission] | None:
         """What the step emits now, or None: it waits (or the lease was lost)."""
-        found: tuple[EventWait | None, list[EventOffer]] = await self._db(
-            self._store.event_wait, job.id, OFFERS_PER_CLAIM)
-        wait, offers = found
+        wait, offers = await self._store.event_wait(job.id, OFFERS_PER_CLAIM)
         if wait is None:
             scope = await self._scope(job, node)
             wait = await off_loop(self._began, job, node, config, scope, now)
@@ -84,14 +81,13 @@ class EventWaits:
     async def ended(self, job: ClaimedExecution) -> None:
         """The outcome is recorded: the wait and its offers can go."""
         try:
-            await self._db(self._store.end_event_wait, job.id)
+            await self._store.end_event_wait(job.id)
         except Exception as exc:  # harmless: a finished execution is offered nothing
             log.warning("execution %s: forgetting its finished wait failed: %s", job.id, exc)
 
     async def _park(self, wait: EventWait, seen: list[str], shown: dict[str, Any] | None,
                     now: datetime) -> None:
-        due: datetime | None = await self._db(
-            self._store.park_for_event, wait, self._worker_id, seen, shown, now)
+        due = await self._store.park_for_event(wait, self._worker_id, seen, shown, now)
         if due is None:
             log.warning("execution %s: lease lost while it began waiting", wait.execution_id)
             return
@@ -100,7 +96,7 @@ class EventWaits:
     async def _scope(self, job: ClaimedExecution, node: Node) -> dict[str, Any]:
         nodes: dict[str, Event] = {}
         if "nodes" in str(node.configuration.get(MATCH, "")):  # a query: only when read
-            nodes = await self._db(self._store.node_events, job.run_id)
+            nodes = await self._store.node_events(job.run_id)
         return scope_for(job.root, job.input, nodes, job.run_id, job.canvas)
 
     def _began(self, job: ClaimedExecution, node: Node, config: dict[str, Any],

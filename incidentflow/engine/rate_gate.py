@@ -17,7 +17,8 @@ from incidentflow import metrics
 from incidentflow.canvas import Node
 from incidentflow.rate_limit import RateLimit
 from incidentflow.settings import Settings
-from incidentflow.store.port import ClaimedExecution, Store
+from incidentflow.store.async_port import AsyncStore
+from incidentflow.store.port import ClaimedExecution
 
 log = logging.getLogger(__name__)
 
@@ -32,16 +33,16 @@ def limit_of(node: Node, settings: Settings) -> RateLimit:
 
 
 class RateGate:
-    def __init__(self, store: Store, settings: Settings, worker_id: str):
+    def __init__(self, store: AsyncStore, settings: Settings, worker_id: str):
         self._store, self._settings, self._worker_id = store, settings, worker_id
 
-    def admit(
+    async def admit(
         self, job: ClaimedExecution, node: Node, config: dict[str, Any] | None, now: datetime
     ) -> bool:
-        """Whether ``job`` may run now (blocking: call it in a thread). When not, the
-        store has held it (or the lease was lost and nothing was written)."""
+        """Whether ``job`` may run now. When not, the store has held it (or the lease
+        was lost and nothing was written)."""
         limit = limit_of(node, self._settings)
-        admission = self._store.take_create_slot(
+        admission = await self._store.take_create_slot(
             job.id, self._worker_id, job.canvas, node.name, limit, config, now)
         if admission.tripped_now:
             metrics.RATE_LIMIT_TRIPS.inc()

@@ -17,7 +17,6 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 import anyio
-import anyio.to_thread
 
 from incidentflow.components.schedule import FIRED, latest_due, next_times
 from incidentflow.engine.router import first_executions
@@ -32,7 +31,7 @@ ON_TIME_SECONDS = 30.0
 
 class Scheduler:
     def __init__(self, store: Store, clock: Callable[[], datetime]):
-        self._store, self._clock = store, clock
+        self._store, self._clock = store.aio, clock
 
     async def run(self) -> None:
         """Tick until cancelled; a failing tick is logged and the next one tries again."""
@@ -47,8 +46,7 @@ class Scheduler:
     async def tick(self) -> float:
         """Fire or skip what is due; returns how long to sleep (≤ a tick) until the
         next due time."""
-        schedules: list[ScheduleRecord] = await anyio.to_thread.run_sync(
-            self._store.active_schedules)
+        schedules = await self._store.active_schedules()
         now = self._clock()
         soonest = TICK_SECONDS
         for schedule in schedules:
@@ -62,21 +60,20 @@ class Scheduler:
     async def _act(self, schedule: ScheduleRecord, due: datetime, fire: bool,
                    now: datetime) -> None:
         if fire:
-            await anyio.to_thread.run_sync(self._fire, schedule, due, now)
+            await self._fire(schedule, due, now)
             return
-        recorded = await anyio.to_thread.run_sync(
-            self._store.skip_schedule, schedule.canvas, schedule.node, due, now)
+        recorded = await self._store.skip_schedule(schedule.canvas, schedule.node, due, now)
         if recorded:
             log.warning("schedule %s/%s: due time %s was missed (%s late) and skipped; "
                         "catchUpMinutes is %d", schedule.canvas, schedule.node, iso(due),
                         now - due, schedule.catch_up_minutes)
 
-    def _fire(self, schedule: ScheduleRecord, due: datetime, now: datetime) -> None:
-        canvas = self._store.get_canvas(schedule.canvas).canvas
+    async def _fire(self, schedule: ScheduleRecord, due: datetime, now: datetime) -> None:
+        canvas = (await self._store.get_canvas(schedule.canvas)).canvas
         event = Event(FIRED, {"scheduled_for": iso(due), "fired_at": iso(now)}, iso(now))
         first = first_executions(canvas, schedule.node, event)
-        run_id = self._store.fire_schedule(schedule.canvas, schedule.node, due, event, first,
-                                           now)
+        run_id = await self._store.fire_schedule(schedule.canvas, schedule.node, due, event,
+                                                 first, now)
         if run_id is not None:
             log.info("schedule %s/%s fired for %s: run %s", schedule.canvas, schedule.node,
                      iso(due), run_id)

@@ -14,12 +14,63 @@ from incidentflow.errors import Conflict, NotFound
 from incidentflow.events import Event
 from incidentflow.store.memory_rows import RunRow, copied, storable
 from incidentflow.store.memory_waits import MemoryWaits
-from incidentflow.store.port import Activity, NewExecution, RunFilter, RunPage, RunRecord
+from incidentflow.store.port import (
+    Activity,
+    ExecutionRecord,
+    NewExecution,
+    RunFilter,
+    RunPage,
+    RunRecord,
+)
 
 
 class MemoryRuns(MemoryWaits):
+    def start_run(self, canvas: str, node: str, event: Event, first: list[NewExecution],
+                  now: datetime) -> str:
+        storable(event.data)
+        handoff = self._handoff(now)
+        with self._lock:
+            run_id = self._insert_run(canvas, self._current_version(canvas), node, event, first,
+                                      now, handoff)
+        self._committed(handoff, len(first))
+        return run_id
+
+    def list_runs(self, canvas: str, limit: int = 50) -> list[RunRecord]:
+        with self._lock:
+            runs = sorted((r for r in self._t.runs.values() if r.canvas == canvas),
+                          key=lambda r: r.id, reverse=True)[:limit]
+            return [self._run(run.id, with_executions=False) for run in runs]
+
+    def get_run(self, run_id: str) -> RunRecord:
+        with self._lock:
+            if run_id not in self._t.runs:
+                raise NotFound(f"run {run_id!r} does not exist")
+            return self._run(run_id, with_executions=True)
+
     def _run(self, run_id: str, with_executions: bool) -> RunRecord:
-        raise NotImplementedError  # InMemoryStore's
+        run = self._t.runs[run_id]
+        root = copied(self._t.events[run.root_event_id].event)
+        executions = self._executions(run_id) if with_executions else []
+        replays = (sorted(r.id for r in self._t.runs.values() if r.replay_of == run_id)
+                   if with_executions else [])
+        return RunRecord(run.id, run.canvas, run.canvas_version, run.trigger_node, run.state,
+                         root, run.created_at, run.finished_at, executions, run.replay_of,
+                         run.replay_batch, replays)
+
+    def _executions(self, run_id: str) -> list[ExecutionRecord]:
+        emitted: dict[str, list[dict[str, Any]]] = {}
+        for event in sorted(self._t.events.values(), key=lambda e: e.id):
+            if event.run_id == run_id and event.execution_id is not None:
+                emitted.setdefault(event.execution_id, []).append(
+                    {"channel": event.channel, "event": event.event.as_dict()})
+        rows = sorted((e for e in self._t.executions.values() if e.run_id == run_id),
+                      key=lambda e: e.id)
+        return [ExecutionRecord(
+            e.id, e.run_id, e.node, e.state, e.attempts, e.idempotency_key,
+            copied(self._t.events[e.input_event_id].event), copied(e.resolved_config),
+            emitted.get(e.id, []), e.error, copied(e.error_details), e.created_at,
+            e.started_at, e.finished_at, e.next_attempt_at, e.attempt_started_at,
+            copied(e.history)) for e in rows]
 
     def _matching(self, where: RunFilter) -> list[RunRow]:
         """Runs matching ``where``, by id (inside the lock)."""
@@ -96,9 +147,6 @@ class MemoryRuns(MemoryWaits):
             run.pending, run.state, run.finished_at = run.pending + 1, "running", None
         self._committed(None, 1)
         return self.get_run(run_id)
-
-    def get_run(self, run_id: str) -> RunRecord:
-        raise NotImplementedError  # InMemoryStore's
 
     def replay_batch(self, batch: str) -> list[RunRecord]:
         with self._lock:

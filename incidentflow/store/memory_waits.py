@@ -21,8 +21,8 @@ from incidentflow.errors import Conflict, NotFound
 from incidentflow.event_match import KEYLESS, event_key
 from incidentflow.events import Event
 from incidentflow.store.codec import new_id
+from incidentflow.store.memory_limits import MemoryLimits
 from incidentflow.store.memory_rows import ExecutionRow, copied, storable
-from incidentflow.store.memory_work import MemoryWork
 from incidentflow.store.port import CatchUpState, EventOffer, EventWait, NewExecution
 from incidentflow.wait_records import Wait, Waiting
 
@@ -42,7 +42,7 @@ class _Change:
     run_id: str | None = None
 
 
-class MemoryWaits(MemoryWork):
+class MemoryWaits(MemoryLimits):
     def __init__(self) -> None:
         super().__init__()
         self._waits: dict[str, Wait] = {}

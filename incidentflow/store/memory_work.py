@@ -1,153 +1,38 @@
-"""``MemoryWork``: the engine's half of ``InMemoryStore`` (runs enqueued, claims with
-per-key ordering, leases and their expiry, finishes, retries, failures, hand-over to
-the local worker, the create rate limit, in-flight creates). The same behaviour as
-``store.sql_work.SqlWork`` on the SQL tables, held in ``store.memory_rows``; the
-store behaviour suite (tests/store) runs on both.
-
-One lock serialises every call, as SQLite serialises writers; a call's "commit" is
-its return. Answers of ``*_then`` calls and hand-overs happen after the lock is
-released, as the SQL store's happen after the commit.
-
-Why a class of some 25 methods (over the usual ~20), and a module over 400 lines: it
-is the worker's half of the ``Store`` port, method for method; each is a few lines on
-the tables.
+"""``MemoryWork``: the engine's half of ``InMemoryStore`` (claims with per-key ordering,
+leases and their expiry, finishes, retries, failures). The same behaviour as
+``store.sql_work.SqlWork`` on the SQL tables, held in ``store.memory_rows`` and written
+through ``store.memory_queue``; the store behaviour suite (tests/store) runs on both.
 """
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from incidentflow.errors import NotFound
 from incidentflow.events import Event
-from incidentflow.rate_limit import RateLimit
-from incidentflow.store.codec import new_id
-from incidentflow.store.handoff import Handoff, RunContext
+from incidentflow.store.handoff import RunContext
+from incidentflow.store.memory_queue import (
+    FAILED,
+    LEASE_EXPIRIES,
+    LOST,
+    MAX_LEASE_EXPIRIES,
+    RETRYING,
+    SUCCEEDED,
+    MemoryQueue,
+    record_attempt,
+)
 from incidentflow.store.memory_rows import (
-    CreatedRow,
-    EventRow,
     ExecutionRow,
-    NodeLimitRow,
-    RunRow,
-    Tables,
     copied,
     storable,
 )
 from incidentflow.store.port import (
-    Admission,
-    AttemptRecord,
     ClaimedExecution,
     Emitted,
-    LocalWorker,
-    NewExecution,
-    NodeLimitState,
-    NodeResumed,
-    SelfCreated,
-    WorkListener,
 )
 
-# The same rules as the SQL store's (store.work_queue, store.node_limits), stated once more
-# here because the SQL modules cannot be imported without SQLAlchemy.
-MAX_LEASE_EXPIRIES = 3
-LEASE_EXPIRIES = "leaseExpiries"
-DISCARD_MESSAGE = ("discarded by a person after the node's rate limit tripped; "
-                   "it never ran")
 
-
-class MemoryWork:
-    def __init__(self) -> None:
-        self._t = Tables()
-        self._lock = threading.RLock()
-        self._local_worker: LocalWorker | None = None
-        self._on_work: Callable[[], None] | None = None
-
-    # -- waking and handing over work ------------------------------------------------
-    def attach_worker(self, worker: LocalWorker) -> None:
-        self._local_worker = worker
-
-    def detach_worker(self, worker: LocalWorker) -> None:
-        if self._local_worker is worker:
-            self._local_worker = None
-
-    def wake_on_work(self, callback: Callable[[], None] | None) -> None:
-        self._on_work = callback
-
-    def listen_for_work(self, on_notify: Callable[[], None],
-                        on_due: Callable[[datetime], None] | None = None) -> WorkListener | None:
-        return None  # no other process shares this store
-
-    def _handoff(self, now: datetime) -> Handoff | None:
-        worker = self._local_worker
-        return Handoff(worker, now) if worker is not None else None
-
-    def _committed(self, handoff: Handoff | None, enqueued: int) -> None:
-        """After a call that enqueued ``enqueued`` executions: hand over what was leased
-        to the local worker, and wake the workers if any was left queued."""
-        leased = len(handoff.jobs) if handoff is not None else 0
-        if handoff is not None:
-            handoff.settle(True)
-        if enqueued > leased and self._on_work is not None:
-            self._on_work()
-
-    # -- runs and executions, inside the lock ------------------------------------------
-    def _insert_run(self, canvas: str, version: int, node: str, event: Event,
-                    first: list[NewExecution], now: datetime, handoff: Handoff | None = None,
-                    run_id: str | None = None) -> str:
-        run_id = run_id or new_id()
-        event_id = self._insert_event(run_id, node, None, "default", event)
-        self._t.runs[run_id] = RunRow(
-            run_id, canvas, version, node, event_id, "running" if first else "succeeded",
-            len(first), now, None if first else now)
-        context = RunContext(run_id, canvas, version, copied(event))
-        self._insert_executions(run_id, event_id, first, now, handoff, context)
-        return run_id
-
-    def _insert_event(self, run_id: str, node: str, execution_id: str | None, channel: str,
-                      event: Event) -> str:
-        event_id = new_id()
-        self._t.events[event_id] = EventRow(event_id, run_id, node, execution_id, channel,
-                                            copied(event))
-        return event_id
-
-    def _insert_executions(self, run_id: str, event_id: str, new: list[NewExecution],
-                           now: datetime, handoff: Handoff | None,
-                           run: RunContext | None) -> None:
-        for item in new:
-            execution_id = new_id()
-            row = ExecutionRow(execution_id, run_id, item.node, event_id, f"if-{execution_id}",
-                               item.concurrency_key, now,
-                               next_attempt_at=item.not_before or now)
-            lease = handoff.lease(item) if handoff is not None and run is not None else None
-            if lease is not None and handoff is not None and run is not None:
-                row.state, row.attempts, row.next_attempt_at = "running", 1, None
-                row.lease_owner, row.lease_expires_at, row.started_at = lease[0], lease[1], now
-                row.attempt_started_at = now
-                handoff.add(run, execution_id, item, row.idempotency_key, lease[1])
-            self._t.executions[execution_id] = row
-
-    def _settle_run(self, run_id: str, enqueued: int, now: datetime) -> None:
-        run = self._t.runs[run_id]
-        run.pending += enqueued - 1
-        if run.pending > 0 or run.state != "running":
-            return
-        failed = any(e.run_id == run_id and e.state == "failed"
-                     for e in self._t.executions.values())
-        run.state, run.finished_at = ("failed" if failed else "succeeded"), now
-
-    def _leased(self, execution_id: str, worker_id: str) -> ExecutionRow | None:
-        row = self._t.executions.get(execution_id)
-        if row is None or row.state != "running" or row.lease_owner != worker_id:
-            return None
-        return row
-
-    def _current_version(self, canvas: str) -> int:
-        found = self._t.canvases.get(canvas)
-        if found is None:
-            raise NotFound(f"canvas {canvas!r} does not exist")
-        return found.current
-
+class MemoryWork(MemoryQueue):
     # -- claims --------------------------------------------------------------------------
     def claim(self, worker_id: str, now: datetime, lease_seconds: float,
               limit: int) -> list[ClaimedExecution]:
@@ -165,11 +50,6 @@ class MemoryWork:
                 row.started_at = row.started_at or now
                 row.attempt_started_at = now
             return [self._claimed(row) for row in sorted(due, key=lambda r: r.id)]
-
-    def claim_then(self, worker_id: str, now: datetime, lease_seconds: float, limit: int,
-                   then: Callable[[list[ClaimedExecution] | None, BaseException | None], None],
-                   ) -> None:
-        _answer(then, self.claim, worker_id, now, lease_seconds, limit)
 
     def _due_queued(self, now: datetime, limit: int) -> list[ExecutionRow]:
         rows = self._t.executions.values()
@@ -209,7 +89,8 @@ class MemoryWork:
                 self._settle_run(row.run_id, 0, now)
                 continue
             row.error, row.error_details = error, {LEASE_EXPIRIES: count}
-            _attempt(row, LOST, now, error, row.error_details)  # the lost attempt, in the history
+            # the lost attempt, in the history
+            record_attempt(row, LOST, now, error, row.error_details)
             taken.append(row)
         return taken
 
@@ -238,7 +119,7 @@ class MemoryWork:
             if row is None:
                 return False
             if row.attempts > 1:  # a success after failed attempts, in the history
-                _attempt(row, SUCCEEDED, now)
+                record_attempt(row, SUCCEEDED, now)
             self._end(row, "succeeded", None, None, resolved_config, now)
             reported = False
             for item in emitted:
@@ -253,20 +134,6 @@ class MemoryWork:
         self._committed(handoff, enqueued)
         return True
 
-    def finish_then(self, execution_id: str, worker_id: str,
-                    resolved_config: dict[str, Any] | None, emitted: list[Emitted],
-                    now: datetime, origin: ClaimedExecution | None,
-                    then: Callable[[bool | None, BaseException | None], None]) -> None:
-        _answer(then, self.finish, execution_id, worker_id, resolved_config, emitted, now,
-                origin)
-
-    def _end(self, row: ExecutionRow, state: Any, error: str | None,
-             details: dict[str, Any] | None, resolved_config: dict[str, Any] | None,
-             now: datetime) -> None:
-        row.state, row.lease_owner, row.lease_expires_at = state, None, None
-        row.error, row.error_details = error, copied(details)
-        row.resolved_config, row.finished_at = copied(resolved_config), now
-
     def retry_later(self, execution_id: str, worker_id: str, error: str,
                     details: dict[str, Any] | None, resolved_config: dict[str, Any] | None,
                     next_attempt_at: datetime, now: datetime) -> bool:
@@ -274,7 +141,7 @@ class MemoryWork:
             row = self._leased(execution_id, worker_id)
             if row is None:
                 return False
-            _attempt(row, RETRYING, now, error, details, next_attempt_at)
+            record_attempt(row, RETRYING, now, error, details, next_attempt_at)
             self._end(row, "queued", error, details, resolved_config, now)
             row.finished_at, row.next_attempt_at = None, next_attempt_at
             return True
@@ -286,7 +153,7 @@ class MemoryWork:
             row = self._leased(execution_id, worker_id)
             if row is None:
                 return False
-            _attempt(row, FAILED, now, error, details)
+            record_attempt(row, FAILED, now, error, details)
             self._end(row, "failed", error, details, resolved_config, now)
             self._settle_run(row.run_id, 0, now)
             return True
@@ -331,122 +198,3 @@ class MemoryWork:
                 and row.next_attempt_at <= now) or (
                 row.state == "running" and row.lease_expires_at is not None
                 and row.lease_expires_at <= now))
-
-    # -- the self-trigger guard's creates -----------------------------------------------
-    def begin_create(self, canvas: str, kind: str, execution_id: str, run_id: str,
-                     now: datetime) -> None:
-        with self._lock:
-            self._t.created[execution_id] = CreatedRow(canvas, kind, run_id, "in_flight", now)
-
-    def forget_create(self, execution_id: str) -> None:
-        with self._lock:
-            found = self._t.created.get(execution_id)
-            if found is not None and found.state == "in_flight":
-                del self._t.created[execution_id]
-
-    def self_created(self, canvas: str, kinds: frozenset[str], object_id: str,
-                     live_since: datetime) -> SelfCreated:
-        created_by, in_flight = None, set()
-        with self._lock:
-            for execution_id, row in self._t.created.items():
-                if row.canvas != canvas or row.kind not in kinds:
-                    continue
-                if row.state == "created" and row.object_id == object_id:
-                    created_by = row.run_id
-                elif row.state == "in_flight" and row.started_at >= live_since:
-                    in_flight.add(execution_id)
-        return SelfCreated(created_by, frozenset(in_flight))
-
-    # -- the create rate limit -----------------------------------------------------------
-    def take_create_slot(self, execution_id: str, worker_id: str, canvas: str, node: str,
-                         limit: RateLimit, resolved_config: dict[str, Any] | None,
-                         now: datetime) -> Admission:
-        with self._lock:
-            row = self._leased(execution_id, worker_id)
-            if row is None:  # the lease was lost: its new holder decides
-                return Admission(admitted=False)
-            if row.admitted_at is not None:  # a retry, or released by a person
-                return Admission(admitted=True)
-            window = self._t.node_limits.setdefault(
-                (canvas, node), NodeLimitRow(now - timedelta(seconds=limit.per)))
-            if window.tripped_at is None:
-                if window.window_start <= now - timedelta(seconds=limit.per):
-                    window.window_start, window.window_count = now, 0
-                if window.window_count < limit.max:
-                    window.window_count += 1
-                    row.admitted_at = now
-                    return Admission(admitted=True)
-            tripped_now = window.tripped_at is None
-            window.tripped_at = window.tripped_at or now
-            self._end(row, "held", held_message(node, limit), None, resolved_config, now)
-            row.finished_at, row.next_attempt_at = None, None
-            row.attempts -= 1  # the attempt it was claimed for is handed back: it never ran
-            return Admission(admitted=False, held=True, tripped_now=tripped_now)
-
-    def node_limits(self, canvas: str | None = None) -> list[NodeLimitState]:
-        with self._lock:
-            held: dict[tuple[str, str], int] = {}
-            for row in self._t.executions.values():
-                run = self._t.runs[row.run_id]
-                if row.state == "held" and canvas in (None, run.canvas):
-                    held[(run.canvas, row.node)] = held.get((run.canvas, row.node), 0) + 1
-            found = []
-            for (name, node), window in sorted(self._t.node_limits.items()):
-                if canvas not in (None, name):
-                    continue
-                started = window.window_start if window.window_count else None
-                found.append(NodeLimitState(name, node, started, window.window_count,
-                                            window.tripped_at, held.pop((name, node), 0)))
-        return found + [NodeLimitState(c, n, None, 0, None, count)
-                        for (c, n), count in sorted(held.items())]
-
-    def resume_node(self, canvas: str, node: str, release: bool, now: datetime) -> NodeResumed:
-        with self._lock:
-            self._current_version(canvas)  # NotFound for an unknown canvas
-            window = self._t.node_limits.get((canvas, node))
-            if window is not None:
-                window.tripped_at, window.window_start, window.window_count = None, now, 0
-            held = sorted((row for row in self._t.executions.values()
-                           if row.state == "held" and row.node == node
-                           and self._t.runs[row.run_id].canvas == canvas),
-                          key=lambda r: r.id)
-            for row in held:
-                if release:
-                    row.state, row.next_attempt_at, row.admitted_at = "queued", now, now
-                    row.error = None
-                else:
-                    row.state, row.finished_at, row.error = "discarded", now, DISCARD_MESSAGE
-                    self._settle_run(row.run_id, 0, now)
-        if release:
-            self._committed(None, len(held))
-            return NodeResumed(released=len(held))
-        return NodeResumed(discarded=len(held))
-
-
-def held_message(node: str, limit: RateLimit) -> str:
-    return (f"node {node!r} went past its rate limit ({limit.describe()}) and tripped; "
-            "this execution is held until a person resumes the node (release or discard)")
-
-
-def _answer(then: Callable[[Any, BaseException | None], None],
-            call: Callable[..., Any], *args: Any) -> None:
-    """``then(result, error)`` for ``call(*args)``: the ``*_then`` variants answer once
-    the call is done, as the SQL store's writer does after its commit."""
-    try:
-        result = call(*args)
-    except Exception as exc:
-        then(None, exc)
-        return
-    then(result, None)
-
-
-# The attempt outcomes kept in an execution's history (as ``store.attempts``).
-RETRYING, FAILED, SUCCEEDED, LOST = "retrying", "failed", "succeeded", "lost"
-
-
-def _attempt(row: ExecutionRow, outcome: str, now: datetime, error: str | None = None,
-             details: dict[str, Any] | None = None,
-             next_attempt_at: datetime | None = None) -> None:
-    """Record the attempt of ``row`` that ends now in its history."""
-    row.history.append(AttemptRecord(row.attempts, outcome, error, copied(details),
-                                     row.attempt_started_at, now, next_attempt_at))

@@ -9,10 +9,13 @@ cannot be reached (the engine then lets a lease expire instead of failing the
 execution). ``incidentflow.store.open_store`` builds the SQL implementation and
 ``incidentflow.testing.InMemoryStore`` is its in-memory twin.
 
-All methods are synchronous: callers in async code run them in a worker thread
-(``anyio.to_thread.run_sync``), which keeps the database driver simple and fast. The
-``*_then`` variants answer through a callback from another thread instead
-(``inbox.answered`` awaits them on an event loop).
+The port is split by room (``CanvasesAndDeliveries``, ``Runs``, ``Executions``,
+``Waits``, ``Admin``), like its async face (``store.async_port``), plus what only the
+worker and its host use (``WorkerPlumbing``); ``Store`` is their union. Its methods
+are synchronous, for callers that may block (the CLI, scripts, tests); async callers
+use ``store.aio``, whose operations have the same names, parameters and promises, and
+reach the database as the adapter sees fit (the SQL one answers the hot path from its
+group-commit writer on the event loop, without a thread per call).
 
 The module is over 400 lines because it is one object, the whole port, with
 each method's promise written where it is declared.
@@ -36,6 +39,7 @@ from incidentflow.events import Event
 from incidentflow.rate_limit import RateLimit
 from incidentflow.store.async_port import AsyncStore
 from incidentflow.store.codec import new_id  # time-ordered ids, for callers too
+from incidentflow.store.outcome_meter import Ended, OutcomeMeter
 from incidentflow.store.records import (
     Activity,
     Admission,
@@ -74,7 +78,9 @@ from incidentflow.wait_records import Wait, Waiting
 __all__ = [
     "Activity", "AttemptRecord", "CatchUpState", "EventOffer", "EventWait", "RunFilter",
     "RunPage", "Wait", "Waiting", "new_id",
-    "Admission", "CanvasRecord", "CanvasSummary", "ClaimedExecution", "DeliveryOutcome",
+    "Admission", "Admin", "CanvasRecord", "CanvasesAndDeliveries", "Ended", "Executions",
+    "OutcomeMeter", "Runs", "Waits", "WorkerPlumbing", "CanvasSummary", "ClaimedExecution",
+    "DeliveryOutcome",
     "DeliveryRecord", "DeliveryResult", "Emitted", "Endpoint", "ExecutionRecord",
     "ExecutionState", "IntegrationRecord", "LocalWorker", "NewExecution", "NodeLimitState",
     "NodeResumed", "Pruned", "Resumed", "RunRecord", "RunState", "SavedCanvas",
@@ -100,7 +106,8 @@ class LocalWorker(Protocol):
         ...
 
     def hand_over(self, jobs: list[ClaimedExecution]) -> None:
-        """Start these committed, leased executions (thread-safe)."""
+        """Start these committed, leased executions: called on the event loop the
+        worker was attached from (in the committing thread when none ran there)."""
         ...
 
 
@@ -110,16 +117,10 @@ class WorkListener(Protocol):
     def stop(self) -> None: ...
 
 
-class Store(Protocol):
-    @property
-    def aio(self) -> AsyncStore:
-        """This store's async face (``store.async_port``): what async callers use."""
-        ...
+class CanvasesAndDeliveries(Protocol):
+    """Canvases, webhook endpoints, deliveries, pause and resume."""
 
-    # -- schema ----------------------------------------------------------------
-    def migrate(self) -> None: ...
     def ping(self) -> None: ...
-    def close(self) -> None: ...
 
     # -- canvases --------------------------------------------------------------
     def save_canvas(
@@ -161,19 +162,6 @@ class Store(Protocol):
         kept with the delivery and nothing starts (``resume_canvas``)."""
         ...
 
-    def accept_delivery_then(
-        self,
-        endpoint_id: str,
-        webhook_id: str | None,
-        events: list[tuple[Event, list[NewExecution]]],
-        now: datetime,
-        then: Callable[[DeliveryResult | None, BaseException | None], None],
-        reason: str = "",
-    ) -> None:
-        """``accept_delivery`` without blocking: ``then(result, error)`` is called from
-        another thread once it is committed (or failed)."""
-        ...
-
     def record_rejection(
         self, endpoint_id: str, reason: str, now: datetime, code: str = "other"
     ) -> None:
@@ -203,6 +191,9 @@ class Store(Protocol):
     def held_deliveries(self, name: str) -> int:
         """How many deliveries the (paused) canvas holds events of."""
         ...
+
+class Runs(Protocol):
+    """The self-trigger guard's creates, runs, and their recovery."""
 
     # -- self-trigger guard (store.guards) ------------------------------------------
     def begin_create(
@@ -269,20 +260,15 @@ class Store(Protocol):
         """The runs a bulk replay started (for its progress)."""
         ...
 
+class Executions(Protocol):
+    """Claims and outcomes of executions, the catch-up poll, schedules."""
+
     # -- executions (the engine) -------------------------------------------------
     def claim(
         self, worker_id: str, now: datetime, lease_seconds: float, limit: int
     ) -> list[ClaimedExecution]:
         """Lease due executions: queued ones whose next attempt is due, and running
         ones whose lease expired (their worker died). Commits before returning."""
-        ...
-
-    def claim_then(
-        self, worker_id: str, now: datetime, lease_seconds: float, limit: int,
-        then: Callable[[list[ClaimedExecution] | None, BaseException | None], None],
-    ) -> None:
-        """``claim`` without blocking: ``then(claimed, error)`` is called from another
-        thread once it is committed (or failed)."""
         ...
 
     def finish(
@@ -297,20 +283,6 @@ class Store(Protocol):
         """Success. False (and nothing written) if the lease was lost meanwhile.
         ``origin`` (the execution as claimed) lets the store hand its downstream
         executions straight to a worker in this process."""
-        ...
-
-    def finish_then(
-        self,
-        execution_id: str,
-        worker_id: str,
-        resolved_config: dict[str, Any] | None,
-        emitted: list[Emitted],
-        now: datetime,
-        origin: ClaimedExecution | None,
-        then: Callable[[bool | None, BaseException | None], None],
-    ) -> None:
-        """``finish`` without blocking: ``then(recorded, error)`` is called from another
-        thread once it is committed (or failed)."""
         ...
 
     def retry_later(
@@ -358,34 +330,6 @@ class Store(Protocol):
         """Start the poll's run of one change with its row; None if already recorded."""
         ...
 
-    # -- what only workers use -------------------------------------------------------
-    def extend_leases(
-        self, worker_id: str, execution_ids: list[str], now: datetime, lease_seconds: float
-    ) -> int:
-        """Heartbeat: push the lease of these still-running executions forward; returns
-        how many this worker still held (a lost one is not extended)."""
-        ...
-
-    def attach_worker(self, worker: LocalWorker) -> None:
-        """New executions may be leased to ``worker`` as they are enqueued (hand-over);
-        one worker per store."""
-        ...
-
-    def detach_worker(self, worker: LocalWorker) -> None: ...
-
-    def listen_for_work(
-        self, on_notify: Callable[[], None],
-        on_due: Callable[[datetime], None] | None = None,
-    ) -> WorkListener | None:
-        """A started listener calling ``on_notify`` when another process commits work
-        and ``on_due(when)`` when it queued work for later; None when this store has no
-        other processes to hear from (the worker then polls)."""
-        ...
-
-    def wake_on_work(self, callback: Callable[[], None] | None) -> None:
-        """``callback`` is called after every commit that made executions due, so an
-        in-process worker wakes at once (``engine.wakeup``)."""
-        ...
     # -- schedule triggers (store.schedules) -----------------------------------
     def active_schedules(self) -> list[ScheduleRecord]: ...
     def canvas_schedules(self, canvas: str) -> list[ScheduleRecord]: ...
@@ -400,6 +344,9 @@ class Store(Protocol):
     def next_due(self, now: datetime) -> datetime | None:
         """When the earliest execution queued for later than ``now`` becomes due."""
         ...
+
+class Waits(Protocol):
+    """Waiting steps, cancelling runs, ``waitForEvent``, the create rate limit."""
 
     # -- waiting steps and cancelling runs (store.waits) ---------------------------
     def begin_wait(
@@ -499,6 +446,9 @@ class Store(Protocol):
         (state "discarded", their runs settle)."""
         ...
 
+class Admin(Protocol):
+    """Integrations, API tokens, secrets for canvases, retention."""
+
     # -- integrations ------------------------------------------------------------
     def put_integration(
         self,
@@ -548,3 +498,53 @@ class Store(Protocol):
         old delivery rows and expired browser-session rows; small batches so ingest
         never waits long."""
         ...
+
+
+class WorkerPlumbing(Protocol):
+    """What only the engine's worker and the app that hosts it use: leases' heartbeat,
+    the hand-over to a worker in this process, wakeups, the outcome meter."""
+
+    def extend_leases(
+        self, worker_id: str, execution_ids: list[str], now: datetime, lease_seconds: float
+    ) -> int:
+        """Heartbeat: push the lease of these still-running executions forward; returns
+        how many this worker still held (a lost one is not extended)."""
+        ...
+
+    def attach_worker(self, worker: LocalWorker) -> None:
+        """New executions may be leased to ``worker`` as they are enqueued (hand-over);
+        one worker per store."""
+        ...
+
+    def detach_worker(self, worker: LocalWorker) -> None: ...
+
+    def listen_for_work(
+        self, on_notify: Callable[[], None],
+        on_due: Callable[[datetime], None] | None = None,
+    ) -> WorkListener | None:
+        """A started listener calling ``on_notify`` when another process commits work
+        and ``on_due(when)`` when it queued work for later; None when this store has no
+        other processes to hear from (the worker then polls)."""
+        ...
+
+    def wake_on_work(self, callback: Callable[[], None] | None) -> None:
+        """``callback`` is called after every commit that made executions due, so an
+        in-process worker wakes at once (``engine.wakeup``)."""
+        ...
+
+    def meter_outcomes(self, meter: OutcomeMeter) -> None:
+        """The async face reports the outcomes it records on the hot path to ``meter``
+        from now on (one meter per store; ``store_metrics.StoreMetrics``)."""
+        ...
+
+
+class Store(CanvasesAndDeliveries, Runs, Executions, Waits, Admin, WorkerPlumbing, Protocol):
+    """The whole synchronous port: its rooms above, the worker's plumbing, the schema."""
+
+    @property
+    def aio(self) -> AsyncStore:
+        """This store's async face (``store.async_port``): what async callers use."""
+        ...
+
+    def migrate(self) -> None: ...
+    def close(self) -> None: ...

@@ -1,6 +1,10 @@
 """``ThreadedStore``: the async port over a synchronous ``Store``, each call run in a
 worker thread (``anyio.to_thread``) so the event loop keeps serving while the database
 works. Split by room like the port; ``ThreadedStore`` is all of them.
+
+How a call is made is ``_call``'s business alone (``store.inline`` makes it in the
+caller's thread); the hot calls report their outcomes to ``meter``
+(``store.outcome_meter``).
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import anyio.to_thread
 from incidentflow.canvas import Canvas
 from incidentflow.events import Event
 from incidentflow.rate_limit import RateLimit
+from incidentflow.store.outcome_meter import UNMETERED, OutcomeMeter
 from incidentflow.store.port import Store
 from incidentflow.store.records import (
     Activity,
@@ -52,6 +57,7 @@ T = TypeVar("T")
 class _Threaded:
     def __init__(self, store: Store):
         self.sync = store
+        self.meter: OutcomeMeter = UNMETERED
 
     async def _call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         return await anyio.to_thread.run_sync(partial(fn, *args, **kwargs))
@@ -97,14 +103,17 @@ class ThreadedCanvasesAndDeliveries(_Threaded):
         now: datetime,
         reason: str = "",
     ) -> DeliveryResult:
-        return await self._call(
+        result = await self._call(
             self.sync.accept_delivery, endpoint_id, webhook_id, events, now, reason
         )
+        self.meter.delivered(result)
+        return result
 
     async def record_rejection(
         self, endpoint_id: str, reason: str, now: datetime, code: str = "other"
     ) -> None:
-        return await self._call(self.sync.record_rejection, endpoint_id, reason, now, code)
+        await self._call(self.sync.record_rejection, endpoint_id, reason, now, code)
+        self.meter.rejected(code)
 
     async def recent_deliveries(self, endpoint_id: str, limit: int = 20) -> list[DeliveryRecord]:
         return await self._call(self.sync.recent_deliveries, endpoint_id, limit)
@@ -186,7 +195,9 @@ class ThreadedExecutions(_Threaded):
     async def claim(
         self, worker_id: str, now: datetime, lease_seconds: float, limit: int
     ) -> list[ClaimedExecution]:
-        return await self._call(self.sync.claim, worker_id, now, lease_seconds, limit)
+        claimed = await self._call(self.sync.claim, worker_id, now, lease_seconds, limit)
+        self.meter.claimed(claimed, now)
+        return claimed
 
     async def finish(
         self,
@@ -197,9 +208,11 @@ class ThreadedExecutions(_Threaded):
         now: datetime,
         origin: ClaimedExecution | None = None,
     ) -> bool:
-        return await self._call(
+        recorded = await self._call(
             self.sync.finish, execution_id, worker_id, resolved_config, emitted, now, origin
         )
+        self.meter.ended("succeeded", execution_id, recorded)
+        return recorded
 
     async def retry_later(
         self,
@@ -211,7 +224,7 @@ class ThreadedExecutions(_Threaded):
         next_attempt_at: datetime,
         now: datetime,
     ) -> bool:
-        return await self._call(
+        recorded = await self._call(
             self.sync.retry_later,
             execution_id,
             worker_id,
@@ -221,6 +234,8 @@ class ThreadedExecutions(_Threaded):
             next_attempt_at,
             now,
         )
+        self.meter.ended("retried", execution_id, recorded)
+        return recorded
 
     async def fail(
         self,
@@ -231,9 +246,11 @@ class ThreadedExecutions(_Threaded):
         resolved_config: dict[str, Any] | None,
         now: datetime,
     ) -> bool:
-        return await self._call(
+        recorded = await self._call(
             self.sync.fail, execution_id, worker_id, error, details, resolved_config, now
         )
+        self.meter.ended("failed", execution_id, recorded)
+        return recorded
 
     async def release(self, worker_id: str, now: datetime) -> int:
         return await self._call(self.sync.release, worker_id, now)
@@ -394,7 +411,7 @@ class ThreadedWaits(_Threaded):
         resolved_config: dict[str, Any] | None,
         now: datetime,
     ) -> Admission:
-        return await self._call(
+        admission = await self._call(
             self.sync.take_create_slot,
             execution_id,
             worker_id,
@@ -404,6 +421,8 @@ class ThreadedWaits(_Threaded):
             resolved_config,
             now,
         )
+        self.meter.admitted(execution_id, admission)
+        return admission
 
     async def node_limits(self, canvas: str | None = None) -> list[NodeLimitState]:
         return await self._call(self.sync.node_limits, canvas)

@@ -71,6 +71,20 @@ class _Job(Generic[T]):
     settled: bool = False
 
 
+@dataclass(frozen=True, slots=True)
+class Write(Generic[T]):
+    """One job for the writer, as ``submit`` takes it: built once by the store, then
+    waited for by a caller that may block (``write``) or answered through a callback
+    (``write_then``: the async face awaits it on its event loop)."""
+
+    run: Callable[[Connection], T]
+    wakes: Callable[[T], bool] | None = None
+    durable: bool = True
+    after: Callable[[bool], None] | None = None
+    group: Group | None = None
+    payload: Any = None
+
+
 @dataclass
 class Hooks:
     """What the writer calls around a batch that made work due."""
@@ -141,6 +155,17 @@ class GroupCommitWriter:
         lock and a condition, a large share of a fast job); ``then(result, error)`` is
         called in the writer thread once the job is settled."""
         self._put(_Job(run, wakes, durable, after, group, payload, then=then))
+
+    def write(self, write: Write[T]) -> T:
+        """Run ``write`` in the next batch and wait for its commit: its result, or its
+        error raised."""
+        return self.submit(write.run, write.wakes, durable=write.durable, after=write.after,
+                           group=write.group, payload=write.payload).result()
+
+    def write_then(self, write: Write[Any], then: Then) -> None:
+        """Run ``write`` in the next batch; ``then(result, error)`` once it is settled."""
+        self._put(_Job(write.run, write.wakes, write.durable, write.after, write.group,
+                       write.payload, then=then))
 
     def _put(self, job: _Job[Any]) -> None:
         self._ensure_thread()

@@ -14,9 +14,9 @@ False; it runs up to ``settings.worker_concurrency`` executions at once) and sto
 gracefully: running executions finish, leases are handed back. It also runs the
 retention pruner (``INCIDENTFLOW_RETENTION_DAYS``, web/ops.py).
 
-The host and the worker see the store through ``metered_store.MeteredStore``, which counts
-the outcomes they record; webhook deliveries are timed by ``web/webhook_edge.py`` (by
-``metrics.webhook_timer`` when they reach the router).
+The store's async face counts the outcomes the host and the worker record
+(``store_metrics.StoreMetrics``, given to ``Store.meter_outcomes``); webhook deliveries are
+timed by ``web/webhook_edge.py`` (by ``metrics.webhook_timer`` when they reach the router).
 
 Around everything (``EdgeApp``): security headers on every answer and header limits
 (web/headers.py); the API's bearer tokens and the UI sign-in share one sign-in
@@ -44,7 +44,7 @@ from incidentflow.app_service import AppService
 from incidentflow.crypto import SecretBox
 from incidentflow.egress_transport import egress_client
 from incidentflow.log_setup import register_secret
-from incidentflow.metered_store import MeteredStore
+from incidentflow.store_metrics import StoreMetrics
 from incidentflow.web.api import api_app
 from incidentflow.web.auth import (
     AdminTokenVerifier,
@@ -80,7 +80,8 @@ def create_app(
     metrics_token: str | None = None,
     retention_days: int | None = None,
 ) -> Starlette:
-    """Assemble the app. Objects passed in stay owned by the caller (not closed).
+    """Assemble the app. Objects passed in stay owned by the caller (not closed); a
+    store passed in reports its outcomes to this app's metrics from now on.
 
     ``retention_days`` None reads ``INCIDENTFLOW_RETENTION_DAYS`` (0 keeps forever)."""
     if registry is None:
@@ -98,8 +99,8 @@ def create_app(
     register_secret(settings.admin_token)
     wakeup = _make_wakeup(settings, store)
     register_secret(metrics_token)
-    metered = MeteredStore(store)
-    host = AppService(settings, metered, registry, SecretBox(settings.secret_key), http, wakeup)
+    store.meter_outcomes(StoreMetrics())
+    host = AppService(settings, store, registry, SecretBox(settings.secret_key), http, wakeup)
     verifiers = verifiers or [AdminTokenVerifier(settings.admin_token), ApiTokenVerifier(store)]
     _bind_ui_tokens(settings, store)
     days = retention.retention_days() if retention_days is None else retention_days

@@ -48,7 +48,7 @@ def ops_routes(store: Store, clock: Callable[[], datetime],
 
     async def readyz(request: Request) -> Response:
         try:
-            await anyio.to_thread.run_sync(store.ping)
+            await store.aio.ping()
         except Exception as exc:  # any driver error: not ready, never a 500
             log.warning("readiness check failed: %s", type(exc).__name__)
             return JSONResponse({"status": "not ready", "reason": "database unavailable"},

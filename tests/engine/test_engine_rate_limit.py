@@ -19,9 +19,9 @@ from incidentflow.engine.router import first_executions
 from incidentflow.engine.worker import Worker
 from incidentflow.errors import RetryableError
 from incidentflow.events import Event
-from incidentflow.metered_store import MeteredStore
 from incidentflow.rate_limit import RateLimit
 from incidentflow.registry import Registry
+from incidentflow.store_metrics import StoreMetrics
 
 START = Event("start.manual", {}, "2026-03-01T12:00:00Z")
 
@@ -175,11 +175,11 @@ async def test_nodes_that_create_nothing_never_touch_the_limit(store, workers, t
 
 async def test_trips_and_held_executions_are_scraped_and_a_metered_store_forgets_them(
         store, workers, test_registry):
-    metered = MeteredStore(store)
-    workers.store = metered
+    metered = StoreMetrics()
+    store.meter_outcomes(metered)
     start_runs(store, creating(RateLimit(1, 60)), 3)
     await worker_for(workers, test_registry).drain()
-    assert metered._claimed_at == {}  # held ones record no outcome: nothing left behind
+    assert metered.running() == 0  # held ones record no outcome: nothing left behind
     scraped = metrics.render(metrics.scrape_registry(store, lambda: NOW)).decode()
     assert "\nincidentflow_rate_limit_trips_total " in scraped
     assert "\nincidentflow_executions_held_total " in scraped

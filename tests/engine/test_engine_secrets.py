@@ -148,8 +148,8 @@ async def test_a_replaced_value_is_used_once_the_cache_expires(store, workers):
     start(store, CALL)
     await worker.drain()
     store.put_secret("PAGER_TOKEN", BOX.encrypt("second-value-xyz"), NOW)
-    worker._secrets.seconds = 0.0
-    worker._secrets._expires = 0.0
+    worker._runner._secrets.seconds = 0.0
+    worker._runner._secrets._expires = 0.0
     start(store, CALL)
     await worker.drain()
     assert [seen["headers"]["Authorization"] for seen in Call.seen] == [

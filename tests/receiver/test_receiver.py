@@ -46,7 +46,8 @@ class Toy(WebhookTrigger):
 
 
 class RecordingStore:
-    """The store calls the receiver makes, remembered; one endpoint, "ep"."""
+    """The store calls the receiver makes (on the store's async face), remembered; one
+    endpoint, "ep"."""
 
     def __init__(self, secrets: tuple[str, ...]):
         self.secrets = secrets
@@ -54,26 +55,29 @@ class RecordingStore:
         self.accepted: list[tuple[str, str | None, int]] = []
         self.endpoint_reads = 0
 
-    def get_endpoint(self, endpoint_id: str, now: datetime) -> Endpoint:
+    @property
+    def aio(self) -> RecordingStore:
+        return self
+
+    async def get_endpoint(self, endpoint_id: str, now: datetime) -> Endpoint:
         self.endpoint_reads += 1
         if endpoint_id != "ep":
             raise NotFound(endpoint_id)
         return Endpoint("ep", "c", "Hook", bool(self.secrets), self.secrets, None, {})
 
-    def get_canvas(self, name: str) -> CanvasRecord:
+    async def get_canvas(self, name: str) -> CanvasRecord:
         canvas = Canvas("c", (Node("Hook", "toy"), Node("Done", "noop")), (Edge("Hook", "Done"),))
         return CanvasRecord("c", 1, canvas, "", NOW, NOW)
 
-    def record_rejection(self, endpoint_id: str, reason: str, now: datetime,
+    async def record_rejection(self, endpoint_id: str, reason: str, now: datetime,
                          code: str = "other") -> None:
         self.rejections.append((endpoint_id, reason, code))
 
-    def accept_delivery_then(self, endpoint_id: str, webhook_id: str | None, events: list,
-                             now: datetime, then: Callable[..., None], reason: str = "") -> None:
+    async def accept_delivery(self, endpoint_id: str, webhook_id: str | None, events: list,
+                              now: datetime, reason: str = "") -> DeliveryResult:
         seen = any(w == webhook_id for _, w, _ in self.accepted)
         self.accepted.append((endpoint_id, webhook_id, len(events)))
-        then(DeliveryResult("duplicate" if seen else "accepted", ["run"] if not seen else []),
-             None)
+        return DeliveryResult("duplicate" if seen else "accepted", ["run"] if not seen else [])
 
 
 def receiver_over(store: RecordingStore) -> tuple[Receiver, list[int]]:

@@ -3,7 +3,7 @@ no worker slot while it waits."""
 
 from __future__ import annotations
 
-import threading
+import asyncio
 from datetime import timedelta
 
 import pytest
@@ -149,11 +149,24 @@ class SlowClaims:
     def __getattr__(self, name: str):
         return getattr(self._store, name)
 
-    def claim_then(self, worker_id, now, lease_seconds, limit, then):
-        def late(claimed, error):
-            threading.Timer(self._delay, then, (claimed, error)).start()
+    @property
+    def aio(self):
+        return _SlowAsyncClaims(self._store.aio, self._delay)
 
-        self._store.claim_then(worker_id, now, lease_seconds, limit, late)
+
+class _SlowAsyncClaims:
+    """The store's async face, its claims answered ``delay`` seconds late."""
+
+    def __init__(self, aio, delay: float):
+        self._aio, self._delay = aio, delay
+
+    def __getattr__(self, name: str):
+        return getattr(self._aio, name)
+
+    async def claim(self, worker_id, now, lease_seconds, limit):
+        claimed = await self._aio.claim(worker_id, now, lease_seconds, limit)
+        await asyncio.sleep(self._delay)
+        return claimed
 
 
 async def test_work_that_comes_due_during_a_claim_is_claimed_right_after_it(store, tmp_path):

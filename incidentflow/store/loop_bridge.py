@@ -1,11 +1,15 @@
-"""Calls from other threads onto an event loop, many per wakeup.
+"""The loop bridge: calls from the store's threads onto an event loop, many per wakeup.
 
-The store's writer thread settles a whole batch of jobs at once (deliveries, the
+The SQL store's writer thread settles a whole batch of jobs at once (deliveries, the
 worker's finishes and claims, the executions handed over). Waiting for each in a
 thread of its own costs a thread wakeup and a GIL hand-off per job, and
 ``loop.call_soon_threadsafe`` per job wakes the loop once per job; the inbox queues
 the calls and wakes the loop once, and the loop runs everything queued meanwhile.
-``Answer`` is what a coroutine awaits meanwhile (``answered``).
+``Answer`` is what a coroutine awaits meanwhile (``answered``); ``on_loop`` brings the
+hand-overs to a local worker (``store.handoff``) the same way.
+
+The store's adapters' business (``store.sql_async``, the stores' ``attach_worker``):
+nothing above the store uses it.
 """
 
 from __future__ import annotations
@@ -14,7 +18,10 @@ import asyncio
 import threading
 import weakref
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:
+    from incidentflow.store.port import ClaimedExecution, LocalWorker
 
 T = TypeVar("T")
 
@@ -93,3 +100,39 @@ async def answered(call: Callable[..., None], *args: Any) -> Any:
     answer: Answer[Any] = Answer(loop=box.loop)
     call(*args, lambda result, error: box.put(settle, answer, result, error))
     return await answer
+
+
+class OnLoop:
+    """A local worker (``store.handoff``) whose hand-overs reach it on the event loop it
+    was attached from, through that loop's inbox: a batch's hand-overs and answers
+    wake the loop once. Hand-overs to a closed loop give their slots back."""
+
+    def __init__(self, worker: LocalWorker, box: Inbox):
+        self.worker, self._box = worker, box
+        self.id = worker.id
+
+    @property
+    def lease_seconds(self) -> float:
+        return self.worker.lease_seconds
+
+    def reserve(self, wanted: int) -> int:
+        return self.worker.reserve(wanted)
+
+    def unreserve(self, count: int) -> None:
+        self.worker.unreserve(count)
+
+    def hand_over(self, jobs: list[ClaimedExecution]) -> None:
+        try:
+            self._box.put(self.worker.hand_over, jobs)
+        except RuntimeError:  # the loop is closed: the leases expire and are taken over
+            self.worker.unreserve(len(jobs))
+
+
+def on_loop(worker: LocalWorker) -> LocalWorker:
+    """``worker`` with its hand-overs brought onto the running loop; as it is when no
+    loop runs in this thread (then it is handed its executions where they commit)."""
+    try:
+        box = inbox()
+    except RuntimeError:
+        return worker
+    return OnLoop(worker, box)
