@@ -8,8 +8,9 @@ canvas, node, URL, header or reason text, so nothing a sender controls (and no s
 can reach a label.
 
 How the numbers are taken without touching the hot paths' code:
-- ``metered_store.MeteredStore`` wraps the store the host and the worker use and counts
-  the outcomes they record (deliveries; executions succeeded/retried/failed; queue wait).
+- ``store_metrics.StoreMetrics`` counts the outcomes the host and the worker record
+  (deliveries; executions succeeded/retried/failed; queue wait), reported by the store's
+  async face (``Store.meter_outcomes``).
 - :func:`webhook_timer` is ASGI middleware around ``/webhooks/...``: handling time,
   and the rejections that never reach the store (unknown endpoint, body too large).
 """

@@ -151,7 +151,7 @@ class MemoryCanvases(MemorySchedules):
             del self._t.endpoints[gone]
             self._t.deliveries = [d for d in self._t.deliveries if d.endpoint_id != gone]
 
-    # -- deliveries and runs ---------------------------------------------------------
+    # -- deliveries ------------------------------------------------------------------
     def accept_delivery(self, endpoint_id: str, webhook_id: str | None,
                         events: list[tuple[Event, list[NewExecution]]], now: datetime,
                         reason: str = "") -> DeliveryResult:

@@ -1,4 +1,5 @@
-"""``MemoryRuns``: runs at scale and their recovery in memory — filtered pages of runs,
+"""``MemoryRuns``: runs in memory — started by hand, read one by one and listed,
+and at scale with their recovery: filtered pages of runs,
 the 24-hour chart, replays linked to the run they repeat, retrying a failed execution,
 replacing a run's trigger event — the twins of ``store.run_list``, ``store.recovery``
 and ``store.roots`` for ``InMemoryStore``, which extends this class.

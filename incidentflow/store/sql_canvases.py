@@ -69,7 +69,7 @@ class SqlCanvases(SqlHotWrites):
         with self._db.write() as conn:
             return endpoint_rows.set_secret(conn, canvas, node, secret_encrypted, now)
 
-    # -- deliveries (store/accepts.py) and runs --------------------------------------------
+    # -- deliveries (store/accepts.py) -------------------------------------------------------
     def accept_delivery(
         self, endpoint_id: str, webhook_id: str | None,
         events: list[tuple[Event, list[NewExecution]]], now: datetime, reason: str = "",
