@@ -31,6 +31,45 @@ from incidentflow.testing import InMemoryStore
 pytest_plugins = ["_logscan"]  # session-wide scan: no secret in any log line
 
 
+# -- lanes of a parallel run ---------------------------------------------------------------
+# `make test` spreads the tests over pytest-xdist workers (--dist loadgroup; see the
+# Makefile). The tests below keep to a lane of their own, one test at a time there:
+# "paced" holds the tests that assert on real time (a wait fires within a second of its
+# time, a budget stops a template in time) together with the tests that load the machine
+# themselves (load proofs, benchmarks, hostile templates), so that no paced test runs
+# beside one of those hogs; "browser" runs one chromium at a time. The rest mostly waits
+# on sockets and databases and shares the other workers.
+PACED = (
+    "tests/time/",
+    "tests/e2e/test_time_e2e.py",
+    "tests/e2e/test_expression_budgets_e2e.py",
+    "tests/e2e/test_wait_kill_e2e.py",
+    "tests/e2e/test_approval_e2e.py",
+    "tests/reliability/",
+    "tests/bench/",
+    "tests/expressions/test_expression_budgets.py",
+    "tests/engine/test_engine_budgets.py",
+    "tests/web/test_runaway_api.py",
+    "tests/ui/test_budget_previews.py",
+)
+
+
+def lane_of(item: pytest.Item) -> str | None:
+    if item.get_closest_marker("browser"):
+        return "browser"
+    if item.nodeid.startswith(PACED):
+        return "paced"
+    return None
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the marks
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        lane = lane_of(item)
+        if lane is not None:
+            item.add_marker(pytest.mark.xdist_group(lane))
+
+
 
 @pytest.fixture(
     params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
