@@ -18,57 +18,38 @@ that fixture in your own conftest to give the store your component catalogue).
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from helpers import fresh_schema, postgres_base_url
+from parallel import work_unit
 from starlette.testclient import TestClient
 
 from incidentflow.registry import Registry
+from incidentflow.settings import Settings
 from incidentflow.store.sql import SqlStore
 from incidentflow.testing import InMemoryStore
 
 pytest_plugins = ["_logscan"]  # session-wide scan: no secret in any log line
 
-
-# -- lanes of a parallel run ---------------------------------------------------------------
-# `make test` spreads the tests over pytest-xdist workers (--dist loadgroup; see the
-# Makefile). The tests below keep to a lane of their own, one test at a time there:
-# "paced" holds the tests that assert on real time (a wait fires within a second of its
-# time, a budget stops a template in time) together with the tests that load the machine
-# themselves (load proofs, benchmarks, hostile templates), so that no paced test runs
-# beside one of those hogs; "browser" runs one chromium at a time. The rest mostly waits
-# on sockets and databases and shares the other workers.
-PACED = (
-    "tests/time/",
-    "tests/e2e/test_time_e2e.py",
-    "tests/e2e/test_expression_budgets_e2e.py",
-    "tests/e2e/test_wait_kill_e2e.py",
-    "tests/e2e/test_approval_e2e.py",
-    "tests/reliability/",
-    "tests/bench/",
-    "tests/expressions/test_expression_budgets.py",
-    "tests/engine/test_engine_budgets.py",
-    "tests/web/test_runaway_api.py",
-    "tests/ui/test_budget_previews.py",
-)
+PUBLIC_URL = "https://flows.example.com"  # the public address of the apps tests build
 
 
-def lane_of(item: pytest.Item) -> str | None:
-    if item.get_closest_marker("browser"):
-        return "browser"
-    if item.nodeid.startswith(PACED):
-        return "paced"
-    return None
+# -- a parallel run (`make test`): units of work in tests/parallel.py ----------------------
+@pytest.hookimpl(optionalhook=True)  # a hook of pytest-xdist, absent with -p no:xdist
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    if config.getoption("dist") != "loadscope":
+        return None  # another --dist asked for: xdist's own
+    from xdist.scheduler import LoadScopeScheduling
 
+    class Lanes(LoadScopeScheduling):  # largest units first (xdist's reorder)
+        """xdist's --dist loadscope, whose scopes are ``parallel.work_unit``."""
 
-@pytest.hookimpl(tryfirst=True)  # before xdist reads the marks
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    for item in items:
-        lane = lane_of(item)
-        if lane is not None:
-            item.add_marker(pytest.mark.xdist_group(lane))
+        def _split_scope(self, nodeid: str) -> str:
+            return work_unit(nodeid)
 
+    return Lanes(config, log)
 
 
 @pytest.fixture(
@@ -95,6 +76,23 @@ def postgres_url() -> Iterator[str]:
     if base is None:
         pytest.skip("PostgreSQL tests skipped: set INCIDENTFLOW_TEST_DATABASE_URL=...")
     yield from fresh_schema(base)
+
+
+@pytest.fixture
+def admin_token() -> str:
+    """The admin token of ``settings``; a folder's conftest may name its own."""
+    return "ifa_test_" + "A" * 32
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database_url: str, admin_token: str) -> Settings:
+    """The settings of an app built in process (web, UI, operations): data under
+    tmp_path, ``PUBLIC_URL``, ``admin_token``. A module that needs other values replaces
+    them: ``def settings(settings): return dataclasses.replace(settings, ...)``."""
+    return Settings.from_env(
+        {}, data_dir=tmp_path / "data", database_url=database_url, public_url=PUBLIC_URL,
+        admin_token=admin_token, secret_key="test-secret-key-for-encryption",
+    )
 
 
 @pytest.fixture
