@@ -23,7 +23,7 @@ from typing import Any
 
 import pytest
 from helpers import fresh_schema, postgres_base_url
-from parallel import work_unit
+from parallel import start_rank, work_unit
 from starlette.testclient import TestClient
 
 from incidentflow.registry import Registry
@@ -48,6 +48,13 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
 
         def _split_scope(self, nodeid: str) -> str:
             return work_unit(nodeid)
+
+        def _assign_work_unit(self, node: Any) -> None:
+            if not getattr(self, "ranked", False):  # the queue is complete by now
+                self.ranked = True
+                for unit in sorted(self.workqueue, key=start_rank):
+                    self.workqueue.move_to_end(unit)
+            super()._assign_work_unit(node)
 
     return Lanes(config, log)
 

@@ -28,8 +28,28 @@ PACED = (
 )
 
 
+# Long units handed out first, so that none of them starts last and runs alone: browser
+# scenarios and end-to-end modules (servers as child processes). xdist orders the rest
+# by their number of tests.
+EARLY = (
+    "tests/ui/test_browser",
+    "tests/ui/test_secrets_browser.py",
+    "tests/ui/test_integration_rekey.py",
+    "tests/e2e/",
+    "tests/security/test_schemathesis.py",
+    "tests/cli/test_cli_recovery.py",
+)
+
+
 def work_unit(nodeid: str) -> str:
     """What runs on one worker, in order: the paced lane, or the test's module."""
     return "paced" if nodeid.startswith(PACED) else nodeid.split("::", 1)[0]
 
 
+
+
+def start_rank(unit: str) -> int:
+    """When a unit is handed out: the paced lane first, then the long ones, the rest."""
+    if unit == "paced":
+        return 0
+    return 1 if unit.startswith(EARLY) else 2

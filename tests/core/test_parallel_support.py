@@ -9,7 +9,7 @@ import socket
 import helpers
 import pytest
 from helpers import FIRST_PORT, PORTS_PER_WORKER, free_port
-from parallel import work_unit
+from parallel import start_rank, work_unit
 
 
 @pytest.mark.parametrize("worker", [0, 3])
@@ -46,3 +46,11 @@ def test_paced_tests_and_hogs_share_one_unit_and_the_rest_go_by_module() -> None
     assert work_unit("tests/ui/test_browser.py::test_z") == "tests/ui/test_browser.py"
     assert work_unit("tests/store/test_store_waits.py::test_w[postgres]") == (
         "tests/store/test_store_waits.py")
+
+
+def test_the_paced_lane_starts_first_then_the_long_units() -> None:
+    units = ["tests/store/test_store_waits.py", "tests/ui/test_browser_runs.py", "paced",
+             "tests/e2e/test_incident_e2e.py", "tests/core/test_crypto.py"]
+    assert sorted(units, key=start_rank) == [
+        "paced", "tests/ui/test_browser_runs.py", "tests/e2e/test_incident_e2e.py",
+        "tests/store/test_store_waits.py", "tests/core/test_crypto.py"]
