@@ -17,9 +17,11 @@ run: $(STAMP)
 	$(BIN)/incidentflow serve
 
 ## The whole test suite (PostgreSQL tests run when CI is set or
-## INCIDENTFLOW_TEST_DATABASE_URL points at a server; skipped with a message otherwise).
+## INCIDENTFLOW_TEST_DATABASE_URL points at a server; skipped with a message otherwise),
+## on four pytest-xdist workers: the tests mostly wait, so four share two cores well.
+## Units of work (a module, or the paced lane): tests/parallel.py. One test: plain pytest.
 test: $(STAMP)
-	$(BIN)/python -m pytest -q -ra
+	$(BIN)/python -m pytest -q -ra -n 4 --dist loadscope
 
 lint: $(STAMP)
 	$(BIN)/ruff check incidentflow tests bench

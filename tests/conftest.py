@@ -18,18 +18,45 @@ that fixture in your own conftest to give the store your component catalogue).
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from helpers import fresh_schema, postgres_base_url
+from parallel import start_rank, work_unit
 from starlette.testclient import TestClient
 
 from incidentflow.registry import Registry
+from incidentflow.settings import Settings
 from incidentflow.store.sql import SqlStore
 from incidentflow.testing import InMemoryStore
 
 pytest_plugins = ["_logscan"]  # session-wide scan: no secret in any log line
 
+PUBLIC_URL = "https://flows.example.com"  # the public address of the apps tests build
+
+
+# -- a parallel run (`make test`): units of work in tests/parallel.py ----------------------
+@pytest.hookimpl(optionalhook=True)  # a hook of pytest-xdist, absent with -p no:xdist
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    if config.getoption("dist") != "loadscope":
+        return None  # another --dist asked for: xdist's own
+    from xdist.scheduler import LoadScopeScheduling
+
+    class Lanes(LoadScopeScheduling):  # largest units first (xdist's reorder)
+        """xdist's --dist loadscope, whose scopes are ``parallel.work_unit``."""
+
+        def _split_scope(self, nodeid: str) -> str:
+            return work_unit(nodeid)
+
+        def _assign_work_unit(self, node: Any) -> None:
+            if not getattr(self, "ranked", False):  # the queue is complete by now
+                self.ranked = True
+                for unit in sorted(self.workqueue, key=start_rank):
+                    self.workqueue.move_to_end(unit)
+            super()._assign_work_unit(node)
+
+    return Lanes(config, log)
 
 
 @pytest.fixture(
@@ -56,6 +83,23 @@ def postgres_url() -> Iterator[str]:
     if base is None:
         pytest.skip("PostgreSQL tests skipped: set INCIDENTFLOW_TEST_DATABASE_URL=...")
     yield from fresh_schema(base)
+
+
+@pytest.fixture
+def admin_token() -> str:
+    """The admin token of ``settings``; a folder's conftest may name its own."""
+    return "ifa_test_" + "A" * 32
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database_url: str, admin_token: str) -> Settings:
+    """The settings of an app built in process (web, UI, operations): data under
+    tmp_path, ``PUBLIC_URL``, ``admin_token``. A module that needs other values replaces
+    them: ``def settings(settings): return dataclasses.replace(settings, ...)``."""
+    return Settings.from_env(
+        {}, data_dir=tmp_path / "data", database_url=database_url, public_url=PUBLIC_URL,
+        admin_token=admin_token, secret_key="test-secret-key-for-encryption",
+    )
 
 
 @pytest.fixture

@@ -8,6 +8,8 @@
 from __future__ import annotations
 
 import contextlib
+import functools
+import itertools
 import json
 import os
 import secrets
@@ -31,10 +33,41 @@ from incidentflow.integrations.incidentio.signature import sign
 T = TypeVar("T")
 
 
+# Ports for the servers tests start: below Linux's ephemeral range (32768-60999, where
+# outgoing connections take theirs), a block of its own for each parallel test process
+# (pytest-xdist worker gw0, gw1, ...), so no two of them pick the same free port at once.
+FIRST_PORT = 20_000
+PORTS_PER_WORKER = 1_500
+_next_port = itertools.count(secrets.randbelow(PORTS_PER_WORKER))
+
+
 def free_port() -> int:
+    """A port of 127.0.0.1 that nothing listens on, from this test process's block."""
+    worker = _worker_number()
+    if worker is None or FIRST_PORT + (worker + 1) * PORTS_PER_WORKER > 32_768:
+        return _any_free_port()
+    first = FIRST_PORT + worker * PORTS_PER_WORKER
+    for _ in range(PORTS_PER_WORKER):
+        port = first + next(_next_port) % PORTS_PER_WORKER
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    return _any_free_port()
+
+
+def _any_free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+def _worker_number() -> int | None:
+    """0 for pytest-xdist's gw0, ...; None when the tests run in one process."""
+    name = os.environ.get("PYTEST_XDIST_WORKER", "")
+    return int(name[2:]) if name.startswith("gw") and name[2:].isdigit() else None
 
 
 def wait_until(check: Callable[[], T | None], timeout: float = 15.0,
@@ -112,11 +145,36 @@ CI_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
 
 def postgres_base_url() -> str | None:
-    """The PostgreSQL server for tests: INCIDENTFLOW_TEST_DATABASE_URL, or the CI one."""
+    """The PostgreSQL server for tests: INCIDENTFLOW_TEST_DATABASE_URL, or the CI one.
+    Each parallel test process (pytest-xdist) gets a database of its own on that server
+    (``test_gw0`` beside ``test``, created on first use)."""
     url = os.environ.get("INCIDENTFLOW_TEST_DATABASE_URL")
     if not url and os.environ.get("CI"):
         url = CI_POSTGRES
-    return url or None
+    if not url:
+        return None
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    return _worker_database(url, worker) if worker else url
+
+
+@functools.cache
+def _worker_database(url: str, worker: str) -> str:
+    """``url`` on database ``<its database>_<worker>``, created if missing. Schemas are
+    already unique per test; a database per process also keeps LISTEN/NOTIFY (one
+    channel per database) from waking one process's workers with another's work."""
+    base = sa.make_url(url)
+    name = f"{base.database}_{worker}"
+    admin = sa.create_engine(base, poolclass=sa.NullPool, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            exists = conn.exec_driver_sql(
+                "SELECT 1 FROM pg_database WHERE datname = %(name)s", {"name": name}).first()
+            if not exists:  # another process may create it meanwhile: that is fine
+                with contextlib.suppress(sa.exc.ProgrammingError, sa.exc.IntegrityError):
+                    conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    finally:
+        admin.dispose()
+    return base.set(database=name).render_as_string(hide_password=False)
 
 
 def _healthy(server: ServerProcess) -> bool:

@@ -9,7 +9,11 @@ from incidentflow.crypto import SecretBox
 from incidentflow.errors import ConfigurationError
 
 
-@pytest.mark.parametrize("key", [Fernet.generate_key().decode(), "a memorable passphrase"])
+# Named ids: the generated key differs in each process that collects it (xdist workers).
+@pytest.mark.parametrize("key", [
+    pytest.param(Fernet.generate_key().decode(), id="a generated Fernet key"),
+    pytest.param("a memorable passphrase", id="a passphrase"),
+])
 def test_round_trip_without_the_plaintext_in_the_ciphertext(key: str) -> None:
     box = SecretBox(key)
     token = box.encrypt("whsec_plaintext")

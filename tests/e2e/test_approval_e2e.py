@@ -87,12 +87,14 @@ def test_approve_from_the_cli_and_the_run_goes_on(server: ServerProcess, sink: S
 @pytest.mark.slow
 def test_an_approval_times_out_on_time_and_a_late_decision_is_refused(
         server: ServerProcess, sink: Sink, tmp_path: Path) -> None:
-    run_id = start(server, sink, tmp_path, "unanswered", "2")
+    # The wait must still be open when the test first looks: `incidentflow run` (a child
+    # process) returns some time after the run began, seconds on a loaded machine.
+    run_id = start(server, sink, tmp_path, "unanswered", "6")
     [waiting] = wait_until(lambda: run_of(server, run_id)["waitingFor"], timeout=10,
                            interval=0.05, what="the approval to wait")
     due = datetime.fromisoformat(waiting["until"].replace("Z", "+00:00"))
     run = wait_until(lambda: (r := run_of(server, run_id))["state"] == "succeeded" and r,
-                     timeout=10, interval=0.05, what="the timeout")
+                     timeout=15, interval=0.05, what="the timeout")
     ask = next(e for e in run["executions"] if e["node"] == "Ask")
     assert ask["emitted"][0]["channel"] == "timeout"
     # The execution that emitted it started again within about a second of its time.

@@ -34,7 +34,8 @@ edges:
   - {{from: Start, to: Notify}}
 """
 RUNS = 6  # more than the expression pool has threads
-BUDGET_ENV = {"INCIDENTFLOW_EXPRESSION_TIMEOUT_SECONDS": "1",
+BUDGET_SECONDS = 1.0  # what each hostile evaluation costs (its time budget)
+BUDGET_ENV = {"INCIDENTFLOW_EXPRESSION_TIMEOUT_SECONDS": str(BUDGET_SECONDS),
               "INCIDENTFLOW_EXPRESSION_MAX_ITERATIONS": "1000000000000"}
 
 
@@ -128,4 +129,8 @@ def test_server_stays_responsive_while_hostile_templates_run(server: ServerProce
                f"{statistics.median(latencies) * 1000:.1f} ms, p99 {p99 * 1000:.1f} ms, "
                f"max {latencies[-1] * 1000:.1f} ms")
     print(summary)
-    assert len(latencies) > 50 and p99 <= 0.1, summary
+    # A template evaluated on the event loop would hold every request for its whole
+    # budget (BUDGET_SECONDS); off the loop, what remains is the GIL shared with the
+    # evaluating threads and the machine's own load (p99 ~0.1 s on a busy 2-core VM).
+    assert len(latencies) > 50 and p99 <= BUDGET_SECONDS / 4, summary
+    assert latencies[-1] < BUDGET_SECONDS, summary

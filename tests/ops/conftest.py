@@ -3,7 +3,6 @@ the default node catalogue, no workers (tests drain work explicitly)."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -21,12 +20,8 @@ def test_registry() -> Registry:
 
 
 @pytest.fixture
-def settings(tmp_path: Path, database_url: str) -> Settings:
-    return Settings.from_env(
-        {}, data_dir=tmp_path / "data", database_url=database_url,
-        public_url="https://flows.example.com", admin_token=ADMIN_TOKEN,
-        secret_key="ops-test-secret-key",
-    )
+def admin_token() -> str:
+    return ADMIN_TOKEN
 
 
 @pytest.fixture

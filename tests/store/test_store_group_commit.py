@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -12,6 +13,7 @@ from store_fixtures import NOW, make_canvas
 from incidentflow.errors import NotFound
 from incidentflow.events import Event
 from incidentflow.store.accepts import Accept, accept_many, accept_one
+from incidentflow.store.bulk import BulkStatement
 from incidentflow.store.port import NewExecution
 from incidentflow.store.schema import deliveries
 
@@ -133,21 +135,50 @@ def test_a_batch_of_deliveries_is_recorded_set_based_with_per_delivery_answers(s
 
 
 class DatabaseErrors:
-    """Every error the database raised while this is open (the engine's ``handle_error``),
-    whether or not a savepoint or a redone batch later hid it from the caller."""
+    """Every error the database raised while this is open, whether or not a savepoint or
+    a redone batch later hid it from the caller: through the engine (``handle_error``)
+    and through the bulk statements, which hand their rows to the driver past the
+    engine's events (``store/bulk.py``)."""
 
     def __init__(self, store):
         self.engine, self.seen = store.engine, []
+        self._bulk_execute = BulkStatement.execute
 
     def __enter__(self):
         sa.event.listen(self.engine, "handle_error", self._record)
+        original, seen = self._bulk_execute, self.seen
+
+        def execute(statement, conn, rows):
+            try:
+                return original(statement, conn, rows)
+            except sa.exc.DBAPIError as exc:
+                seen.append(type(exc).__name__)
+                raise
+
+        BulkStatement.execute = execute  # the writer thread's calls too
         return self.seen
 
     def __exit__(self, *exc_info):
+        BulkStatement.execute = self._bulk_execute
         sa.event.remove(self.engine, "handle_error", self._record)
 
     def _record(self, context):
         self.seen.append(type(context.sqlalchemy_exception).__name__)
+
+
+def accept_in_one_batch(store, endpoint: str, webhook_ids: list[str]) -> list[str]:
+    """``store.accept_delivery`` for each id at once, every one queued behind a held
+    writer before it is let go: one batch. Their outcomes, in order."""
+    release = hold_the_writer(store)
+    with ThreadPoolExecutor(len(webhook_ids)) as pool:
+        futures = [pool.submit(store.accept_delivery, endpoint, wid, [(EVENT, [])], NOW)
+                   for wid in webhook_ids]
+        deadline = time.monotonic() + 10
+        while store._db.writer._jobs.qsize() < len(webhook_ids):
+            assert time.monotonic() < deadline, "the deliveries never reached the writer"
+            time.sleep(0.001)
+        release.set()
+        return [f.result(10).outcome for f in futures]
 
 
 def test_a_redelivery_is_deduplicated_by_the_read_not_by_the_unique_constraint(store):
@@ -159,26 +190,25 @@ def test_a_redelivery_is_deduplicated_by_the_read_not_by_the_unique_constraint(s
     store.accept_delivery(endpoint, "seen", [(EVENT, [NewExecution("A", EVENT)])], NOW)
     with DatabaseErrors(store) as errors:
         alone = store.accept_delivery(endpoint, "seen", [(EVENT, [])], NOW)
-        release = hold_the_writer(store)
-        ids = ["seen", "new", "new", "seen"]
-        with ThreadPoolExecutor(len(ids)) as pool:
-            futures = [pool.submit(store.accept_delivery, endpoint, wid, [(EVENT, [])], NOW)
-                       for wid in ids]
-            release.set()
-            outcomes = [f.result(10).outcome for f in futures]
+        outcomes = accept_in_one_batch(store, endpoint, ["seen", "new", "new", "seen"])
     assert alone.outcome == "duplicate"
-    assert sorted(outcomes) == ["accepted"] + ["duplicate"] * 3
+    assert outcomes[0] == outcomes[3] == "duplicate"
+    assert sorted(outcomes[1:3]) == ["accepted", "duplicate"]  # whichever was queued first
     assert errors == []  # no insert was refused: the read caught every redelivery
     assert store.get_endpoint(endpoint, NOW).counts["duplicate"] == 4
 
 
 def test_the_rule_sees_a_refused_insert(store):
-    """The check above can fail: a delivery row inserted twice is an error it sees."""
+    """The check above can fail: a delivery row inserted twice is an error it sees,
+    through the engine and through a bulk statement alike."""
     endpoint = endpoint_of(store)
     row = {"id": "d1", "endpoint_id": endpoint, "webhook_id": "w", "outcome": "accepted",
            "reason": "", "run_id": None, "received_at": NOW}
+    bulk = BulkStatement(deliveries.insert(), list(row))
     with DatabaseErrors(store) as errors, store.engine.begin() as conn:
         conn.execute(deliveries.insert().values(**row))
-        with pytest.raises(sa.exc.IntegrityError):
+        with pytest.raises(sa.exc.IntegrityError), conn.begin_nested():
             conn.execute(deliveries.insert().values(**{**row, "id": "d2"}))
-    assert errors == ["IntegrityError"]
+        with pytest.raises(sa.exc.IntegrityError), conn.begin_nested():
+            bulk.execute(conn, [{**row, "id": "d3"}])
+    assert errors == ["IntegrityError", "IntegrityError"]

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 from starlette.testclient import TestClient
-from ui_support import ADMIN_TOKEN, EMULATOR_KEY, EMULATOR_URL, PUBLIC_URL, Browser
+from ui_support import ADMIN_TOKEN, EMULATOR_KEY, EMULATOR_URL, Browser
 
 from incidentflow.emulator import create_emulator_app
 from incidentflow.registry import Registry, default_registry
@@ -38,11 +38,8 @@ def database_url(tmp_path: Path) -> str:
 
 
 @pytest.fixture
-def settings(tmp_path: Path, database_url: str) -> Settings:
-    return Settings.from_env(
-        {}, data_dir=tmp_path / "data", database_url=database_url, public_url=PUBLIC_URL,
-        admin_token=ADMIN_TOKEN, secret_key="ui-test-secret-key",
-    )
+def admin_token() -> str:
+    return ADMIN_TOKEN
 
 
 @pytest.fixture

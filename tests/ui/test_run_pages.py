@@ -7,14 +7,14 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
 from datetime import timedelta
 from functools import partial
-from pathlib import Path
 from typing import Any
 
 import pytest
 from helpers import GATED_CANVAS as GATED
-from ui_support import ADMIN_TOKEN, EMULATOR_URL, MANUAL, PUBLIC_URL, Browser, apply, drain
+from ui_support import ADMIN_TOKEN, EMULATOR_URL, MANUAL, Browser, apply, drain
 
 from incidentflow.crypto import SecretBox
 from incidentflow.engine.worker import Worker
@@ -26,13 +26,9 @@ RETRY_SECONDS = 30.0  # the page is read between the attempts; a later clock run
 
 
 @pytest.fixture
-def settings(tmp_path: Path, database_url: str) -> Settings:
+def settings(settings: Settings) -> Settings:
     """A retry waits RETRY_SECONDS (at most): ``drain_later`` runs it."""
-    return Settings.from_env(
-        {"INCIDENTFLOW_RETRY_BASE_SECONDS": str(RETRY_SECONDS)}, data_dir=tmp_path / "data",
-        database_url=database_url, public_url=PUBLIC_URL, admin_token=ADMIN_TOKEN,
-        secret_key="ui-test-secret-key",
-    )
+    return replace(settings, retry_base_seconds=RETRY_SECONDS)
 
 
 def drain_later(browser: Browser, app: Any, seconds: float) -> int:

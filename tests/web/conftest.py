@@ -75,11 +75,8 @@ def database_url(tmp_path: Path) -> str:
 
 
 @pytest.fixture
-def settings(tmp_path: Path, database_url: str) -> Settings:
-    return Settings.from_env(
-        {}, data_dir=tmp_path / "data", database_url=database_url, public_url=PUBLIC_URL,
-        admin_token=ADMIN_TOKEN, secret_key="test-secret-key-for-encryption",
-    )
+def admin_token() -> str:
+    return ADMIN_TOKEN
 
 
 @pytest.fixture

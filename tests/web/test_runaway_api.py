@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -51,15 +52,9 @@ def store(sql_store):
 
 
 @pytest.fixture
-def settings(tmp_path: Path, database_url: str) -> Settings:
+def settings(settings: Settings) -> Settings:
     """A short wait for in-flight creates, so the "gives up" case stays quick."""
-    from .conftest import ADMIN_TOKEN, PUBLIC_URL
-
-    return Settings.from_env(
-        {}, data_dir=tmp_path / "data", database_url=database_url, public_url=PUBLIC_URL,
-        admin_token=ADMIN_TOKEN, secret_key="test-secret-key-for-encryption",
-        self_trigger_wait_seconds=1.5,
-    )
+    return replace(settings, self_trigger_wait_seconds=1.5)
 
 
 def deliver(api: TestClient, hook: dict, body: bytes = CREATED, msg_id: str | None = None):
