@@ -1,16 +1,19 @@
 """What the serving protocol writes to the socket: an answer of known length leaves in
 one write (head and body together), others as uvicorn writes them. Driven through the
-real protocol class ``serve`` runs, with a transport that records its writes."""
+real protocol class ``serve`` runs, with a transport that records its writes. And the
+webhook answers' bodies, some of them encoded once and kept."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Any
 
 from uvicorn.config import Config
 from uvicorn.server import ServerState
 
 from incidentflow.web.protocol import HeadLimits, bounded_protocol
+from incidentflow.web.webhooks import send_json
 
 REQUEST = b"POST /webhooks/ep HTTP/1.1\r\nhost: x\r\ncontent-length: 2\r\n\r\n{}"
 
@@ -92,3 +95,20 @@ async def test_a_head_held_back_is_sent_before_the_connection_closes() -> None:
     transport = await served(app)
     assert transport.closed
     assert len(transport.writes) == 1 and transport.writes[0].startswith(b"HTTP/1.1 200 OK")
+
+
+async def test_answers_are_encoded_as_json_whatever_was_answered_before() -> None:
+    sent: list[bytes] = []
+
+    async def send(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.body":
+            sent.append(message["body"])
+
+    contents: list[dict[str, Any]] = [
+        {"status": "accepted"}, {"status": "accepted"}, {"a": True}, {"a": 1}, {"a": 1.0},
+        {"error": {"nested": "x"}}, *({"status": f"s{n}"} for n in range(100)),
+        {"status": "accepted"},
+    ]
+    for content in contents:
+        await send_json(send, 200, content, [], ())
+    assert sent == [json.dumps(c, separators=(",", ":")).encode() for c in contents]
