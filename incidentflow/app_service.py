@@ -58,8 +58,7 @@ class AppService:
                                  settings.self_trigger_wait_seconds, settings.lease_seconds)
         # The webhook hot path has a room of its own (receiver.py); the services tell it
         # when what it caches changes.
-        self.receiver = Receiver(store, registry, box, guard,
-                                 clock=lambda: self.clock(), wake=self.wake)
+        self.receiver = Receiver(store, registry, box, guard, clock=lambda: self.clock())
         self.canvases = CanvasService(self)
         self.canvas_views = CanvasViews(self)
         self.integrations = IntegrationService(self)

@@ -141,11 +141,10 @@ class Receiver:
         guard: SelfTriggerGuard,
         *,
         clock: Callable[[], datetime],
-        wake: Callable[[], None],
         cache: EndpointCache | None = None,
     ):
         self.store, self.registry, self.box, self.guard = store, registry, box, guard
-        self.clock, self.wake = clock, wake
+        self.clock = clock
         self.cache = cache or EndpointCache()
         self._loading: dict[str, asyncio.Future[Target]] = {}
 
@@ -204,10 +203,11 @@ class Receiver:
         route = partial(routed, target.canvas, target.node.name, kept, target.trigger)
         events = await off_loop(route) if target.keyed else route()
         # Answered on the loop (no thread per delivery): one wakeup per committed batch.
+        # The store wakes the workers itself when the commit left work queued
+        # (``Store.wake_on_work``); work handed to this process's worker needs no wakeup,
+        # and waking it per delivery cost a claim that found nothing.
         result = await self.store.aio.accept_delivery(
             endpoint_id, verdict.dedupe_key, events, now, reason)
-        if result.run_ids:
-            self.wake()
         log.debug(  # not INFO: one line per delivery costs more than the delivery itself
             "webhook %s: canvas=%s node=%s runs=%d",
             result.outcome, target.canvas.name, target.node.name, len(result.run_ids),

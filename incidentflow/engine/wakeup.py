@@ -29,6 +29,11 @@ class Subscription:
 
     def poke(self) -> None:
         """Wake this subscriber (thread-safe)."""
+        if _running_loop() is self._loop:
+            # On its own loop (the host's wake): set at once, without the self-pipe
+            # write and loop wakeup ``call_soon_threadsafe`` costs.
+            self._event.set()
+            return
         # RuntimeError: its loop is closed, so nobody is waiting any more.
         with contextlib.suppress(RuntimeError):
             self._loop.call_soon_threadsafe(self._event.set)
@@ -44,6 +49,13 @@ class Subscription:
 
     def close(self) -> None:
         self._wakeup._remove(self)
+
+
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:  # a thread without a loop (the store's writer)
+        return None
 
 
 class Wakeup:

@@ -106,11 +106,31 @@ async def send_json(send: Send, status: int, content: Any, first: Headers,
                     trailer: Trailer) -> int:
     """``content`` as Starlette's JSONResponse encodes it (compact, UTF-8), with its
     headers in the order it sets them."""
-    body = json.dumps(content, ensure_ascii=False, allow_nan=False, indent=None,
-                      separators=(",", ":")).encode("utf-8")
+    body = _encoded(content)
     head = [*first, (b"content-length", str(len(body)).encode()),
             (b"content-type", b"application/json"), *trailer]
     return await send_answer(send, status, body, head)
+
+
+def _encoded(content: dict[str, Any]) -> bytes:
+    """``content`` encoded; the few answers there are (``{"status": "accepted"}``, ...)
+    encoded once each: ``json.dumps`` with options builds an encoder per call, a
+    visible share of a delivery's CPU under load. Only answers of strings are kept
+    (``True`` and ``1`` would be one key), and only so many of them."""
+    key = tuple(content.items())
+    plain = all(type(value) is str for _, value in key)
+    found = _ANSWERS.get(key) if plain else None
+    if found is not None:
+        return found
+    body = json.dumps(content, ensure_ascii=False, allow_nan=False, indent=None,
+                      separators=(",", ":")).encode("utf-8")
+    if plain and len(_ANSWERS) < _ANSWERS_KEPT:
+        _ANSWERS[key] = body
+    return body
+
+
+_ANSWERS: dict[tuple[tuple[str, Any], ...], bytes] = {}  # dict operations are atomic
+_ANSWERS_KEPT = 64
 
 
 async def send_answer(send: Send, status: int, body: bytes, headers: Headers) -> int:

@@ -29,6 +29,17 @@ async def test_notification_while_busy_is_kept():
     assert await subscription.wait(timeout=0) is False  # consumed
 
 
+async def test_notification_on_the_loop_itself_needs_no_thread_safe_call(monkeypatch):
+    loop = asyncio.get_running_loop()
+    crossings: list[object] = []
+    monkeypatch.setattr(loop, "call_soon_threadsafe", lambda *args: crossings.append(args))
+    wakeup = Wakeup(poll_seconds=30)
+    subscription = wakeup.subscribe()
+    wakeup.notify()
+    assert crossings == []  # no self-pipe write, no extra turn of the loop
+    assert await subscription.wait(timeout=0) is True
+
+
 async def test_closed_subscription_is_not_notified():
     wakeup = Wakeup()
     subscription = wakeup.subscribe()
