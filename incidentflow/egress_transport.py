@@ -9,11 +9,18 @@ against the host name in the URL.
 
 Outgoing calls connect directly: ``HTTP_PROXY`` / ``HTTPS_PROXY`` are not used, since a
 proxy would make the connection, and the check, somewhere else.
+
+Cost per call (issue 14, the alert storm; bench/profiles/FINDINGS.md): every connection
+the pool holds is looked at on each request, so the pool keeps what it opened (no
+close-and-reopen churn) and stays small; and httpcore's per-lock "which async library?"
+question must not become a failed import each time (``_remember_missing``).
 """
 
 from __future__ import annotations
 
+import importlib.util
 import socket
+import sys
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
@@ -31,6 +38,31 @@ from incidentflow.egress import (
 
 Resolver = Callable[[str, int], Awaitable[list[str]]]
 PolicySource = Callable[[], EgressPolicy]
+
+# Connections the shared client opens, all kept alive between calls. Every request
+# walks the pool's connections (httpcore checks each one's socket), so a pool this size
+# costs a fraction of one of 100; and keep-alive equal to the maximum, because httpcore
+# closes an idle connection whenever the pool holds more than the keep-alive count
+# (it counts all of them, not the idle ones): with 64 busy worker slots, every call past
+# the 20th opened a new connection (and, with TLS, a new handshake).
+MAX_CONNECTIONS = 32
+POOL_LIMITS = httpx.Limits(max_connections=MAX_CONNECTIONS,
+                           max_keepalive_connections=MAX_CONNECTIONS)
+
+
+def _remember_missing(module: str) -> None:
+    """Record ``module`` as absent, when it is, so importing it fails at once.
+
+    httpcore asks ``import sniffio`` each time it sets up one of its locks or events
+    (several per request). Without sniffio installed (httpx no longer needs it), each
+    attempt searched every ``sys.path`` entry again: about a fifth of the time of an alert
+    storm's outgoing calls. ``None`` in ``sys.modules`` is Python's own "known missing";
+    httpcore handles the ImportError as before (asyncio)."""
+    if module not in sys.modules and importlib.util.find_spec(module) is None:
+        sys.modules[module] = None  # type: ignore[assignment]
+
+
+_remember_missing("sniffio")
 
 
 async def resolve(host: str, port: int) -> list[str]:
@@ -111,7 +143,7 @@ class EgressTransport(httpx.AsyncHTTPTransport):
         self,
         policy: PolicySource = current_policy,
         resolver: Resolver = resolve,
-        limits: httpx.Limits = httpx.Limits(max_connections=100, max_keepalive_connections=20),
+        limits: httpx.Limits = POOL_LIMITS,
     ):
         super().__init__(limits=limits)
         self._policy = policy
