@@ -49,6 +49,8 @@ PolicySource = Callable[[], EgressPolicy]
 # (it counts all of them, not the idle ones): with 64 busy worker slots, every call past
 # the 20th opened a new connection (and, with TLS, a new handshake).
 MAX_CONNECTIONS = 32
+# A request's writes up to this size go out in one send (``_PooledStream``).
+COALESCE_BYTES = 64 * 1024
 # Requests to one origin in the pool at once (``egress_gate``); the rest wait outside it.
 PER_ORIGIN = 16
 POOL_LIMITS = httpx.Limits(max_connections=MAX_CONNECTIONS,
@@ -141,28 +143,53 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
 
 
 class _PooledStream(httpcore.AsyncNetworkStream):
-    """A connection as the pool sees it, answering "is it readable?" from the socket
-    found once. The pool asks that of every idle connection on every request (a closed
-    keep-alive shows as readable); anyio's answer built a table of all its attributes
-    each time, a twentieth of an alert storm's time."""
+    """A connection as the pool sees it, for two costs of every call (the alert storm,
+    bench/profiles/FINDINGS.md):
+
+    - "is it readable?": the pool asks it of every idle connection on every request (a
+      closed keep-alive shows as readable); anyio's answer built a table of all its
+      attributes each time. Here the socket is found once.
+    - the request's writes (head, body, end) go out together, in one send, when the
+      answer is read: each send to the peer cost a system call and a wakeup of the
+      other side. A large body is sent as it comes (past ``COALESCE_BYTES``).
+    """
 
     def __init__(self, inner: httpcore.AsyncNetworkStream):
         self._inner = inner
         self._socket: socket.socket | None = inner.get_extra_info("socket")
+        self._pending: list[bytes] = []
+        self._pending_bytes = 0
+        self._write_timeout: float | None = None
 
     async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        await self._flush()
         return await self._inner.read(max_bytes, timeout)
 
     async def write(self, buffer: bytes, timeout: float | None = None) -> None:
-        await self._inner.write(buffer, timeout)
+        if not buffer:
+            return
+        self._pending.append(buffer)
+        self._pending_bytes += len(buffer)
+        self._write_timeout = timeout
+        if self._pending_bytes >= COALESCE_BYTES:
+            await self._flush()
+
+    async def _flush(self) -> None:
+        if self._pending:
+            data = b"".join(self._pending)
+            self._pending.clear()
+            self._pending_bytes = 0
+            await self._inner.write(data, self._write_timeout)
 
     async def aclose(self) -> None:
+        self._pending.clear()  # a request given up: nothing of it is owed
         await self._inner.aclose()
 
     async def start_tls(
         self, ssl_context: ssl.SSLContext, server_hostname: str | None = None,
         timeout: float | None = None,
     ) -> httpcore.AsyncNetworkStream:
+        await self._flush()
         return _PooledStream(await self._inner.start_tls(ssl_context, server_hostname, timeout))
 
     def get_extra_info(self, info: str) -> Any:

@@ -8,14 +8,18 @@ import importlib
 import socket
 import sys
 from collections.abc import AsyncIterator, Callable
+from typing import Any
 
+import httpcore
 import httpx
 import pytest
 
 from incidentflow.egress import EgressPolicy
 from incidentflow.egress_gate import OriginGate
 from incidentflow.egress_transport import (
+    COALESCE_BYTES,
     PER_ORIGIN,
+    _PooledStream,
     _readable,
     _remember_missing,
     egress_client,
@@ -167,3 +171,44 @@ def test_a_missing_module_is_remembered_as_missing_and_a_present_one_is_left() -
         sys.modules.pop(name, None)
     _remember_missing("json")
     assert sys.modules["json"] is not None
+
+
+class Recorded(httpcore.AsyncNetworkStream):
+    """A connection that records what was sent, and in how many sends."""
+
+    def __init__(self) -> None:
+        self.sends: list[bytes] = []
+
+    async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return b"HTTP/1.1 200 OK\r\n"
+
+    async def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self.sends.append(buffer)
+
+    async def aclose(self) -> None:
+        pass
+
+    def get_extra_info(self, info: str) -> Any:
+        return None
+
+
+async def test_a_request_goes_out_in_one_send_when_its_answer_is_read() -> None:
+    inner = Recorded()
+    stream = _PooledStream(inner)
+    await stream.write(b"POST / HTTP/1.1\r\n\r\n")
+    await stream.write(b'{"a": 1}')
+    await stream.write(b"")
+    assert inner.sends == []
+    await stream.read(100)
+    assert inner.sends == [b'POST / HTTP/1.1\r\n\r\n{"a": 1}']
+
+
+async def test_a_large_body_goes_out_as_it_comes_and_a_closed_one_not_at_all() -> None:
+    inner = Recorded()
+    stream = _PooledStream(inner)
+    await stream.write(b"x" * COALESCE_BYTES)
+    assert inner.sends == [b"x" * COALESCE_BYTES]
+    await stream.write(b"given up")
+    await stream.aclose()
+    await stream.read(100)
+    assert inner.sends == [b"x" * COALESCE_BYTES]
