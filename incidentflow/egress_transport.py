@@ -9,11 +9,20 @@ against the host name in the URL.
 
 Outgoing calls connect directly: ``HTTP_PROXY`` / ``HTTPS_PROXY`` are not used, since a
 proxy would make the connection, and the check, somewhere else.
+
+Cost per call (issue 14, the alert storm; bench/profiles/FINDINGS.md): every connection
+the pool holds is looked at on each request, so the pool keeps what it opened (no
+close-and-reopen churn) and stays small; and httpcore's per-lock "which async library?"
+question must not become a failed import each time (``_remember_missing``).
 """
 
 from __future__ import annotations
 
+import importlib.util
+import select
 import socket
+import ssl
+import sys
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
@@ -28,9 +37,39 @@ from incidentflow.egress import (
     current_policy,
     literal_address,
 )
+from incidentflow.egress_gate import OriginGate
 
 Resolver = Callable[[str, int], Awaitable[list[str]]]
 PolicySource = Callable[[], EgressPolicy]
+
+# Connections the shared client opens, all kept alive between calls. Every request
+# walks the pool's connections (httpcore checks each one's socket), so a pool this size
+# costs a fraction of one of 100; and keep-alive equal to the maximum, because httpcore
+# closes an idle connection whenever the pool holds more than the keep-alive count
+# (it counts all of them, not the idle ones): with 64 busy worker slots, every call past
+# the 20th opened a new connection (and, with TLS, a new handshake).
+MAX_CONNECTIONS = 32
+# A request's writes up to this size go out in one send (``_PooledStream``).
+COALESCE_BYTES = 64 * 1024
+# Requests to one origin in the pool at once (``egress_gate``); the rest wait outside it.
+PER_ORIGIN = 16
+POOL_LIMITS = httpx.Limits(max_connections=MAX_CONNECTIONS,
+                           max_keepalive_connections=MAX_CONNECTIONS)
+
+
+def _remember_missing(module: str) -> None:
+    """Record ``module`` as absent, when it is, so importing it fails at once.
+
+    httpcore asks ``import sniffio`` each time it sets up one of its locks or events
+    (several per request). Without sniffio installed (httpx no longer needs it), each
+    attempt searched every ``sys.path`` entry again: about a fifth of the time of an alert
+    storm's outgoing calls. ``None`` in ``sys.modules`` is Python's own "known missing";
+    httpcore handles the ImportError as before (asyncio)."""
+    if module not in sys.modules and importlib.util.find_spec(module) is None:
+        sys.modules[module] = None  # type: ignore[assignment]
+
+
+_remember_missing("sniffio")
 
 
 async def resolve(host: str, port: int) -> list[str]:
@@ -78,8 +117,8 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
         last_error: Exception = httpcore.ConnectError(f"{host} resolved to no address")
         for address in addresses:
             try:
-                return await self._inner.connect_tcp(
-                    address, port, timeout, local_address, socket_options)
+                return _PooledStream(await self._inner.connect_tcp(
+                    address, port, timeout, local_address, socket_options))
             except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
                 last_error = exc
         raise last_error
@@ -103,6 +142,73 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
         await self._inner.sleep(seconds)
 
 
+class _PooledStream(httpcore.AsyncNetworkStream):
+    """A connection as the pool sees it, for two costs of every call (the alert storm,
+    bench/profiles/FINDINGS.md):
+
+    - "is it readable?": the pool asks it of every idle connection on every request (a
+      closed keep-alive shows as readable); anyio's answer built a table of all its
+      attributes each time. Here the socket is found once.
+    - the request's writes (head, body, end) go out together, in one send, when the
+      answer is read: each send to the peer cost a system call and a wakeup of the
+      other side. A large body is sent as it comes (past ``COALESCE_BYTES``).
+    """
+
+    def __init__(self, inner: httpcore.AsyncNetworkStream):
+        self._inner = inner
+        self._socket: socket.socket | None = inner.get_extra_info("socket")
+        self._pending: list[bytes] = []
+        self._pending_bytes = 0
+        self._write_timeout: float | None = None
+
+    async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        await self._flush()
+        return await self._inner.read(max_bytes, timeout)
+
+    async def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        if not buffer:
+            return
+        self._pending.append(buffer)
+        self._pending_bytes += len(buffer)
+        self._write_timeout = timeout
+        if self._pending_bytes >= COALESCE_BYTES:
+            await self._flush()
+
+    async def _flush(self) -> None:
+        if self._pending:
+            data = b"".join(self._pending)
+            self._pending.clear()
+            self._pending_bytes = 0
+            await self._inner.write(data, self._write_timeout)
+
+    async def aclose(self) -> None:
+        self._pending.clear()  # a request given up: nothing of it is owed
+        await self._inner.aclose()
+
+    async def start_tls(
+        self, ssl_context: ssl.SSLContext, server_hostname: str | None = None,
+        timeout: float | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        await self._flush()
+        return _PooledStream(await self._inner.start_tls(ssl_context, server_hostname, timeout))
+
+    def get_extra_info(self, info: str) -> Any:
+        if info == "is_readable" and self._socket is not None:
+            return _readable(self._socket)
+        return self._inner.get_extra_info(info)
+
+
+def _readable(sock: socket.socket) -> bool:
+    """Whether reading would not block (data, or the peer's close); a closed socket
+    counts as readable, as httpcore counts it."""
+    fd = sock.fileno()
+    if fd < 0:
+        return True
+    poll = select.poll()
+    poll.register(fd, select.POLLIN)
+    return bool(poll.poll(0))
+
+
 class EgressTransport(httpx.AsyncHTTPTransport):
     """httpx's own transport, its connection pool built on :class:`GuardedBackend`;
     each request's URL is checked first, so a bad one fails before any lookup."""
@@ -111,7 +217,7 @@ class EgressTransport(httpx.AsyncHTTPTransport):
         self,
         policy: PolicySource = current_policy,
         resolver: Resolver = resolve,
-        limits: httpx.Limits = httpx.Limits(max_connections=100, max_keepalive_connections=20),
+        limits: httpx.Limits = POOL_LIMITS,
     ):
         super().__init__(limits=limits)
         self._policy = policy
@@ -125,10 +231,11 @@ class EgressTransport(httpx.AsyncHTTPTransport):
             keepalive_expiry=limits.keepalive_expiry,
             network_backend=GuardedBackend(policy, resolver),
         )
+        self._gate = OriginGate(min(PER_ORIGIN, limits.max_connections or PER_ORIGIN))
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         check_url(request.url, self._policy())
-        return await super().handle_async_request(request)
+        return await self._gate.send(request, super().handle_async_request)
 
 
 def egress_client(

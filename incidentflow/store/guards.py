@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from incidentflow.store.port import SelfCreated
@@ -40,21 +41,36 @@ MARK_CREATED = (
 )
 
 
+_FORGET = created_objects.delete().where(
+    _co.execution_id == sa.bindparam("b_execution"), _co.state == IN_FLIGHT)
+
+
+def _begin(dialect: Any) -> Any:
+    """In flight: a new row, or the row of an earlier attempt started again; one
+    statement, built once (a storm begins a create per alert)."""
+    insert = dialect.insert(created_objects).values(
+        execution_id=sa.bindparam("b_execution"), canvas=sa.bindparam("b_canvas"),
+        kind=sa.bindparam("b_kind"), run_id=sa.bindparam("b_run"), state=IN_FLIGHT,
+        object_id=None, started_at=sa.bindparam("b_now"), created_at=None)
+    again = {name: insert.excluded[name] for name in
+             ("canvas", "kind", "run_id", "state", "object_id", "started_at", "created_at")}
+    return insert.on_conflict_do_update(index_elements=["execution_id"], set_=again)
+
+
+# By "is it PostgreSQL?" (the stores are SQLite and PostgreSQL).
+_BEGIN = {False: _begin(sqlite), True: _begin(postgresql)}
+
+
 def begin(conn: Connection, canvas: str, kind: str, execution_id: str, run_id: str,
           now: datetime) -> None:
     """In flight from ``now``; a retried attempt starts the clock again."""
-    values = {"canvas": canvas, "kind": kind, "run_id": run_id, "state": IN_FLIGHT,
-              "object_id": None, "started_at": now, "created_at": None}
-    changed = conn.execute(
-        created_objects.update().where(_co.execution_id == execution_id).values(**values)
-    ).rowcount
-    if not changed:
-        conn.execute(created_objects.insert().values(execution_id=execution_id, **values))
+    conn.execute(_BEGIN[conn.dialect.name == "postgresql"],
+                 {"b_execution": execution_id, "b_canvas": canvas, "b_kind": kind,
+                  "b_run": run_id, "b_now": now})
 
 
 def forget(conn: Connection, execution_id: str) -> None:
-    conn.execute(created_objects.delete().where(
-        _co.execution_id == execution_id, _co.state == IN_FLIGHT))
+    conn.execute(_FORGET, {"b_execution": execution_id})
 
 
 def lookup(conn: Connection, canvas: str, kinds: Collection[str], object_id: str,

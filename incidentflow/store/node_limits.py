@@ -51,43 +51,55 @@ _TRIP = (
 _LEASED = sa.and_(executions.c.id == sa.bindparam("b_id"),
                   executions.c.lease_owner == sa.bindparam("b_worker"),
                   executions.c.state == "running")
+_LEASE = sa.select(executions.c.admitted_at).where(_LEASED)
+_ADMIT = (executions.update().where(executions.c.id == sa.bindparam("b_id"))
+          .values(admitted_at=sa.bindparam("b_now")))
+
+
+def _new_row(dialect: Any) -> Any:
+    return dialect.insert(node_limits).values(
+        canvas=sa.bindparam("b_canvas"), node=sa.bindparam("b_node"),
+        window_start=_LONG_AGO, window_count=0, tripped_at=None,
+    ).on_conflict_do_nothing(index_elements=["canvas", "node"])
+
+
+# By "is it PostgreSQL?" (the stores are SQLite and PostgreSQL).
+_NEW_ROW = {False: _new_row(sqlite), True: _new_row(postgresql)}
 
 
 def take_slot(
     conn: Connection, execution_id: str, worker_id: str, canvas: str, node: str,
     limit: RateLimit, resolved_config: dict[str, Any] | None, now: datetime,
 ) -> Admission:
-    """See ``Store.take_create_slot``."""
-    leased = conn.execute(
-        sa.select(executions.c.admitted_at).where(_LEASED),
-        {"b_id": execution_id, "b_worker": worker_id},
-    ).first()
+    """See ``Store.take_create_slot``. Every statement is built once (a storm asks this
+    for each alert): the lease check, then the slot, which needs the node's row created
+    only the first time (a refused slot asks again after making sure the row exists)."""
+    leased = conn.execute(_LEASE, {"b_id": execution_id, "b_worker": worker_id}).first()
     if leased is None:  # the lease was lost: its new holder decides
         return Admission(admitted=False)
     if leased.admitted_at is not None:  # a retry, or released by a person
         return Admission(admitted=True)
-    _ensure_row(conn, canvas, node, now)
     params = {"b_canvas": canvas, "b_node": node, "b_now": now, "b_max": limit.max,
               "b_cutoff": now - timedelta(seconds=limit.per)}
-    if conn.execute(_TAKE_SLOT, params).rowcount == 1:
-        conn.execute(executions.update().where(executions.c.id == execution_id)
-                     .values(admitted_at=now))
+    taken = conn.execute(_TAKE_SLOT, params).rowcount == 1
+    if not taken:  # no row yet, or full, or tripped: ask again once the row exists
+        _ensure_row(conn, canvas, node)
+        taken = conn.execute(_TAKE_SLOT, params).rowcount == 1
+    if taken:
+        conn.execute(_ADMIT, {"b_id": execution_id, "b_now": now})
         return Admission(admitted=True)
     tripped_now = conn.execute(_TRIP, params).rowcount == 1
     _hold(conn, execution_id, worker_id, node, limit, resolved_config)
     return Admission(admitted=False, held=True, tripped_now=tripped_now)
 
 
-def _ensure_row(conn: Connection, canvas: str, node: str, now: datetime) -> None:
+def _ensure_row(conn: Connection, canvas: str, node: str) -> None:
     """The node's row, created on its first slot (concurrent creators: one wins, the
-    others do nothing). A window that starts "long ago" is over: the first slot opens
-    a new one."""
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    statement = dialect.insert(node_limits).values(
-        canvas=canvas, node=node, window_start=_LONG_AGO,
-        window_count=0, tripped_at=None,
-    ).on_conflict_do_nothing(index_elements=["canvas", "node"])
-    conn.execute(statement)
+    others do nothing; on PostgreSQL they wait for the winner's commit, so the slot
+    asked for again sees its row). A window that starts "long ago" is over: the first
+    slot opens a new one."""
+    conn.execute(_NEW_ROW[conn.dialect.name == "postgresql"],
+                 {"b_canvas": canvas, "b_node": node})
 
 
 def _hold(
