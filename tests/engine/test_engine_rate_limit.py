@@ -5,19 +5,17 @@ from __future__ import annotations
 
 import logging
 from dataclasses import replace
-from typing import ClassVar
 
 import httpx
 import pytest
 from engine_fixtures import BOX, NOW, Echo, Start, Workers, chain
+from toys import CountedCreate
 
 from incidentflow import metrics
 from incidentflow.canvas import Node
-from incidentflow.components.base import Component, Emission, ExecutionContext
 from incidentflow.engine.retry import RetryPolicy
 from incidentflow.engine.router import first_executions
 from incidentflow.engine.worker import Worker
-from incidentflow.errors import RetryableError
 from incidentflow.events import Event
 from incidentflow.rate_limit import RateLimit
 from incidentflow.registry import Registry
@@ -26,35 +24,18 @@ from incidentflow.store_metrics import StoreMetrics
 START = Event("start.manual", {}, "2026-03-01T12:00:00Z")
 
 
-class CreateThing(Component):
-    """Creates a thing elsewhere (counted); fails retryably while ``failures`` last."""
-
-    type = "t.create"
-    label = "Create thing"
-    creates = "t.thing"
-    created: ClassVar[list[str]] = []
-    failures: ClassVar[int] = 0
-
-    async def execute(self, ctx: ExecutionContext) -> list[Emission]:
-        if CreateThing.failures:
-            CreateThing.failures -= 1
-            raise RetryableError("service unavailable (503)")
-        CreateThing.created.append(ctx.execution_id)
-        return [Emission(Event("t.thing", {"n": len(CreateThing.created)}))]
-
-
 @pytest.fixture
 def test_registry() -> Registry:
     registry = Registry()
-    for component in (Start(), Echo(), CreateThing()):
+    for component in (Start(), Echo(), CountedCreate()):
         registry.add_component(component)
     return registry
 
 
 @pytest.fixture
 def workers(store, tmp_path) -> Workers:
-    CreateThing.created.clear()
-    CreateThing.failures = 0
+    CountedCreate.created.clear()
+    CountedCreate.failures = 0
     return Workers(store, tmp_path)
 
 
@@ -90,7 +71,7 @@ async def test_the_eleventh_in_a_window_is_held_and_the_node_trips(
         "incidentflow_executions_held_total")
     with caplog.at_level(logging.WARNING, logger="incidentflow.engine.rate_gate"):
         assert await worker_for(workers, test_registry).drain() == 11
-    assert len(CreateThing.created) == 10
+    assert len(CountedCreate.created) == 10
     assert sorted(states(store, run_ids)) == ["held"] + ["succeeded"] * 10
     (held_run,) = [r for r in run_ids if states(store, [r]) == ["held"]]
     assert store.get_run(held_run).state == "running"  # open, showing what it holds
@@ -116,7 +97,7 @@ async def test_later_executions_of_a_tripped_node_are_held_at_once(
     caplog.clear()
     with caplog.at_level(logging.WARNING, logger="incidentflow.engine.rate_gate"):
         assert await worker.drain() == 4
-    assert len(CreateThing.created) == 2
+    assert len(CountedCreate.created) == 2
     assert states(store, later) == ["held"] * 4
     assert counter("incidentflow_rate_limit_trips_total") == trips  # one trip, one line
     assert not [r for r in caplog.records if r.name == "incidentflow.engine.rate_gate"]
@@ -129,7 +110,7 @@ async def test_release_runs_what_was_held(store, workers, test_registry):
     await worker.drain()
     assert store.resume_node("c", "Create", True, workers.clock()).released == 5
     assert await worker.drain() == 5
-    assert len(CreateThing.created) == 8
+    assert len(CountedCreate.created) == 8
     assert [store.get_run(r).state for r in run_ids] == ["succeeded"] * 8
     (state,) = store.node_limits("c")
     assert (state.tripped, state.held, state.window_count) == (False, 0, 0)
@@ -144,7 +125,7 @@ async def test_discard_finishes_held_executions_and_their_runs(store, workers, t
     await worker.drain()
     assert store.resume_node("c", "Create", False, workers.clock()).discarded == 2
     assert await worker.drain() == 0
-    assert len(CreateThing.created) == 1
+    assert len(CountedCreate.created) == 1
     assert sorted(states(store, run_ids)) == ["discarded", "discarded", "succeeded"]
     assert all(store.get_run(r).finished_at is not None for r in run_ids)
 
@@ -156,7 +137,7 @@ async def test_global_settings_apply_to_nodes_without_their_own(store, workers, 
 
 
 async def test_a_retry_is_not_counted_again(store, workers, test_registry):
-    CreateThing.failures = 1
+    CountedCreate.failures = 1
     run_ids = start_runs(store, creating(RateLimit(2, 60)), 2)
     worker = worker_for(workers, test_registry)
     await worker.drain()

@@ -4,39 +4,22 @@ only nodes that read secrets cost a query."""
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any
 
 import engine_fixtures
 import pytest
 from engine_fixtures import BOX, NOW, chain
+from toys import Call
 
 from incidentflow.canvas import Node
-from incidentflow.components.base import Component, Emission, ExecutionContext, Field
 from incidentflow.crypto import MASK
 from incidentflow.engine.router import first_executions
-from incidentflow.errors import RetryableError
 from incidentflow.events import Event
 from incidentflow.registry import Registry
 from incidentflow.testing import InMemoryStore
 
 START = Event("start.manual", {"who": "alice"}, "2026-03-01T12:00:00Z")
 VALUE = "engine-secret-value-7f3a"
-
-
-class Call(Component):
-    """Records the configuration it got and echoes it back, as a careless server would."""
-
-    type = "t.call"
-    label = "Call"
-    fields = (Field("url", "template", "URL"), Field("headers", "object", "Headers"))
-    seen: ClassVar[list[dict[str, Any]]] = []
-
-    async def execute(self, ctx: ExecutionContext) -> list[Emission]:
-        Call.seen.append(dict(ctx.config))
-        if "fail" in str(ctx.config.get("url")):
-            raise RetryableError(f"GET {ctx.config['url']} timed out",
-                                 {"url": ctx.config["url"]})
-        return [Emission(Event("t.call", {"echo": ctx.config}))]
 
 
 _ENGINE_REGISTRY = engine_fixtures.registry

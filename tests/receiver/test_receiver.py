@@ -4,23 +4,17 @@ each kind of delivery, with which code, and what the sender is told."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from toys import Toy
 
 from incidentflow.canvas import Canvas, Edge, Node
-from incidentflow.components.base import (
-    RejectionCode,
-    WebhookRequest,
-    WebhookTrigger,
-    WebhookVerdict,
-)
 from incidentflow.components.core import Noop
 from incidentflow.crypto import SecretBox
 from incidentflow.errors import NotFound
-from incidentflow.events import Event
 from incidentflow.receiver import Receiver
 from incidentflow.registry import Registry
 from incidentflow.self_trigger import SelfTriggerGuard
@@ -28,21 +22,6 @@ from incidentflow.store.port import CanvasRecord, DeliveryResult, Endpoint
 
 NOW = datetime(2026, 1, 19, 12, 0, tzinfo=UTC)
 BOX = SecretBox("k" * 32)
-
-
-class Toy(WebhookTrigger):
-    """Accepts a body of b"ok", refuses b"bad" with a code, and breaks on b"boom"."""
-
-    type, label = "toy", "Toy"
-
-    def receive(self, request: WebhookRequest, secrets: list[str],
-                config: Mapping[str, Any], now: datetime) -> WebhookVerdict:
-        if request.body == b"boom":
-            raise KeyError("a bug in the trigger")
-        if request.body == b"bad":
-            return WebhookVerdict.rejected(RejectionCode.BAD_SIGNATURE, "signature off")
-        return WebhookVerdict(200, "ok", events=(Event("toy.received", {"n": 1}),),
-                              dedupe_key=request.headers.get("x-id"))
 
 
 class RecordingStore:

@@ -4,34 +4,16 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from toys import Hook, Manual, Step, store_registry  # noqa: F401  (re-exported)
+
 from incidentflow.canvas import Canvas, Edge, Node
-from incidentflow.components.base import Component, WebhookTrigger
 from incidentflow.registry import Registry
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
 
-class Hook(WebhookTrigger):
-    type = "test.hook"
-    label = "Test hook"
-
-
-class Manual(Component):
-    type = "test.manual"
-    label = "Manual"
-    role = "trigger"
-
-
-class Step(Component):
-    type = "test.step"
-    label = "Step"
-
-
 def registry() -> Registry:
-    registry = Registry()
-    for component in (Hook(), Manual(), Step()):
-        registry.add_component(component)
-    return registry
+    return store_registry()
 
 
 def make_canvas(name: str = "demo", hook_config: dict | None = None, extra: int = 0) -> Canvas:
