@@ -64,16 +64,6 @@ __all__ = [
     "parse_canvas",
 ]
 
-_NAME = re.compile(r"[\w .\-]{1,100}")
-_CANVAS_KEYS = ("name", "description", "nodes", "edges")
-_NODE_KEYS = ("name", "type", "integration", "concurrencyKey", "rateLimit", "configuration")
-_EDGE_KEYS = ("from", "to", "channel")
-# Problem messages stay short on a large canvas (see docs/canvases.md): an unknown edge
-# end lists this many valid names, and this many cycles are spelled out.
-_NAMES_LISTED = 20
-_CYCLES_LISTED = 20
-
-
 @dataclass(frozen=True)
 class Node:
     name: str
