@@ -271,6 +271,15 @@ class WebhookVerdict:
         status, public = rejection_answer(code)
         return cls(status, public, reason, dedupe_key=dedupe_key, code=code)
 
+    @classmethod
+    def not_json(cls, request: WebhookRequest) -> WebhookVerdict:
+        """The refusal of a body sent with a content type that is not JSON (a trigger
+        checks ``request.sends_json`` only after verification, so strangers learn nothing
+        but 403)."""
+        content_type = request.headers.get("content-type", "")
+        return cls.rejected(RejectionCode.UNSUPPORTED_MEDIA_TYPE,
+                            f"content type {content_type[:100]!r} is not JSON")
+
     @property
     def accepted(self) -> bool:
         return 200 <= self.status < 300

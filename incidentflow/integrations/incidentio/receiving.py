@@ -152,11 +152,8 @@ class IncidentIOTrigger(WebhookTrigger):
             signed = verify(secrets, request.headers, request.body, now)
         except SignatureError as exc:
             return WebhookVerdict.rejected(exc.code, str(exc))
-        if not request.sends_json:
-            # Checked only after the signature, so strangers learn nothing but 403.
-            content_type = request.headers.get("content-type", "")
-            return WebhookVerdict.rejected(RejectionCode.UNSUPPORTED_MEDIA_TYPE,
-                                           f"content type {content_type[:100]!r} is not JSON")
+        if not request.sends_json:  # only after verification: strangers learn just 403
+            return WebhookVerdict.not_json(request)
         try:
             payload = read_payload(request.body)
             kind = self.kinds.get(payload["event_type"])
