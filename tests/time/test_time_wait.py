@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import pytest
 from helpers import postgres_only
-from time_fixtures import canvas, make_worker, running, until
+from time_fixtures import canvas, done, execution, make_worker, running, until
 
 from incidentflow.engine.router import first_executions
 from incidentflow.engine.wakeup import Wakeup
@@ -42,16 +42,6 @@ def start(store, source: dict, data: dict | None = None) -> str:
     event = Event("start.manual", data or {})
     return store.start_run(parsed.name, "Start", event,
                            first_executions(parsed, "Start", event), utcnow())
-
-
-def execution(store, run_id: str, node: str):
-    found = [e for e in store.get_run(run_id).executions if e.node == node]
-    return found[0] if found else None
-
-
-def done(store, run_id: str, node: str):
-    found = execution(store, run_id, node)
-    return found if found is not None and found.state == "succeeded" else None
 
 
 async def test_a_wait_fires_after_its_time_and_within_a_second_of_it(store, tmp_path):

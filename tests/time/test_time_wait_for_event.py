@@ -9,7 +9,7 @@ from datetime import timedelta
 
 import pytest
 from helpers import postgres_only
-from time_fixtures import canvas, make_worker, running, until
+from time_fixtures import canvas, done, execution, make_worker, running, until
 
 from incidentflow.engine.router import first_executions
 from incidentflow.engine.wakeup import Wakeup
@@ -55,16 +55,6 @@ def send(store, incident: str, status: str, wakeup: Wakeup | None = None, **extr
     if wakeup is not None:
         wakeup.notify()
     return run_id
-
-
-def execution(store, run_id: str, node: str):
-    found = [e for e in store.get_run(run_id).executions if e.node == node]
-    return found[0] if found else None
-
-
-def done(store, run_id: str, node: str):
-    found = execution(store, run_id, node)
-    return found if found is not None and found.state == "succeeded" else None
 
 
 def waiting(store, run_id: str):

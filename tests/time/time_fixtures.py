@@ -67,3 +67,15 @@ async def until(check: Callable[[], Any], timeout: float = 6.0, what: str = "it"
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
         await asyncio.sleep(0.02)
+
+
+def execution(store: Any, run_id: str, node: str) -> Any:
+    """The run's execution of ``node`` (None before it is enqueued)."""
+    found = [e for e in store.get_run(run_id).executions if e.node == node]
+    return found[0] if found else None
+
+
+def done(store: Any, run_id: str, node: str) -> Any:
+    """The run's execution of ``node`` once it succeeded, else None (for ``until``)."""
+    found = execution(store, run_id, node)
+    return found if found is not None and found.state == "succeeded" else None
