@@ -12,10 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from functools import partial
-from typing import TYPE_CHECKING, Any, TypeVar
-
-import anyio.to_thread
+from typing import TYPE_CHECKING, Any
 
 from incidentflow.canvas_service import CanvasService
 from incidentflow.canvas_views import CanvasViews
@@ -36,7 +33,6 @@ if TYPE_CHECKING:
     from incidentflow.store.port import Store
 
 __all__ = ["AppService", "UpstreamError"]
-T = TypeVar("T")
 
 
 class AppService:
@@ -54,7 +50,7 @@ class AppService:
         self.settings, self.store, self.registry = settings, store, registry
         self.db: AsyncStore = store.aio
         self.box, self.http, self.wakeup, self.clock = box, http, wakeup, clock
-        guard = SelfTriggerGuard(store, in_thread, lambda: self.clock(),
+        guard = SelfTriggerGuard(self.db, lambda: self.clock(),
                                  settings.self_trigger_wait_seconds, settings.lease_seconds)
         # The webhook hot path has a room of its own (receiver.py); the services tell it
         # when what it caches changes.
@@ -69,8 +65,3 @@ class AppService:
         if self.wakeup is not None:
             self.wakeup.notify()
 
-
-async def in_thread(fn: Callable[..., T], *args: Any) -> T:
-    """``fn(*args)`` in a worker thread: what the self-trigger guard is given to reach
-    the synchronous store (the receiver's room, on its way to the async port)."""
-    return await anyio.to_thread.run_sync(partial(fn, *args))

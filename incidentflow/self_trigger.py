@@ -17,9 +17,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from incidentflow.components.base import WebhookTrigger
 from incidentflow.events import Event
@@ -27,7 +27,8 @@ from incidentflow.events import Event
 if TYPE_CHECKING:
     from incidentflow.canvas import Canvas, Node
     from incidentflow.registry import Registry
-    from incidentflow.store.port import SelfCreated, Store
+    from incidentflow.store.async_port import AsyncStore
+    from incidentflow.store.port import SelfCreated
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +38,6 @@ REASON_PREFIX = "self-triggered"
 FIRST_POLL_SECONDS = 0.01
 MAX_POLL_SECONDS = 0.2
 
-Db = Callable[..., Awaitable[Any]]
 
 
 class CreatesSettled:
@@ -89,15 +89,14 @@ def guarded_kinds(
 class SelfTriggerGuard:
     def __init__(
         self,
-        store: Store,
-        db: Db,
+        db: AsyncStore,
         clock: Callable[[], datetime],
         wait_seconds: float,
         live_seconds: float,
     ):
-        """``db(fn, *args)`` runs a store call off the loop. ``live_seconds``: an in
-        flight record older than this belongs to a worker that died (the lease time)."""
-        self._store, self._db, self._clock = store, db, clock
+        """``db``: the store's async face. ``live_seconds``: an in flight record older
+        than this belongs to a worker that died (the lease time)."""
+        self._db, self._clock = db, clock
         self._wait, self._live = max(0.0, wait_seconds), timedelta(seconds=live_seconds)
 
     async def screen(
@@ -125,8 +124,8 @@ class SelfTriggerGuard:
         waiting: frozenset[str] | None = None
         pause = FIRST_POLL_SECONDS
         while True:
-            found: SelfCreated = await self._db(
-                self._store.self_created, canvas, kinds, subject, self._clock() - self._live)
+            found: SelfCreated = await self._db.self_created(
+                canvas, kinds, subject, self._clock() - self._live)
             if found.created_by is not None:
                 return found.created_by
             # Creates that start after the delivery arrived cannot be what it is about.

@@ -4,7 +4,6 @@ each kind of delivery, with which code, and what the sender is told."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -63,11 +62,7 @@ def receiver_over(store: RecordingStore) -> Receiver:
     registry = Registry()
     registry.add_component(Toy())
     registry.add_component(Noop())
-
-    async def db(fn: Callable[..., Any], *args: Any) -> Any:
-        return fn(*args)
-
-    guard = SelfTriggerGuard(store, db, lambda: NOW, 0.0, 30.0)  # type: ignore[arg-type]
+    guard = SelfTriggerGuard(store.aio, lambda: NOW, 0.0, 30.0)  # type: ignore[arg-type]
     return Receiver(store, registry, BOX, guard, clock=lambda: NOW)  # type: ignore[arg-type]
 
 
