@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from incidentflow.canvas import Canvas, Node
     from incidentflow.components.base import Component, Emission
     from incidentflow.registry import Registry
-    from incidentflow.store.port import SecretRecord, Store
+    from incidentflow.store.port import SecretRecord
 
 T = TypeVar("T")
 
@@ -317,9 +317,10 @@ class SecretCache:
             self._loading = asyncio.ensure_future(load())
         return await asyncio.shield(self._loading)
 
-    def load(self, store: Store, box: SecretBox) -> SecretValues:
-        """Read and decrypt (blocking: call it in a thread)."""
-        plain = {name: box.decrypt(token) for name, token in store.secrets_encrypted().items()}
+    def load(self, encrypted: Mapping[str, str], box: SecretBox) -> SecretValues:
+        """Decrypt every secret's ciphertext (``secrets_encrypted`` of the store) and keep
+        the values (CPU work: call it in a thread)."""
+        plain = {name: box.decrypt(token) for name, token in encrypted.items()}
         for value in plain.values():
             register_values(value)
         values = SecretValues.of(plain)

@@ -83,7 +83,7 @@ class Collaborators:
 class ExecutionRunner:
     def __init__(self, store: Store, worker_id: str, parts: Collaborators,
                  clock: Callable[[], datetime]):
-        self._sync_store, self._store = store, store.aio
+        self._store = store.aio
         self._id, self._parts, self._clock = worker_id, parts, clock
         self._secrets = SecretCache(INTEGRATION_CACHE_SECONDS)
 
@@ -220,10 +220,10 @@ class ExecutionRunner:
     async def _secret_values(self, wanted: frozenset[str]) -> SecretValues:
         """Every secret, decrypted; cached like integrations, so a node that reads
         secrets costs a query and decryptions at most every few seconds (or when it
-        names one the cached copy lacks). The cache reads through the synchronous port,
-        in a thread (``SecretCache.load``)."""
+        names one the cached copy lacks). Decrypted in a thread (``SecretCache.load``)."""
         async def load() -> SecretValues:
-            return await anyio.to_thread.run_sync(self._secrets.load, self._sync_store,
+            encrypted = await self._store.secrets_encrypted()
+            return await anyio.to_thread.run_sync(self._secrets.load, encrypted,
                                                   self._parts.box)
 
         return await self._secrets.get(load, wanted)

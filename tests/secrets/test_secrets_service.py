@@ -159,7 +159,7 @@ async def test_the_cache_reads_once_for_concurrent_executions_then_again_when_st
 
     async def load() -> SecretValues:
         await asyncio.sleep(0.01)  # a read in a thread takes a while
-        return cache.load(Store(), BOX)
+        return cache.load(Store().secrets_encrypted(), BOX)
 
     got = await asyncio.gather(*(cache.get(load) for _ in range(8)))
     assert loads == [1] and {g.by_name["T"] for g in got} == {"cached-value-1"}
@@ -184,7 +184,7 @@ async def test_a_secret_the_cached_copy_lacks_is_read_again_at_once() -> None:
     cache = SecretCache(seconds=60)
 
     async def load() -> SecretValues:
-        return cache.load(Store(), BOX)
+        return cache.load(Store().secrets_encrypted(), BOX)
 
     await cache.get(load, frozenset({"OLD"}))
     stored["NEW"] = BOX.encrypt("new-value-1")
