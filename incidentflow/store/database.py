@@ -28,6 +28,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 
 from incidentflow.errors import ConfigurationError
+from incidentflow.store import json_codec
 from incidentflow.store.driver_errors import store_errors
 from incidentflow.store.writer import GroupCommitWriter
 
@@ -46,7 +47,8 @@ class Database:
             self.engine = _sqlite_engine(parsed, sqlite_synchronous)
         elif parsed.get_backend_name() == "postgresql":
             self.engine = sa.create_engine(
-                parsed, pool_size=10, max_overflow=10, pool_pre_ping=True
+                parsed, pool_size=10, max_overflow=10, pool_pre_ping=True,
+                json_serializer=json_codec.dumps, json_deserializer=json_codec.loads,
             )
         else:
             raise ConfigurationError(
@@ -104,7 +106,9 @@ def _sqlite_pragma(conn: Connection, pragma: str) -> None:
 def _sqlite_engine(url: sa.URL, synchronous: str) -> Engine:
     if synchronous.upper() not in ("OFF", "NORMAL", "FULL", "EXTRA"):
         raise ConfigurationError(f"invalid SQLite synchronous mode {synchronous!r}")
-    engine = sa.create_engine(url, connect_args={"check_same_thread": False})
+    engine = sa.create_engine(url, connect_args={"check_same_thread": False},
+                              json_serializer=json_codec.dumps,
+                              json_deserializer=json_codec.loads)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
