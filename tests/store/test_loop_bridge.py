@@ -117,3 +117,24 @@ def test_without_a_running_loop_the_worker_is_handed_its_executions_as_it_is():
 
 async def _attached(worker: Slots):
     return on_loop(worker)
+
+
+def test_each_loop_gets_its_own_inbox_even_after_another_loop_asked():
+    """``inbox()`` remembers the last loop's inbox for speed; a second loop (a test's,
+    a thread's) must still get its own, and the first loop its own again."""
+    from incidentflow.store.loop_bridge import inbox
+
+    async def mine() -> tuple[Inbox, asyncio.AbstractEventLoop]:
+        return inbox(), asyncio.get_running_loop()
+
+    first_loop, second_loop = asyncio.new_event_loop(), asyncio.new_event_loop()
+    try:
+        first, seen_first = first_loop.run_until_complete(mine())
+        second, seen_second = second_loop.run_until_complete(mine())
+        again, _ = first_loop.run_until_complete(mine())
+    finally:
+        first_loop.close()
+        second_loop.close()
+    assert first.loop is seen_first and second.loop is seen_second
+    assert first is not second
+    assert again is first
