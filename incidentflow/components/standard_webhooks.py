@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import hmac
 from collections.abc import Iterable, Mapping
@@ -86,6 +87,9 @@ def sign(secret: str, msg_id: str, timestamp: int | str, body: bytes | str) -> s
 
 def read_headers(headers: Mapping[str, str]) -> SignedHeaders:
     """The id, timestamp and v1 signatures, under ``webhook-*`` or ``svix-*`` names."""
+    msg_id, timestamp, signature = (headers.get(name) for name in _WEBHOOK_NAMES)
+    if msg_id and timestamp and signature:  # as the receiver passes them: lower case
+        return SignedHeaders(msg_id, timestamp.strip(), _v1_entries(signature))
     lowered = {k.lower(): v for k, v in headers.items()}
     for prefix in HEADER_PREFIXES:
         values = [lowered.get(prefix + n) for n in ("id", "timestamp", "signature")]
@@ -117,9 +121,13 @@ def verify(
     raise SignatureError("no signature matches the signing secret")
 
 
+_WEBHOOK_NAMES = ("webhook-id", "webhook-timestamp", "webhook-signature")
+
+
 def _digest(key: bytes, msg_id: str, timestamp: str, body: bytes) -> str:
-    content = f"{msg_id}.{timestamp}.".encode() + body
-    return base64.b64encode(hmac.new(key, content, hashlib.sha256).digest()).decode()
+    mac = hmac.new(key, f"{msg_id}.{timestamp}.".encode(), hashlib.sha256)
+    mac.update(body)  # not prefix + body: that copies the whole body once more
+    return base64.b64encode(mac.digest()).decode()
 
 
 def _v1_entries(header: str) -> tuple[str, ...]:
@@ -149,9 +157,16 @@ def _keys(secrets: Iterable[str]) -> list[bytes]:
     keys = []
     for secret in secrets:
         try:
-            keys.append(decode_secret(secret))
+            keys.append(_key_of(secret))
         except ValueError:
             continue  # one bad stored secret must not stop the other from working
     if not keys:
         raise SignatureError("no usable signing secret", RejectionCode.NO_SECRET)
     return keys
+
+
+@functools.lru_cache(maxsize=256)
+def _key_of(secret: str) -> bytes:
+    """``decode_secret``, once per secret rather than once per delivery (an unusable
+    secret raises every time: exceptions are not cached)."""
+    return decode_secret(secret)
