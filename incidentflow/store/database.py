@@ -2,7 +2,8 @@
 
 SQLite: WAL (readers never wait for the writer), ``synchronous=FULL`` by default (a
 committed delivery survives a power cut), foreign keys on, a busy timeout. Writes
-take an in-process lock and start with ``BEGIN IMMEDIATE`` so two writers queue up
+take the write lock (``store/write_lock.py``: this process's writers, then other
+processes', in turn) and start with ``BEGIN IMMEDIATE`` so two writers queue up
 instead of failing with "database is locked" half-way through a transaction.
 PostgreSQL: default durability; row locks (``FOR UPDATE SKIP LOCKED``) do the rest.
 
@@ -15,9 +16,8 @@ simply claimed again; the next durable commit flushes the WAL, claims included.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +30,7 @@ from sqlalchemy.engine import Connection, Engine
 from incidentflow.errors import ConfigurationError
 from incidentflow.store import json_codec
 from incidentflow.store.driver_errors import store_errors
+from incidentflow.store.write_lock import WriteLock
 from incidentflow.store.writer import GroupCommitWriter
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -55,14 +56,14 @@ class Database:
                 f"unsupported database {parsed.get_backend_name()!r}: use sqlite:/// "
                 "or postgresql+psycopg://"
             )
-        self._write_lock = threading.Lock() if self.is_sqlite else None
+        self._write_lock = WriteLock(_sqlite_file(parsed)) if self.is_sqlite else None
         self._synchronous = sqlite_synchronous.upper()
         self.writer = GroupCommitWriter(self._batch_transaction)
 
     @contextmanager
     def write(self) -> Iterator[Connection]:
         """A transaction that writes; commits on success, rolls back on error."""
-        with store_errors(), self._write_lock or nullcontext(), self.engine.connect() as conn:
+        with store_errors(), self._writing(), self.engine.connect() as conn:
             conn.execution_options(**{_WRITE: True})
             with conn.begin():
                 yield conn
@@ -71,7 +72,7 @@ class Database:
     def _batch_transaction(self, durable: bool) -> Iterator[Connection]:
         """The writer's transaction; on SQLite without an fsync when not ``durable``."""
         relax = self.is_sqlite and not durable and self._synchronous in ("FULL", "EXTRA")
-        with self._write_lock or nullcontext(), self.engine.connect() as conn:
+        with self._writing(), self.engine.connect() as conn:
             conn.execution_options(**{_WRITE: True})
             if relax:  # SQLite refuses to change it inside a transaction
                 _sqlite_pragma(conn, "synchronous=NORMAL")
@@ -90,13 +91,27 @@ class Database:
     def migrate(self) -> None:
         config = Config()
         config.set_main_option("script_location", str(MIGRATIONS))
-        with self._write_lock or nullcontext(), self.engine.begin() as conn:
+        with self._writing(), self.engine.begin() as conn:
             config.attributes["connection"] = conn
             command.upgrade(config, "head")
 
     def close(self) -> None:
         self.writer.close()
         self.engine.dispose()
+        if self._write_lock is not None:
+            self._write_lock.close()
+
+    def _writing(self) -> AbstractContextManager[None]:
+        """SQLite: the write lock (store/write_lock.py), before ``BEGIN IMMEDIATE``."""
+        return self._write_lock.held() if self._write_lock is not None else nullcontext()
+
+
+def _sqlite_file(url: sa.URL) -> Path | None:
+    """The database file of a SQLite URL; None for an in-memory database."""
+    name = url.database or ""
+    if not name or name == ":memory:" or name.startswith("file::memory:"):
+        return None
+    return Path(name)
 
 
 def _sqlite_pragma(conn: Connection, pragma: str) -> None:
