@@ -20,11 +20,14 @@ would share the lock).
 from __future__ import annotations
 
 import fcntl
+import logging
 import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+log = logging.getLogger(__name__)
 
 
 class WriteLock:
@@ -34,6 +37,7 @@ class WriteLock:
         self._thread_lock = threading.Lock()
         self._fd: int | None = None
         self._pid = 0
+        self._unavailable = False
 
     @contextmanager
     def held(self) -> Iterator[None]:
@@ -55,9 +59,18 @@ class WriteLock:
             self._fd = None
 
     def _file(self) -> int | None:
-        if self.path is None:
+        if self.path is None or self._unavailable:
             return None
         if self._fd is None or self._pid != os.getpid():
-            self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            try:
+                self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            except OSError as exc:
+                # No lock file (a missing or read-only directory): write without it. The
+                # database is then most likely unreachable too, and SQLite says so in its
+                # own words (StoreUnavailable), which is the error worth showing.
+                log.warning("no write lock file %s (%s): writers of other processes may "
+                            "wait longer", self.path, exc.strerror or exc)
+                self._unavailable = True  # said once; not tried again by this process
+                return None
             self._pid = os.getpid()
         return self._fd
