@@ -33,7 +33,8 @@ def dumps(value: Any) -> str:
 
 
 def loads(text: str | bytes) -> Any:
-    if _LONG_NUMBER.search(text if isinstance(text, str) else text.decode()):
+    long_number = _LONG_NUMBER if isinstance(text, str) else _LONG_NUMBER_BYTES
+    if long_number.search(text):  # type: ignore[arg-type]
         return json.loads(text)  # orjson would read an integer beyond 64 bits as a float
     try:
         return orjson.loads(text)
@@ -44,6 +45,7 @@ def loads(text: str | bytes) -> Any:
 # 19 digits in a row: an integer that may not fit in 64 bits (or a long fraction,
 # which the standard library reads as well, only slower).
 _LONG_NUMBER = re.compile(r"[0-9]{19}")
+_LONG_NUMBER_BYTES = re.compile(rb"[0-9]{19}")
 
 
 def _has_non_finite(value: Any) -> bool:

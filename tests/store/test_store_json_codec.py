@@ -73,3 +73,9 @@ def test_stored_and_read_back_through_the_engine(store, data):
 def test_integers_read_back_exactly_whatever_their_size(number):
     assert json_codec.loads(json_codec.dumps({"n": number})) == {"n": number}
     assert type(json_codec.loads(json_codec.dumps(number))) is int
+
+
+def test_bytes_are_read_like_text():
+    assert json_codec.loads(b'{"n": 123456789012345678901234567890, "a": [1]}') == {
+        "n": 123456789012345678901234567890, "a": [1]}
+    assert json_codec.loads(b'{"a": "\xc3\xbc"}') == {"a": "ü"}

@@ -7,9 +7,10 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 
-from incidentflow.store.database import Database
+from incidentflow.store.database import Database, _sqlite_file
 from incidentflow.store.write_lock import WriteLock
 
 
@@ -63,12 +64,26 @@ def test_locks_of_different_databases_do_not_wait_for_each_other(tmp_path: Path)
     taker.join(5)
 
 
-def test_in_memory_has_no_lock_file(tmp_path: Path):
+@pytest.mark.parametrize("url, file", [
+    ("sqlite://", None),
+    ("sqlite:///:memory:", None),
+    ("sqlite:///file::memory:?cache=shared", None),
+    ("sqlite:////data/incidentflow.db", "/data/incidentflow.db"),
+])
+def test_only_a_database_file_gets_a_lock_file(url: str, file: str | None):
+    found = _sqlite_file(sa.make_url(url))
+    assert (None if found is None else str(found)) == file
+
+
+def test_an_in_memory_lock_still_serialises_this_process(tmp_path: Path):
     lock = WriteLock(None)
-    with lock.held():
-        pass
-    assert lock.path is None
-    assert list(tmp_path.iterdir()) == []
+    _, release, holder = _hold_in_thread(lock)
+    got, taker = _acquire_in_thread(lock)
+    assert not got.wait(0.3)
+    release.set()
+    assert got.wait(5)
+    holder.join(5)
+    taker.join(5)
 
 
 def test_a_forked_child_opens_its_own_lock_file(tmp_path: Path):
