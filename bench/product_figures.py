@@ -117,30 +117,23 @@ def measure_end_to_end(ctx: Context) -> None:
 
 
 def _end_to_end(ctx: Context, kind: str) -> Figure:
-    fake_port = servers.free_port()
-    fake = servers.start(
-        "fake-incidentio",
-        servers.uvicorn_argv("bench.fake_incidentio:app", fake_port),
-        fake_port,
-        ctx.log_dir,
-    )
-    try:
-        with _product(ctx, kind) as product:
-            product.api.put_integration("incident", fake.url)
-            e2e_canvas = canvases.end_to_end(fake_incidentio.SEVERITY_ID)
-            path, secret = _wire_trigger(product.api, e2e_canvas, "bench-e2e")
-            rate = ctx.options.rate
-            # Warm-up (not counted): a second of the same load, so the figure is the
-            # steady state, not the first connection to incident.io or cold caches.
-            warm = list(deliveries.signed_deliveries(path, secret, max(5, int(rate)),
-                                                     f"{ctx.tag()}-warm"))
-            asyncio.run(openloop.run_open_loop(product.server.url, warm, rate))
-            count = max(1, int(rate * ctx.options.e2e_seconds))
-            batch = list(deliveries.signed_deliveries(path, secret, count, ctx.tag()))
-            sent = asyncio.run(openloop.run_open_loop(product.server.url, batch, rate))
-            arrivals = _await_arrivals(fake.url, set(sent.sent_at), timeout=30 + count / 10)
-    finally:
-        servers.stop(fake)
+    with (
+        servers.fake_incidentio("fake-incidentio", ctx.log_dir) as fake,
+        _product(ctx, kind) as product,
+    ):
+        product.api.put_integration("incident", fake.url)
+        e2e_canvas = canvases.end_to_end(fake_incidentio.SEVERITY_ID)
+        path, secret = _wire_trigger(product.api, e2e_canvas, "bench-e2e")
+        rate = ctx.options.rate
+        # Warm-up (not counted): a second of the same load, so the figure is the
+        # steady state, not the first connection to incident.io or cold caches.
+        warm = list(deliveries.signed_deliveries(path, secret, max(5, int(rate)),
+                                                 f"{ctx.tag()}-warm"))
+        asyncio.run(openloop.run_open_loop(product.server.url, warm, rate))
+        count = max(1, int(rate * ctx.options.e2e_seconds))
+        batch = list(deliveries.signed_deliveries(path, secret, count, ctx.tag()))
+        sent = asyncio.run(openloop.run_open_loop(product.server.url, batch, rate))
+        arrivals = _await_arrivals(fake.url, set(sent.sent_at), timeout=30 + count / 10)
     return _end_to_end_figure(sent, arrivals, count)
 
 

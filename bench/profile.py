@@ -111,23 +111,19 @@ def profile_engine(args: argparse.Namespace, workdir: Path) -> Path:
 def profile_e2e(args: argparse.Namespace, workdir: Path) -> Path:
     ctx = Context(_options(), workdir)
     out = workdir / "py-spy.collapsed"
-    fake_port = servers.free_port()
-    fake = servers.start("fake-incidentio",
-                         servers.uvicorn_argv("bench.fake_incidentio:app", fake_port),
-                         fake_port, ctx.log_dir)
-    try:
-        with _product(ctx, args.database) as product:
-            product.api.put_integration("incident", fake.url)
-            canvas = canvases.end_to_end(fake_incidentio.SEVERITY_ID)
-            path, secret = _wire_trigger(product.api, canvas, "bench-e2e")
-            count = max(1, int(args.rate * args.seconds))
-            batch = list(deliveries.signed_deliveries(path, secret, count, ctx.tag()))
-            spy = _py_spy(product.server.process.pid, out, args.seconds + 2)
-            sent = asyncio.run(openloop.run_open_loop(product.server.url, batch, args.rate))
-            arrivals = _await_arrivals(fake.url, set(sent.sent_at), timeout=60)
-            spy.wait(timeout=60)
-    finally:
-        servers.stop(fake)
+    with (
+        servers.fake_incidentio("fake-incidentio", ctx.log_dir) as fake,
+        _product(ctx, args.database) as product,
+    ):
+        product.api.put_integration("incident", fake.url)
+        canvas = canvases.end_to_end(fake_incidentio.SEVERITY_ID)
+        path, secret = _wire_trigger(product.api, canvas, "bench-e2e")
+        count = max(1, int(args.rate * args.seconds))
+        batch = list(deliveries.signed_deliveries(path, secret, count, ctx.tag()))
+        spy = _py_spy(product.server.process.pid, out, args.seconds + 2)
+        sent = asyncio.run(openloop.run_open_loop(product.server.url, batch, args.rate))
+        arrivals = _await_arrivals(fake.url, set(sent.sent_at), timeout=60)
+        spy.wait(timeout=60)
     figure = _end_to_end_figure(sent, arrivals, count)
     print(f"e2e: {figure.metrics}")
     return out

@@ -9,7 +9,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -155,3 +155,14 @@ def _descendants(pid: int) -> list[int]:
         for child in map(int, children):
             found += [child, *_descendants(child)]
     return found
+
+
+@contextlib.contextmanager
+def fake_incidentio(name: str, log_dir: Path) -> Iterator[Server]:
+    """``bench/fake_incidentio.py`` on a free port, stopped on the way out."""
+    port = free_port()
+    fake = start(name, uvicorn_argv("bench.fake_incidentio:app", port), port, log_dir)
+    try:
+        yield fake
+    finally:
+        stop(fake)

@@ -39,14 +39,7 @@ def measure_storm(ctx: Context) -> None:
 
 def _storm(ctx: Context) -> Figure:
     options = ctx.options
-    fake_port = servers.free_port()
-    fake = servers.start(
-        "fake-incidentio-storm",
-        servers.uvicorn_argv("bench.fake_incidentio:app", fake_port),
-        fake_port,
-        ctx.log_dir,
-    )
-    try:
+    with servers.fake_incidentio("fake-incidentio-storm", ctx.log_dir) as fake:
         with _product(ctx, "sqlite") as product:
             path, secret = _wire_storm(product.api, fake.url)
             plan = storm.plan(path, secret, options.storm_deliveries, ctx.tag(), int(time.time()))
@@ -61,8 +54,6 @@ def _storm(ctx: Context) -> Figure:
                 counts.close()
             hwm = vm_hwm_mb(product.server.process.pid)
         at_fake = storm.count_at_fake(plan.passing_keys, _alert_events(fake.url))
-    finally:
-        servers.stop(fake)
     figure = _figure(plan, sent, runs, at_fake, rss.peak, hwm)
     figure.metrics["backlog_peak"] = backlog.backlog_peak
     return figure
