@@ -34,7 +34,9 @@ edges:
   - {{from: Start, to: Notify}}
 """
 RUNS = 6  # more than the expression pool has threads
-BUDGET_SECONDS = 1.0  # what each hostile evaluation costs (its time budget)
+# What each hostile evaluation costs (its time budget). Two seconds keep a held loop far
+# from the stalls a busy 2-core CI machine gives any process (up to ~0.6 s seen).
+BUDGET_SECONDS = 2.0
 BUDGET_ENV = {"INCIDENTFLOW_EXPRESSION_TIMEOUT_SECONDS": str(BUDGET_SECONDS),
               "INCIDENTFLOW_EXPRESSION_MAX_ITERATIONS": "1000000000000"}
 
@@ -124,13 +126,18 @@ def test_server_stays_responsive_while_hostile_templates_run(server: ServerProce
     assert accepted == ["accepted"] * 10, accepted
     assert len(previews) == 2 and all("over the time budget" in page for page in previews)
     latencies.sort()
-    p99 = latencies[int(len(latencies) * 0.99) - 1]
+    slow = [latency for latency in latencies if latency >= BUDGET_SECONDS / 4]
     summary = (f"/healthz over {len(latencies)} requests: p50 "
-               f"{statistics.median(latencies) * 1000:.1f} ms, p99 {p99 * 1000:.1f} ms, "
-               f"max {latencies[-1] * 1000:.1f} ms")
+               f"{statistics.median(latencies) * 1000:.1f} ms, {len(slow)} at or over "
+               f"{BUDGET_SECONDS / 4:.1f} s, max {latencies[-1] * 1000:.1f} ms")
     print(summary)
-    # A template evaluated on the event loop would hold every request for its whole
-    # budget (BUDGET_SECONDS); off the loop, what remains is the GIL shared with the
-    # evaluating threads and the machine's own load (p99 ~0.1 s on a busy 2-core VM).
-    assert len(latencies) > 50 and p99 <= BUDGET_SECONDS / 4, summary
+    # A template evaluated on the event loop would hold the probe for a whole budget per
+    # evaluation: a handful of answers, most of them slow, over the seconds the hostile runs
+    # take. Off the loop, the loop answers at its pace; what remains is the GIL shared with
+    # the evaluating threads and the machine's own stalls (a few probes of 0.4-0.6 s were
+    # seen among ~90 on a busy CI machine), so the bounds count slow probes instead of
+    # taking a percentile of a short sample.
+    assert len(latencies) > 50, summary
+    assert statistics.median(latencies) <= BUDGET_SECONDS / 20, summary
+    assert len(slow) <= len(latencies) // 20, summary
     assert latencies[-1] < BUDGET_SECONDS, summary
