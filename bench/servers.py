@@ -132,17 +132,35 @@ def _signal_group(pid: int, sig: signal.Signals) -> None:
 
 
 def rss_mb(pid: int) -> float:
-    """Resident memory of ``pid`` and its descendants (workers), in MiB."""
-    total_kb = 0
-    for member in [pid, *_descendants(pid)]:
-        try:
-            status = Path(f"/proc/{member}/status").read_text()
-        except OSError:
-            continue
-        for line in status.splitlines():
-            if line.startswith("VmRSS:"):
-                total_kb += int(line.split()[1])
+    """Memory of ``pid`` and its descendants (serve's worker process), in MiB: the
+    resident memory of ``pid`` plus what each descendant has to itself (its private
+    pages). A forked worker shares its parent's pages until it writes them: adding
+    resident sizes would count those twice, and so would the machine's memory not."""
+    total_kb = _status_kb(pid, "VmRSS:")
+    for member in _descendants(pid):
+        total_kb += _private_kb(member)
     return round(total_kb / 1024, 1)
+
+
+def _status_kb(pid: int, field: str) -> int:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return 0
+    for line in status.splitlines():
+        if line.startswith(field):
+            return int(line.split()[1])
+    return 0
+
+
+def _private_kb(pid: int) -> int:
+    """Private clean + private dirty pages (the process's unique set size)."""
+    try:
+        rollup = Path(f"/proc/{pid}/smaps_rollup").read_text()
+    except OSError:
+        return 0
+    return sum(int(line.split()[1]) for line in rollup.splitlines()
+               if line.startswith(("Private_Clean:", "Private_Dirty:")))
 
 
 def _descendants(pid: int) -> list[int]:

@@ -42,6 +42,9 @@ class Settings:
     retry_max_seconds: float = 300.0
     lease_seconds: float = 60.0
     worker_concurrency: int = 64
+    # How often an idle worker looks for work nobody woke it for (committed by a
+    # process that cannot wake it: on SQLite, a separate `incidentflow worker`).
+    worker_poll_seconds: float = 1.0
     # What one expression evaluation may cost (INCIDENTFLOW_EXPRESSION_TIMEOUT_SECONDS,
     # _MAX_OUTPUT_BYTES, _MAX_INTEGER_DIGITS, _MAX_ITERATIONS; docs/expressions.md).
     expression_budget: Budget = field(default_factory=Budget)
@@ -103,6 +106,7 @@ class Settings:
             retry_max_seconds=float(env.get("INCIDENTFLOW_RETRY_MAX_SECONDS", "300")),
             lease_seconds=float(env.get("INCIDENTFLOW_LEASE_SECONDS", "60")),
             worker_concurrency=int(env.get("INCIDENTFLOW_WORKER_CONCURRENCY", "64")),
+            worker_poll_seconds=_seconds(env, "INCIDENTFLOW_WORKER_POLL_SECONDS", 1.0),
             expression_budget=Budget.from_env(env),
             max_header_bytes=_at_least(env, "INCIDENTFLOW_MAX_HEADER_BYTES", 16 * 1024, 1024),
             max_headers=_at_least(env, "INCIDENTFLOW_MAX_HEADERS", 100, 10),

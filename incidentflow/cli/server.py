@@ -19,8 +19,11 @@ from incidentflow.cli.app import (
 )
 
 if TYPE_CHECKING:
+    from starlette.applications import Starlette
+
     from incidentflow.settings import Settings
     from incidentflow.store.port import Store
+    from incidentflow.worker_process import WorkerProcess
 
 
 def settings_from_env(log_json: bool = False, **overrides: Any) -> Settings:
@@ -37,11 +40,8 @@ def settings_from_env(log_json: bool = False, **overrides: Any) -> Settings:
 
 
 def migrated_store(settings: Settings) -> Store:
-    from incidentflow.registry import default_registry
-    from incidentflow.store import open_store
-
     try:
-        store = open_store(settings.database_url, default_registry())
+        store = _open_store(settings)
         store.migrate()
     except Exception as exc:  # driver errors: say which database, not a traceback
         fail(f"cannot prepare the database: {type(exc).__name__}: {exc}")
@@ -53,17 +53,23 @@ def serve(
     host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
     port: int = typer.Option(8000, help="Port to listen on."),
     no_workers: bool = typer.Option(False, "--no-workers", help="Do not run workers here."),
+    workers_in_process: bool = typer.Option(
+        False, "--workers-in-process",
+        help="Run the workers in this process instead of a child process of their own "
+             "(one core instead of two; always so for an in-memory database)."),
     data_dir: Path | None = DataDir,
     database_url: str | None = DatabaseUrl,
     public_url: str | None = typer.Option(
         None, help="Base of webhook URLs [INCIDENTFLOW_PUBLIC_URL]."),
     log_json: bool = LogJson,
 ) -> None:
-    """Run the server: API, UI, webhooks and (unless --no-workers) workers."""
+    """Run the server: API, UI, webhooks and (unless --no-workers) workers, which run in
+    a child process unless --workers-in-process."""
     import os
 
     import uvicorn
 
+    from incidentflow.store import shared_between_processes
     from incidentflow.web.app import create_app
     from incidentflow.web.protocol import uvicorn_options
 
@@ -78,14 +84,42 @@ def serve(
                   highlight=False)
     out.print(f"incidentflow on http://{host}:{port}  (webhooks: {settings.public_url}/webhooks/…)",
               highlight=False)
-    web = create_app(settings, store=store, start_workers=not no_workers,
+    retention = retention_days_setting()
+    separate = not (no_workers or workers_in_process) and shared_between_processes(
+        settings.database_url)
+    if separate:  # the fork must find no open connection: start from an unused store
+        store.close()
+        store = _open_store(settings)
+    web = create_app(settings, store=store, start_workers=not no_workers and not separate,
                      metrics_token=os.environ.get("INCIDENTFLOW_METRICS_TOKEN") or None,
-                     retention_days=retention_days_setting())
+                     retention_days=retention)
+    child = _start_worker_process(settings, web, retention) if separate else None
     try:
         uvicorn.run(web, host=host, port=port, log_config=None, access_log=False,
                     **uvicorn_options(settings))
     finally:
-        store.close()
+        store.close()  # no more commits, so no more wakes
+        if child is not None:
+            child.stop()
+
+
+def _open_store(settings: Settings) -> Store:
+    from incidentflow.registry import default_registry
+    from incidentflow.store import open_store
+
+    return open_store(settings.database_url, default_registry())
+
+
+def _start_worker_process(settings: Settings, web: Starlette,
+                          retention: int) -> WorkerProcess:
+    """The workers of ``web`` in a forked child (worker_process.py), woken by every
+    commit of this process that makes work due."""
+    from incidentflow.worker_process import WorkerProcess
+
+    child = WorkerProcess(settings, retention)
+    child.start(web)
+    web.state.host.wakeup.relay(child.wake)
+    return child
 
 
 def require_free_port(host: str, port: int, option: str = "--port") -> None:
@@ -140,16 +174,29 @@ def worker(
         None, help="Serve Prometheus metrics of this worker on this port (no HTTP API)."),
     metrics_host: str = typer.Option("127.0.0.1", help="Interface for --metrics-port."),
     log_json: bool = LogJson,
+    wake_fd: int | None = typer.Option(
+        None, "--wake-fd", hidden=True,
+        help="serve's pipe: a byte wakes the workers, its end stops them."),
 ) -> None:
     """Run workers only (no HTTP), to pair with `serve --no-workers`."""
     import asyncio
+
+    from incidentflow.web.app import create_app
+    from incidentflow.worker_process import run_workers
 
     settings = settings_from_env(log_json, data_dir=data_dir, database_url=database_url)
     store = migrated_store(settings)
     if metrics_port is not None:
         _serve_metrics(store, metrics_host, metrics_port)
+
+    def announce() -> None:
+        out.print(f"worker running (up to {settings.worker_concurrency} executions at once); "
+                  "Ctrl-C to stop.")
+
     try:
-        asyncio.run(_run_workers(settings, store))
+        web = create_app(settings, store=store, start_workers=True,
+                         retention_days=retention_days_setting())
+        asyncio.run(run_workers(web, wake_fd=wake_fd, announce=announce))
     except KeyboardInterrupt:
         pass
     finally:
@@ -167,25 +214,6 @@ def _serve_metrics(store: Store, host: str, port: int) -> None:
     except OSError as exc:
         fail(f"cannot serve metrics on {host}:{port}: {exc}")
     out.print(f"metrics on http://{host}:{port}/metrics", highlight=False)
-
-
-async def _run_workers(settings: Settings, store: Store) -> None:
-    import asyncio
-    import signal
-
-    from incidentflow.web.app import create_app
-
-    web = create_app(settings, store=store, start_workers=True,
-                     retention_days=retention_days_setting())
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    # The app's lifespan owns the worker pool; run it without an HTTP server.
-    async with web.router.lifespan_context(web):
-        out.print(f"worker running (up to {settings.worker_concurrency} executions at once); "
-                  "Ctrl-C to stop.")
-        await stop.wait()
 
 
 @app.command()

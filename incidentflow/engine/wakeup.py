@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
+from collections.abc import Callable
 from datetime import datetime
 
 
@@ -64,6 +65,7 @@ class Wakeup:
         self._subscriptions: list[Subscription] = []
         self._lock = threading.Lock()
         self._due: datetime | None = None
+        self._relays: list[Callable[[], None]] = []
 
     @property
     def next_due(self) -> datetime | None:
@@ -94,11 +96,20 @@ class Wakeup:
             self._subscriptions.append(subscription)
         return subscription
 
+    def relay(self, wake: Callable[[], None]) -> None:
+        """Call ``wake`` on every ``notify()`` too: workers in another process
+        (``worker_process``); ``wake`` must be thread-safe and must not block."""
+        with self._lock:
+            self._relays.append(wake)
+
     def notify(self) -> None:
         with self._lock:
             subscriptions = list(self._subscriptions)
+            relays = list(self._relays)
         for subscription in subscriptions:
             subscription.poke()
+        for wake in relays:
+            wake()
 
     def _remove(self, subscription: Subscription) -> None:
         with self._lock, contextlib.suppress(ValueError):

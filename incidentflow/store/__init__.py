@@ -1,6 +1,7 @@
 """Storage: the port (``store.port``, ``store.records``) and its SQL implementation.
 
-Code above the store imports only the port, the records and ``open_store`` from here
+Code above the store imports only the port, the records, ``open_store`` and
+``shared_between_processes`` from here
 (tests/core/test_layers.py); the SQL modules are the adapter's business.
 """
 
@@ -21,3 +22,11 @@ def open_store(database_url: str, roles: NodeRoles, *,
     from incidentflow.store.sql import SqlStore
 
     return SqlStore(database_url, roles, sqlite_synchronous=sqlite_synchronous)
+
+
+def shared_between_processes(database_url: str) -> bool:
+    """Whether another process opening ``database_url`` sees the same database (not so
+    for an in-memory SQLite one). Imported on call, as ``open_store``."""
+    from incidentflow.store.database import shared_between_processes as shared
+
+    return shared(database_url)

@@ -56,7 +56,7 @@ class Database:
                 f"unsupported database {parsed.get_backend_name()!r}: use sqlite:/// "
                 "or postgresql+psycopg://"
             )
-        self._write_lock = WriteLock(_sqlite_file(parsed)) if self.is_sqlite else None
+        self._write_lock = WriteLock(sqlite_file(parsed)) if self.is_sqlite else None
         self._synchronous = sqlite_synchronous.upper()
         self.writer = GroupCommitWriter(self._batch_transaction)
 
@@ -106,12 +106,19 @@ class Database:
         return self._write_lock.held() if self._write_lock is not None else nullcontext()
 
 
-def _sqlite_file(url: sa.URL) -> Path | None:
-    """The database file of a SQLite URL; None for an in-memory database."""
+def sqlite_file(url: sa.URL) -> Path | None:
+    """The database file of a SQLite URL; None for an in-memory database (which no
+    other connection, let alone process, shares)."""
     name = url.database or ""
     if not name or name == ":memory:" or name.startswith("file::memory:"):
         return None
     return Path(name)
+
+
+def shared_between_processes(database_url: str) -> bool:
+    """Whether another process opening ``database_url`` sees the same database."""
+    url = sa.make_url(database_url)
+    return not url.drivername.startswith("sqlite") or sqlite_file(url) is not None
 
 
 def _sqlite_pragma(conn: Connection, pragma: str) -> None:

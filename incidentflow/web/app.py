@@ -108,7 +108,9 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        workers = _WorkerPool(host) if start_workers else None
+        # Read when the app starts, not when it is built: serve's forked worker process
+        # (worker_process.py) runs the workers of the app its parent built.
+        workers = _WorkerPool(host) if app.state.start_workers else None
         if workers:
             await workers.start()
         pruner.start()
@@ -133,6 +135,7 @@ def create_app(
     app = EdgeApp(routes=routes, lifespan=lifespan,
                   middleware=[Middleware(metrics.webhook_timer)])
     app.state.host = host
+    app.state.start_workers = start_workers
     app.state.receiver = host.receiver
     app.state.settings = settings
     app.state.pruner = pruner
@@ -183,7 +186,7 @@ def _make_wakeup(settings: Settings, store: Store) -> Wakeup:
     """The engine's notifier, wired so store commits that create work wake workers."""
     from incidentflow.engine.wakeup import Wakeup
 
-    wakeup = Wakeup()
+    wakeup = Wakeup(settings.worker_poll_seconds)
     store.wake_on_work(wakeup.notify)
     return wakeup
 

@@ -1,7 +1,8 @@
 """Nothing above the store reaches past its port: outside ``incidentflow/store/`` the
-package imports only ``store.port``, ``store.records`` and ``store.open_store``, never
-a store implementation module, SQLAlchemy or Alembic. Driver errors reach the engine
-as ``errors.StoreUnavailable``, so no one above the store needs the driver's types."""
+package imports only ``store.port``, ``store.records``, ``store.open_store`` and
+``store.shared_between_processes``, never a store implementation module, SQLAlchemy or
+Alembic. Driver errors reach the engine as ``errors.StoreUnavailable``, so no one above
+the store needs the driver's types."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ PACKAGE = Path(__file__).parents[2] / "incidentflow"
 ALLOWED_STORE_MODULES = {
     "incidentflow.store.port", "incidentflow.store.records", "incidentflow.store.async_port",
 }
-ALLOWED_FROM_STORE = {"open_store", "port", "records"}
+ALLOWED_FROM_STORE = {"open_store", "shared_between_processes", "port", "records"}
 FORBIDDEN_ROOTS = {"sqlalchemy", "alembic", "psycopg"}
 # The test helpers ship the in-memory store; it is a store, not a caller of one.
 STORE_SIDE = {"testing.py"}

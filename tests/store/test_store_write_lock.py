@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from incidentflow.store.database import Database, _sqlite_file
+from incidentflow.store.database import Database, sqlite_file
 from incidentflow.store.write_lock import WriteLock
 
 
@@ -71,7 +71,7 @@ def test_locks_of_different_databases_do_not_wait_for_each_other(tmp_path: Path)
     ("sqlite:////data/incidentflow.db", "/data/incidentflow.db"),
 ])
 def test_only_a_database_file_gets_a_lock_file(url: str, file: str | None):
-    found = _sqlite_file(sa.make_url(url))
+    found = sqlite_file(sa.make_url(url))
     assert (None if found is None else str(found)) == file
 
 
