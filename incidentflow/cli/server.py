@@ -14,6 +14,7 @@ from incidentflow.cli.app import (
     LogJson,
     app,
     emit,
+    err,
     fail,
     out,
 )
@@ -48,6 +49,32 @@ def migrated_store(settings: Settings) -> Store:
     return store
 
 
+def store_migrated_apart(settings: Settings) -> Store:
+    """``migrated_store``, the migration run in a child process that exits: the long
+    running processes (serve, worker) never load Alembic and the migration scripts."""
+    import os
+    import sys
+
+    pid = os.fork()
+    if pid == 0:  # the child: report as migrated_store would, then leave at once
+        code = 0
+        try:
+            migrated_store(settings).close()
+        except typer.Exit as stop:
+            code = stop.exit_code
+        except BaseException as exc:
+            err.print(f"[red]error:[/] cannot prepare the database: {exc}", highlight=False)
+            code = 1
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise typer.Exit(1)  # the child said why
+    return _open_store(settings)
+
+
 @app.command()
 def serve(
     host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
@@ -77,7 +104,7 @@ def serve(
     settings = settings_from_env(log_json, data_dir=data_dir, database_url=database_url,
                          public_url=public_url or _default_public_url(host, port))
     _warn_if_short_admin_token(settings)
-    store = migrated_store(settings)
+    store = store_migrated_apart(settings)
     if settings.admin_token_generated:
         out.print("[bold]Admin token[/] (shown once, kept in "
                   f"{settings.data_dir / 'admin.token'}):\n{settings.admin_token}",
@@ -87,9 +114,6 @@ def serve(
     retention = retention_days_setting()
     separate = not (no_workers or workers_in_process) and shared_between_processes(
         settings.database_url)
-    if separate:  # the fork must find no open connection: start from an unused store
-        store.close()
-        store = _open_store(settings)
     web = create_app(settings, store=store, start_workers=not no_workers and not separate,
                      metrics_token=os.environ.get("INCIDENTFLOW_METRICS_TOKEN") or None,
                      retention_days=retention)
@@ -185,7 +209,7 @@ def worker(
     from incidentflow.worker_process import run_workers
 
     settings = settings_from_env(log_json, data_dir=data_dir, database_url=database_url)
-    store = migrated_store(settings)
+    store = store_migrated_apart(settings)
     if metrics_port is not None:
         _serve_metrics(store, metrics_host, metrics_port)
 

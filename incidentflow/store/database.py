@@ -22,8 +22,6 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 
@@ -89,6 +87,11 @@ class Database:
             yield conn
 
     def migrate(self) -> None:
+        # Imported here: Alembic is ~9 MB that a process which never migrates (serve's,
+        # whose migration runs in a child that exits) need not hold.
+        from alembic import command
+        from alembic.config import Config
+
         config = Config()
         config.set_main_option("script_location", str(MIGRATIONS))
         with self._writing(), self.engine.begin() as conn:

@@ -8,13 +8,14 @@ from __future__ import annotations
 import os
 import re
 import signal
+import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-from helpers import ServerProcess, server_process, stop_process, wait_until
+from helpers import ServerProcess, cli_command, server_process, stop_process, wait_until
 
 PING = """
 name: ping
@@ -132,3 +133,18 @@ def test_no_workers_leaves_no_child(tmp_path: Path) -> None:
         # a fork, were there one, would have happened before the port opened
         assert children(server.process.pid) == []
         assert worker_pids_started(server.log()) == []
+
+
+@pytest.mark.parametrize("command", ["serve", "worker"])
+def test_a_migration_that_fails_in_its_child_process_is_a_clear_error(
+        tmp_path: Path, command: str) -> None:
+    # The migration runs in a child that exits (Alembic never stays in serve's memory):
+    # its failure must still read as one clear line and the parent's exit code.
+    done = subprocess.run(
+        cli_command(command, "--data-dir", str(tmp_path / "data"),
+                    "--database-url", "nosuchdb://x"),
+        capture_output=True, text=True, timeout=60,
+        env={**os.environ, "INCIDENTFLOW_ADMIN_TOKEN": "a" * 32})
+    assert done.returncode == 1, done
+    assert done.stderr.count("cannot prepare the database") == 1, done.stderr
+    assert "Traceback" not in done.stderr + done.stdout
