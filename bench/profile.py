@@ -80,10 +80,20 @@ def profile_ingest(args: argparse.Namespace, workdir: Path) -> Path:
         path, secret = _wire_trigger(product.api, canvases.INGEST, "bench-ingest")
         probe(ctx, product.server.url, path, secret)
         pool, size = ctx.pool(path, secret, args.pool)
-        spy = _py_spy(product.server.process.pid, out, args.seconds + 1)
+        # serve and its worker process (if it has one), each sampled by its own py-spy
+        pids = [product.server.process.pid, *servers._descendants(product.server.process.pid)]
+        spies = [_py_spy(pid, out.with_suffix(f".{n}"), args.seconds + 1)
+                 for n, pid in enumerate(pids)]
         result = load.run_wrk(product.server.url, pool, size, args.connections, args.seconds)
-        spy.wait(timeout=60)
+        for spy in spies:
+            spy.wait(timeout=60)
     print(f"wrk: {result.rps:.1f} req/s p50 {result.p50_ms} ms p99 {result.p99_ms} ms")
+    # One collapsed file, each stack under its process ("serve" or "worker process"):
+    # the summary then counts both, and a frame's share is of the two processes' samples.
+    names = ["serve", *["worker process"] * (len(pids) - 1)]
+    out.write_text("".join(
+        "".join(f"{name};{line}\n" for line in out.with_suffix(f".{n}").read_text().splitlines())
+        for n, name in enumerate(names) if out.with_suffix(f".{n}").exists()))
     return out
 
 
