@@ -18,7 +18,7 @@ How the numbers are taken without touching the hot paths' code:
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -30,7 +30,10 @@ from prometheus_client import (
     generate_latest,
 )
 from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.metrics_core import Metric
+from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.registry import Collector
+from prometheus_client.samples import Sample
 
 from incidentflow.components.base import RejectionCode
 from incidentflow.self_trigger import REASON_PREFIX as SELF_TRIGGERED
@@ -137,8 +140,57 @@ def id_time(store_id: str) -> datetime | None:
 
 
 class _Shared(Collector):
+    def __init__(self, others: Sequence[bytes] = ()):
+        self._others = others
+
     def collect(self) -> Iterator[Any]:
-        yield from REGISTRY.collect()
+        if not self._others:
+            yield from REGISTRY.collect()
+            return
+        yield from summed(REGISTRY.collect(), self._others)
+
+
+def own_text() -> bytes:
+    """This process's counters, as another process's ``/metrics`` adds them."""
+    return generate_latest(REGISTRY)
+
+
+def summed(families: Iterable[Metric], others: Sequence[bytes]) -> Iterator[Metric]:
+    """``families`` with the samples of ``others`` (Prometheus text of the same
+    counters and histograms in other processes) added: a series both have is summed,
+    one only another process has is added as it is."""
+    extra: dict[str, dict[tuple[str, tuple[tuple[str, str], ...]], Sample]] = {}
+    for text in others:
+        for family in text_string_to_metric_families(text.decode()):
+            kept = extra.setdefault(family.name, {})
+            for sample in family.samples:
+                key = (sample.name, tuple(sorted(sample.labels.items())))
+                old = kept.get(key)
+                kept[key] = sample if old is None else old._replace(
+                    value=old.value + sample.value)
+    for family in families:
+        theirs = dict(extra.get(family.name, {}))
+        merged = Metric(family.name, family.documentation, family.type, family.unit)
+        for sample in family.samples:
+            other = theirs.pop((sample.name, tuple(sorted(sample.labels.items()))), None)
+            merged.samples.append(sample if other is None else sample._replace(
+                value=sample.value + other.value))
+        merged.samples += theirs.values()
+        yield merged
+
+
+# Callables that fetch other processes' counters at scrape (serve's worker process).
+_OTHER_PROCESSES: list[Callable[[], Awaitable[bytes | None]]] = []
+
+
+def count_other_process(fetch: Callable[[], Awaitable[bytes | None]]) -> None:
+    """Add the counters ``fetch`` returns (or None: not this time) to every scrape."""
+    _OTHER_PROCESSES.append(fetch)
+
+
+async def other_processes() -> list[bytes]:
+    found = [await fetch() for fetch in _OTHER_PROCESSES]
+    return [text for text in found if text is not None]
 
 
 class QueueDepth(Collector):
@@ -190,10 +242,12 @@ class WaitingExecutions(Collector):
         yield gauge
 
 
-def scrape_registry(store: Store, now: Callable[[], datetime]) -> CollectorRegistry:
-    """This process's metrics plus the live queue gauges of ``store``."""
+def scrape_registry(store: Store, now: Callable[[], datetime],
+                    others: Sequence[bytes] = ()) -> CollectorRegistry:
+    """What ``/metrics`` shows: this process's counters plus ``others`` (the text of
+    other processes' counters: serve's worker process), and the database's gauges."""
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(_Shared())
+    registry.register(_Shared(others))
     registry.register(QueueDepth(store, now))
     registry.register(WaitingExecutions(store, now))
     return registry

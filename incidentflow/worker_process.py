@@ -1,4 +1,4 @@
-"""``serve``'s engine in a child process, woken through a pipe.
+"""``serve``'s engine in a child process, linked to it by a socket pair.
 
 One Python process cannot use a second core: under a webhook storm the event loop that
 answers deliveries and the engine that runs them took turns on one interpreter lock,
@@ -10,10 +10,12 @@ and the group-commit writer waited for it inside its transaction (bench/profiles
   child shares the parent's imported code copy-on-write (``gc.freeze`` keeps the
   collector from touching those pages) instead of costing a second interpreter's
   memory; neither side has a thread or a database connection at that moment;
-- **woken through a pipe**: every commit of the parent that makes work due writes one
-  byte (never blocking: a full pipe already holds a wake), so a delivery's run starts
+- **woken through the link**: every commit of the parent that makes work due writes one
+  byte (never blocking: a full buffer already holds a wake), so a delivery's run starts
   at once instead of at the SQLite worker's next poll;
-- **tied to its parent**: the pipe's end of file (the parent stopped, or was killed)
+- **counted by its parent**: the parent's ``/metrics`` asks the child for its counters
+  over the same link and adds them to its own, so one scrape still sees the engine;
+- **tied to its parent**: the link's end of file (the parent stopped, or was killed)
   makes the child stop the way ``incidentflow worker`` stops, letting running
   executions finish, so no orphan keeps working after its server;
 - **restarted** if it dies, after a pause, as a fresh ``incidentflow worker`` process
@@ -31,6 +33,8 @@ import gc
 import logging
 import os
 import signal
+import socket
+import struct
 import subprocess
 import sys
 import threading
@@ -45,73 +49,173 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 RESTART_PAUSE_SECONDS = 1.0
 STOP_WAIT_SECONDS = 20.0  # the app's grace for running executions, and some
+# The link's requests: one byte "w" (wake up), or "m" and an 8-byte number (send your
+# metrics, answered by a frame with that number).
+WAKE, METRICS = b"w", b"m"
+METRICS_TIMEOUT_SECONDS = 2.0
 
 
-class WakePipe:
-    """The parent's end: ``wake()`` from any thread, never blocking."""
+class WorkerLink:
+    """The parent's end of the socket pair to its worker process: ``wake()`` from any
+    thread, never blocking; ``ask_metrics()`` on the event loop, the child's counters
+    (``metrics.REGISTRY``) as Prometheus text, or None when it does not answer."""
 
     def __init__(self) -> None:
-        self.read_fd, self._write_fd = os.pipe()
-        os.set_blocking(self._write_fd, False)
-        # A closed descriptor's number may be reused by the next file opened: wake and
-        # close must not interleave (the store's writer thread wakes, the main one closes).
+        mine, theirs = socket.socketpair()
+        self.child_fd = theirs.detach()
+        self._socket = mine
+        mine.setblocking(False)
+        self._fd = mine.fileno()
+        # A closed descriptor's number may be reused by the next file opened: writes and
+        # the close must not interleave (the store's writer thread wakes, the main one
+        # closes).
         self._lock = threading.Lock()
+        self._asked = 0
+        self._asking: asyncio.Lock | None = None
+        self._replies = bytearray()
 
     def wake(self) -> None:
-        with self._lock, contextlib.suppress(BlockingIOError, OSError):
-            if self._write_fd >= 0:  # BlockingIOError: the pipe is full, a wake is pending
-                os.write(self._write_fd, b"w")
+        self._send(WAKE)  # False: the buffer is full of wakes, or the link is closed
+
+    async def ask_metrics(self, timeout: float = METRICS_TIMEOUT_SECONDS) -> bytes | None:
+        if self._asking is None:
+            self._asking = asyncio.Lock()
+        async with self._asking:
+            self._asked += 1
+            if not self._send(METRICS + struct.pack("!Q", self._asked)):
+                return None
+            try:
+                return await asyncio.wait_for(self._reply(self._asked), timeout)
+            except (TimeoutError, OSError):
+                return None
+
+    async def _reply(self, wanted: int) -> bytes:
+        """The answer numbered ``wanted``; earlier ones (asked by a scrape that timed
+        out) are dropped. Bytes stay buffered across a cancellation, so a frame is
+        never cut in two."""
+        loop = asyncio.get_running_loop()
+        while True:
+            frame = _take_frame(self._replies)
+            if frame is not None:
+                number, body = frame
+                if number == wanted:
+                    return body
+                continue
+            chunk = await loop.sock_recv(self._socket, 65536)
+            if not chunk:
+                raise OSError("the worker process closed its end")
+            self._replies += chunk
 
     def close_writing(self) -> None:
         """The child sees end of file and stops."""
-        with self._lock, contextlib.suppress(OSError):
-            if self._write_fd >= 0:
-                os.close(self._write_fd)
-            self._write_fd = -1
+        with self._lock:
+            if self._fd >= 0:
+                with contextlib.suppress(OSError):
+                    self._socket.shutdown(socket.SHUT_WR)
+                self._socket.close()
+            self._fd = -1
 
-    def close_reading(self) -> None:
+    def forget_parent_end(self) -> None:
+        """In the forked child: close its copy of the parent's end (a close, not a
+        shutdown, which would end the parent's end too)."""
+        self._fd = -1
+        self._socket.close()
+
+    def close_child_end(self) -> None:
         with contextlib.suppress(OSError):
-            os.close(self.read_fd)
+            os.close(self.child_fd)
+
+    def _send(self, data: bytes) -> bool:
+        with self._lock:
+            if self._fd < 0:
+                return False
+            try:
+                return os.write(self._fd, data) == len(data)
+            except OSError:  # BlockingIOError among them
+                return False
 
 
-def listen_to_parent(wake_fd: int, on_wake: Callable[[], None],
-                     on_parent_gone: Callable[[], None]) -> None:
-    """In the child, on its event loop: ``on_wake`` for each batch of wake bytes,
-    ``on_parent_gone`` at end of file."""
+_FRAME_HEAD = struct.Struct("!QQ")  # answer number, body length
+
+
+def _take_frame(buffer: bytearray) -> tuple[int, bytes] | None:
+    if len(buffer) < _FRAME_HEAD.size:
+        return None
+    number, length = _FRAME_HEAD.unpack_from(buffer)
+    end = _FRAME_HEAD.size + length
+    if len(buffer) < end:
+        return None
+    body = bytes(buffer[_FRAME_HEAD.size:end])
+    del buffer[:end]
+    return number, body
+
+
+def _requests(buffer: bytearray) -> tuple[bool, list[int]]:
+    """Take the complete requests off ``buffer``: (any wake, metrics answers asked)."""
+    woke, asked = False, []
+    while buffer:
+        kind = buffer[:1]
+        if kind == METRICS:
+            if len(buffer) < 9:
+                break  # the rest of its number is still on its way
+            asked.append(struct.unpack_from("!Q", buffer, 1)[0])
+            del buffer[:9]
+            continue
+        woke = woke or kind == WAKE
+        del buffer[:1]
+    return woke, asked
+
+
+async def answer_parent(fd: int, on_wake: Callable[[], None],
+                        on_parent_gone: Callable[[], None],
+                        own_metrics: Callable[[], bytes]) -> None:
+    """In the child, until the parent's end closes: ``on_wake`` for wakes, this
+    process's metrics for each request, then ``on_parent_gone``."""
     loop = asyncio.get_running_loop()
-    os.set_blocking(wake_fd, False)
-
-    def readable() -> None:
-        try:
-            data = os.read(wake_fd, 4096)
-        except BlockingIOError:
-            return
-        except OSError:
-            data = b""
-        if data:
-            on_wake()
-            return
-        loop.remove_reader(wake_fd)
-        on_parent_gone()
-
-    loop.add_reader(wake_fd, readable)
+    link = socket.socket(fileno=fd)
+    link.setblocking(False)
+    pending = bytearray()
+    try:
+        while True:
+            try:
+                data = await loop.sock_recv(link, 4096)
+            except OSError:
+                data = b""
+            if not data:
+                on_parent_gone()
+                return
+            pending += data
+            woke, asked = _requests(pending)
+            if woke:
+                on_wake()
+            for number in asked:
+                body = own_metrics()
+                await loop.sock_sendall(link, _FRAME_HEAD.pack(number, len(body)) + body)
+    finally:
+        link.close()
 
 
 async def run_workers(web: Starlette, *, wake_fd: int | None = None,
                       announce: Callable[[], None] | None = None) -> None:
     """The workers (and the pruner) of the app ``web`` without an HTTP server, until
-    SIGINT, SIGTERM or, with ``wake_fd``, the end of the parent's pipe."""
+    SIGINT, SIGTERM or, with ``wake_fd``, the end of the parent's link."""
     web.state.start_workers = True
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     async with web.router.lifespan_context(web):
+        parent = None
         if wake_fd is not None:
-            listen_to_parent(wake_fd, web.state.host.wakeup.notify, stop.set)
+            from incidentflow.metrics import own_text
+
+            parent = asyncio.create_task(
+                answer_parent(wake_fd, web.state.host.wakeup.notify, stop.set, own_text))
         if announce is not None:
             announce()
         await stop.wait()
+        if parent is not None:
+            parent.cancel()
 
 
 class WorkerProcess:
@@ -121,7 +225,7 @@ class WorkerProcess:
     def __init__(self, settings: Settings, retention_days: int):
         self._settings = settings
         self._retention_days = retention_days
-        self._pipe = WakePipe()
+        self.link = WorkerLink()
         self._stopping = threading.Event()
         self._pid: int | None = None
         self._watcher: threading.Thread | None = None
@@ -131,7 +235,7 @@ class WorkerProcess:
         return self._pid
 
     def wake(self) -> None:
-        self._pipe.wake()
+        self.link.wake()
 
     def start(self, web: Starlette) -> None:
         """Fork the child, which runs the workers of ``web`` (built, not started).
@@ -149,10 +253,10 @@ class WorkerProcess:
         log.info("worker process %d started", pid)
 
     def stop(self) -> None:
-        """Close the pipe (the child finishes what it runs and exits); after
+        """Close the link (the child finishes what it runs and exits); after
         ``STOP_WAIT_SECONDS``, terminate it, then kill it."""
         self._stopping.set()
-        self._pipe.close_writing()
+        self.link.close_writing()
         watcher = self._watcher
         if watcher is not None:
             watcher.join(STOP_WAIT_SECONDS)
@@ -162,7 +266,7 @@ class WorkerProcess:
                 with contextlib.suppress(ProcessLookupError, TypeError):
                     os.kill(self._pid, sig)  # type: ignore[arg-type]
                 watcher.join(5.0)
-        self._pipe.close_reading()
+        self.link.close_child_end()
 
     # -- the parent's watcher thread ---------------------------------------------------
     def _watch(self) -> None:
@@ -181,7 +285,7 @@ class WorkerProcess:
             log.info("worker process %d started", self._pid)
 
     def _spawn(self) -> int:
-        """A fresh ``incidentflow worker`` reading the same pipe (exec, not fork: this
+        """A fresh ``incidentflow worker`` on the same link (exec, not fork: this
         process runs threads now)."""
         s = self._settings
         env = {**os.environ, "INCIDENTFLOW_DATA_DIR": str(s.data_dir),
@@ -191,8 +295,8 @@ class WorkerProcess:
         if s.log_json:
             env["INCIDENTFLOW_LOG_JSON"] = "1"
         argv = [sys.executable, "-m", "incidentflow", "worker", "--wake-fd",
-                str(self._pipe.read_fd)]
-        child = subprocess.Popen(argv, env=env, pass_fds=(self._pipe.read_fd,))
+                str(self.link.child_fd)]
+        child = subprocess.Popen(argv, env=env, pass_fds=(self.link.child_fd,))
         # The watcher reaps it with waitpid; the Popen object must not try again.
         child.returncode = 0
         return child.pid
@@ -201,11 +305,11 @@ class WorkerProcess:
     def _be_the_child(self, web: Starlette) -> NoReturn:
         """Run the workers, then leave without the parent's cleanup (its ``finally``
         blocks and exit handlers belong to the parent)."""
-        self._pipe.close_writing()  # else the child would never see the end of file
+        self.link.forget_parent_end()  # else the child would never see the end of file
         code = 0
         try:
             try:
-                asyncio.run(run_workers(web, wake_fd=self._pipe.read_fd))
+                asyncio.run(run_workers(web, wake_fd=self.link.child_fd))
             finally:
                 web.state.host.store.close()  # this process's connections
         except KeyboardInterrupt:

@@ -138,11 +138,13 @@ def _start_worker_process(settings: Settings, web: Starlette,
                           retention: int) -> WorkerProcess:
     """The workers of ``web`` in a forked child (worker_process.py), woken by every
     commit of this process that makes work due."""
+    from incidentflow import metrics
     from incidentflow.worker_process import WorkerProcess
 
     child = WorkerProcess(settings, retention)
     child.start(web)
     web.state.host.wakeup.relay(child.wake)
+    metrics.count_other_process(child.link.ask_metrics)  # one scrape sees the engine too
     return child
 
 

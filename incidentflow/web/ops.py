@@ -37,12 +37,11 @@ PRUNE_PAUSE_SECONDS = 0.05  # between batches: let webhook writes through
 
 def ops_routes(store: Store, clock: Callable[[], datetime],
                metrics_token: str | None = None) -> list[Route]:
-    registry = metrics.scrape_registry(store, clock)
-
     async def metrics_endpoint(request: Request) -> Response:
         if metrics_token and not _token_ok(request, metrics_token):
             return JSONResponse({"error": "missing or invalid bearer token"}, status_code=401,
                                 headers={"www-authenticate": 'Bearer realm="metrics"'})
+        registry = metrics.scrape_registry(store, clock, await metrics.other_processes())
         body = await anyio.to_thread.run_sync(metrics.render, registry)
         return Response(body, media_type=metrics.CONTENT_TYPE)
 

@@ -148,3 +148,16 @@ def test_a_migration_that_fails_in_its_child_process_is_a_clear_error(
     assert done.returncode == 1, done
     assert done.stderr.count("cannot prepare the database") == 1, done.stderr
     assert "Traceback" not in done.stderr + done.stdout
+
+
+def test_serve_metrics_count_the_executions_its_worker_process_ran(
+        serving: tuple[ServerProcess, httpx.Client]) -> None:
+    server, client = serving
+    for _ in range(3):
+        run_to_success(client)
+    text = httpx.get(f"{server.url}/metrics", timeout=30).text
+    [succeeded] = re.findall(r'^incidentflow_executions_total\{result="succeeded"\} (\S+)$',
+                             text, re.MULTILINE)
+    assert float(succeeded) == 3, text  # counted in the child, shown by serve
+    assert text.count("# TYPE incidentflow_executions_total counter") == 1, text
+    assert "incidentflow_queue_depth" in text  # serve's own gauges still there
