@@ -190,7 +190,11 @@ async def answer_parent(fd: int, on_wake: Callable[[], None],
                 on_wake()
             for number in asked:
                 body = own_metrics()
-                await loop.sock_sendall(link, _FRAME_HEAD.pack(number, len(body)) + body)
+                try:
+                    await loop.sock_sendall(link, _FRAME_HEAD.pack(number, len(body)) + body)
+                except OSError:  # the parent's end is gone: as at end of file
+                    on_parent_gone()
+                    return
     finally:
         link.close()
 
